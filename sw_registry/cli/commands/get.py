@@ -1,0 +1,46 @@
+"""registry-get (SPEC §7.13)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Optional
+
+import typer
+
+from ..options import JsonOption, RevOption, RootOption
+from ..output import emit, json_mode
+from ..render import esc, v
+from .common import registry
+
+Opt = Optional  # noqa: UP045
+
+
+def get(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    stage: Annotated[Opt[str], typer.Option("--stage", help="The version now in this stage.")] = None,
+    version: Annotated[Opt[str], typer.Option("--version", help="This version.")] = None,
+    date: Annotated[Opt[str], typer.Option("--date", help="The version in production at this UTC instant "
+                                           "(ISO date-time; a date means the end of that day).")] = None,
+    path_only: Annotated[bool, typer.Option("--path-only", help="Print only the artifact's absolute path.")] = False,
+    rev: RevOption = None,
+    root: RootOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Resolve a version, verify its artifact hash and print its path."""
+    from ...errors import UsageError
+    from ...lifecycle import check_stage
+
+    if sum(x is not None for x in (stage, version, date)) > 1:
+        raise UsageError("give one of --stage, --version or --date", hint="e.g. --stage production")
+    if stage is not None:
+        check_stage(stage)
+    mv = registry(root, rev=rev).get_model(name, stage=stage, version=version, date=date, load=False)
+    data = mv.to_dict()
+    if path_only and not json_mode(json):
+        print(mv.path)
+        return
+
+    def render(out: Any) -> None:
+        out.print(f"{esc(mv.name)} {v(mv.version)} ({mv.stage}) sha256 verified")
+        out.print(mv.path, markup=False, highlight=False)
+
+    emit(json, data, render)

@@ -1,0 +1,30 @@
+"""registry-info (SPEC §7.3)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from ..options import JsonOption, RevOption, RootOption
+from ..output import emit
+from ..render import info_view, version_view
+from .common import registry
+
+Opt = Optional  # noqa: UP045
+
+
+def info(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    version: Annotated[Opt[str], typer.Option("--version", help="Show the full metadata of one version.")] = None,
+    rev: RevOption = None,
+    root: RootOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Show a model: owner, policy, stage holders and every version (or one version's metadata)."""
+    result = registry(root, rev=rev).info(name, version)
+    data = result.to_dict()
+    if version is not None:
+        emit(json, data, lambda out: version_view(out, data))
+    else:
+        emit(json, data, lambda out: info_view(out, data))

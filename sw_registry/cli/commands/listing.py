@@ -1,0 +1,41 @@
+"""registry-list (SPEC §7.2)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Optional
+
+import typer
+
+from ..options import IncrementOption, JsonOption, RevOption, RootOption
+from ..output import emit
+from ..render import models_table, versions_table
+from .common import registry
+
+Opt = Optional  # noqa: UP045
+
+
+def list_(
+    stage: Annotated[Opt[str], typer.Option("--stage", help="Only models with a version in this stage.")] = None,
+    model: Annotated[Opt[str], typer.Option("--model", help="Only this model.")] = None,
+    tag: Annotated[Opt[str], typer.Option("--tag", help="Only models with a version carrying this tag.")] = None,
+    all_versions: Annotated[bool, typer.Option("--all-versions", help="One row per version.")] = False,
+    increment: IncrementOption = None,
+    rev: RevOption = None,
+    root: RootOption = None,
+    json: JsonOption = False,
+) -> None:
+    """List models with their production, staging and latest versions."""
+    from ...lifecycle import check_stage
+
+    if stage is not None:
+        check_stage(stage)
+    reg = registry(root, rev=rev)
+    data: dict[str, Any]
+    if all_versions:
+        versions = [mv.to_dict() for mv in reg.list_versions(stage, model=model, increment=increment, tag=tag)]
+        data = {"versions": versions}
+        emit(json, data, lambda out: versions_table(out, versions))
+        return
+    models = [m.to_dict() for m in reg.list_models(stage, model=model, increment=increment, tag=tag)]
+    data = {"models": models}
+    emit(json, data, lambda out: models_table(out, models))

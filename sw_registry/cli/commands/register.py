@@ -1,0 +1,120 @@
+"""registry-register (SPEC §7.1)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from ..options import ActorOption, AllowDetachedOption, IncrementOption, JsonOption, RootOption
+from ..output import emit, json_mode
+from ..render import esc, short, v
+from .common import registry
+
+Opt = Optional  # noqa: UP045 - Typer reads annotations at runtime
+
+
+def _load_structured(path: Path, what: str) -> Any:
+    from ...errors import InvalidInput
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {what} file {str(path)!r}: {exc}", hint="pass an existing file") from None
+    try:
+        if path.suffix.lower() == ".json":
+            import json
+
+            return json.loads(text)
+        import yaml
+
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except ValueError as exc:  # json.JSONDecodeError and yaml.YAMLError both derive from it or Exception
+        raise InvalidInput(f"{what} file {str(path)!r} does not parse: {exc}", hint="fix the file") from None
+    except Exception as exc:  # yaml.YAMLError
+        raise InvalidInput(f"{what} file {str(path)!r} does not parse: {exc}", hint="fix the file") from None
+
+
+def _progress(as_json: bool, size_hint: Path) -> Any:
+    """A rich progress bar on a TTY for artifacts over 64 MB; None otherwise."""
+    if as_json or not sys.stderr.isatty():
+        return None, None
+    try:
+        total = size_hint.stat().st_size if size_hint.is_file() else 0
+    except OSError:
+        return None, None
+    if total < 64 * 1024 * 1024:
+        return None, None
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+    bar = Progress("copying artifact", BarColumn(), DownloadColumn(), TransferSpeedColumn(), transient=True,
+                   console=__import__("rich.console").console.Console(stderr=True))
+    task = bar.add_task("copy", total=total)
+    return bar, (lambda done, _total: bar.update(task, completed=done))
+
+
+def register(
+    name: Annotated[str, typer.Argument(help="Model name (lower-case, digits, . _ -).")],
+    artifact: Annotated[Path, typer.Option("--artifact", help="The model file or folder to register.")],
+    version: Annotated[Opt[str], typer.Option("--version", help="Version, e.g. v3.1.0 (default: a bump).")] = None,
+    bump: Annotated[Opt[str], typer.Option("--bump", help="major, minor, patch or auto (from the signature).")] = None,
+    metadata: Annotated[Opt[Path], typer.Option("--metadata", help="Flat metadata as JSON or YAML (SPEC §4).")] = None,
+    metric: Annotated[Opt[list[str]], typer.Option("--metric", help="A metric K=V (repeatable).")] = None,
+    param: Annotated[Opt[list[str]], typer.Option("--param", help="A hyperparameter K=V (repeatable).")] = None,
+    feature: Annotated[Opt[list[str]], typer.Option("--feature", help="A signature input NAME:TYPE (repeatable).")] = None,
+    features: Annotated[Opt[Path], typer.Option("--features", help="features.yaml with features: [{name, type}].")] = None,
+    output: Annotated[Opt[list[str]], typer.Option("--output", help="A signature output NAME:TYPE (repeatable).")] = None,
+    signature: Annotated[Opt[Path], typer.Option("--signature", help="JSON/YAML with inputs and outputs maps.")] = None,
+    requirements: Annotated[Opt[Path], typer.Option("--requirements", help="requirements.txt to store.")] = None,
+    tag: Annotated[Opt[list[str]], typer.Option("--tag", help="A tag (repeatable).")] = None,
+    description: Annotated[Opt[str], typer.Option("--description", help="Free text.")] = None,
+    data_version: Annotated[Opt[str], typer.Option("--data-version", help="Training data version (lineage).")] = None,
+    experiment: Annotated[Opt[str], typer.Option("--experiment", help="Experiment id (lineage).")] = None,
+    parent: Annotated[Opt[str], typer.Option("--parent", help="Parent version NAME@V (lineage).")] = None,
+    allow_breaking: Annotated[bool, typer.Option("--allow-breaking", help="Allow a breaking signature change "
+                                                 "without a major version.")] = False,
+    increment: IncrementOption = None,
+    actor: ActorOption = None,
+    allow_detached: AllowDetachedOption = False,
+    root: RootOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Register a trained model file or folder as a new version (starts in dev; one commit)."""
+    from ...metadata import normalize_features, parse_key_values, parse_typed
+
+    flat = _load_structured(metadata, "metadata") if metadata else None
+    feats = None
+    if features is not None:
+        doc = _load_structured(features, "features")
+        feats = normalize_features(doc.get("features") if isinstance(doc, dict) else doc)
+    sig = _load_structured(signature, "signature") if signature else None
+    reg = registry(root, actor=actor, increment=increment, allow_detached=allow_detached)
+    as_json = json_mode(json)
+    bar, progress = _progress(as_json, artifact)
+    try:
+        if bar is not None:
+            bar.start()
+        mv = reg.register_model(
+            name, str(artifact), version=version, metadata=flat, tags=tag, signature=sig, requirements=requirements,
+            bump=bump, metrics=parse_key_values(metric, "metric"), params=parse_key_values(param, "param"),
+            features=feats, inputs=parse_typed(feature, "feature"), outputs=parse_typed(output, "output"),
+            description=description, data_version=data_version, experiment=experiment, parent=parent,
+            allow_breaking=allow_breaking, progress=progress,
+        )
+    finally:
+        if bar is not None:
+            bar.stop()
+    data = mv.to_dict()
+
+    def render(out: Any) -> None:
+        if mv.commit is None:
+            out.print(f"{esc(mv.name)} {v(mv.version)} is already registered with this artifact; nothing changed")
+            return
+        out.print(f"Registered [bold]{esc(mv.name)}[/bold] {v(mv.version)} in {esc(mv.metadata['increment'])} "
+                  f"(stage dev) by {esc(mv.metadata['created_by'])}, commit {short(mv.commit)}")
+        out.print(f"  artifact {esc(mv.path)}")
+        out.print(f"  sha256   {mv.sha256}")
+
+    emit(json, data, render)

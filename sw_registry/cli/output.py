@@ -1,0 +1,124 @@
+"""The output contract (SPEC §9): one JSON envelope or human output; one error funnel; exit codes.
+
+This is the one place that knows Typer's exception types (usage errors must become the ``usage``
+envelope in JSON mode); tests/cli/test_output.py covers it, so a Typer upgrade breaks one test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import RegistryError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+Render = Callable[["Console"], None]
+
+
+def json_mode(flag: bool = False) -> bool:
+    return flag or os.environ.get("SW_REGISTRY_JSON", "").lower() in ("1", "true", "yes")
+
+
+def console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    # when piped, rich would squeeze tables into 80 columns; give them room unless COLUMNS says otherwise
+    width = None if stream.isatty() or os.environ.get("COLUMNS") else 200
+    return Console(stderr=stderr, highlight=False, width=width)
+
+
+def write_json(envelope: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(envelope, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def emit(json_flag: bool, data: dict[str, Any], render: Render) -> None:
+    """Print a command's result: the data envelope in JSON mode, else the human rendering."""
+    if json_mode(json_flag):
+        write_json({"ok": True, "data": data})
+        return
+    out = console()
+    render(out)
+    warnings = data.get("warnings") or []
+    if warnings:
+        err = console(stderr=True)
+        for w in warnings:
+            err.print(f"[yellow]warning:[/yellow] {w}", markup=True)
+
+
+def show_error(err: RegistryError, as_json: bool) -> int:
+    if as_json:
+        write_json({"ok": False, "error": err.to_dict()})
+    else:
+        out = console(stderr=True)
+        out.print(f"[bold red]error[/bold red] ({err.code}): ", end="", markup=True)
+        out.print(err.message, markup=False)
+        if err.hint:
+            out.print("[dim]hint:[/dim] ", end="", markup=True)
+            out.print(err.hint, markup=False)
+    return err.exit_code
+
+
+def _debug_log(exc: BaseException) -> Path:
+    import tempfile
+    import traceback
+    from datetime import datetime, timezone
+
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sw-registry"
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        path = base / "debug.log"
+        fh = open(path, "a", encoding="utf-8")
+    except OSError:
+        fd, name = tempfile.mkstemp(prefix="sw-registry-debug-", suffix=".log")
+        path, fh = Path(name), os.fdopen(fd, "w", encoding="utf-8")
+    with fh:
+        fh.write(f"--- {datetime.now(timezone.utc).isoformat()} sw-registry {' '.join(sys.argv[1:])}\n")
+        fh.write("".join(traceback.format_exception(exc)))
+    return path
+
+
+def run(argv: Sequence[str], invoke: Callable[[list[str]], Any]) -> int:
+    """The one error funnel: RegistryError -> its exit code; Typer usage errors -> 2; bugs -> 70."""
+    import typer
+
+    args = list(argv)
+    as_json = json_mode("--json" in args)
+    try:
+        rv = invoke(args)
+        return rv if isinstance(rv, int) else 0
+    except RegistryError as err:
+        return show_error(err, as_json)
+    except typer.TyperException as exc:  # click's usage errors, vendored by Typer
+        code = int(getattr(exc, "exit_code", 2) or 2)
+        if as_json:
+            hint = "run the command with --help to see its usage"
+            write_json({"ok": False, "error": {"code": "usage", "message": exc.format_message(), "hint": hint}})
+            return 2
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            print(f"error: {exc.format_message()}", file=sys.stderr)
+        return code
+    except typer.Abort:
+        return 130
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 1
+    except Exception as exc:  # noqa: BLE001 - the bug path: log, say so, exit 70
+        path = _debug_log(exc)
+        err = RegistryError(
+            f"internal error: {type(exc).__name__}: {exc}. This is a bug in sw-registry; the traceback is in {path}",
+            hint="please report it with that file",
+            details={"debug_log": str(path)},
+        )
+        return show_error(err, as_json)

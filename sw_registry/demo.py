@@ -1,0 +1,124 @@
+"""``sw-registry demo``: a throwaway SpecWeave project that runs the lifecycle, offline."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shlex
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+MODEL = "fraud-detection-model"
+INCREMENT = "0042-fraud-detection"
+FEATURES = ("amount", "merchant_risk_score", "days_since_last_purchase")
+
+
+def _train(seed: int, epochs: int) -> tuple[Any, float, str]:
+    """Train a small real model; returns (model, accuracy, framework)."""
+    import warnings
+
+    warnings.filterwarnings("ignore")  # a deliberately under-trained first version warns about convergence
+    try:
+        from sklearn.datasets import make_classification
+        from sklearn.linear_model import LogisticRegression
+
+        X, y = make_classification(n_samples=400, n_features=len(FEATURES), n_informative=2, n_redundant=0,
+                                   random_state=7)
+        model = LogisticRegression(max_iter=epochs).fit(X[:300], y[:300])
+        import sklearn
+
+        return model, float(model.score(X[300:], y[300:])), f"scikit-learn=={sklearn.__version__}"
+    except ImportError:
+        from .demo_model import ThresholdModel, make_data
+
+        rows, labels = make_data(400, seed=7)
+        model = ThresholdModel().fit(rows[:300], labels[:300], epochs=epochs)
+        predicted = model.predict(rows[300:])
+        acc = sum(int(p == t) for p, t in zip(predicted, labels[300:])) / len(predicted)
+        return model, acc, "pure-python"
+
+
+def _project(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    if any(path.iterdir()):
+        from .errors import InvalidInput
+
+        raise InvalidInput(f"demo folder {str(path)!r} is not empty", hint="pass a new or empty folder")
+    env = _env(path)
+    for args in (["init", "-q", "-b", "main"], ["config", "user.name", "Demo Alice"],
+                 ["config", "user.email", "alice@example.com"]):
+        subprocess.run(["git", *args], cwd=path, env=env, check=True, capture_output=True)
+    inc = path / ".specweave" / "increments" / INCREMENT
+    inc.mkdir(parents=True)
+    (inc / "spec.md").write_text("# Fraud detection\n\nDemo increment built by `sw-registry demo`.\n")
+    (inc / "metadata.json").write_text(json.dumps({"id": INCREMENT, "status": "active"}, indent=2) + "\n")
+    (path / ".gitignore").write_text(".specweave/cache/\n")
+    subprocess.run(["git", "add", "-A"], cwd=path, env=env, check=True, capture_output=True)
+    subprocess.run(["git", "commit", "-q", "-m", "SpecWeave increment 0042"], cwd=path, env=env, check=True,
+                   capture_output=True)
+    return path
+
+
+def _env(root: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SW_REGISTRY_") and k not in ("GIT_DIR",
+                                                                                                  "GIT_WORK_TREE")}
+    env["SW_REGISTRY_ROOT"] = str(root)
+    env["NO_COLOR"] = "1"
+    return env
+
+
+def steps(work: Path) -> list[list[str]]:
+    """The demo's commands (``sw-registry`` arguments), in order."""
+    return [
+        ["registry-register", MODEL, "--artifact", str(work / "v1" / "model.pkl"), "--version", "v1.0.0",
+         "--metadata", str(work / "v1" / "metadata.json"), "--requirements", str(work / "requirements.txt"),
+         "--tag", "fraud", "--description", "baseline"],
+        ["registry-register", MODEL, "--artifact", str(work / "v2" / "model.pkl"), "--bump", "minor",
+         "--metadata", str(work / "v2" / "metadata.json"), "--requirements", str(work / "requirements.txt"),
+         "--parent", f"{MODEL}@1.0.0", "--tag", "fraud"],
+        ["registry-list"],
+        ["registry-info", MODEL],
+        ["registry-info", MODEL, "--version", "v1.1.0"],
+        ["registry-get", MODEL, "--version", "v1.1.0", "--path-only"],
+        ["registry-list", "--json"],
+    ]
+
+
+def run_demo(path: str | None, echo: Callable[[str], None]) -> dict[str, Any]:
+    root = _project(Path(path).resolve() if path else Path(tempfile.mkdtemp(prefix="sw-registry-demo-")))
+    work = Path(tempfile.mkdtemp(prefix="sw-registry-demo-work-"))
+    (work / "requirements.txt").write_text("scikit-learn\n")
+    for n, (epochs, data_version) in enumerate(((5, "v2024-01"), (200, "v2024-02")), start=1):
+        model, acc, framework = _train(seed=n, epochs=epochs)
+        folder = work / f"v{n}"
+        folder.mkdir()
+        with open(folder / "model.pkl", "wb") as fh:
+            pickle.dump(model, fh)
+        meta = {"algorithm": type(model).__name__, "framework": framework, "accuracy": round(acc, 4),
+                "inference_latency_p95_ms": 80 - 10 * n, "training_data_version": data_version,
+                "feature_engineering_version": "v1", "experiment": f"exp-00{n}",
+                "hyperparameters": {"max_iter": epochs}, "features": list(FEATURES)}
+        (folder / "metadata.json").write_text(json.dumps(meta, indent=2))
+    env = _env(root)
+    ran = []
+    for args in steps(work):
+        echo(f"$ sw-registry {shlex.join(args)}")
+        proc = subprocess.run([sys.executable, "-m", "sw_registry", *args], cwd=root, env=env,
+                              capture_output=True, text=True)
+        output = (proc.stdout + proc.stderr).rstrip()
+        if output:
+            echo(output)
+        echo("")
+        ran.append({"command": ["sw-registry", *args], "exit_code": proc.returncode})
+        if proc.returncode != 0:
+            from .errors import RegistryError
+
+            raise RegistryError(f"demo step failed: sw-registry {shlex.join(args)} (exit {proc.returncode})",
+                                hint="this is a bug; the output above says why", details={"output": output})
+    echo(f"The demo project is at {root}; look around with: cd {shlex.quote(str(root))} && git log --stat")
+    return {"root": str(root), "steps": ran}

@@ -1,0 +1,283 @@
+"""Every git call lives here: repository checks, the write lock, commits with trailers, reads at a rev.
+
+Hot paths (every write, every ``--rev`` read) call the ``git`` binary directly: importing GitPython
+costs ~110 ms, more than a whole promote may take. GitPython is used where its object model
+pays for itself: walking history for history and audit (imported lazily there).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import subprocess
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import GitError, Locked, NotAGitRepo
+
+# variables that would redirect git to another repository or index (identity variables stay)
+_STRIP_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_NAMESPACE", "GIT_PREFIX")
+# SPEC §7.1: write objects uncompressed and stream big files instead of mapping them whole
+FAST_OBJECTS = ("-c", "core.compression=0", "-c", "core.looseCompression=0", "-c", "core.bigFileThreshold=64m")
+LOCK_NAME = "sw-registry.lock"
+TRAILER_KEYS = ("Event", "Model", "Version", "From", "To", "Actor", "Reason", "Approver", "Forced", "Auto")
+
+
+def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _STRIP_ENV}
+    env.setdefault("LC_ALL", "C")
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    if extra:
+        env.update(extra)
+    return env
+
+
+def run_git(
+    cwd: Path,
+    *args: str,
+    input: bytes | None = None,
+    env: dict[str, str] | None = None,
+    check: bool = True,
+    hint: str | None = None,
+) -> subprocess.CompletedProcess[bytes]:
+    try:
+        proc = subprocess.run(
+            ["git", *args], cwd=cwd, input=input, capture_output=True, env=env or git_env(), check=False
+        )
+    except FileNotFoundError:
+        raise NotAGitRepo("git is not installed", hint="install git and try again") from None
+    if check and proc.returncode != 0:
+        out = (proc.stderr or proc.stdout).decode("utf-8", "replace").strip()
+        raise GitError(f"git {args[0] if args else ''} failed: {out}", hint=hint or "see git's message above")
+    return proc
+
+
+@dataclass(frozen=True)
+class Repo:
+    """A non-bare git work tree that holds the project root."""
+
+    toplevel: Path
+    git_dir: Path
+    common_dir: Path
+    prefix: str  # root relative to toplevel, posix, '' or ending with '/'
+    root: Path
+
+    def git(self, *args: str, **kw: object) -> subprocess.CompletedProcess[bytes]:
+        return run_git(self.root, *args, **kw)  # type: ignore[arg-type]
+
+    # -- state ---------------------------------------------------------------------
+    def head_ref(self) -> str | None:
+        """'refs/heads/main', or None when HEAD is detached."""
+        text = (self.git_dir / "HEAD").read_text(encoding="utf-8").strip()
+        return text[5:].strip() if text.startswith("ref:") else None
+
+    def branch(self) -> str | None:
+        ref = self.head_ref()
+        return ref[len("refs/heads/") :] if ref and ref.startswith("refs/heads/") else ref
+
+    def head_commit(self) -> str | None:
+        proc = self.git("rev-parse", "-q", "--verify", "HEAD^{commit}", check=False)
+        return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
+
+    def operation_in_progress(self) -> str | None:
+        for marker, what in (
+            ("MERGE_HEAD", "a merge"),
+            ("rebase-merge", "a rebase"),
+            ("rebase-apply", "a rebase or am"),
+            ("CHERRY_PICK_HEAD", "a cherry-pick"),
+            ("REVERT_HEAD", "a revert"),
+        ):
+            if (self.git_dir / marker).exists():
+                return what
+        return None
+
+    def index_lock(self) -> Path:
+        return self.git_dir / "index.lock"
+
+    def identity(self) -> tuple[str, str] | None:
+        """(name, email) of git's author identity as git resolves it, or None when unset."""
+        proc = self.git("var", "GIT_AUTHOR_IDENT", check=False)
+        if proc.returncode != 0:
+            return None
+        m = re.match(r"^(.*?) <(.*)> \d+ [+-]\d{4}$", proc.stdout.decode("utf-8", "replace").strip())
+        return (m.group(1), m.group(2)) if m else None
+
+    def changed_paths(self) -> list[tuple[str, str]]:
+        """(status, root-relative path) of everything git sees changed under .specweave/."""
+        proc = self.git(
+            "status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignored=matching", "--no-renames",
+            "--", ".specweave",
+        )
+        out = []
+        for entry in proc.stdout.decode("utf-8", "surrogateescape").split("\0"):
+            if len(entry) < 4:
+                continue
+            path = entry[3:]
+            if self.prefix and path.startswith(self.prefix):
+                path = path[len(self.prefix) :]
+            out.append((entry[:2], path))
+        return out
+
+    # -- commits ---------------------------------------------------------------------
+    def stage(self, paths: Sequence[str]) -> None:
+        self.git(*FAST_OBJECTS, "add", "-f", "-A", "--", *paths)
+
+    def unstage(self, paths: Sequence[str], had_head: bool) -> None:
+        if had_head:
+            self.git("reset", "-q", "HEAD", "--", *paths, check=False)
+        else:
+            self.git("rm", "-r", "-q", "--cached", "--ignore-unmatch", "--", *paths, check=False)
+
+    def commit(self, message: str, paths: Sequence[str], env: dict[str, str] | None = None) -> str:
+        """Commit exactly ``paths`` (as they are in the work tree); the user's other staged changes stay staged."""
+        proc = run_git(
+            self.root, *FAST_OBJECTS, "commit", "-q", "--no-edit", "-F", "-", "--", *paths,
+            input=message.encode("utf-8"), env=git_env(env), check=False,
+        )
+        if proc.returncode != 0:
+            output = (proc.stdout + proc.stderr).decode("utf-8", "replace").strip()
+            hint = "fix the problem git reports and run the command again"
+            if "tell me who you are" in output or "unable to auto-detect email" in output:
+                hint = "pass --actor EMAIL or set git config user.name and user.email"
+            elif "hook" in output or (self.git_dir / "hooks" / "pre-commit").exists():
+                hint = "a git hook refused the commit; fix what it reports (its output is in details.hook_output)"
+            raise GitError(f"git commit failed: {output}", hint=hint, details={"hook_output": output})
+        return self.git("rev-parse", "HEAD").stdout.decode().strip()
+
+    # -- reads at a revision ------------------------------------------------------------
+    def resolve_rev(self, rev: str) -> str:
+        proc = self.git("rev-parse", "-q", "--verify", f"{rev}^{{commit}}", check=False)
+        if proc.returncode != 0:
+            from .errors import NotFound
+
+            raise NotFound(f"no commit, branch or tag {rev!r}", hint="pass a ref that git rev-parse knows")
+        return proc.stdout.decode().strip()
+
+    def ls_tree(self, commit: str, path: str) -> dict[str, tuple[str, str, int]]:
+        """root-relative path -> (type, object id, size) of everything below ``path`` at ``commit``."""
+        proc = self.git("ls-tree", "-r", "-z", "-l", "--full-tree", commit, "--", self.prefix + path)
+        out: dict[str, tuple[str, str, int]] = {}
+        for entry in proc.stdout.decode("utf-8", "surrogateescape").split("\0"):
+            if not entry:
+                continue
+            meta, _, path_ = entry.partition("\t")
+            _mode, kind, oid, size = meta.split()
+            rel = path_[len(self.prefix) :] if self.prefix else path_
+            out[rel] = (kind, oid, int(size) if size.isdigit() else 0)
+        return out
+
+    def read_blobs(self, oids: Sequence[str]) -> dict[str, bytes]:
+        if not oids:
+            return {}
+        proc = self.git("cat-file", "--batch", input=("\n".join(oids) + "\n").encode())
+        data, out, pos = proc.stdout, {}, 0
+        for oid in oids:
+            nl = data.index(b"\n", pos)
+            header = data[pos:nl].split()
+            size = int(header[2])
+            out[oid] = data[nl + 1 : nl + 1 + size]
+            pos = nl + 1 + size + 1
+        return out
+
+    def blob_to_file(self, oid: str, dest: Path) -> None:
+        with open(dest, "wb") as fh:
+            proc = subprocess.run(["git", "cat-file", "blob", oid], cwd=self.root, stdout=fh, env=git_env(), check=False)
+        if proc.returncode != 0:
+            raise GitError(f"git could not read object {oid}", hint="run git fsck")
+
+
+def open_repo(root: Path) -> Repo:
+    """The repository holding ``root``; refuses bare repositories and folders outside git."""
+    proc = run_git(
+        root, "rev-parse", "--is-bare-repository", "--absolute-git-dir", "--git-common-dir", "--show-toplevel",
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise NotAGitRepo(
+            f"{root} is not inside a git work tree",
+            hint="run 'git init' (or 'sw-registry init --git') first; registry writes are git commits",
+        )
+    lines = proc.stdout.decode().splitlines()
+    if lines[0] == "true" or len(lines) < 4:
+        raise GitError(f"{root} is a bare git repository", hint="run sw-registry in a clone with a work tree")
+    git_dir = Path(lines[1])
+    common = Path(lines[2])
+    if not common.is_absolute():
+        common = (root / common).resolve()
+    top = Path(lines[3]).resolve()
+    rel = os.path.relpath(root.resolve(), top)
+    prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+    return Repo(toplevel=top, git_dir=git_dir, common_dir=common, prefix=prefix, root=root)
+
+
+@contextmanager
+def write_lock(repo: Repo, timeout: float | None = None) -> Iterator[None]:
+    """Exclusive registry write lock: a flock'd file in the git dir (released by the kernel on kill -9)."""
+    import fcntl
+
+    if timeout is None:
+        try:
+            timeout = float(os.environ.get("SW_REGISTRY_LOCK_TIMEOUT", "30"))
+        except ValueError:
+            timeout = 30.0
+    path = repo.common_dir / LOCK_NAME
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + timeout
+        delay = 0.005
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() >= deadline:
+                    holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
+                    raise Locked(
+                        f"another sw-registry write holds the lock (pid {holder}) after waiting {timeout:g}s",
+                        hint="wait for it to finish, or raise SW_REGISTRY_LOCK_TIMEOUT",
+                        details={"pid": int(holder) if holder.isdigit() else None, "lock": str(path)},
+                    ) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.1)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+# -- commit messages -------------------------------------------------------------------
+
+
+def one_line(text: str | None, limit: int = 500) -> str | None:
+    """User text made safe for a subject or trailer: one line, no control characters."""
+    if text is None:
+        return None
+    cleaned = " ".join(re.sub(r"[\x00-\x1f\x7f]", " ", str(text)).split())
+    return cleaned[:limit]
+
+
+def commit_message(subject: str, trailers: dict[str, str | None], body: str | None = None) -> str:
+    """A subject, an optional body, and ``Registry-*`` trailers that user text cannot forge.
+
+    Values are single-lined, so a reason cannot start a new trailer line; the body is single-lined
+    too and kept apart from the trailer block by a blank line.
+    """
+    lines = [one_line(subject) or "registry: change", ""]
+    if body:
+        lines += [one_line(body) or "", ""]
+    for key, value in trailers.items():
+        if value is None:
+            continue
+        lines.append(f"Registry-{key}: {one_line(value)}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,166 @@
+"""Paths: root discovery, increments, version folders. The only place that knows the tree (SPEC §2)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import InvalidInput, NotFound
+
+SPECWEAVE = ".specweave"
+INCREMENTS = "increments"
+HIDDEN_GROUPS = ("_archive", "_abandoned", "_paused")
+INCREMENT_RE = re.compile(r"^\d{4}-[a-z0-9]+(?:-[a-z0-9]+)*$")
+DEFAULT_DOCS_PATH = ".specweave/docs/internal/architecture/model-registry.md"
+# parts of an increment folder that the registry owns (SPEC §8)
+REGISTRY_PARTS = ("models", "registry", "experiments")
+
+
+def find_root(root: str | os.PathLike[str] | None = None, cwd: str | None = None) -> Path:
+    """--root, else $SW_REGISTRY_ROOT, else the nearest folder with .specweave/, else git top level."""
+    if root is not None and str(root) != "":
+        p = Path(root).expanduser()
+        if not p.is_dir():
+            raise NotFound(f"root folder {str(p)!r} does not exist", hint="pass an existing folder to --root")
+        return p.resolve()
+    env = os.environ.get("SW_REGISTRY_ROOT")
+    if env:
+        return find_root(env)
+    start = Path(cwd or os.getcwd()).resolve()
+    for folder in (start, *start.parents):
+        if (folder / SPECWEAVE).is_dir():
+            return folder
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists():
+            return folder
+    return start
+
+
+@dataclass(frozen=True)
+class Increment:
+    id: str
+    rel: str  # path relative to root, posix
+
+    @property
+    def number(self) -> int:
+        return int(self.id[:4])
+
+
+class Layout:
+    """Knows where everything lives under one project root."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.specweave = root / SPECWEAVE
+        self.increments_dir = self.specweave / INCREMENTS
+        self.registry_yaml = self.specweave / "registry.yaml"
+        self.cache_dir = self.specweave / "cache" / "sw-registry"
+
+    # -- increments ---------------------------------------------------------------
+    def increments(self) -> list[Increment]:
+        out: list[Increment] = []
+        base = self.increments_dir
+        for group in ("", *HIDDEN_GROUPS):
+            folder = base / group if group else base
+            try:
+                entries = os.scandir(folder)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            with entries:
+                for e in entries:
+                    if INCREMENT_RE.match(e.name) and e.is_dir():
+                        rel = f"{SPECWEAVE}/{INCREMENTS}/{group + '/' if group else ''}{e.name}"
+                        out.append(Increment(e.name, rel))
+        out.sort(key=lambda i: (i.id, i.rel))
+        return out
+
+    def resolve_increment(self, ref: str, *, create: bool = False) -> Increment:
+        """'42', '0042' or '0042-name'; a full id that does not exist is created when ``create``."""
+        ref = str(ref).strip()
+        known = self.increments()
+        if INCREMENT_RE.match(ref):
+            for inc in known:
+                if inc.id == ref:
+                    return inc
+            if create:
+                return Increment(ref, f"{SPECWEAVE}/{INCREMENTS}/{ref}")
+            raise NotFound(f"increment {ref!r} not found", hint=_candidates(known))
+        if ref.isdigit() and len(ref) <= 4:
+            matches = [inc for inc in known if inc.number == int(ref)]
+            if len(matches) == 1:
+                return matches[0]
+            if len(matches) > 1:
+                raise InvalidInput(
+                    f"increment number {ref} is ambiguous: {', '.join(m.id for m in matches)}",
+                    hint="pass the full increment id",
+                )
+            raise NotFound(f"no increment numbered {ref}", hint=_candidates(known))
+        raise InvalidInput(
+            f"invalid increment id {ref!r}",
+            hint="use a number (42, 0042) or a full id like 0042-fraud-detection",
+        )
+
+    def active_increment(self) -> Increment:
+        """state/active-increment.json ids[0], else the one increment whose status is active."""
+        known = self.increments()
+        state = self.specweave / "state" / "active-increment.json"
+        try:
+            ids = json.loads(state.read_text(encoding="utf-8")).get("ids") or []
+        except (OSError, ValueError, AttributeError):
+            ids = []
+        if ids and isinstance(ids[0], str):
+            return self.resolve_increment(ids[0], create=True)
+        active = []
+        for inc in known:
+            try:
+                meta = json.loads((self.root / inc.rel / "metadata.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if isinstance(meta, dict) and meta.get("status") in ("active", "in-progress"):
+                active.append(inc)
+        if len(active) == 1:
+            return active[0]
+        if active:
+            raise InvalidInput(
+                "more than one increment is active: " + ", ".join(i.id for i in active),
+                hint="pass --increment with one of them",
+                details={"candidates": [i.id for i in active]},
+            )
+        raise InvalidInput(
+            "no active increment",
+            hint="pass --increment ID (a new full id such as 0001-my-model creates it); " + _candidates(known),
+            details={"candidates": [i.id for i in known]},
+        )
+
+    # -- version folders ----------------------------------------------------------
+    @staticmethod
+    def version_dirname(name: str, version: str) -> str:
+        return f"{name}-v{version}"
+
+    def version_rel(self, inc: Increment, name: str, version: str) -> str:
+        return f"{inc.rel}/models/{self.version_dirname(name, version)}"
+
+    def abs(self, rel: str) -> Path:
+        return self.root / rel
+
+    def docs_rel(self, docs_path: str | None) -> str:
+        return docs_path or DEFAULT_DOCS_PATH
+
+    def is_registry_path(self, rel: str, docs_path: str | None = None) -> bool:
+        """Whether a root-relative posix path is one the registry owns and commits (SPEC §8)."""
+        if rel == f"{SPECWEAVE}/registry.yaml" or rel == self.docs_rel(docs_path):
+            return True
+        parts = rel.split("/")
+        if len(parts) < 4 or parts[0] != SPECWEAVE or parts[1] != INCREMENTS:
+            return False
+        i = 3 if parts[2] in HIDDEN_GROUPS else 2
+        return len(parts) > i + 1 and INCREMENT_RE.match(parts[i]) is not None and parts[i + 1] in REGISTRY_PARTS
+
+
+def _candidates(known: list[Increment]) -> str:
+    if not known:
+        return "no increments exist yet; pass a full id such as 0001-my-model to create one"
+    return "known increments: " + ", ".join(i.id for i in known[-10:])

@@ -1,0 +1,168 @@
+"""registry.yaml: load, validate, save (SPEC §5)."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ConfigError
+
+DEFAULT_LOWER_IS_BETTER = ["latency", "error", "loss", "rmse", "mae", "mse", "size", "fpr"]
+STAGES_WITH_APPROVAL = ("staging", "production")
+
+_TOP_KEYS = {
+    "schema_version": int,
+    "artifact_store": str,
+    "large_artifact_warn_mb": (int, float),
+    "docs_path": str,
+    "metrics": dict,
+    "branch": str,
+    "defaults": dict,
+    "models": dict,
+    "environments": dict,
+}
+_MODEL_KEYS = {"owner": str, "primary_metric": str, "approval": dict, "auto_rollback": dict}
+_APPROVAL_KEYS = {"approvers": list, "min_approvals": int, "allow_self_approval": bool}
+_TRIGGER_KEYS = {"max": (int, float), "min": (int, float), "window": str, "min_observations": int}
+
+
+def _check(where: str, value: Any, kinds: Any) -> None:
+    if isinstance(value, bool) and kinds in (int, (int, float)):
+        raise ConfigError(f"registry.yaml: {where} must be a number, not {value!r}", hint="fix .specweave/registry.yaml")
+    if not isinstance(value, kinds):
+        names = "/".join(k.__name__ for k in (kinds if isinstance(kinds, tuple) else (kinds,)))
+        raise ConfigError(
+            f"registry.yaml: {where} must be {names}, got {type(value).__name__}",
+            hint="fix .specweave/registry.yaml (SPEC §5)",
+        )
+
+
+def _check_keys(where: str, data: dict[str, Any], spec: dict[str, Any]) -> None:
+    for key, value in data.items():
+        path = f"{where}.{key}" if where else str(key)
+        if key not in spec:
+            raise ConfigError(
+                f"registry.yaml: unknown key {path!r}",
+                hint="known keys here: " + ", ".join(sorted(spec)),
+            )
+        _check(path, value, spec[key])
+
+
+def _check_approval(where: str, approval: dict[str, Any]) -> None:
+    for stage, rule in approval.items():
+        path = f"{where}.{stage}"
+        if stage not in STAGES_WITH_APPROVAL:
+            raise ConfigError(f"registry.yaml: unknown key {path!r}", hint="approval applies to staging or production")
+        _check(path, rule, dict)
+        _check_keys(path, rule, _APPROVAL_KEYS)
+        for approver in rule.get("approvers", []):
+            _check(f"{path}.approvers[]", approver, str)
+        if rule.get("min_approvals", 1) < 1:
+            raise ConfigError(f"registry.yaml: {path}.min_approvals must be at least 1", hint="use 1 or more")
+
+
+def _check_triggers(where: str, triggers: dict[str, Any]) -> None:
+    for metric, rule in triggers.items():
+        path = f"{where}.{metric}"
+        if metric == "accuracy_drop":
+            _check(path, rule, (int, float))
+            continue
+        _check(path, rule, dict)
+        _check_keys(path, rule, _TRIGGER_KEYS)
+
+
+def validate(data: Any) -> dict[str, Any]:
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError("registry.yaml must be a mapping", hint="see SPEC §5 for its keys")
+    _check_keys("", data, _TOP_KEYS)
+    if data.get("schema_version", 1) > 1:
+        raise ConfigError(
+            f"registry.yaml has schema_version {data['schema_version']}, newer than this sw-registry knows",
+            hint="upgrade sw-registry",
+        )
+    metrics = data.get("metrics") or {}
+    _check_keys("metrics", metrics, {"lower_is_better": list})
+    defaults = data.get("defaults") or {}
+    _check_keys("defaults", defaults, {"approval": dict})
+    if "approval" in defaults:
+        _check_approval("defaults.approval", defaults["approval"])
+    for name, model in (data.get("models") or {}).items():
+        where = f"models.{name}"
+        _check(where, model, dict)
+        _check_keys(where, model, _MODEL_KEYS)
+        if "approval" in model:
+            _check_approval(f"{where}.approval", model["approval"])
+        if "auto_rollback" in model:
+            _check_triggers(f"{where}.auto_rollback", model["auto_rollback"])
+    return data
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The validated content of registry.yaml, with the defaults SPEC §5 gives."""
+
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def artifact_store(self) -> str:
+        return str(self.data.get("artifact_store") or "git")
+
+    @property
+    def large_artifact_warn_mb(self) -> float:
+        return float(self.data.get("large_artifact_warn_mb", 100))
+
+    @property
+    def docs_path(self) -> str | None:
+        return self.data.get("docs_path")
+
+    @property
+    def branch(self) -> str | None:
+        return self.data.get("branch")
+
+    @property
+    def lower_is_better(self) -> list[str]:
+        return list((self.data.get("metrics") or {}).get("lower_is_better") or DEFAULT_LOWER_IS_BETTER)
+
+    def model(self, name: str) -> dict[str, Any]:
+        return dict((self.data.get("models") or {}).get(name) or {})
+
+    def owner(self, name: str) -> str | None:
+        return self.model(name).get("owner")
+
+    def primary_metric(self, name: str) -> str | None:
+        return self.model(name).get("primary_metric")
+
+    def approval(self, name: str, stage: str) -> dict[str, Any] | None:
+        """The approval rule for promoting ``name`` into ``stage``, with defaults filled in."""
+        rule = (self.model(name).get("approval") or {}).get(stage)
+        if rule is None:
+            rule = ((self.data.get("defaults") or {}).get("approval") or {}).get(stage)
+        if rule is None:
+            return None
+        return {
+            "approvers": list(rule.get("approvers") or []),
+            "min_approvals": int(rule.get("min_approvals", 1)),
+            "allow_self_approval": bool(rule.get("allow_self_approval", True)),
+        }
+
+    def model_policy(self, name: str) -> dict[str, Any]:
+        """What registry-info shows as ``policy``: the model's section with resolved approvals."""
+        out = copy.deepcopy(self.model(name))
+        out["approval"] = {s: r for s in STAGES_WITH_APPROVAL if (r := self.approval(name, s)) is not None}
+        out.setdefault("primary_metric", None)
+        return out
+
+
+def primary_metric_of(policy: Policy, name: str, metrics: dict[str, Any]) -> dict[str, Any] | None:
+    """The metric list/info show: the policy's primary_metric, else accuracy, else the first metric."""
+    chosen = policy.primary_metric(name)
+    if chosen is None:
+        if not metrics:
+            return None
+        chosen = "accuracy" if "accuracy" in metrics else sorted(metrics)[0]
+    if chosen not in metrics:
+        return {"name": chosen, "value": None}
+    return {"name": chosen, "value": metrics[chosen]}

@@ -1,0 +1,453 @@
+"""ModelRegistry: every operation of the product, over a Layout, an Index and a Transaction."""
+
+from __future__ import annotations
+
+import copy
+import os
+import tempfile
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from . import versions as V
+from .errors import AlreadyExists, BreakingChange, InvalidInput, NotFound
+from .layout import Increment, Layout, find_root
+from .metadata import SCHEMA_VERSION, merge_signature, normalize_features, ordered, sort_flat
+from .model import ModelInfo, ModelSummary, ModelVersion, VersionRow
+from .policy import primary_metric_of
+from .store.artifacts import Progress, copy_artifact, hash_artifact, verify_artifact
+from .store.derived import derived_files
+from .store.files import check_writable, dump_json, newer_schema_warning, parse_metadata
+from .store.index import GitRevSource, Index, Source, WorkTreeSource, load_index
+from .transaction import Transaction, transaction
+
+Clock = Callable[[], datetime]
+SIDE_FILES = ("metadata.json", "requirements.txt", "features.yaml")
+PICKLE_FORMAT = "sw-registry-pickle"
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(dt: datetime) -> str:
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class ModelRegistry:
+    """The registry of one SpecWeave project (SPEC §12).
+
+    ``increment`` is where new versions are registered (default: the active increment);
+    ``root`` defaults to discovery (SPEC §2). ``rev`` reads the registry as of a commit.
+    """
+
+    def __init__(
+        self,
+        increment: str | None = None,
+        root: str | os.PathLike[str] | None = None,
+        *,
+        actor: str | None = None,
+        rev: str | None = None,
+        allow_detached: bool = False,
+        clock: Clock | None = None,
+    ) -> None:
+        self.layout = Layout(find_root(root))
+        self.increment = increment
+        self.actor = actor
+        self.rev = rev
+        self.allow_detached = allow_detached
+        self.clock: Clock = clock or utc_now
+        self._source: Source | None = None
+
+    # -- reading ---------------------------------------------------------------------
+    @property
+    def root(self) -> Path:
+        return self.layout.root
+
+    def source(self) -> Source:
+        if self._source is None:
+            if self.rev:
+                from .gitops import open_repo
+
+                self._source = GitRevSource(self.layout, open_repo(self.root), self.rev)
+            else:
+                self._source = WorkTreeSource(self.layout)
+        return self._source
+
+    def index(self) -> Index:
+        return load_index(self.source())
+
+    def _read_metadata(self, rec: dict[str, Any]) -> dict[str, Any]:
+        rel = f"{rec['dir']}/metadata.json"
+        raw = self.source().read(rel)
+        if raw is None:
+            raise NotFound(f"{rel} disappeared", hint="run the command again")
+        return parse_metadata(raw, rel)
+
+    def _version_of(self, meta: dict[str, Any], rec: dict[str, Any], commit: str | None = None,
+                    verified: bool = False, warnings: tuple[str, ...] = ()) -> ModelVersion:
+        art = meta.get("artifact") or {}
+        path = self.layout.abs(f"{rec['dir']}/{art.get('path', '')}")
+        warn = newer_schema_warning(meta, f"{rec['dir']}/metadata.json")
+        return ModelVersion(meta, str(path), commit, verified, warnings + ((warn,) if warn else ()))
+
+    def list_models(self, stage: str | None = None, *, model: str | None = None, increment: str | None = None,
+                    tag: str | None = None) -> list[ModelSummary]:
+        """One summary per model; filters keep models with a version matching all of them."""
+        index = self.index()
+        inc_id = self.layout.resolve_increment(increment).id if increment else None
+        out = []
+        for name in index.names():
+            if model and name != model:
+                continue
+            recs = index.by_model[name]
+            if stage and not any(r["stage"] == stage for r in recs):
+                continue
+            if inc_id and not any(r["increment"] == inc_id for r in recs):
+                continue
+            if tag and not any(tag in r["tags"] for r in recs):
+                continue
+            out.append(self._summary(index, name, recs))
+        return out
+
+    def list_versions(self, stage: str | None = None, *, model: str | None = None, increment: str | None = None,
+                      tag: str | None = None) -> list[ModelVersion]:
+        """Every matching version with its full metadata (``registry-list --all-versions``)."""
+        index = self.index()
+        inc_id = self.layout.resolve_increment(increment).id if increment else None
+        out = []
+        for name in index.names():
+            if model and name != model:
+                continue
+            for rec in index.by_model[name]:
+                if (stage and rec["stage"] != stage) or (inc_id and rec["increment"] != inc_id) or (
+                        tag and tag not in rec["tags"]):
+                    continue
+                out.append(self._version_of(self._read_metadata(rec), rec))
+        return out
+
+    @staticmethod
+    def _summary(index: Index, name: str, recs: list[dict[str, Any]]) -> ModelSummary:
+        prod = next((r for r in recs if r["stage"] == "production"), None)
+        staging = next((r for r in recs if r["stage"] == "staging"), None)
+        basis = prod or recs[-1]
+        return ModelSummary(
+            name=name,
+            production=prod["version"] if prod else None,
+            staging=staging["version"] if staging else None,
+            latest=recs[-1]["version"],
+            version_count=len(recs),
+            primary_metric=primary_metric_of(index.policy, name, basis["metrics"]) if prod else None,
+            updated_at=max((r["updated_at"] or r["created_at"] or "" for r in recs), default=None) or None,
+            owner=index.policy.owner(name),
+        )
+
+    def info(self, name: str, version: str | None = None) -> ModelInfo | ModelVersion:
+        V.validate_name(name)
+        index = self.index()
+        if version is not None:
+            rec = index.get(name, V.canonical(version))
+            return self._version_of(self._read_metadata(rec), rec)
+        recs = index.versions_of(name)
+        policy = index.policy
+        rows = [
+            VersionRow(r["version"], r["stage"], r["created_at"], r["increment"], r["deprecated"], r["metrics"],
+                       primary_metric_of(policy, name, r["metrics"]))
+            for r in recs
+        ]
+        stages = {s: (h["version"] if (h := index.holder(name, s)) else None) for s in ("staging", "production")}
+        return ModelInfo(name, policy.owner(name), policy.model_policy(name), stages, rows)
+
+    def resolve(self, name: str, *, stage: str | None = None, version: str | None = None,
+                date: str | None = None) -> dict[str, Any]:
+        V.validate_name(name)
+        index = self.index()
+        if version is not None:
+            return index.get(name, V.canonical(version))
+        if date is not None:
+            from .history import production_at
+
+            return production_at(index, name, date, self._read_metadata)
+        stage = stage or "production"
+        index.versions_of(name)
+        rec = index.holder(name, stage)
+        if rec is None:
+            raise NotFound(f"model {name!r} has no version in {stage}",
+                           hint=f"see 'sw-registry registry-info {name}' for its versions")
+        return rec
+
+    def get_model(self, name: str, stage: str | None = None, version: str | None = None, load: bool = True,
+                  *, date: str | None = None) -> Any:
+        """The loaded object for a pickle this registry wrote (after its hash verifies), else a ModelVersion."""
+        if stage is None and version is None and date is None:
+            stage = "production"
+        rec = self.resolve(name, stage=stage, version=version, date=date)
+        meta = self._read_metadata(rec)
+        mv = self._verified(meta, rec)
+        art = meta.get("artifact") or {}
+        if load and art.get("format") == PICKLE_FORMAT:
+            import pickle
+
+            with open(mv.path, "rb") as fh:
+                return pickle.load(fh)  # noqa: S301 - only pickles this registry wrote, hash verified
+        return mv
+
+    def get_model_by_date(self, name: str, date: str, load: bool = True) -> Any:
+        return self.get_model(name, load=load, date=date)
+
+    def _verified(self, meta: dict[str, Any], rec: dict[str, Any]) -> ModelVersion:
+        art = meta.get("artifact") or {}
+        if self.rev:
+            path = self._materialize(rec, art)
+        else:
+            path = self.layout.abs(f"{rec['dir']}/{art.get('path', '')}")
+        verify_artifact(path, art, f"{rec['name']}@{rec['version']}")
+        mv = self._version_of(meta, rec, verified=True)
+        return ModelVersion(mv.metadata, str(path), None, True, mv.warnings)
+
+    def _materialize(self, rec: dict[str, Any], art: dict[str, Any]) -> Path:
+        """Extract an artifact from git objects into the cache (``--rev`` reads)."""
+        source = self.source()
+        assert isinstance(source, GitRevSource)
+        dest = self.layout.cache_dir / "artifacts" / str(art.get("sha256")) / str(art.get("path"))
+        if dest.exists():
+            return dest
+        base = f"{rec['dir']}/{art.get('path')}"
+        entries = {base: e} if (e := source.entry(base)) else source.under(base)
+        if not entries:
+            raise NotFound(f"artifact {base} is not in {self.rev}", hint="check the revision")
+        tmp = Path(tempfile.mkdtemp(dir=self.layout.cache_dir.parent if self.layout.cache_dir.exists() else None))
+        for rel, (_kind, oid, _size) in entries.items():
+            target = tmp / Path(str(art.get("path"))) / rel[len(base) + 1:] if rel != base else tmp / str(art.get("path"))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            source.repo.blob_to_file(oid, target)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp / str(art.get("path")), dest)
+        return dest
+
+    # -- versioning ------------------------------------------------------------------
+    def version_model(self, name: str, version_type: str = "minor") -> str:
+        """The next version of ``name`` for a bump; registers nothing."""
+        V.validate_name(name)
+        index = self.index()
+        return V.bump([r["version"] for r in index.by_model.get(name, [])], version_type)
+
+    # -- writing ---------------------------------------------------------------------
+    def _write(self) -> Any:
+        return transaction(self.layout, actor=self.actor, allow_detached=self.allow_detached)
+
+    def _target_increment(self, explicit: str | None, from_metadata: Any) -> Increment:
+        ref = explicit or self.increment or (str(from_metadata) if from_metadata else None)
+        if ref:
+            return self.layout.resolve_increment(ref, create=True)
+        return self.layout.active_increment()
+
+    def _refresh_derived(self, tx: Transaction, increments: set[str]) -> None:
+        index = load_index(WorkTreeSource(self.layout))
+        tx.index = index
+        known = {i.id: i for i in self.layout.increments()}
+        for inc_id in sorted(increments):
+            inc = known[inc_id]
+            for rel, data in derived_files(inc.rel, inc.id, index.in_increment(inc_id)).items():
+                tx.write_if_changed(rel, data)
+
+    def register_model(
+        self,
+        name: str,
+        model: Any,
+        version: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        stage: str = "dev",
+        tags: list[str] | None = None,
+        signature: dict[str, Any] | None = None,
+        requirements: str | os.PathLike[str] | None = None,
+        *,
+        bump: str | None = None,
+        increment: str | None = None,
+        description: str | None = None,
+        metrics: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+        features: Any = None,
+        inputs: dict[str, str] | None = None,
+        outputs: dict[str, str] | None = None,
+        data_version: str | None = None,
+        experiment: str | None = None,
+        parent: str | None = None,
+        allow_breaking: bool = False,
+        progress: Progress | None = None,
+    ) -> ModelVersion:
+        """Register a model object (pickled) or a file/folder path as a new version (SPEC §7.1)."""
+        # validate everything before any file is touched
+        V.validate_name(name)
+        if stage != "dev":
+            raise InvalidInput(f"new versions start in dev, not {stage!r}",
+                               hint="register, then run registry-promote to move it on")
+        fields = sort_flat(metadata)
+        version = version or fields.pop("version", None)
+        fields.pop("version", None)
+        meta_increment = fields.pop("increment", None)
+        if version is not None and bump is not None:
+            raise InvalidInput("give either a version or a bump, not both", hint="drop --version or --bump")
+        canonical = V.canonical(str(version)) if version is not None else None
+        if bump is not None and bump != "auto":
+            V.bump([], bump)
+        if metrics:
+            for k, v in metrics.items():
+                if not isinstance(v, (int, float)) or isinstance(v, bool):
+                    raise InvalidInput(f"metric {k!r} must be a number, got {v!r}", hint="write --metric name=0.87")
+            fields["metrics"].update(metrics)
+        fields["hyperparameters"].update(params or {})
+        if tags:
+            fields["tags"] = list(dict.fromkeys([*fields["tags"], *tags]))
+        if description is not None:
+            fields["description"] = description
+        if data_version:
+            fields["lineage"]["data"] = data_version
+        if experiment:
+            fields["lineage"]["experiment"] = experiment
+        if parent:
+            pname, pver = V.parse_ref(parent)
+            fields["lineage"]["parent"] = f"{pname}@{pver}"
+        sig, feats = merge_signature(
+            fields["signature"] or (signature and _signature(signature)),
+            normalize_features(features) if features is not None else fields["features"],
+            inputs, outputs,
+        )
+        fields["signature"], fields["features"] = sig, feats
+        req_text = _requirements_text(requirements)
+        with tempfile.TemporaryDirectory(prefix="sw-registry-") as scratch:
+            src, fmt = _artifact_source(model, Path(scratch))
+            if src.name in SIDE_FILES:
+                raise InvalidInput(f"the artifact may not be named {src.name!r}", hint="rename the file")
+            inc = self._target_increment(increment, meta_increment)
+            with self._write() as tx:
+                return self._register_in(tx, name, canonical, bump, fields, src, fmt, inc, req_text, progress,
+                                         allow_breaking)
+
+    def _register_in(self, tx: Transaction, name: str, version: str | None, bump: str | None,
+                     fields: dict[str, Any], src: Path, fmt: str | None, inc: Increment, req_text: str,
+                     progress: Progress | None, allow_breaking: bool) -> ModelVersion:
+        index = tx.index
+        recs = index.by_model.get(name, [])
+        existing = [r["version"] for r in recs]
+        previous = self._read_metadata(recs[-1]).get("signature") if recs else None
+        change = V.signature_change(previous, fields["signature"])
+        if version is not None and index.find(name, version) is None and not allow_breaking:
+            should = V.breaks(existing, version, change)
+            if should:
+                raise BreakingChange(
+                    f"the signature of {name} changes incompatibly against v{recs[-1]['version']}, "
+                    f"so v{version} must be a new major version",
+                    hint=f"register it as v{should}, or pass --allow-breaking",
+                    details={"expected_version": should, "change": change},
+                )
+        version = V.choose(existing, version, bump, change)
+        rec = index.find(name, version)
+        if rec is not None:
+            if hash_artifact(src) == (rec.get("artifact") or {}).get("sha256"):
+                meta = self._read_metadata(rec)
+                return self._version_of(meta, rec)
+            raise AlreadyExists(
+                f"{name}@{version} is already registered with a different artifact",
+                hint=f"register it as a new version (--bump patch gives v{V.bump(existing, 'patch')})",
+                details={"path": rec["dir"]},
+            )
+        folder = self.layout.version_rel(inc, name, version)
+        warnings: list[str] = []
+        size = src.stat().st_size if src.is_file() else None
+        limit = index.policy.large_artifact_warn_mb
+        if size is not None and size > limit * 1024 * 1024:
+            warnings.append(
+                f"artifact is {size / 1048576:.0f} MB, above large_artifact_warn_mb ({limit:g}); "
+                "set artifact_store in .specweave/registry.yaml (e.g. s3://bucket/prefix) to keep large files out of git"
+            )
+        dest = tx.make_dir(folder)
+        artifact = copy_artifact(src, dest / src.name, progress)
+        if fmt:
+            artifact["format"] = fmt
+        now = iso(self.clock())
+        meta: dict[str, Any] = {
+            "schema_version": SCHEMA_VERSION,
+            "name": name,
+            "version": version,
+            "increment": inc.id,
+            "stage": "dev",
+            "created_at": now,
+            "updated_at": now,
+            "created_by": tx.actor,
+            **fields,
+            "artifact": artifact,
+            "approvals": [],
+            "stage_history": [
+                {"seq": index.max_seq(name) + 1, "event": "register", "from": None, "to": "dev", "at": now,
+                 "by": tx.actor, "reason": None, "forced": False}
+            ],
+            "deprecation": None,
+        }
+        meta = ordered(meta)
+        tx.write(f"{folder}/requirements.txt", req_text.encode("utf-8"))
+        tx.write(f"{folder}/features.yaml", _features_yaml(meta["features"]))
+        tx.write(f"{folder}/metadata.json", dump_json(meta))
+        self._refresh_derived(tx, {inc.id})
+        commit = tx.commit(
+            f"registry: register {name} v{version}",
+            {"Event": "register", "Model": name, "Version": version, "To": "dev", "Actor": tx.actor},
+        )
+        rec = tx.index.get(name, version)
+        return self._version_of(meta, rec, commit, warnings=tuple(warnings))
+
+    def _rewrite_metadata(self, tx: Transaction, rec: dict[str, Any], change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+        """Read, check writable, change and write back one version's metadata (unknown keys kept)."""
+        rel = f"{rec['dir']}/metadata.json"
+        meta = self._read_metadata(rec)
+        check_writable(meta, rel)
+        meta = copy.deepcopy(meta)
+        change(meta)
+        meta["updated_at"] = iso(self.clock())
+        tx.write(rel, dump_json(meta))
+        return meta
+
+
+def _signature(signature: dict[str, Any]) -> dict[str, dict[str, str]] | None:
+    from .metadata import normalize_signature
+
+    return normalize_signature(signature)
+
+
+def _artifact_source(model: Any, scratch: Path) -> tuple[Path, str | None]:
+    """A path to copy: the given file/folder, or a pickle of the model object written to scratch."""
+    if isinstance(model, (str, os.PathLike)):
+        src = Path(model)
+        if not src.exists():
+            raise InvalidInput(f"artifact {str(src)!r} does not exist", hint="pass the path of a model file or folder")
+        if not (src.is_file() or src.is_dir()):
+            raise InvalidInput(f"artifact {str(src)!r} is not a file or folder", hint="pass a regular file")
+        return src, None
+    import pickle
+
+    dest = scratch / "model.pkl"
+    try:
+        with open(dest, "wb") as fh:
+            pickle.dump(model, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, TypeError, AttributeError) as exc:
+        raise InvalidInput(f"the model object cannot be pickled: {exc}",
+                           hint="save it to a file yourself and pass the path") from None
+    return dest, PICKLE_FORMAT
+
+
+def _requirements_text(requirements: str | os.PathLike[str] | None) -> str:
+    if requirements is None:
+        return "# sw-registry: no requirements were given for this version (pass --requirements FILE)\n"
+    path = Path(requirements)
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"cannot read requirements file {str(path)!r}: {exc}", hint="pass a text file") from None
+
+
+def _features_yaml(features: list[dict[str, str]]) -> bytes:
+    import yaml
+
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump({"features": features}, Dumper=dumper, sort_keys=False, allow_unicode=True).encode("utf-8")

@@ -1,0 +1,119 @@
+"""Artifacts: copy while hashing in one streaming pass (constant memory), and verify."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..errors import IntegrityError, InvalidInput
+
+CHUNK = 4 * 1024 * 1024
+Progress = Callable[[int, int], None]  # (bytes done, bytes total)
+
+
+def _copy_file(src: Path, dest: Path, buf: bytearray, progress: Progress | None, done: int, total: int) -> tuple[str, int]:
+    h = hashlib.sha256()
+    view = memoryview(buf)
+    size = 0
+    with open(src, "rb") as fin, open(dest, "xb") as fout:
+        while True:
+            n = fin.readinto(buf)
+            if not n:
+                break
+            chunk = view[:n]
+            h.update(chunk)
+            fout.write(chunk)
+            size += n
+            if progress is not None:
+                progress(done + size, total)
+        fout.flush()
+        os.fsync(fout.fileno())
+    return h.hexdigest(), size
+
+
+def _hash_file(path: Path, buf: bytearray) -> tuple[str, int]:
+    h = hashlib.sha256()
+    view = memoryview(buf)
+    size = 0
+    with open(path, "rb") as fh:
+        while True:
+            n = fh.readinto(buf)
+            if not n:
+                break
+            h.update(view[:n])
+            size += n
+    return h.hexdigest(), size
+
+
+def _folder_files(folder: Path) -> list[Path]:
+    files = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames.sort()
+        for name in sorted(filenames):
+            p = Path(dirpath) / name
+            if p.is_symlink() or not p.is_file():
+                raise InvalidInput(f"artifact folder holds a link or special file: {p}", hint="copy real files only")
+            files.append(p)
+    return files
+
+
+def combined_sha256(files: list[dict[str, Any]]) -> str:
+    """A folder's hash: sha256 over '<sha256>  <path>\\n' lines sorted by path (like sha256sum output)."""
+    h = hashlib.sha256()
+    for entry in sorted(files, key=lambda f: f["path"]):
+        h.update(f"{entry['sha256']}  {entry['path']}\n".encode())
+    return h.hexdigest()
+
+
+def source_size(src: Path) -> int:
+    if src.is_dir():
+        return sum(p.stat().st_size for p in _folder_files(src))
+    return src.stat().st_size
+
+
+def hash_artifact(src: Path) -> str:
+    """The sha256 an artifact would be recorded with, without copying it."""
+    buf = bytearray(CHUNK)
+    if src.is_dir():
+        files = []
+        for p in _folder_files(src):
+            digest, size = _hash_file(p, buf)
+            files.append({"path": p.relative_to(src).as_posix(), "sha256": digest, "size_bytes": size})
+        return combined_sha256(files)
+    return _hash_file(src, buf)[0]
+
+
+def copy_artifact(src: Path, dest: Path, progress: Progress | None = None) -> dict[str, Any]:
+    """Copy ``src`` (file or folder) to ``dest`` hashing as it goes; returns the metadata ``artifact`` block."""
+    buf = bytearray(CHUNK)
+    total = source_size(src)
+    if src.is_dir():
+        dest.mkdir()
+        files, done = [], 0
+        for p in _folder_files(src):
+            rel = p.relative_to(src)
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            digest, size = _copy_file(p, dest / rel, buf, progress, done, total)
+            done += size
+            files.append({"path": rel.as_posix(), "sha256": digest, "size_bytes": size})
+        return {"path": dest.name, "sha256": combined_sha256(files), "size_bytes": done, "store": "git", "files": files}
+    digest, size = _copy_file(src, dest, buf, progress, 0, total)
+    return {"path": dest.name, "sha256": digest, "size_bytes": size, "store": "git"}
+
+
+def verify_artifact(path: Path, artifact: dict[str, Any], where: str) -> None:
+    """Raise ``integrity`` unless the artifact at ``path`` hashes to what metadata recorded."""
+    if not path.exists():
+        raise IntegrityError(
+            f"artifact {path} is missing", hint="restore it from git: git checkout -- <path>", details={"path": str(path)}
+        )
+    actual = hash_artifact(path)
+    if actual != artifact.get("sha256"):
+        raise IntegrityError(
+            f"artifact {where} does not match its recorded sha256 (expected {artifact.get('sha256')}, got {actual})",
+            hint="restore it from git (git checkout -- <path>) or 'sw-registry registry-verify --repair'",
+            details={"path": str(path), "expected": artifact.get("sha256"), "actual": actual},
+        )

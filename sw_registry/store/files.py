@@ -1,0 +1,73 @@
+"""Small-file primitives: atomic writes and parsing that names the broken file."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ..errors import IntegrityError
+
+SCHEMA_VERSION = 1
+
+
+def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
+    """Write via a temp file in the same folder, fsync, then os.replace: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def dump_json(data: Any) -> bytes:
+    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def parse_metadata(raw: bytes, where: str) -> dict[str, Any]:
+    """Parse a metadata.json; any damage is an ``integrity`` error naming the file."""
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise IntegrityError(
+            f"{where} is not valid JSON: {exc}",
+            hint="restore it with 'git checkout -- <file>' or 'sw-registry registry-verify --repair'",
+            details={"path": where},
+        ) from None
+    if not isinstance(data, dict) or not isinstance(data.get("name"), str) or not isinstance(data.get("version"), str):
+        raise IntegrityError(
+            f"{where} is not a model metadata file (needs at least 'name' and 'version')",
+            hint="restore it with 'git checkout -- <file>' or 'sw-registry registry-verify --repair'",
+            details={"path": where},
+        )
+    return data
+
+
+def check_writable(meta: dict[str, Any], where: str) -> None:
+    """A metadata file from a newer sw-registry may be read but never rewritten (SPEC §4)."""
+    schema = meta.get("schema_version", SCHEMA_VERSION)
+    if isinstance(schema, int) and schema > SCHEMA_VERSION:
+        raise IntegrityError(
+            f"{where} has schema_version {schema}; this sw-registry writes version {SCHEMA_VERSION}",
+            hint="upgrade sw-registry before changing this version",
+            details={"path": where},
+        )
+
+
+def newer_schema_warning(meta: dict[str, Any], where: str) -> str | None:
+    schema = meta.get("schema_version", SCHEMA_VERSION)
+    if isinstance(schema, int) and schema > SCHEMA_VERSION:
+        return f"{where} has schema_version {schema}, newer than this sw-registry knows; read only"
+    return None

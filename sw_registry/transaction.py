@@ -1,0 +1,157 @@
+"""A registry write: lock -> re-read -> validate -> atomic writes -> one commit of our paths.
+
+Anything that fails before the commit lands puts every file back as it was, and the index entries
+the write staged back to HEAD. The user's own staged and unstaged changes elsewhere are never read
+or touched: the commit names only the registry paths it wrote (``git commit -- <paths>``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import DirtyRegistry, GitError
+from .gitops import Repo, commit_message, open_repo, write_lock
+from .layout import Layout
+from .store.files import atomic_write
+from .store.index import Index, WorkTreeSource, load_index
+
+
+@dataclass
+class Transaction:
+    layout: Layout
+    repo: Repo
+    index: Index
+    actor: str
+    git_env: dict[str, str] = field(default_factory=dict)
+    _originals: dict[str, bytes | None] = field(default_factory=dict)
+    _new_dirs: list[str] = field(default_factory=list)
+    _staged: bool = False
+    commit_id: str | None = None
+
+    # -- file changes ---------------------------------------------------------------
+    def write(self, rel: str, data: bytes) -> None:
+        path = self.layout.abs(rel)
+        if rel not in self._originals and not any(rel.startswith(d + "/") for d in self._new_dirs):
+            try:
+                self._originals[rel] = path.read_bytes()
+            except FileNotFoundError:
+                self._originals[rel] = None
+        atomic_write(path, data)
+
+    def write_if_changed(self, rel: str, data: bytes) -> bool:
+        try:
+            if self.layout.abs(rel).read_bytes() == data:
+                return False
+        except FileNotFoundError:
+            pass
+        self.write(rel, data)
+        return True
+
+    def make_dir(self, rel: str) -> Path:
+        """Create a new folder (it must not exist); it is removed whole if the write fails."""
+        path = self.layout.abs(rel)
+        # remember the highest folder this write creates, so a rollback leaves no empty parents
+        top = path
+        while not top.parent.exists():
+            top = top.parent
+        path.mkdir(parents=True, exist_ok=False)
+        self._new_dirs.append(top.relative_to(self.layout.root).as_posix())
+        return path
+
+    @property
+    def paths(self) -> list[str]:
+        return sorted({*self._originals, *self._new_dirs})
+
+    # -- commit and rollback ---------------------------------------------------------
+    def commit(self, subject: str, trailers: dict[str, str | None], body: str | None = None,
+               author: tuple[str, str] | None = None) -> str | None:
+        paths = self.paths
+        if not paths:
+            return None
+        self._staged = True
+        self.repo.stage(paths)
+        env = dict(self.git_env)
+        if author is not None:
+            env["GIT_AUTHOR_NAME"], env["GIT_AUTHOR_EMAIL"] = author
+        self.commit_id = self.repo.commit(commit_message(subject, trailers, body), paths, env)
+        return self.commit_id
+
+    def rollback(self, head_before: str | None) -> None:
+        for rel in reversed(self._new_dirs):
+            shutil.rmtree(self.layout.abs(rel), ignore_errors=True)
+        for rel, original in self._originals.items():
+            path = self.layout.abs(rel)
+            if original is None:
+                try:
+                    os.unlink(path)
+                except FileNotFoundError:
+                    pass
+            else:
+                atomic_write(path, original)
+        if self._staged:
+            self.repo.unstage(self.paths, had_head=head_before is not None)
+
+
+def actor_identity(repo: Repo, actor: str | None) -> tuple[str, dict[str, str]]:
+    """Who does the write (SPEC §6), and the git environment the commit needs for it."""
+    ident = repo.identity()
+    actor = actor or os.environ.get("SW_REGISTRY_ACTOR") or None
+    if ident is None:
+        if not actor:
+            raise GitError(
+                "git has no identity to commit with",
+                hint="pass --actor EMAIL, or run: git config user.name 'You' && git config user.email you@example.com",
+            )
+        name = actor.split("@", 1)[0] or actor
+        env = {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": actor, "GIT_COMMITTER_NAME": name,
+               "GIT_COMMITTER_EMAIL": actor}
+        return actor, env
+    return actor or ident[1], {}
+
+
+def check_repo(repo: Repo, *, allow_detached: bool, branch_policy: str | None) -> None:
+    what = repo.operation_in_progress()
+    if what:
+        raise GitError(f"{what} is in progress in this repository",
+                       hint="finish or abort it (git merge --abort / git rebase --abort) and run the command again")
+    branch = repo.branch()
+    if branch is None and not allow_detached:
+        raise GitError("HEAD is detached; a registry write would land on no branch",
+                       hint="check out a branch (git switch main), or pass --allow-detached")
+    if branch_policy and branch != branch_policy:
+        raise GitError(f"registry writes may only land on branch {branch_policy!r} (registry.yaml), not {branch!r}",
+                       hint=f"git switch {branch_policy}, or change 'branch' in .specweave/registry.yaml")
+    if repo.index_lock().exists():
+        raise GitError("git's index.lock exists: another git command is running, or one was killed",
+                       hint="wait for it; if none is running, 'sw-registry registry-verify --repair' clears a stale lock")
+
+
+@contextmanager
+def transaction(layout: Layout, *, actor: str | None, allow_detached: bool = False) -> Iterator[Transaction]:
+    repo = open_repo(layout.root)
+    who, env = actor_identity(repo, actor)
+    with write_lock(repo):
+        index = load_index(WorkTreeSource(layout))
+        check_repo(repo, allow_detached=allow_detached, branch_policy=index.policy.branch)
+        docs = index.policy.docs_path
+        dirty = sorted({p for _status, p in repo.changed_paths() if layout.is_registry_path(p, docs)})
+        if dirty:
+            raise DirtyRegistry(
+                f"registry files have uncommitted changes ({len(dirty)}): " + ", ".join(dirty[:5]),
+                hint="a previous write was interrupted or files were edited by hand: commit them, or run "
+                "'sw-registry registry-verify --repair' to restore them",
+                details={"paths": dirty},
+            )
+        head = repo.head_commit()
+        tx = Transaction(layout, repo, index, who, env)
+        try:
+            yield tx
+        except BaseException:
+            if tx.commit_id is None and repo.head_commit() == head:
+                tx.rollback(head)
+            raise
