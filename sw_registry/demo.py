@@ -72,20 +72,32 @@ def _env(root: Path) -> dict[str, str]:
     return env
 
 
-def steps(work: Path) -> list[list[str]]:
-    """The demo's commands (``sw-registry`` arguments), in order."""
+def steps(work: Path) -> list[tuple[list[str], int]]:
+    """The demo's commands (``sw-registry`` arguments) with the exit code each is expected to give."""
+    bob = ["--actor", "bob@example.com"]
     return [
-        ["registry-register", MODEL, "--artifact", str(work / "v1" / "model.pkl"), "--version", "v1.0.0",
-         "--metadata", str(work / "v1" / "metadata.json"), "--requirements", str(work / "requirements.txt"),
-         "--tag", "fraud", "--description", "baseline"],
-        ["registry-register", MODEL, "--artifact", str(work / "v2" / "model.pkl"), "--bump", "minor",
-         "--metadata", str(work / "v2" / "metadata.json"), "--requirements", str(work / "requirements.txt"),
-         "--parent", f"{MODEL}@1.0.0", "--tag", "fraud"],
-        ["registry-list"],
-        ["registry-info", MODEL],
-        ["registry-info", MODEL, "--version", "v1.1.0"],
-        ["registry-get", MODEL, "--version", "v1.1.0", "--path-only"],
-        ["registry-list", "--json"],
+        (["registry-register", MODEL, "--artifact", str(work / "v1" / "model.pkl"), "--version", "v1.0.0",
+          "--metadata", str(work / "v1" / "metadata.json"), "--requirements", str(work / "requirements.txt"),
+          "--tag", "fraud", "--description", "baseline"], 0),
+        (["registry-register", MODEL, "--artifact", str(work / "v2" / "model.pkl"), "--bump", "minor",
+          "--metadata", str(work / "v2" / "metadata.json"), "--requirements", str(work / "requirements.txt"),
+          "--parent", f"{MODEL}@1.0.0", "--tag", "fraud"], 0),
+        (["registry-policy", MODEL, "--require-approval", "production", "--approver", "bob@example.com",
+          "--no-self-approval", "--primary-metric", "accuracy", "--owner", "ml-team@example.com"], 0),
+        (["registry-promote", MODEL, "v1.0.0", "--to", "staging"], 0),
+        (["registry-promote", MODEL, "v1.0.0", "--to", "production"], 1),  # refused: bob has not approved yet
+        (["registry-approve", MODEL, "v1.0.0", "--comment", "validated in staging", *bob], 0),
+        (["registry-promote", MODEL, "v1.0.0", "--to", "production", "--reason", "first release"], 0),
+        (["registry-promote", MODEL, "v1.1.0", "--to", "staging"], 0),
+        (["registry-approve", MODEL, "v1.1.0", "--comment", "accuracy up", *bob], 0),
+        (["registry-promote", MODEL, "v1.1.0", "--to", "production", "--from", "staging"], 0),
+        (["registry-rollback", MODEL, "--reason", "v1.1.0 raises false positives"], 0),
+        (["registry-list"], 0),
+        (["registry-info", MODEL], 0),
+        (["registry-info", MODEL, "--version", "v1.1.0"], 0),
+        (["registry-history", MODEL], 0),
+        (["registry-get", MODEL, "--stage", "production", "--path-only"], 0),
+        (["registry-list", "--json"], 0),
     ]
 
 
@@ -106,19 +118,22 @@ def run_demo(path: str | None, echo: Callable[[str], None]) -> dict[str, Any]:
         (folder / "metadata.json").write_text(json.dumps(meta, indent=2))
     env = _env(root)
     ran = []
-    for args in steps(work):
+    for args, expected in steps(work):
         echo(f"$ sw-registry {shlex.join(args)}")
         proc = subprocess.run([sys.executable, "-m", "sw_registry", *args], cwd=root, env=env,
                               capture_output=True, text=True)
         output = (proc.stdout + proc.stderr).rstrip()
         if output:
             echo(output)
+        if expected:
+            echo(f"(exit {proc.returncode}: refused, as the policy says)")
         echo("")
         ran.append({"command": ["sw-registry", *args], "exit_code": proc.returncode})
-        if proc.returncode != 0:
+        if proc.returncode != expected:
             from .errors import RegistryError
 
-            raise RegistryError(f"demo step failed: sw-registry {shlex.join(args)} (exit {proc.returncode})",
+            raise RegistryError(f"demo step failed: sw-registry {shlex.join(args)} "
+                                f"(exit {proc.returncode}, expected {expected})",
                                 hint="this is a bug; the output above says why", details={"output": output})
     echo(f"The demo project is at {root}; look around with: cd {shlex.quote(str(root))} && git log --stat")
     return {"root": str(root), "steps": ran}

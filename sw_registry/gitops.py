@@ -148,6 +148,21 @@ class Repo:
             raise GitError(f"git commit failed: {output}", hint=hint, details={"hook_output": output})
         return self.git("rev-parse", "HEAD").stdout.decode().strip()
 
+    def seq_commits(self, name: str) -> dict[int, str]:
+        """seq -> commit id, from the Registry-Seq trailers of the commits about model ``name``."""
+        fmt = ("%H%x1f%(trailers:key=Registry-Model,valueonly,separator=%x2C)"
+               "%x1f%(trailers:key=Registry-Seq,valueonly,separator=%x2C)%x1e")
+        proc = self.git("log", f"--format={fmt}", "--", ".specweave", check=False)
+        out: dict[int, str] = {}
+        for record in proc.stdout.decode("utf-8", "replace").split("\x1e"):
+            parts = record.strip("\n").split("\x1f")
+            if len(parts) != 3 or parts[1].strip() != name:
+                continue
+            for seq in parts[2].replace(" ", "").split(","):
+                if seq.isdigit():
+                    out.setdefault(int(seq), parts[0])
+        return out
+
     # -- reads at a revision ------------------------------------------------------------
     def resolve_rev(self, rev: str) -> str:
         proc = self.git("rev-parse", "-q", "--verify", f"{rev}^{{commit}}", check=False)

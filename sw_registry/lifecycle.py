@@ -103,14 +103,13 @@ def check_approver(rule: dict[str, Any] | None, approver: str, creator: str | No
                             details={"approvers": approvers})
 
 
-def events(records: Iterable[tuple[str, list[dict[str, Any]]]]) -> list[dict[str, Any]]:
-    """Every stage_history entry of a model's versions, with its version, in ``seq`` order."""
-    out = []
-    for version, history in records:
-        for e in history:
-            if isinstance(e, dict):
-                out.append({**e, "version": version})
-    out.sort(key=lambda e: (e.get("seq") or 0))
+EVENT_FIELDS = ("seq", "event", "from", "to", "at", "by", "reason", "forced")
+
+
+def stage_events(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every stage change of a model's versions (from the index summaries), in ``seq`` order."""
+    out = [{**dict(zip(EVENT_FIELDS, e)), "version": rec["version"]} for rec in records for e in rec["stage_events"]]
+    out.sort(key=lambda e: e["seq"] or 0)
     return out
 
 
@@ -147,3 +146,33 @@ def check_rollback(target: str, evts: list[dict[str, Any]], *, deprecated: bool,
                                 hint="roll back to a version that was in production, or pass --force with --reason")
     if deprecated and not force:
         raise Deprecated(f"{ref} is deprecated", hint="pick another version, or pass --force with --reason")
+
+
+def to_instant(text: str) -> str:
+    """An ISO date-time (converted to UTC) or a date (the end of that UTC day), as ``YYYY-MM-DDTHH:MM:SSZ``."""
+    from datetime import datetime, time, timezone
+
+    raw = str(text).strip()
+    try:
+        if len(raw) == 10:
+            day = datetime.strptime(raw, "%Y-%m-%d").date()
+            dt = datetime.combine(day, time(23, 59, 59), tzinfo=timezone.utc)
+        else:
+            dt = datetime.fromisoformat(raw[:-1] + "+00:00" if raw.endswith(("Z", "z")) else raw)
+            dt = dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+    except ValueError:
+        raise InvalidInput(f"invalid date {text!r}",
+                           hint="use an ISO date (2024-01-15) or date-time (2024-01-15T10:30:00Z)") from None
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def check_date(text: str | None) -> str | None:
+    """A calendar date YYYY-MM-DD (end of life), or None."""
+    if text is None:
+        return None
+    from datetime import datetime
+
+    try:
+        return datetime.strptime(str(text).strip(), "%Y-%m-%d").date().isoformat()
+    except ValueError:
+        raise InvalidInput(f"invalid date {text!r}", hint="use YYYY-MM-DD, e.g. 2024-06-01") from None

@@ -21,6 +21,7 @@ from .store.derived import derived_files
 from .store.files import check_writable, dump_json, newer_schema_warning, parse_metadata
 from .store.index import GitRevSource, Index, Source, WorkTreeSource, load_index
 from .transaction import Transaction, transaction
+from .workflow import Workflow
 
 Clock = Callable[[], datetime]
 SIDE_FILES = ("metadata.json", "requirements.txt", "features.yaml")
@@ -35,7 +36,7 @@ def iso(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class ModelRegistry:
+class ModelRegistry(Workflow):
     """The registry of one SpecWeave project (SPEC §12).
 
     ``increment`` is where new versions are registered (default: the active increment);
@@ -166,7 +167,7 @@ class ModelRegistry:
         if version is not None:
             return index.get(name, V.canonical(version))
         if date is not None:
-            from .history import production_at
+            from .workflow import production_at
 
             return production_at(index, name, date, self._read_metadata)
         stage = stage or "production"
@@ -234,6 +235,9 @@ class ModelRegistry:
         return V.bump([r["version"] for r in index.by_model.get(name, [])], version_type)
 
     # -- writing ---------------------------------------------------------------------
+    def _now(self) -> str:
+        return iso(self.clock())
+
     def _write(self) -> Any:
         return transaction(self.layout, actor=self.actor, allow_detached=self.allow_detached)
 
@@ -366,7 +370,8 @@ class ModelRegistry:
         artifact = copy_artifact(src, dest / src.name, progress)
         if fmt:
             artifact["format"] = fmt
-        now = iso(self.clock())
+        now = self._now()
+        seq = index.max_seq(name) + 1
         meta: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
             "name": name,
@@ -380,7 +385,7 @@ class ModelRegistry:
             "artifact": artifact,
             "approvals": [],
             "stage_history": [
-                {"seq": index.max_seq(name) + 1, "event": "register", "from": None, "to": "dev", "at": now,
+                {"seq": seq, "event": "register", "from": None, "to": "dev", "at": now,
                  "by": tx.actor, "reason": None, "forced": False}
             ],
             "deprecation": None,
@@ -392,7 +397,7 @@ class ModelRegistry:
         self._refresh_derived(tx, {inc.id})
         commit = tx.commit(
             f"registry: register {name} v{version}",
-            {"Event": "register", "Model": name, "Version": version, "To": "dev", "Actor": tx.actor},
+            {"Event": "register", "Model": name, "Version": version, "To": "dev", "Actor": tx.actor, "Seq": str(seq)},
         )
         rec = tx.index.get(name, version)
         return self._version_of(meta, rec, commit, warnings=tuple(warnings))
@@ -404,7 +409,7 @@ class ModelRegistry:
         check_writable(meta, rel)
         meta = copy.deepcopy(meta)
         change(meta)
-        meta["updated_at"] = iso(self.clock())
+        meta["updated_at"] = self._now()
         tx.write(rel, dump_json(meta))
         return meta
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from .commands import get, info, init, listing, register
+from .commands import get, history, info, init, listing, policy, register, stages
 
 HELP = """sw-registry: a git-backed model registry for SpecWeave projects.
 
@@ -39,6 +39,12 @@ def build() -> typer.Typer:
     app.command("registry-list")(listing.list_)
     app.command("registry-info")(info.info)
     app.command("registry-get")(get.get)
+    app.command("registry-promote")(stages.promote)
+    app.command("registry-rollback")(stages.rollback)
+    app.command("registry-approve")(stages.approve)
+    app.command("registry-deprecate")(stages.deprecate)
+    app.command("registry-history")(history.history)
+    app.command("registry-policy")(policy.policy)
     app.command("init")(init.init)
     from .commands import demo
 

@@ -75,8 +75,7 @@ def versions_table(out: Console, versions: list[dict[str, Any]]) -> None:
 def info_view(out: Console, info: dict[str, Any]) -> None:
     out.print(f"[bold]{esc(info['name'])}[/bold]" + (f"  owner: {esc(info['owner'])}" if info.get("owner") else ""))
     stages = info["stages"]
-    out.print(f"production: {stage('production') if stages['production'] else ''} {v(stages['production'])}    "
-              f"staging: {v(stages['staging'])}")
+    out.print(f"production: [bold green]{v(stages['production'])}[/]    staging: [yellow]{v(stages['staging'])}[/]")
     approval = (info.get("policy") or {}).get("approval") or {}
     for st, rule in approval.items():
         who = ", ".join(rule["approvers"]) or "anyone"

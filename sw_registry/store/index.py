@@ -24,7 +24,7 @@ from .files import atomic_write, newer_schema_warning, parse_metadata
 if TYPE_CHECKING:
     from ..gitops import Repo
 
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
 Record = dict[str, Any]
 
 
@@ -132,8 +132,10 @@ def summarize(meta: dict[str, Any], rel: str) -> Record:
     """The few fields list, info and the derived files need, from one metadata.json."""
     folder = rel.rsplit("/", 1)[0]
     parts = folder.split("/")
-    history = meta.get("stage_history") or []
-    seqs = [e.get("seq", 0) for e in history if isinstance(e, dict) and isinstance(e.get("seq"), int)]
+    history = [e for e in meta.get("stage_history") or [] if isinstance(e, dict)]
+    dep = meta.get("deprecation")
+    seqs = [e.get("seq") for e in [*history, *(a for a in meta.get("approvals") or [] if isinstance(a, dict)),
+                                   *([dep] if isinstance(dep, dict) else [])]]
     art = meta.get("artifact") or {}
     version = str(meta["version"])
     try:
@@ -153,7 +155,10 @@ def summarize(meta: dict[str, Any], rel: str) -> Record:
         "deprecated": bool(meta.get("deprecation")),
         "metrics": meta.get("metrics") if isinstance(meta.get("metrics"), dict) else {},
         "tags": list(meta.get("tags") or []),
-        "max_seq": max(seqs, default=0),
+        "max_seq": max((q for q in seqs if isinstance(q, int)), default=0),
+        # stage changes only, compact: what rollback targets and --date need without reading files
+        "stage_events": [[e.get("seq") or 0, e.get("event"), e.get("from"), e.get("to"), e.get("at"), e.get("by"),
+                          e.get("reason"), bool(e.get("forced"))] for e in history],
         "lineage": meta.get("lineage") if isinstance(meta.get("lineage"), dict) else {},
         "artifact": {k: art.get(k) for k in ("path", "sha256", "size_bytes", "store")},
         "features": [f.get("name") for f in meta.get("features") or [] if isinstance(f, dict)],

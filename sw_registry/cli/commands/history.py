@@ -1,0 +1,39 @@
+"""registry-history (SPEC §7.12)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Optional
+
+import typer
+
+from ..options import JsonOption, RevOption, RootOption
+from ..output import emit
+from ..render import esc, stage, table, v
+from .common import registry
+
+Opt = Optional  # noqa: UP045
+
+
+def history(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    fmt: Annotated[str, typer.Option("--format", help="md (a table) or json.")] = "md",
+    rev: RevOption = None,
+    root: RootOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Every event of a model, in the order it happened."""
+    from ...errors import UsageError
+
+    if fmt not in ("md", "json"):
+        raise UsageError(f"unknown format {fmt!r}", hint="use --format md or --format json")
+    data = registry(root, rev=rev).history(name).to_dict()
+
+    def render(out: Any) -> None:
+        t = table("#", "Time", "Event", "Version", "From", "To", "By", "Reason", "Commit")
+        for e in data["events"]:
+            t.add_row(str(e["seq"]), esc(e["at"] or "-"), e["event"] + (" (forced)" if e["forced"] else ""),
+                      v(e["version"]), stage(e["from"]), stage(e["to"]), esc(e["by"] or "-"),
+                      esc(e["reason"] or ""), (e["commit"] or "")[:8])
+        out.print(t)
+
+    emit(json or fmt == "json", data, render)

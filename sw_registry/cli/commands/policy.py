@@ -1,0 +1,81 @@
+"""registry-policy (SPEC §7.15)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Optional
+
+import typer
+
+from ..options import ActorOption, AllowDetachedOption, JsonOption, RootOption
+from ..output import emit
+from ..render import short
+from .common import registry
+
+Opt = Optional  # noqa: UP045
+TRIGGER = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*([<>])\s*([-+0-9.eE]+)\s*$")
+
+
+def parse_triggers(items: list[str] | None, window: str | None) -> dict[str, Any]:
+    """'accuracy<0.80' -> {accuracy: {min: 0.8}}; 'error_rate>0.05' -> {error_rate: {max: 0.05}}."""
+    from ...errors import InvalidInput
+
+    out: dict[str, Any] = {}
+    for item in items or []:
+        m = TRIGGER.match(item)
+        if not m:
+            raise InvalidInput(f"invalid trigger {item!r}", hint='write "METRIC<VALUE" or "METRIC>VALUE"')
+        try:
+            value = float(m.group(3))
+        except ValueError:
+            raise InvalidInput(f"invalid trigger value in {item!r}", hint="use a number") from None
+        rule: dict[str, Any] = {"min" if m.group(2) == "<" else "max": value}
+        if window:
+            rule["window"] = window
+        out[m.group(1)] = rule
+    return out
+
+
+def policy(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    require_approval: Annotated[Opt[str], typer.Option("--require-approval", help="Stage that needs approval "
+                                                       "(staging or production).")] = None,
+    approver: Annotated[Opt[list[str]], typer.Option("--approver", help="An approver's email (repeatable; none: "
+                                                     "anyone).")] = None,
+    min_approvals: Annotated[int, typer.Option("--min-approvals", help="Approvals needed.")] = 1,
+    self_approval: Annotated[Opt[bool], typer.Option("--allow-self-approval/--no-self-approval",
+                                                     help="May a version's creator approve it?")] = None,
+    trigger: Annotated[Opt[list[str]], typer.Option("--trigger", help='Auto-rollback trigger "METRIC<VALUE" or '
+                                                    '"METRIC>VALUE" (repeatable).')] = None,
+    window: Annotated[Opt[str], typer.Option("--window", help="Window of the triggers, e.g. 24h.")] = None,
+    owner: Annotated[Opt[str], typer.Option("--owner", help="The model's owner.")] = None,
+    primary_metric: Annotated[Opt[str], typer.Option("--primary-metric", help="Metric shown in list and docs.")] = None,
+    actor: ActorOption = None,
+    allow_detached: AllowDetachedOption = False,
+    root: RootOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Set a model's policy in .specweave/registry.yaml (one commit, reviewed like code)."""
+    from ...errors import UsageError
+
+    if min_approvals < 1:
+        raise UsageError("--min-approvals must be at least 1", hint="e.g. --min-approvals 2")
+    triggers = parse_triggers(trigger, window)
+    if not (require_approval or triggers or owner or primary_metric):
+        raise UsageError("nothing to set", hint="pass --require-approval, --trigger, --owner or --primary-metric")
+    reg = registry(root, actor=actor, allow_detached=allow_detached)
+    results = []
+    if require_approval:
+        results.append(reg.set_approval_required(require_approval, approver or [], name, min_approvals=min_approvals,
+                                                 allow_self_approval=self_approval))
+    if triggers or owner or primary_metric:
+        results.append(reg.set_model_policy(name, owner=owner, primary_metric=primary_metric, triggers=triggers))
+    changed = any(r.changed for r in results)
+    commits = [r.commit for r in results if r.commit]
+    data = {"changed": changed, "commit": commits[-1] if commits else None}
+
+    def render(out: Any) -> None:
+        out.print(f"policy of {name} updated, commit {short(data['commit'])}" if changed
+                  else f"policy of {name} already says that; nothing changed")
+
+    emit(json, data, render)

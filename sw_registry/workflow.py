@@ -1,0 +1,310 @@
+"""Stage workflow operations (SPEC §6, §7.4–§7.7, §7.12): promote, approve, rollback, deprecate, policy, history.
+
+The rules are the pure functions of lifecycle.py; this module reads state, applies them under the
+write lock and writes the result as one commit.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import TYPE_CHECKING, Any
+
+from . import lifecycle as L
+from . import versions as V
+from .errors import InvalidTransition, NotFound
+from .model import ApproveResult, ChangeResult, DeprecateResult, History, HistoryEvent, PromoteResult, RollbackResult
+from .policy import validate
+from .store.artifacts import verify_artifact
+
+if TYPE_CHECKING:
+    from .registry import ModelRegistry
+    from .transaction import Transaction
+
+HISTORY_HEADER = (
+    "# Deployment history\n\n"
+    "Stage changes of the model versions in this increment, appended by sw-registry.\n"
+    "Git history (Registry-* trailers) is the record; this page is for people.\n\n"
+    "| Time | Model | Version | From | To | Actor | Reason |\n"
+    "|---|---|---|---|---|---|---|\n"
+)
+
+
+def _cell(text: Any) -> str:
+    return "-" if text in (None, "") else str(text).replace("|", "\\|").replace("\n", " ")
+
+
+class Workflow:
+    """Mixed into ModelRegistry; uses its layout, clock, index and transaction."""
+
+    # -- shared pieces -----------------------------------------------------------------
+    def _stage_change(self: ModelRegistry, tx: Transaction, rec: dict[str, Any], *, event: str, to: str, seq: int,
+                      reason: str | None, forced: bool = False) -> dict[str, Any]:
+        """Move one version to ``to``: rewrite its metadata and append a deployment_history.md row."""
+        now = self._now()
+        entry = {"seq": seq, "event": event, "from": rec["stage"], "to": to, "at": now, "by": tx.actor,
+                 "reason": reason, "forced": forced}
+
+        def change(meta: dict[str, Any]) -> None:
+            meta["stage"] = to
+            meta.setdefault("stage_history", []).append(entry)
+
+        meta = self._rewrite_metadata(tx, rec, change)
+        inc_rel = rec["dir"].rsplit("/models/", 1)[0]
+        rel = f"{inc_rel}/registry/deployment_history.md"
+        path = self.layout.abs(rel)
+        text = path.read_text(encoding="utf-8") if path.exists() else HISTORY_HEADER
+        if not text.endswith("\n"):
+            text += "\n"
+        text += (f"| {now} | {_cell(rec['name'])} | v{rec['version']} | {_cell(rec['stage'])} | {to} | "
+                 f"{_cell(tx.actor)} | {_cell(reason)} |\n")
+        tx.write(rel, text.encode("utf-8"))
+        return meta
+
+    def _finish(self: ModelRegistry, tx: Transaction, increments: set[str], subject: str,
+                trailers: dict[str, str | None], author: tuple[str, str] | None = None) -> str | None:
+        self._refresh_derived(tx, increments)
+        return tx.commit(subject, trailers, body=trailers.get("Reason"), author=author)
+
+    @staticmethod
+    def _inc(rec: dict[str, Any]) -> str:
+        return str(rec["increment"])
+
+    # -- promote -------------------------------------------------------------------------
+    def promote_model(self: ModelRegistry, name: str, version: str, from_stage: str | None = None,
+                      to_stage: str = "staging", approval_required: bool | None = None, reason: str | None = None,
+                      *, force: bool = False) -> PromoteResult:
+        """Move a version to another stage (SPEC §6). ``force`` relaxes order and deprecation, never approvals."""
+        V.validate_name(name)
+        ver = V.canonical(version)
+        L.check_stage(to_stage)
+        if from_stage is not None:
+            L.check_stage(from_stage)
+        with self._write() as tx:
+            index = tx.index
+            rec = index.get(name, ver)
+            ref = f"{name}@{ver}"
+            move = L.plan_promotion(rec["stage"], to_stage, from_stage=from_stage, force=force, reason=reason,
+                                    deprecated=rec["deprecated"], ref=ref)
+            if move.noop:
+                return PromoteResult(name, ver, rec["stage"], to_stage, None, None, tx.actor)
+            if to_stage in L.EXCLUSIVE:
+                rule = index.policy.approval(name, to_stage)
+                if rule is None and approval_required:
+                    rule = {"approvers": [], "min_approvals": 1, "allow_self_approval": True}
+                meta = self._read_metadata(rec)
+                L.check_approvals(rule, meta.get("approvals") or [], to_stage, meta.get("created_by"), ref)
+            seq = index.max_seq(name) + 1
+            self._stage_change(tx, rec, event="promote", to=to_stage, seq=seq, reason=reason, forced=move.forced)
+            seqs, incs, replaced = [str(seq)], {self._inc(rec)}, None
+            holder = index.holder(name, to_stage) if to_stage in L.EXCLUSIVE else None
+            if holder is not None and holder["version"] != ver:
+                replaced = holder["version"]
+                self._stage_change(tx, holder, event="archive", to="archived", seq=seq + 1,
+                                   reason=f"replaced by v{ver}")
+                seqs.append(str(seq + 1))
+                incs.add(self._inc(holder))
+            commit = self._finish(tx, incs, f"registry: promote {name} v{ver} {rec['stage']} -> {to_stage}", {
+                "Event": "promote", "Model": name, "Version": ver, "From": rec["stage"], "To": to_stage,
+                "Actor": tx.actor, "Reason": reason, "Forced": "true" if move.forced else None,
+                "Replaced": replaced, "Seq": ",".join(seqs)})
+            return PromoteResult(name, ver, rec["stage"], to_stage, replaced, commit, tx.actor, move.forced)
+
+    # -- approve -------------------------------------------------------------------------
+    def approve_model(self: ModelRegistry, name: str, version: str, approver: str | None = None,
+                      comments: str | None = None, stage: str = "production") -> ApproveResult:
+        """Record an approval of a version for a stage; the commit is authored by the approver."""
+        V.validate_name(name)
+        ver = V.canonical(version)
+        L.check_stage(stage)
+        if stage not in L.EXCLUSIVE:
+            from .errors import InvalidInput
+
+            raise InvalidInput(f"approvals are for staging or production, not {stage}", hint="use --stage production")
+        with self._write() as tx:
+            index = tx.index
+            rec = index.get(name, ver)
+            who = approver or tx.actor
+            ref = f"{name}@{ver}"
+            meta = self._read_metadata(rec)
+            rule = index.policy.approval(name, stage)
+            L.check_approver(rule, who, meta.get("created_by"), stage, ref)
+            approvals = list(meta.get("approvals") or [])
+            required = int(rule["min_approvals"]) if rule else 0
+            counted = rule or {"approvers": [], "min_approvals": 0, "allow_self_approval": True}
+            if any(a.get("approver") == who and a.get("stage") == stage for a in approvals):
+                have = len(L.valid_approvals(counted, approvals, stage, meta.get("created_by")))
+                return ApproveResult(name, ver, stage, who, have, required, None)
+            seq = index.max_seq(name) + 1
+            entry = {"stage": stage, "approver": who, "at": self._now(), "comment": comments, "seq": seq}
+            self._rewrite_metadata(tx, rec, lambda m: m.setdefault("approvals", []).append(entry))
+            have = len(L.valid_approvals(counted, [*approvals, entry], stage, meta.get("created_by")))
+            commit = self._finish(tx, {self._inc(rec)}, f"registry: approve {name} v{ver} for {stage}", {
+                "Event": "approve", "Model": name, "Version": ver, "To": stage, "Actor": who, "Approver": who,
+                "Reason": comments, "Seq": str(seq)}, author=(who.split("@", 1)[0] or who, who))
+            return ApproveResult(name, ver, stage, who, have, required, commit)
+
+    # -- rollback ------------------------------------------------------------------------
+    def rollback(self: ModelRegistry, name: str, to_version: str | None = None, reason: str | None = None,
+                 *, force: bool = False) -> RollbackResult:
+        """Make an earlier production version production again, in one commit; no approval needed."""
+        V.validate_name(name)
+        target_ver = V.canonical(to_version) if to_version is not None else None
+        if force and not (reason and reason.strip()):
+            from .errors import UsageError
+
+            raise UsageError("--force needs a --reason", hint="say why the rule is being bypassed: --reason TEXT")
+        with self._write() as tx:
+            index = tx.index
+            recs = index.versions_of(name)
+            evts = L.stage_events(recs)
+            current = index.holder(name, "production")
+            current_ver = current["version"] if current else None
+            if target_ver is None:
+                target_ver = L.previous_production(evts, current_ver)
+                if target_ver is None:
+                    raise InvalidTransition(
+                        f"{name} has no earlier production version to roll back to",
+                        hint=f"name a version with --to (see 'sw-registry registry-history {name}')",
+                    )
+            target = index.get(name, target_ver)
+            if target_ver == current_ver:
+                return RollbackResult(name, current_ver, target_ver, reason, None, tx.actor)
+            L.check_rollback(target_ver, evts, deprecated=target["deprecated"], force=force, ref=f"{name}@{target_ver}")
+            meta = self._read_metadata(target)
+            art = meta.get("artifact") or {}
+            verify_artifact(self.layout.abs(f"{target['dir']}/{art.get('path', '')}"), art, f"{name}@{target_ver}")
+            seq = index.max_seq(name) + 1
+            self._stage_change(tx, target, event="rollback", to="production", seq=seq, reason=reason, forced=force)
+            seqs, incs = [str(seq)], {self._inc(target)}
+            if current is not None:
+                self._stage_change(tx, current, event="archive", to="archived", seq=seq + 1,
+                                   reason=f"rolled back to v{target_ver}" + (f": {reason}" if reason else ""))
+                seqs.append(str(seq + 1))
+                incs.add(self._inc(current))
+            commit = self._finish(tx, incs, f"registry: rollback {name} to v{target_ver}", {
+                "Event": "rollback", "Model": name, "Version": target_ver, "From": target["stage"],
+                "To": "production", "Actor": tx.actor, "Reason": reason, "Forced": "true" if force else None,
+                "Replaced": current_ver, "Seq": ",".join(seqs)})
+            return RollbackResult(name, current_ver, target_ver, reason, commit, tx.actor)
+
+    # -- deprecate -----------------------------------------------------------------------
+    def deprecate_model(self: ModelRegistry, name: str, version: str, reason: str, end_of_life: str | None = None,
+                        *, force: bool = False) -> DeprecateResult:
+        V.validate_name(name)
+        ver = V.canonical(version)
+        eol = L.check_date(end_of_life)
+        if not (reason and str(reason).strip()):
+            from .errors import UsageError
+
+            raise UsageError("deprecation needs a reason", hint="pass --reason TEXT")
+        with self._write() as tx:
+            index = tx.index
+            rec = index.get(name, ver)
+            if rec["stage"] == "production" and not force:
+                raise InvalidTransition(f"{name}@{ver} is the production version",
+                                        hint="promote or roll back to another version first, or pass --force")
+            meta = self._read_metadata(rec)
+            dep = meta.get("deprecation") or {}
+            if dep and dep.get("reason") == reason and dep.get("end_of_life") == eol:
+                return DeprecateResult(name, ver, reason, eol, None, tx.actor)
+            seq = index.max_seq(name) + 1
+            entry = {"reason": reason, "end_of_life": eol, "at": self._now(), "by": tx.actor, "seq": seq}
+            self._rewrite_metadata(tx, rec, lambda m: m.__setitem__("deprecation", entry))
+            commit = self._finish(tx, {self._inc(rec)}, f"registry: deprecate {name} v{ver}", {
+                "Event": "deprecate", "Model": name, "Version": ver, "Actor": tx.actor, "Reason": reason,
+                "Forced": "true" if force and rec["stage"] == "production" else None, "Seq": str(seq)})
+            return DeprecateResult(name, ver, reason, eol, commit, tx.actor)
+
+    # -- policy --------------------------------------------------------------------------
+    def _write_policy(self: ModelRegistry, tx: Transaction, data: dict[str, Any], subject: str,
+                      name: str | None) -> ChangeResult:
+        import yaml
+
+        validate(data)
+        dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+        text = yaml.dump(data, Dumper=dumper, sort_keys=False, default_flow_style=False, allow_unicode=True)
+        if not tx.write_if_changed(".specweave/registry.yaml", text.encode("utf-8")):
+            return ChangeResult(False, None)
+        commit = tx.commit(subject, {"Event": "policy", "Model": name, "Actor": tx.actor})
+        return ChangeResult(True, commit)
+
+    def set_approval_required(self: ModelRegistry, stage: str = "production", approvers: list[str] | None = None,
+                              name: str | None = None, *, min_approvals: int = 1,
+                              allow_self_approval: bool | None = None) -> ChangeResult:
+        """Require approvals to promote into ``stage``, for one model or (name None) every model."""
+        L.check_stage(stage)
+        if name is not None:
+            V.validate_name(name)
+        rule: dict[str, Any] = {"approvers": list(approvers or []), "min_approvals": int(min_approvals)}
+        if allow_self_approval is not None:
+            rule["allow_self_approval"] = bool(allow_self_approval)
+        with self._write() as tx:
+            data = copy.deepcopy(tx.index.policy.data) or {"schema_version": 1}
+            if name is None:
+                section = data.setdefault("defaults", {})
+            else:
+                section = data.setdefault("models", {}).setdefault(name, {})
+            section.setdefault("approval", {})[stage] = rule
+            who = name or "every model"
+            return self._write_policy(tx, data, f"registry: require approval for {stage} ({who})", name)
+
+    def set_model_policy(self: ModelRegistry, name: str, *, owner: str | None = None,
+                         primary_metric: str | None = None, triggers: dict[str, Any] | None = None) -> ChangeResult:
+        V.validate_name(name)
+        with self._write() as tx:
+            data = copy.deepcopy(tx.index.policy.data) or {"schema_version": 1}
+            section = data.setdefault("models", {}).setdefault(name, {})
+            if owner is not None:
+                section["owner"] = owner
+            if primary_metric is not None:
+                section["primary_metric"] = primary_metric
+            if triggers:
+                section.setdefault("auto_rollback", {}).update(triggers)
+            return self._write_policy(tx, data, f"registry: policy for {name}", name)
+
+    # -- history ---------------------------------------------------------------------------
+    def history(self: ModelRegistry, name: str) -> History:
+        """Every event of a model (register, promote, archive, rollback, approve, deprecate) in seq order."""
+        V.validate_name(name)
+        index = self.index()
+        recs = index.versions_of(name)
+        raw: list[dict[str, Any]] = []
+        for rec in recs:
+            meta = self._read_metadata(rec)
+            for e in meta.get("stage_history") or []:
+                raw.append({**e, "version": rec["version"]})
+            for a in meta.get("approvals") or []:
+                raw.append({"seq": a.get("seq"), "event": "approve", "from": None, "to": a.get("stage"),
+                            "at": a.get("at"), "by": a.get("approver"), "reason": a.get("comment"),
+                            "version": rec["version"]})
+            dep = meta.get("deprecation")
+            if isinstance(dep, dict):
+                raw.append({"seq": dep.get("seq"), "event": "deprecate", "from": None, "to": None, "at": dep.get("at"),
+                            "by": dep.get("by"), "reason": dep.get("reason"), "version": rec["version"]})
+        raw.sort(key=lambda e: (e.get("seq") is None, e.get("seq") or 0, e.get("at") or ""))
+        commits = self._seq_commits(name)
+        events = [HistoryEvent(str(e.get("event")), e["version"], e.get("from"), e.get("to"), e.get("at"), e.get("by"),
+                               e.get("reason"), commits.get(e.get("seq") or -1), e.get("seq") or 0,
+                               bool(e.get("forced")))
+                  for e in raw]
+        return History(name, events)
+
+    def _seq_commits(self: ModelRegistry, name: str) -> dict[int, str]:
+        from .errors import RegistryError
+        from .gitops import open_repo
+
+        try:
+            return open_repo(self.root).seq_commits(name)
+        except RegistryError:
+            return {}  # no git here: history still comes from the files
+
+
+def production_at(index: Any, name: str, date: str, read: Any) -> dict[str, Any]:
+    """The version of ``name`` that was in production at ``date`` (SPEC §7.13), from seq-ordered events."""
+    instant = L.to_instant(date)
+    recs = index.versions_of(name)
+    version = L.holder_at(L.stage_events(recs), "production", instant)
+    if version is None:
+        raise NotFound(f"no version of {name} was in production at {instant}",
+                       hint=f"see 'sw-registry registry-history {name}'")
+    return dict(index.get(name, version))

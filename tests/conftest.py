@@ -1,0 +1,117 @@
+"""Shared fixtures: an isolated HOME and git identity, and temp SpecWeave projects in real git repos.
+
+Nothing here reads the developer's global git config or touches the network: HOME, XDG dirs and
+GIT_CONFIG_GLOBAL point into the test's temp folder and identity comes from environment variables.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+INCREMENT = "0042-fraud-detection"
+IDENTITY = {
+    "GIT_AUTHOR_NAME": "Alice",
+    "GIT_AUTHOR_EMAIL": "alice@example.com",
+    "GIT_COMMITTER_NAME": "Alice",
+    "GIT_COMMITTER_EMAIL": "alice@example.com",
+}
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("home")
+    (home / ".gitconfig").write_text("")
+    for key in list(os.environ):
+        if key.startswith(("SW_REGISTRY_", "GIT_")):
+            monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("SW_REGISTRY_LOCK_TIMEOUT", "30")
+    for key, value in IDENTITY.items():
+        monkeypatch.setenv(key, value)
+    return home
+
+
+def git(cwd: Path, *args: str, check: bool = True, env: dict[str, str] | None = None) -> str:
+    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env=env)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed: {proc.stderr}")
+    return proc.stdout
+
+
+def make_project(path: Path, increments: tuple[str, ...] = (INCREMENT,), active: str | None = INCREMENT) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    git(path, "init", "-q", "-b", "main")
+    for inc in increments:
+        folder = path / ".specweave" / "increments" / inc
+        folder.mkdir(parents=True)
+        (folder / "spec.md").write_text(f"# {inc}\n")
+        status = "active" if inc == active else "completed"
+        (folder / "metadata.json").write_text(json.dumps({"id": inc, "status": status}) + "\n")
+    (path / ".gitignore").write_text(".specweave/cache/\n")
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "project")
+    return path
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A git repo with one active SpecWeave increment, 0042-fraud-detection, committed."""
+    return make_project(tmp_path / "proj")
+
+
+@pytest.fixture
+def make_artifact(tmp_path: Path) -> Callable[..., Path]:
+    """make_artifact(content=b"...", name="model.pkl") -> a file outside the project."""
+    counter = iter(range(10**6))
+
+    def make(content: bytes | str | None = None, name: str = "model.pkl") -> Path:
+        folder = tmp_path / "artifacts" / str(next(counter))
+        folder.mkdir(parents=True)
+        path = folder / name
+        data = content if content is not None else os.urandom(64)
+        path.write_bytes(data.encode() if isinstance(data, str) else data)
+        return path
+
+    return make
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+def run_cli(cwd: Path, *args: str, env: dict[str, str] | None = None, input: str | None = None) -> Result:
+    """Run the real CLI in a subprocess (python -m sw_registry), like a user or a CI script would."""
+    proc = subprocess.run([sys.executable, "-m", "sw_registry", *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, input=input)
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture
+def cli(project: Path) -> Callable[..., Result]:
+    """cli("registry-list", "--json") runs the CLI in the project folder."""
+
+    def call(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, input: str | None = None) -> Result:
+        return run_cli(cwd or project, *args, env=env, input=input)
+
+    return call
