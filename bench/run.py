@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import shlex
 import shutil
 import statistics
@@ -229,12 +230,9 @@ def artifact_gib(gib: float, runs: int, workdir: Path, keep: bool) -> tuple[list
             if i:  # a new file per run: git would skip writing an object it already has
                 src.unlink()
                 subprocess.run(f"head -c {size} /dev/urandom > {shlex.quote(str(src))}", shell=True, check=True)
-                subprocess.run(["cat", str(src)], stdout=subprocess.DEVNULL, check=True)
             print(f"  registry-register {gib:g} GiB (run {i + 1}/{runs}) ...", file=sys.stderr, flush=True)
             cmd = peak_rss_cmd([script, "registry-register", MODEL, "--artifact", str(src), "--bump", "patch",
                                 "--json", *r], rss_file)
-            import resource
-
             before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
             reg_ms.append(run_once(cmd, root) * 1000)
             if cmd[0] == "/usr/bin/time":
@@ -290,8 +288,12 @@ def main(argv: list[str] | None = None) -> int:
     print(table(rows))
     for note in notes:
         print(f"\n{note}")
-    print(f"\nCommand: `{command}` ({args.runs if not args.artifact_gib else args.gib_runs} timed runs after 1 warm-up; "
-          f"wall time per process)")
+    if args.artifact_gib:
+        how = (f"baseline: median of {max(args.gib_runs, 3)} runs after 1 warm-up; register: {args.gib_runs} run(s), "
+               "each of a new file, after one small warm-up registration")
+    else:
+        how = f"{args.runs} timed runs after 1 warm-up"
+    print(f"\nCommand: `{command}` ({how}; wall time per process)")
     print(f"Machine: {machine_line()}")
     return 0
 

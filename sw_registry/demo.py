@@ -27,8 +27,9 @@ def _train(seed: int, epochs: int) -> tuple[Any, float, str]:
         from sklearn.datasets import make_classification
         from sklearn.linear_model import LogisticRegression
 
-        X, y = make_classification(n_samples=400, n_features=len(FEATURES), n_informative=2, n_redundant=0,
-                                   random_state=7)
+        X, y = make_classification(
+            n_samples=400, n_features=len(FEATURES), n_informative=2, n_redundant=0, random_state=7
+        )
         model = LogisticRegression(max_iter=epochs).fit(X[:300], y[:300])
         import sklearn
 
@@ -50,8 +51,11 @@ def _project(path: Path) -> Path:
 
         raise InvalidInput(f"demo folder {str(path)!r} is not empty", hint="pass a new or empty folder")
     env = _env(path)
-    for args in (["init", "-q", "-b", "main"], ["config", "user.name", "Demo Alice"],
-                 ["config", "user.email", "alice@example.com"]):
+    for args in (
+        ["init", "-q", "-b", "main"],
+        ["config", "user.name", "Demo Alice"],
+        ["config", "user.email", "alice@example.com"],
+    ):
         subprocess.run(["git", *args], cwd=path, env=env, check=True, capture_output=True)
     inc = path / ".specweave" / "increments" / INCREMENT
     inc.mkdir(parents=True)
@@ -59,14 +63,18 @@ def _project(path: Path) -> Path:
     (inc / "metadata.json").write_text(json.dumps({"id": INCREMENT, "status": "active"}, indent=2) + "\n")
     (path / ".gitignore").write_text(".specweave/cache/\n")
     subprocess.run(["git", "add", "-A"], cwd=path, env=env, check=True, capture_output=True)
-    subprocess.run(["git", "commit", "-q", "-m", "SpecWeave increment 0042"], cwd=path, env=env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["git", "commit", "-q", "-m", "SpecWeave increment 0042"], cwd=path, env=env, check=True, capture_output=True
+    )
     return path
 
 
 def _env(root: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SW_REGISTRY_") and k not in ("GIT_DIR",
-                                                                                                  "GIT_WORK_TREE")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("SW_REGISTRY_") and k not in ("GIT_DIR", "GIT_WORK_TREE")
+    }
     env["SW_REGISTRY_ROOT"] = str(root)
     env["NO_COLOR"] = "1"
     return env
@@ -76,14 +84,60 @@ def steps(work: Path) -> list[tuple[list[str], int]]:
     """The demo's commands (``sw-registry`` arguments) with the exit code each is expected to give."""
     bob = ["--actor", "bob@example.com"]
     return [
-        (["registry-register", MODEL, "--artifact", str(work / "v1" / "model.pkl"), "--version", "v1.0.0",
-          "--metadata", str(work / "v1" / "metadata.json"), "--requirements", str(work / "requirements.txt"),
-          "--tag", "fraud", "--description", "baseline"], 0),
-        (["registry-register", MODEL, "--artifact", str(work / "v2" / "model.pkl"), "--bump", "minor",
-          "--metadata", str(work / "v2" / "metadata.json"), "--requirements", str(work / "requirements.txt"),
-          "--parent", f"{MODEL}@1.0.0", "--tag", "fraud"], 0),
-        (["registry-policy", MODEL, "--require-approval", "production", "--approver", "bob@example.com",
-          "--no-self-approval", "--primary-metric", "accuracy", "--owner", "ml-team@example.com"], 0),
+        (
+            [
+                "registry-register",
+                MODEL,
+                "--artifact",
+                str(work / "v1" / "model.pkl"),
+                "--version",
+                "v1.0.0",
+                "--metadata",
+                str(work / "v1" / "metadata.json"),
+                "--requirements",
+                str(work / "requirements.txt"),
+                "--tag",
+                "fraud",
+                "--description",
+                "baseline",
+            ],
+            0,
+        ),
+        (
+            [
+                "registry-register",
+                MODEL,
+                "--artifact",
+                str(work / "v2" / "model.pkl"),
+                "--bump",
+                "minor",
+                "--metadata",
+                str(work / "v2" / "metadata.json"),
+                "--requirements",
+                str(work / "requirements.txt"),
+                "--parent",
+                f"{MODEL}@1.0.0",
+                "--tag",
+                "fraud",
+            ],
+            0,
+        ),
+        (
+            [
+                "registry-policy",
+                MODEL,
+                "--require-approval",
+                "production",
+                "--approver",
+                "bob@example.com",
+                "--no-self-approval",
+                "--primary-metric",
+                "accuracy",
+                "--owner",
+                "ml-team@example.com",
+            ],
+            0,
+        ),
         (["registry-promote", MODEL, "v1.0.0", "--to", "staging"], 0),
         (["registry-promote", MODEL, "v1.0.0", "--to", "production"], 1),  # refused: bob has not approved yet
         (["registry-approve", MODEL, "v1.0.0", "--comment", "validated in staging", *bob], 0),
@@ -111,17 +165,25 @@ def run_demo(path: str | None, echo: Callable[[str], None]) -> dict[str, Any]:
         folder.mkdir()
         with open(folder / "model.pkl", "wb") as fh:
             pickle.dump(model, fh)
-        meta = {"algorithm": type(model).__name__, "framework": framework, "accuracy": round(acc, 4),
-                "inference_latency_p95_ms": 80 - 10 * n, "training_data_version": data_version,
-                "feature_engineering_version": "v1", "experiment": f"exp-00{n}",
-                "hyperparameters": {"max_iter": epochs}, "features": list(FEATURES)}
+        meta = {
+            "algorithm": type(model).__name__,
+            "framework": framework,
+            "accuracy": round(acc, 4),
+            "inference_latency_p95_ms": 80 - 10 * n,
+            "training_data_version": data_version,
+            "feature_engineering_version": "v1",
+            "experiment": f"exp-00{n}",
+            "hyperparameters": {"max_iter": epochs},
+            "features": list(FEATURES),
+        }
         (folder / "metadata.json").write_text(json.dumps(meta, indent=2))
     env = _env(root)
     ran = []
     for args, expected in steps(work):
         echo(f"$ sw-registry {shlex.join(args)}")
-        proc = subprocess.run([sys.executable, "-m", "sw_registry", *args], cwd=root, env=env,
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "sw_registry", *args], cwd=root, env=env, capture_output=True, text=True
+        )
         output = (proc.stdout + proc.stderr).rstrip()
         if output:
             echo(output)
@@ -132,8 +194,10 @@ def run_demo(path: str | None, echo: Callable[[str], None]) -> dict[str, Any]:
         if proc.returncode != expected:
             from .errors import RegistryError
 
-            raise RegistryError(f"demo step failed: sw-registry {shlex.join(args)} "
-                                f"(exit {proc.returncode}, expected {expected})",
-                                hint="this is a bug; the output above says why", details={"output": output})
+            raise RegistryError(
+                f"demo step failed: sw-registry {shlex.join(args)} (exit {proc.returncode}, expected {expected})",
+                hint="this is a bug; the output above says why",
+                details={"output": output},
+            )
     echo(f"The demo project is at {root}; look around with: cd {shlex.quote(str(root))} && git log --stat")
     return {"root": str(root), "steps": ran}

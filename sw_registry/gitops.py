@@ -109,8 +109,14 @@ class Repo:
     def changed_paths(self) -> list[tuple[str, str]]:
         """(status, root-relative path) of everything git sees changed under .specweave/."""
         proc = self.git(
-            "status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignored=matching", "--no-renames",
-            "--", ".specweave",
+            "status",
+            "--porcelain=v1",
+            "-z",
+            "--untracked-files=all",
+            "--ignored=matching",
+            "--no-renames",
+            "--",
+            ".specweave",
         )
         out = []
         for entry in proc.stdout.decode("utf-8", "surrogateescape").split("\0"):
@@ -135,8 +141,18 @@ class Repo:
     def commit(self, message: str, paths: Sequence[str], env: dict[str, str] | None = None) -> str:
         """Commit exactly ``paths`` (as they are in the work tree); the user's other staged changes stay staged."""
         proc = run_git(
-            self.root, *FAST_OBJECTS, "commit", "-q", "--no-edit", "-F", "-", "--", *paths,
-            input=message.encode("utf-8"), env=git_env(env), check=False,
+            self.root,
+            *FAST_OBJECTS,
+            "commit",
+            "-q",
+            "--no-edit",
+            "-F",
+            "-",
+            "--",
+            *paths,
+            input=message.encode("utf-8"),
+            env=git_env(env),
+            check=False,
         )
         if proc.returncode != 0:
             output = (proc.stdout + proc.stderr).decode("utf-8", "replace").strip()
@@ -150,8 +166,10 @@ class Repo:
 
     def seq_commits(self, name: str) -> dict[int, str]:
         """seq -> commit id, from the Registry-Seq trailers of the commits about model ``name``."""
-        fmt = ("%H%x1f%(trailers:key=Registry-Model,valueonly,separator=%x2C)"
-               "%x1f%(trailers:key=Registry-Seq,valueonly,separator=%x2C)%x1e")
+        fmt = (
+            "%H%x1f%(trailers:key=Registry-Model,valueonly,separator=%x2C)"
+            "%x1f%(trailers:key=Registry-Seq,valueonly,separator=%x2C)%x1e"
+        )
         proc = self.git("log", f"--format={fmt}", "--", ".specweave", check=False)
         out: dict[int, str] = {}
         for record in proc.stdout.decode("utf-8", "replace").split("\x1e"):
@@ -200,7 +218,9 @@ class Repo:
 
     def blob_to_file(self, oid: str, dest: Path) -> None:
         with open(dest, "wb") as fh:
-            proc = subprocess.run(["git", "cat-file", "blob", oid], cwd=self.root, stdout=fh, env=git_env(), check=False)
+            proc = subprocess.run(
+                ["git", "cat-file", "blob", oid], cwd=self.root, stdout=fh, env=git_env(), check=False
+            )
         if proc.returncode != 0:
             raise GitError(f"git could not read object {oid}", hint="run git fsck")
 
@@ -208,7 +228,12 @@ class Repo:
 def open_repo(root: Path) -> Repo:
     """The repository holding ``root``; refuses bare repositories and folders outside git."""
     proc = run_git(
-        root, "rev-parse", "--is-bare-repository", "--absolute-git-dir", "--git-common-dir", "--show-toplevel",
+        root,
+        "rev-parse",
+        "--is-bare-repository",
+        "--absolute-git-dir",
+        "--git-common-dir",
+        "--show-toplevel",
         check=False,
     )
     if proc.returncode != 0:

@@ -10,8 +10,10 @@ from .errors import ApprovalRequired, Deprecated, InvalidInput, InvalidTransitio
 
 STAGES = ("dev", "staging", "production", "archived")
 EXCLUSIVE = ("staging", "production")
-ALLOWED = frozenset({("dev", "staging"), ("staging", "production"), ("archived", "staging")}
-                   | {(s, "archived") for s in STAGES if s != "archived"})
+ALLOWED = frozenset(
+    {("dev", "staging"), ("staging", "production"), ("archived", "staging")}
+    | {(s, "archived") for s in STAGES if s != "archived"}
+)
 STAGE_CHANGING = ("register", "promote", "rollback", "archive")
 
 
@@ -29,8 +31,16 @@ class Move:
     forced: bool = False
 
 
-def plan_promotion(current: str, to: str, *, from_stage: str | None = None, force: bool = False,
-                   reason: str | None = None, deprecated: bool = False, ref: str = "this version") -> Move:
+def plan_promotion(
+    current: str,
+    to: str,
+    *,
+    from_stage: str | None = None,
+    force: bool = False,
+    reason: str | None = None,
+    deprecated: bool = False,
+    ref: str = "this version",
+) -> Move:
     check_stage(to)
     if from_stage is not None:
         check_stage(from_stage)
@@ -39,12 +49,16 @@ def plan_promotion(current: str, to: str, *, from_stage: str | None = None, forc
     if current == to:
         return Move(noop=True)
     if from_stage is not None and current != from_stage:
-        raise InvalidTransition(f"{ref} is in {current}, not {from_stage}",
-                                hint="drop --from, or check the version's stage with registry-info",
-                                details={"stage": current, "expected": from_stage})
+        raise InvalidTransition(
+            f"{ref} is in {current}, not {from_stage}",
+            hint="drop --from, or check the version's stage with registry-info",
+            details={"stage": current, "expected": from_stage},
+        )
     if deprecated and to != "archived" and not force:
-        raise Deprecated(f"{ref} is deprecated and cannot be promoted to {to}",
-                         hint="pick another version, or pass --force with --reason")
+        raise Deprecated(
+            f"{ref} is deprecated and cannot be promoted to {to}",
+            hint="pick another version, or pass --force with --reason",
+        )
     if (current, to) in ALLOWED:
         return Move(noop=False)
     if force:
@@ -57,8 +71,9 @@ def plan_promotion(current: str, to: str, *, from_stage: str | None = None, forc
     )
 
 
-def valid_approvals(rule: dict[str, Any], approvals: Iterable[dict[str, Any]], stage: str,
-                    creator: str | None) -> list[str]:
+def valid_approvals(
+    rule: dict[str, Any], approvals: Iterable[dict[str, Any]], stage: str, creator: str | None
+) -> list[str]:
     """Distinct approvers whose approval of this version for ``stage`` counts under ``rule``."""
     listed = set(rule.get("approvers") or [])
     out: list[str] = []
@@ -74,8 +89,9 @@ def valid_approvals(rule: dict[str, Any], approvals: Iterable[dict[str, Any]], s
     return out
 
 
-def check_approvals(rule: dict[str, Any] | None, approvals: Iterable[dict[str, Any]], stage: str,
-                    creator: str | None, ref: str) -> None:
+def check_approvals(
+    rule: dict[str, Any] | None, approvals: Iterable[dict[str, Any]], stage: str, creator: str | None, ref: str
+) -> None:
     if rule is None:
         return
     have = valid_approvals(rule, approvals, stage, creator)
@@ -85,7 +101,8 @@ def check_approvals(rule: dict[str, Any] | None, approvals: Iterable[dict[str, A
         who = ", ".join(approvers) if approvers else "anyone"
         raise ApprovalRequired(
             f"{ref} needs {missing} more approval(s) for {stage} (has {len(have)} of {rule.get('min_approvals', 1)})",
-            hint=f"approvers: {who}; approve with: sw-registry registry-approve {ref.replace('@', ' v')} --stage {stage}",
+            hint=f"approvers: {who}; approve with: "
+            f"sw-registry registry-approve {ref.replace('@', ' v')} --stage {stage}",
             details={"approvers": approvers, "missing": missing, "approved_by": have},
         )
 
@@ -95,12 +112,17 @@ def check_approver(rule: dict[str, Any] | None, approver: str, creator: str | No
         return
     approvers = list(rule.get("approvers") or [])
     if approvers and approver not in approvers:
-        raise NotAnApprover(f"{approver} is not an approver for {stage}",
-                            hint="approvers: " + ", ".join(approvers), details={"approvers": approvers})
+        raise NotAnApprover(
+            f"{approver} is not an approver for {stage}",
+            hint="approvers: " + ", ".join(approvers),
+            details={"approvers": approvers},
+        )
     if not rule.get("allow_self_approval", True) and approver == creator:
-        raise NotAnApprover(f"{approver} created {ref} and may not approve it (allow_self_approval: false)",
-                            hint="ask another approver: " + (", ".join(a for a in approvers if a != creator) or "-"),
-                            details={"approvers": approvers})
+        raise NotAnApprover(
+            f"{approver} created {ref} and may not approve it (allow_self_approval: false)",
+            hint="ask another approver: " + (", ".join(a for a in approvers if a != creator) or "-"),
+            details={"approvers": approvers},
+        )
 
 
 EVENT_FIELDS = ("seq", "event", "from", "to", "at", "by", "reason", "forced")
@@ -142,8 +164,10 @@ def holder_at(evts: list[dict[str, Any]], stage: str, instant: str) -> str | Non
 
 def check_rollback(target: str, evts: list[dict[str, Any]], *, deprecated: bool, force: bool, ref: str) -> None:
     if target not in production_sequence(evts) and not force:
-        raise InvalidTransition(f"{ref} was never in production, so it is no rollback target",
-                                hint="roll back to a version that was in production, or pass --force with --reason")
+        raise InvalidTransition(
+            f"{ref} was never in production, so it is no rollback target",
+            hint="roll back to a version that was in production, or pass --force with --reason",
+        )
     if deprecated and not force:
         raise Deprecated(f"{ref} is deprecated", hint="pick another version, or pass --force with --reason")
 
@@ -161,8 +185,9 @@ def to_instant(text: str) -> str:
             dt = datetime.fromisoformat(raw[:-1] + "+00:00" if raw.endswith(("Z", "z")) else raw)
             dt = dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
     except ValueError:
-        raise InvalidInput(f"invalid date {text!r}",
-                           hint="use an ISO date (2024-01-15) or date-time (2024-01-15T10:30:00Z)") from None
+        raise InvalidInput(
+            f"invalid date {text!r}", hint="use an ISO date (2024-01-15) or date-time (2024-01-15T10:30:00Z)"
+        ) from None
     return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

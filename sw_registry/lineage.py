@@ -38,7 +38,9 @@ def graph(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
         mid = node(model_node(rec["name"], rec["version"]), "model", f"{rec['name']} v{rec['version']}")
         chain.append(mid)
         if rec.get("stage") in DEPLOYED_STAGES:
-            chain.append(node(f"deployment:{rec['name']}:{rec['stage']}", "deployment", f"{rec['name']} {rec['stage']}"))
+            chain.append(
+                node(f"deployment:{rec['name']}:{rec['stage']}", "deployment", f"{rec['name']} {rec['stage']}")
+            )
         for a, b in zip(chain, chain[1:]):
             edge(a, b)
         parent = lineage.get("parent")

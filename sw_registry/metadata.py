@@ -8,9 +8,26 @@ from .errors import InvalidInput
 
 SCHEMA_VERSION = 1
 FIELD_ORDER = (
-    "schema_version", "name", "version", "increment", "stage", "created_at", "updated_at", "created_by",
-    "description", "tags", "metrics", "hyperparameters", "info", "features", "signature", "lineage",
-    "artifact", "approvals", "stage_history", "deprecation",
+    "schema_version",
+    "name",
+    "version",
+    "increment",
+    "stage",
+    "created_at",
+    "updated_at",
+    "created_by",
+    "description",
+    "tags",
+    "metrics",
+    "hyperparameters",
+    "info",
+    "features",
+    "signature",
+    "lineage",
+    "artifact",
+    "approvals",
+    "stage_history",
+    "deprecation",
 )
 # flat keys that are already §4 fields
 DIRECT_FIELDS = ("metrics", "hyperparameters", "info", "features", "signature", "lineage", "tags", "description")
@@ -21,8 +38,20 @@ LINEAGE_KEYS = {
     "parent_model": "parent",
 }
 # set by the registry itself; a flat dict cannot set them
-RESERVED = ("schema_version", "name", "version", "stage", "created_at", "updated_at", "created_by",
-            "artifact", "approvals", "stage_history", "deprecation", "increment")
+RESERVED = (
+    "schema_version",
+    "name",
+    "version",
+    "stage",
+    "created_at",
+    "updated_at",
+    "created_by",
+    "artifact",
+    "approvals",
+    "stage_history",
+    "deprecation",
+    "increment",
+)
 
 
 def is_metric(value: Any) -> bool:
@@ -55,8 +84,14 @@ def sort_flat(flat: dict[str, Any] | None) -> dict[str, Any]:
     when the flat dict named them (the caller decides what to do with those).
     """
     out: dict[str, Any] = {
-        "description": "", "tags": [], "metrics": {}, "hyperparameters": {}, "info": {},
-        "features": [], "signature": None, "lineage": {},
+        "description": "",
+        "tags": [],
+        "metrics": {},
+        "hyperparameters": {},
+        "info": {},
+        "features": [],
+        "signature": None,
+        "lineage": {},
     }
     if not flat:
         return out
@@ -97,7 +132,9 @@ def normalize_signature(value: Any) -> dict[str, dict[str, str]] | None:
     if value is None:
         return None
     if not isinstance(value, dict) or not set(value) <= {"inputs", "outputs"}:
-        raise InvalidInput("a signature is a mapping with 'inputs' and 'outputs'", hint="e.g. {inputs: {amount: float}}")
+        raise InvalidInput(
+            "a signature is a mapping with 'inputs' and 'outputs'", hint="e.g. {inputs: {amount: float}}"
+        )
     out = {}
     for part in ("inputs", "outputs"):
         items = value.get(part) or {}

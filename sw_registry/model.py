@@ -129,8 +129,16 @@ class PromoteResult:
     forced: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "version": self.version, "from": self.from_stage, "to": self.to_stage,
-                "replaced": self.replaced, "commit": self.commit, "actor": self.actor, "forced": self.forced}
+        return {
+            "name": self.name,
+            "version": self.version,
+            "from": self.from_stage,
+            "to": self.to_stage,
+            "replaced": self.replaced,
+            "commit": self.commit,
+            "actor": self.actor,
+            "forced": self.forced,
+        }
 
 
 @dataclass(frozen=True)
@@ -143,8 +151,14 @@ class RollbackResult:
     actor: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "from_version": self.from_version, "to_version": self.to_version,
-                "reason": self.reason, "commit": self.commit, "actor": self.actor}
+        return {
+            "name": self.name,
+            "from_version": self.from_version,
+            "to_version": self.to_version,
+            "reason": self.reason,
+            "commit": self.commit,
+            "actor": self.actor,
+        }
 
 
 @dataclass(frozen=True)
@@ -158,8 +172,15 @@ class ApproveResult:
     commit: str | None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "version": self.version, "stage": self.stage, "approver": self.approver,
-                "approvals": self.approvals, "required": self.required, "commit": self.commit}
+        return {
+            "name": self.name,
+            "version": self.version,
+            "stage": self.stage,
+            "approver": self.approver,
+            "approvals": self.approvals,
+            "required": self.required,
+            "commit": self.commit,
+        }
 
 
 @dataclass(frozen=True)
@@ -172,8 +193,14 @@ class DeprecateResult:
     actor: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "version": self.version, "reason": self.reason, "end_of_life": self.end_of_life,
-                "commit": self.commit, "actor": self.actor}
+        return {
+            "name": self.name,
+            "version": self.version,
+            "reason": self.reason,
+            "end_of_life": self.end_of_life,
+            "commit": self.commit,
+            "actor": self.actor,
+        }
 
 
 @dataclass(frozen=True)
@@ -201,9 +228,18 @@ class HistoryEvent:
     forced: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"event": self.event, "version": self.version, "from": self.from_stage, "to": self.to_stage,
-                "at": self.at, "by": self.by, "reason": self.reason, "commit": self.commit, "seq": self.seq,
-                "forced": self.forced}
+        return {
+            "event": self.event,
+            "version": self.version,
+            "from": self.from_stage,
+            "to": self.to_stage,
+            "at": self.at,
+            "by": self.by,
+            "reason": self.reason,
+            "commit": self.commit,
+            "seq": self.seq,
+            "forced": self.forced,
+        }
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,9 @@ _TRIGGER_KEYS = {"max": (int, float), "min": (int, float), "window": str, "min_o
 
 def _check(where: str, value: Any, kinds: Any) -> None:
     if isinstance(value, bool) and kinds in (int, (int, float)):
-        raise ConfigError(f"registry.yaml: {where} must be a number, not {value!r}", hint="fix .specweave/registry.yaml")
+        raise ConfigError(
+            f"registry.yaml: {where} must be a number, not {value!r}", hint="fix .specweave/registry.yaml"
+        )
     if not isinstance(value, kinds):
         names = "/".join(k.__name__ for k in (kinds if isinstance(kinds, tuple) else (kinds,)))
         raise ConfigError(

@@ -6,6 +6,7 @@ import copy
 import os
 import tempfile
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -86,15 +87,27 @@ class ModelRegistry(Workflow):
             raise NotFound(f"{rel} disappeared", hint="run the command again")
         return parse_metadata(raw, rel)
 
-    def _version_of(self, meta: dict[str, Any], rec: dict[str, Any], commit: str | None = None,
-                    verified: bool = False, warnings: tuple[str, ...] = ()) -> ModelVersion:
+    def _version_of(
+        self,
+        meta: dict[str, Any],
+        rec: dict[str, Any],
+        commit: str | None = None,
+        verified: bool = False,
+        warnings: tuple[str, ...] = (),
+    ) -> ModelVersion:
         art = meta.get("artifact") or {}
         path = self.layout.abs(f"{rec['dir']}/{art.get('path', '')}")
         warn = newer_schema_warning(meta, f"{rec['dir']}/metadata.json")
         return ModelVersion(meta, str(path), commit, verified, warnings + ((warn,) if warn else ()))
 
-    def list_models(self, stage: str | None = None, *, model: str | None = None, increment: str | None = None,
-                    tag: str | None = None) -> list[ModelSummary]:
+    def list_models(
+        self,
+        stage: str | None = None,
+        *,
+        model: str | None = None,
+        increment: str | None = None,
+        tag: str | None = None,
+    ) -> list[ModelSummary]:
         """One summary per model; filters keep models with a version matching all of them."""
         index = self.index()
         inc_id = self.layout.resolve_increment(increment).id if increment else None
@@ -112,8 +125,14 @@ class ModelRegistry(Workflow):
             out.append(self._summary(index, name, recs))
         return out
 
-    def list_versions(self, stage: str | None = None, *, model: str | None = None, increment: str | None = None,
-                      tag: str | None = None) -> list[ModelVersion]:
+    def list_versions(
+        self,
+        stage: str | None = None,
+        *,
+        model: str | None = None,
+        increment: str | None = None,
+        tag: str | None = None,
+    ) -> list[ModelVersion]:
         """Every matching version with its full metadata (``registry-list --all-versions``)."""
         index = self.index()
         inc_id = self.layout.resolve_increment(increment).id if increment else None
@@ -122,8 +141,11 @@ class ModelRegistry(Workflow):
             if model and name != model:
                 continue
             for rec in index.by_model[name]:
-                if (stage and rec["stage"] != stage) or (inc_id and rec["increment"] != inc_id) or (
-                        tag and tag not in rec["tags"]):
+                if (
+                    (stage and rec["stage"] != stage)
+                    or (inc_id and rec["increment"] != inc_id)
+                    or (tag and tag not in rec["tags"])
+                ):
                     continue
                 out.append(self._version_of(self._read_metadata(rec), rec))
         return out
@@ -153,15 +175,23 @@ class ModelRegistry(Workflow):
         recs = index.versions_of(name)
         policy = index.policy
         rows = [
-            VersionRow(r["version"], r["stage"], r["created_at"], r["increment"], r["deprecated"], r["metrics"],
-                       primary_metric_of(policy, name, r["metrics"]))
+            VersionRow(
+                r["version"],
+                r["stage"],
+                r["created_at"],
+                r["increment"],
+                r["deprecated"],
+                r["metrics"],
+                primary_metric_of(policy, name, r["metrics"]),
+            )
             for r in recs
         ]
         stages = {s: (h["version"] if (h := index.holder(name, s)) else None) for s in ("staging", "production")}
         return ModelInfo(name, policy.owner(name), policy.model_policy(name), stages, rows)
 
-    def resolve(self, name: str, *, stage: str | None = None, version: str | None = None,
-                date: str | None = None) -> dict[str, Any]:
+    def resolve(
+        self, name: str, *, stage: str | None = None, version: str | None = None, date: str | None = None
+    ) -> dict[str, Any]:
         V.validate_name(name)
         index = self.index()
         if version is not None:
@@ -174,12 +204,21 @@ class ModelRegistry(Workflow):
         index.versions_of(name)
         rec = index.holder(name, stage)
         if rec is None:
-            raise NotFound(f"model {name!r} has no version in {stage}",
-                           hint=f"see 'sw-registry registry-info {name}' for its versions")
+            raise NotFound(
+                f"model {name!r} has no version in {stage}",
+                hint=f"see 'sw-registry registry-info {name}' for its versions",
+            )
         return rec
 
-    def get_model(self, name: str, stage: str | None = None, version: str | None = None, load: bool = True,
-                  *, date: str | None = None) -> Any:
+    def get_model(
+        self,
+        name: str,
+        stage: str | None = None,
+        version: str | None = None,
+        load: bool = True,
+        *,
+        date: str | None = None,
+    ) -> Any:
         """The loaded object for a pickle this registry wrote (after its hash verifies), else a ModelVersion."""
         if stage is None and version is None and date is None:
             stage = "production"
@@ -191,7 +230,7 @@ class ModelRegistry(Workflow):
             import pickle
 
             with open(mv.path, "rb") as fh:
-                return pickle.load(fh)  # noqa: S301 - only pickles this registry wrote, hash verified
+                return pickle.load(fh)
         return mv
 
     def get_model_by_date(self, name: str, date: str, load: bool = True) -> Any:
@@ -220,7 +259,9 @@ class ModelRegistry(Workflow):
             raise NotFound(f"artifact {base} is not in {self.rev}", hint="check the revision")
         tmp = Path(tempfile.mkdtemp(dir=self.layout.cache_dir.parent if self.layout.cache_dir.exists() else None))
         for rel, (_kind, oid, _size) in entries.items():
-            target = tmp / Path(str(art.get("path"))) / rel[len(base) + 1:] if rel != base else tmp / str(art.get("path"))
+            target = (
+                tmp / Path(str(art.get("path"))) / rel[len(base) + 1 :] if rel != base else tmp / str(art.get("path"))
+            )
             target.parent.mkdir(parents=True, exist_ok=True)
             source.repo.blob_to_file(oid, target)
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -238,7 +279,7 @@ class ModelRegistry(Workflow):
     def _now(self) -> str:
         return iso(self.clock())
 
-    def _write(self) -> Any:
+    def _write(self) -> AbstractContextManager[Transaction]:
         return transaction(self.layout, actor=self.actor, allow_detached=self.allow_detached)
 
     def _target_increment(self, explicit: str | None, from_metadata: Any) -> Increment:
@@ -285,8 +326,9 @@ class ModelRegistry(Workflow):
         # validate everything before any file is touched
         V.validate_name(name)
         if stage != "dev":
-            raise InvalidInput(f"new versions start in dev, not {stage!r}",
-                               hint="register, then run registry-promote to move it on")
+            raise InvalidInput(
+                f"new versions start in dev, not {stage!r}", hint="register, then run registry-promote to move it on"
+            )
         fields = sort_flat(metadata)
         version = version or fields.pop("version", None)
         fields.pop("version", None)
@@ -316,7 +358,8 @@ class ModelRegistry(Workflow):
         sig, feats = merge_signature(
             fields["signature"] or (signature and _signature(signature)),
             normalize_features(features) if features is not None else fields["features"],
-            inputs, outputs,
+            inputs,
+            outputs,
         )
         fields["signature"], fields["features"] = sig, feats
         req_text = _requirements_text(requirements)
@@ -326,12 +369,24 @@ class ModelRegistry(Workflow):
                 raise InvalidInput(f"the artifact may not be named {src.name!r}", hint="rename the file")
             inc = self._target_increment(increment, meta_increment)
             with self._write() as tx:
-                return self._register_in(tx, name, canonical, bump, fields, src, fmt, inc, req_text, progress,
-                                         allow_breaking)
+                return self._register_in(
+                    tx, name, canonical, bump, fields, src, fmt, inc, req_text, progress, allow_breaking
+                )
 
-    def _register_in(self, tx: Transaction, name: str, version: str | None, bump: str | None,
-                     fields: dict[str, Any], src: Path, fmt: str | None, inc: Increment, req_text: str,
-                     progress: Progress | None, allow_breaking: bool) -> ModelVersion:
+    def _register_in(
+        self,
+        tx: Transaction,
+        name: str,
+        version: str | None,
+        bump: str | None,
+        fields: dict[str, Any],
+        src: Path,
+        fmt: str | None,
+        inc: Increment,
+        req_text: str,
+        progress: Progress | None,
+        allow_breaking: bool,
+    ) -> ModelVersion:
         index = tx.index
         recs = index.by_model.get(name, [])
         existing = [r["version"] for r in recs]
@@ -350,8 +405,7 @@ class ModelRegistry(Workflow):
         rec = index.find(name, version)
         if rec is not None:
             if hash_artifact(src) == (rec.get("artifact") or {}).get("sha256"):
-                meta = self._read_metadata(rec)
-                return self._version_of(meta, rec)
+                return self._version_of(self._read_metadata(rec), rec)
             raise AlreadyExists(
                 f"{name}@{version} is already registered with a different artifact",
                 hint=f"register it as a new version (--bump patch gives v{V.bump(existing, 'patch')})",
@@ -364,7 +418,8 @@ class ModelRegistry(Workflow):
         if size is not None and size > limit * 1024 * 1024:
             warnings.append(
                 f"artifact is {size / 1048576:.0f} MB, above large_artifact_warn_mb ({limit:g}); "
-                "set artifact_store in .specweave/registry.yaml (e.g. s3://bucket/prefix) to keep large files out of git"
+                "set artifact_store in .specweave/registry.yaml (e.g. s3://bucket/prefix) "
+                "to keep large files out of git"
             )
         dest = tx.make_dir(folder)
         artifact = copy_artifact(src, dest / src.name, progress)
@@ -385,8 +440,16 @@ class ModelRegistry(Workflow):
             "artifact": artifact,
             "approvals": [],
             "stage_history": [
-                {"seq": seq, "event": "register", "from": None, "to": "dev", "at": now,
-                 "by": tx.actor, "reason": None, "forced": False}
+                {
+                    "seq": seq,
+                    "event": "register",
+                    "from": None,
+                    "to": "dev",
+                    "at": now,
+                    "by": tx.actor,
+                    "reason": None,
+                    "forced": False,
+                }
             ],
             "deprecation": None,
         }
@@ -402,7 +465,9 @@ class ModelRegistry(Workflow):
         rec = tx.index.get(name, version)
         return self._version_of(meta, rec, commit, warnings=tuple(warnings))
 
-    def _rewrite_metadata(self, tx: Transaction, rec: dict[str, Any], change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    def _rewrite_metadata(
+        self, tx: Transaction, rec: dict[str, Any], change: Callable[[dict[str, Any]], None]
+    ) -> dict[str, Any]:
         """Read, check writable, change and write back one version's metadata (unknown keys kept)."""
         rel = f"{rec['dir']}/metadata.json"
         meta = self._read_metadata(rec)
@@ -436,8 +501,9 @@ def _artifact_source(model: Any, scratch: Path) -> tuple[Path, str | None]:
         with open(dest, "wb") as fh:
             pickle.dump(model, fh, protocol=pickle.HIGHEST_PROTOCOL)
     except (pickle.PicklingError, TypeError, AttributeError) as exc:
-        raise InvalidInput(f"the model object cannot be pickled: {exc}",
-                           hint="save it to a file yourself and pass the path") from None
+        raise InvalidInput(
+            f"the model object cannot be pickled: {exc}", hint="save it to a file yourself and pass the path"
+        ) from None
     return dest, PICKLE_FORMAT
 
 

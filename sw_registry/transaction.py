@@ -68,8 +68,13 @@ class Transaction:
         return sorted({*self._originals, *self._new_dirs})
 
     # -- commit and rollback ---------------------------------------------------------
-    def commit(self, subject: str, trailers: dict[str, str | None], body: str | None = None,
-               author: tuple[str, str] | None = None) -> str | None:
+    def commit(
+        self,
+        subject: str,
+        trailers: dict[str, str | None],
+        body: str | None = None,
+        author: tuple[str, str] | None = None,
+    ) -> str | None:
         paths = self.paths
         if not paths:
             return None
@@ -108,8 +113,12 @@ def actor_identity(repo: Repo, actor: str | None) -> tuple[str, dict[str, str]]:
                 hint="pass --actor EMAIL, or run: git config user.name 'You' && git config user.email you@example.com",
             )
         name = actor.split("@", 1)[0] or actor
-        env = {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": actor, "GIT_COMMITTER_NAME": name,
-               "GIT_COMMITTER_EMAIL": actor}
+        env = {
+            "GIT_AUTHOR_NAME": name,
+            "GIT_AUTHOR_EMAIL": actor,
+            "GIT_COMMITTER_NAME": name,
+            "GIT_COMMITTER_EMAIL": actor,
+        }
         return actor, env
     return actor or ident[1], {}
 
@@ -117,18 +126,26 @@ def actor_identity(repo: Repo, actor: str | None) -> tuple[str, dict[str, str]]:
 def check_repo(repo: Repo, *, allow_detached: bool, branch_policy: str | None) -> None:
     what = repo.operation_in_progress()
     if what:
-        raise GitError(f"{what} is in progress in this repository",
-                       hint="finish or abort it (git merge --abort / git rebase --abort) and run the command again")
+        raise GitError(
+            f"{what} is in progress in this repository",
+            hint="finish or abort it (git merge --abort / git rebase --abort) and run the command again",
+        )
     branch = repo.branch()
     if branch is None and not allow_detached:
-        raise GitError("HEAD is detached; a registry write would land on no branch",
-                       hint="check out a branch (git switch main), or pass --allow-detached")
+        raise GitError(
+            "HEAD is detached; a registry write would land on no branch",
+            hint="check out a branch (git switch main), or pass --allow-detached",
+        )
     if branch_policy and branch != branch_policy:
-        raise GitError(f"registry writes may only land on branch {branch_policy!r} (registry.yaml), not {branch!r}",
-                       hint=f"git switch {branch_policy}, or change 'branch' in .specweave/registry.yaml")
+        raise GitError(
+            f"registry writes may only land on branch {branch_policy!r} (registry.yaml), not {branch!r}",
+            hint=f"git switch {branch_policy}, or change 'branch' in .specweave/registry.yaml",
+        )
     if repo.index_lock().exists():
-        raise GitError("git's index.lock exists: another git command is running, or one was killed",
-                       hint="wait for it; if none is running, 'sw-registry registry-verify --repair' clears a stale lock")
+        raise GitError(
+            "git's index.lock exists: another git command is running, or one was killed",
+            hint="wait for it; if none is running, 'sw-registry registry-verify --repair' clears a stale lock",
+        )
 
 
 @contextmanager

@@ -55,8 +55,13 @@ def canonical(text: str) -> str:
     return _render(parse(text))
 
 
+def _triple(v: Version) -> tuple[int, int, int]:
+    major, minor, patch = (*v.release, 0, 0, 0)[:3]
+    return major, minor, patch
+
+
 def _render(v: Version) -> str:
-    major, minor, patch = (tuple(v.release) + (0, 0, 0))[:3]
+    major, minor, patch = _triple(v)
     out = f"{major}.{minor}.{patch}"
     if v.pre is not None:
         out += f"{v.pre[0]}{v.pre[1]}"
@@ -70,7 +75,7 @@ def display(version: str) -> str:
 def sort_key(version: str) -> SortKey:
     """An order-preserving key of a canonical version (cheap to store in caches)."""
     v = parse(version)
-    release = (tuple(v.release) + (0, 0, 0))[:3]
+    release = _triple(v)
     if v.pre is None:
         return (*release, 1, "", 0)
     return (*release, 0, v.pre[0], v.pre[1])
@@ -87,7 +92,7 @@ def bump(existing: list[str], kind: str) -> str:
     finals = [parse(v) for v in existing if parse(v).pre is None]
     if not finals:
         return "1.0.0"
-    major, minor, patch = (tuple(max(finals).release) + (0, 0, 0))[:3]
+    major, minor, patch = _triple(max(finals))
     if kind == "major":
         return f"{major + 1}.0.0"
     if kind == "minor":

@@ -17,7 +17,12 @@ from .policy import validate
 from .store.artifacts import verify_artifact
 
 if TYPE_CHECKING:
-    from .registry import ModelRegistry
+    from collections.abc import Callable
+    from contextlib import AbstractContextManager
+    from pathlib import Path
+
+    from .layout import Layout
+    from .store.index import Index
     from .transaction import Transaction
 
 HISTORY_HEADER = (
@@ -36,13 +41,44 @@ def _cell(text: Any) -> str:
 class Workflow:
     """Mixed into ModelRegistry; uses its layout, clock, index and transaction."""
 
+    if TYPE_CHECKING:  # provided by ModelRegistry
+        layout: Layout
+
+        @property
+        def root(self) -> Path: ...
+        def index(self) -> Index: ...
+        def _now(self) -> str: ...
+        def _write(self) -> AbstractContextManager[Transaction]: ...
+        def _read_metadata(self, rec: dict[str, Any]) -> dict[str, Any]: ...
+        def _refresh_derived(self, tx: Transaction, increments: set[str]) -> None: ...
+        def _rewrite_metadata(
+            self, tx: Transaction, rec: dict[str, Any], change: Callable[[dict[str, Any]], None]
+        ) -> dict[str, Any]: ...
+
     # -- shared pieces -----------------------------------------------------------------
-    def _stage_change(self: ModelRegistry, tx: Transaction, rec: dict[str, Any], *, event: str, to: str, seq: int,
-                      reason: str | None, forced: bool = False) -> dict[str, Any]:
+    def _stage_change(
+        self,
+        tx: Transaction,
+        rec: dict[str, Any],
+        *,
+        event: str,
+        to: str,
+        seq: int,
+        reason: str | None,
+        forced: bool = False,
+    ) -> dict[str, Any]:
         """Move one version to ``to``: rewrite its metadata and append a deployment_history.md row."""
         now = self._now()
-        entry = {"seq": seq, "event": event, "from": rec["stage"], "to": to, "at": now, "by": tx.actor,
-                 "reason": reason, "forced": forced}
+        entry = {
+            "seq": seq,
+            "event": event,
+            "from": rec["stage"],
+            "to": to,
+            "at": now,
+            "by": tx.actor,
+            "reason": reason,
+            "forced": forced,
+        }
 
         def change(meta: dict[str, Any]) -> None:
             meta["stage"] = to
@@ -55,13 +91,21 @@ class Workflow:
         text = path.read_text(encoding="utf-8") if path.exists() else HISTORY_HEADER
         if not text.endswith("\n"):
             text += "\n"
-        text += (f"| {now} | {_cell(rec['name'])} | v{rec['version']} | {_cell(rec['stage'])} | {to} | "
-                 f"{_cell(tx.actor)} | {_cell(reason)} |\n")
+        text += (
+            f"| {now} | {_cell(rec['name'])} | v{rec['version']} | {_cell(rec['stage'])} | {to} | "
+            f"{_cell(tx.actor)} | {_cell(reason)} |\n"
+        )
         tx.write(rel, text.encode("utf-8"))
         return meta
 
-    def _finish(self: ModelRegistry, tx: Transaction, increments: set[str], subject: str,
-                trailers: dict[str, str | None], author: tuple[str, str] | None = None) -> str | None:
+    def _finish(
+        self,
+        tx: Transaction,
+        increments: set[str],
+        subject: str,
+        trailers: dict[str, str | None],
+        author: tuple[str, str] | None = None,
+    ) -> str | None:
         self._refresh_derived(tx, increments)
         return tx.commit(subject, trailers, body=trailers.get("Reason"), author=author)
 
@@ -70,9 +114,17 @@ class Workflow:
         return str(rec["increment"])
 
     # -- promote -------------------------------------------------------------------------
-    def promote_model(self: ModelRegistry, name: str, version: str, from_stage: str | None = None,
-                      to_stage: str = "staging", approval_required: bool | None = None, reason: str | None = None,
-                      *, force: bool = False) -> PromoteResult:
+    def promote_model(
+        self,
+        name: str,
+        version: str,
+        from_stage: str | None = None,
+        to_stage: str = "staging",
+        approval_required: bool | None = None,
+        reason: str | None = None,
+        *,
+        force: bool = False,
+    ) -> PromoteResult:
         """Move a version to another stage (SPEC §6). ``force`` relaxes order and deprecation, never approvals."""
         V.validate_name(name)
         ver = V.canonical(version)
@@ -83,8 +135,15 @@ class Workflow:
             index = tx.index
             rec = index.get(name, ver)
             ref = f"{name}@{ver}"
-            move = L.plan_promotion(rec["stage"], to_stage, from_stage=from_stage, force=force, reason=reason,
-                                    deprecated=rec["deprecated"], ref=ref)
+            move = L.plan_promotion(
+                rec["stage"],
+                to_stage,
+                from_stage=from_stage,
+                force=force,
+                reason=reason,
+                deprecated=rec["deprecated"],
+                ref=ref,
+            )
             if move.noop:
                 return PromoteResult(name, ver, rec["stage"], to_stage, None, None, tx.actor)
             if to_stage in L.EXCLUSIVE:
@@ -99,19 +158,39 @@ class Workflow:
             holder = index.holder(name, to_stage) if to_stage in L.EXCLUSIVE else None
             if holder is not None and holder["version"] != ver:
                 replaced = holder["version"]
-                self._stage_change(tx, holder, event="archive", to="archived", seq=seq + 1,
-                                   reason=f"replaced by v{ver}")
+                self._stage_change(
+                    tx, holder, event="archive", to="archived", seq=seq + 1, reason=f"replaced by v{ver}"
+                )
                 seqs.append(str(seq + 1))
                 incs.add(self._inc(holder))
-            commit = self._finish(tx, incs, f"registry: promote {name} v{ver} {rec['stage']} -> {to_stage}", {
-                "Event": "promote", "Model": name, "Version": ver, "From": rec["stage"], "To": to_stage,
-                "Actor": tx.actor, "Reason": reason, "Forced": "true" if move.forced else None,
-                "Replaced": replaced, "Seq": ",".join(seqs)})
+            commit = self._finish(
+                tx,
+                incs,
+                f"registry: promote {name} v{ver} {rec['stage']} -> {to_stage}",
+                {
+                    "Event": "promote",
+                    "Model": name,
+                    "Version": ver,
+                    "From": rec["stage"],
+                    "To": to_stage,
+                    "Actor": tx.actor,
+                    "Reason": reason,
+                    "Forced": "true" if move.forced else None,
+                    "Replaced": replaced,
+                    "Seq": ",".join(seqs),
+                },
+            )
             return PromoteResult(name, ver, rec["stage"], to_stage, replaced, commit, tx.actor, move.forced)
 
     # -- approve -------------------------------------------------------------------------
-    def approve_model(self: ModelRegistry, name: str, version: str, approver: str | None = None,
-                      comments: str | None = None, stage: str = "production") -> ApproveResult:
+    def approve_model(
+        self,
+        name: str,
+        version: str,
+        approver: str | None = None,
+        comments: str | None = None,
+        stage: str = "production",
+    ) -> ApproveResult:
         """Record an approval of a version for a stage; the commit is authored by the approver."""
         V.validate_name(name)
         ver = V.canonical(version)
@@ -138,14 +217,28 @@ class Workflow:
             entry = {"stage": stage, "approver": who, "at": self._now(), "comment": comments, "seq": seq}
             self._rewrite_metadata(tx, rec, lambda m: m.setdefault("approvals", []).append(entry))
             have = len(L.valid_approvals(counted, [*approvals, entry], stage, meta.get("created_by")))
-            commit = self._finish(tx, {self._inc(rec)}, f"registry: approve {name} v{ver} for {stage}", {
-                "Event": "approve", "Model": name, "Version": ver, "To": stage, "Actor": who, "Approver": who,
-                "Reason": comments, "Seq": str(seq)}, author=(who.split("@", 1)[0] or who, who))
+            commit = self._finish(
+                tx,
+                {self._inc(rec)},
+                f"registry: approve {name} v{ver} for {stage}",
+                {
+                    "Event": "approve",
+                    "Model": name,
+                    "Version": ver,
+                    "To": stage,
+                    "Actor": who,
+                    "Approver": who,
+                    "Reason": comments,
+                    "Seq": str(seq),
+                },
+                author=(who.split("@", 1)[0] or who, who),
+            )
             return ApproveResult(name, ver, stage, who, have, required, commit)
 
     # -- rollback ------------------------------------------------------------------------
-    def rollback(self: ModelRegistry, name: str, to_version: str | None = None, reason: str | None = None,
-                 *, force: bool = False) -> RollbackResult:
+    def rollback(
+        self, name: str, to_version: str | None = None, reason: str | None = None, *, force: bool = False
+    ) -> RollbackResult:
         """Make an earlier production version production again, in one commit; no approval needed."""
         V.validate_name(name)
         target_ver = V.canonical(to_version) if to_version is not None else None
@@ -177,19 +270,45 @@ class Workflow:
             self._stage_change(tx, target, event="rollback", to="production", seq=seq, reason=reason, forced=force)
             seqs, incs = [str(seq)], {self._inc(target)}
             if current is not None:
-                self._stage_change(tx, current, event="archive", to="archived", seq=seq + 1,
-                                   reason=f"rolled back to v{target_ver}" + (f": {reason}" if reason else ""))
+                self._stage_change(
+                    tx,
+                    current,
+                    event="archive",
+                    to="archived",
+                    seq=seq + 1,
+                    reason=f"rolled back to v{target_ver}" + (f": {reason}" if reason else ""),
+                )
                 seqs.append(str(seq + 1))
                 incs.add(self._inc(current))
-            commit = self._finish(tx, incs, f"registry: rollback {name} to v{target_ver}", {
-                "Event": "rollback", "Model": name, "Version": target_ver, "From": target["stage"],
-                "To": "production", "Actor": tx.actor, "Reason": reason, "Forced": "true" if force else None,
-                "Replaced": current_ver, "Seq": ",".join(seqs)})
+            commit = self._finish(
+                tx,
+                incs,
+                f"registry: rollback {name} to v{target_ver}",
+                {
+                    "Event": "rollback",
+                    "Model": name,
+                    "Version": target_ver,
+                    "From": target["stage"],
+                    "To": "production",
+                    "Actor": tx.actor,
+                    "Reason": reason,
+                    "Forced": "true" if force else None,
+                    "Replaced": current_ver,
+                    "Seq": ",".join(seqs),
+                },
+            )
             return RollbackResult(name, current_ver, target_ver, reason, commit, tx.actor)
 
     # -- deprecate -----------------------------------------------------------------------
-    def deprecate_model(self: ModelRegistry, name: str, version: str, reason: str, end_of_life: str | None = None,
-                        *, force: bool = False) -> DeprecateResult:
+    def deprecate_model(
+        self,
+        name: str,
+        version: str,
+        reason: str,
+        end_of_life: str | None = None,
+        *,
+        force: bool = False,
+    ) -> DeprecateResult:
         V.validate_name(name)
         ver = V.canonical(version)
         eol = L.check_date(end_of_life)
@@ -201,8 +320,10 @@ class Workflow:
             index = tx.index
             rec = index.get(name, ver)
             if rec["stage"] == "production" and not force:
-                raise InvalidTransition(f"{name}@{ver} is the production version",
-                                        hint="promote or roll back to another version first, or pass --force")
+                raise InvalidTransition(
+                    f"{name}@{ver} is the production version",
+                    hint="promote or roll back to another version first, or pass --force",
+                )
             meta = self._read_metadata(rec)
             dep = meta.get("deprecation") or {}
             if dep and dep.get("reason") == reason and dep.get("end_of_life") == eol:
@@ -210,14 +331,24 @@ class Workflow:
             seq = index.max_seq(name) + 1
             entry = {"reason": reason, "end_of_life": eol, "at": self._now(), "by": tx.actor, "seq": seq}
             self._rewrite_metadata(tx, rec, lambda m: m.__setitem__("deprecation", entry))
-            commit = self._finish(tx, {self._inc(rec)}, f"registry: deprecate {name} v{ver}", {
-                "Event": "deprecate", "Model": name, "Version": ver, "Actor": tx.actor, "Reason": reason,
-                "Forced": "true" if force and rec["stage"] == "production" else None, "Seq": str(seq)})
+            commit = self._finish(
+                tx,
+                {self._inc(rec)},
+                f"registry: deprecate {name} v{ver}",
+                {
+                    "Event": "deprecate",
+                    "Model": name,
+                    "Version": ver,
+                    "Actor": tx.actor,
+                    "Reason": reason,
+                    "Forced": "true" if force and rec["stage"] == "production" else None,
+                    "Seq": str(seq),
+                },
+            )
             return DeprecateResult(name, ver, reason, eol, commit, tx.actor)
 
     # -- policy --------------------------------------------------------------------------
-    def _write_policy(self: ModelRegistry, tx: Transaction, data: dict[str, Any], subject: str,
-                      name: str | None) -> ChangeResult:
+    def _write_policy(self, tx: Transaction, data: dict[str, Any], subject: str, name: str | None) -> ChangeResult:
         import yaml
 
         validate(data)
@@ -228,9 +359,15 @@ class Workflow:
         commit = tx.commit(subject, {"Event": "policy", "Model": name, "Actor": tx.actor})
         return ChangeResult(True, commit)
 
-    def set_approval_required(self: ModelRegistry, stage: str = "production", approvers: list[str] | None = None,
-                              name: str | None = None, *, min_approvals: int = 1,
-                              allow_self_approval: bool | None = None) -> ChangeResult:
+    def set_approval_required(
+        self,
+        stage: str = "production",
+        approvers: list[str] | None = None,
+        name: str | None = None,
+        *,
+        min_approvals: int = 1,
+        allow_self_approval: bool | None = None,
+    ) -> ChangeResult:
         """Require approvals to promote into ``stage``, for one model or (name None) every model."""
         L.check_stage(stage)
         if name is not None:
@@ -248,8 +385,14 @@ class Workflow:
             who = name or "every model"
             return self._write_policy(tx, data, f"registry: require approval for {stage} ({who})", name)
 
-    def set_model_policy(self: ModelRegistry, name: str, *, owner: str | None = None,
-                         primary_metric: str | None = None, triggers: dict[str, Any] | None = None) -> ChangeResult:
+    def set_model_policy(
+        self,
+        name: str,
+        *,
+        owner: str | None = None,
+        primary_metric: str | None = None,
+        triggers: dict[str, Any] | None = None,
+    ) -> ChangeResult:
         V.validate_name(name)
         with self._write() as tx:
             data = copy.deepcopy(tx.index.policy.data) or {"schema_version": 1}
@@ -263,7 +406,7 @@ class Workflow:
             return self._write_policy(tx, data, f"registry: policy for {name}", name)
 
     # -- history ---------------------------------------------------------------------------
-    def history(self: ModelRegistry, name: str) -> History:
+    def history(self, name: str) -> History:
         """Every event of a model (register, promote, archive, rollback, approve, deprecate) in seq order."""
         V.validate_name(name)
         index = self.index()
@@ -274,22 +417,52 @@ class Workflow:
             for e in meta.get("stage_history") or []:
                 raw.append({**e, "version": rec["version"]})
             for a in meta.get("approvals") or []:
-                raw.append({"seq": a.get("seq"), "event": "approve", "from": None, "to": a.get("stage"),
-                            "at": a.get("at"), "by": a.get("approver"), "reason": a.get("comment"),
-                            "version": rec["version"]})
+                raw.append(
+                    {
+                        "seq": a.get("seq"),
+                        "event": "approve",
+                        "from": None,
+                        "to": a.get("stage"),
+                        "at": a.get("at"),
+                        "by": a.get("approver"),
+                        "reason": a.get("comment"),
+                        "version": rec["version"],
+                    }
+                )
             dep = meta.get("deprecation")
             if isinstance(dep, dict):
-                raw.append({"seq": dep.get("seq"), "event": "deprecate", "from": None, "to": None, "at": dep.get("at"),
-                            "by": dep.get("by"), "reason": dep.get("reason"), "version": rec["version"]})
+                raw.append(
+                    {
+                        "seq": dep.get("seq"),
+                        "event": "deprecate",
+                        "from": None,
+                        "to": None,
+                        "at": dep.get("at"),
+                        "by": dep.get("by"),
+                        "reason": dep.get("reason"),
+                        "version": rec["version"],
+                    }
+                )
         raw.sort(key=lambda e: (e.get("seq") is None, e.get("seq") or 0, e.get("at") or ""))
         commits = self._seq_commits(name)
-        events = [HistoryEvent(str(e.get("event")), e["version"], e.get("from"), e.get("to"), e.get("at"), e.get("by"),
-                               e.get("reason"), commits.get(e.get("seq") or -1), e.get("seq") or 0,
-                               bool(e.get("forced")))
-                  for e in raw]
+        events = [
+            HistoryEvent(
+                str(e.get("event")),
+                e["version"],
+                e.get("from"),
+                e.get("to"),
+                e.get("at"),
+                e.get("by"),
+                e.get("reason"),
+                commits.get(e.get("seq") or -1),
+                e.get("seq") or 0,
+                bool(e.get("forced")),
+            )
+            for e in raw
+        ]
         return History(name, events)
 
-    def _seq_commits(self: ModelRegistry, name: str) -> dict[int, str]:
+    def _seq_commits(self, name: str) -> dict[int, str]:
         from .errors import RegistryError
         from .gitops import open_repo
 
@@ -305,6 +478,7 @@ def production_at(index: Any, name: str, date: str, read: Any) -> dict[str, Any]
     recs = index.versions_of(name)
     version = L.holder_at(L.stage_events(recs), "production", instant)
     if version is None:
-        raise NotFound(f"no version of {name} was in production at {instant}",
-                       hint=f"see 'sw-registry registry-history {name}'")
+        raise NotFound(
+            f"no version of {name} was in production at {instant}", hint=f"see 'sw-registry registry-history {name}'"
+        )
     return dict(index.get(name, version))

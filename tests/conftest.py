@@ -102,8 +102,14 @@ class Result:
 
 def run_cli(cwd: Path, *args: str, env: dict[str, str] | None = None, input: str | None = None) -> Result:
     """Run the real CLI in a subprocess (python -m sw_registry), like a user or a CI script would."""
-    proc = subprocess.run([sys.executable, "-m", "sw_registry", *args], cwd=cwd, capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, input=input)
+    proc = subprocess.run(
+        [sys.executable, "-m", "sw_registry", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        input=input,
+    )
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
@@ -111,7 +117,9 @@ def run_cli(cwd: Path, *args: str, env: dict[str, str] | None = None, input: str
 def cli(project: Path) -> Callable[..., Result]:
     """cli("registry-list", "--json") runs the CLI in the project folder."""
 
-    def call(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, input: str | None = None) -> Result:
+    def call(
+        *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, input: str | None = None
+    ) -> Result:
         return run_cli(cwd or project, *args, env=env, input=input)
 
     return call

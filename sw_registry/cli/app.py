@@ -25,13 +25,20 @@ def _version(value: bool) -> None:
 
 
 def build() -> typer.Typer:
-    app = typer.Typer(name="sw-registry", help=HELP, no_args_is_help=True, add_completion=False,
-                      rich_markup_mode=None, pretty_exceptions_enable=False)
+    app = typer.Typer(
+        name="sw-registry",
+        help=HELP,
+        no_args_is_help=True,
+        add_completion=False,
+        rich_markup_mode=None,
+        pretty_exceptions_enable=False,
+    )
 
     @app.callback()
     def _root(
-        version: bool = typer.Option(False, "--version", help="Print the version and exit.", callback=_version,
-                                     is_eager=True),
+        version: bool = typer.Option(
+            False, "--version", help="Print the version and exit.", callback=_version, is_eager=True
+        ),
     ) -> None:
         """sw-registry: a git-backed model registry for SpecWeave projects."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -11,24 +11,27 @@ JsonOption = Annotated[
     bool, typer.Option("--json", help="Print exactly one JSON document on stdout (also SW_REGISTRY_JSON=1).")
 ]
 RootOption = Annotated[
-    Optional[Path],  # noqa: UP045 - Typer reads the annotation at runtime on Python 3.10
-    typer.Option("--root", help="Project root (the folder holding .specweave/). Default: $SW_REGISTRY_ROOT, then discovery.",
-                 show_default=False),
+    Path | None,
+    typer.Option(
+        "--root",
+        help="Project root (the folder holding .specweave/). Default: $SW_REGISTRY_ROOT, then discovery.",
+        show_default=False,
+    ),
 ]
 ActorOption = Annotated[
-    Optional[str],  # noqa: UP045
-    typer.Option("--actor", help="Who does this write. Default: $SW_REGISTRY_ACTOR, then git's author email.",
-                 show_default=False),
+    str | None,
+    typer.Option(
+        "--actor", help="Who does this write. Default: $SW_REGISTRY_ACTOR, then git's author email.", show_default=False
+    ),
 ]
 RevOption = Annotated[
-    Optional[str],  # noqa: UP045
+    str | None,
     typer.Option("--rev", help="Read the registry as of this commit, branch or tag (no checkout).", show_default=False),
 ]
-AllowDetachedOption = Annotated[
-    bool, typer.Option("--allow-detached", help="Allow a write while HEAD is detached.")
-]
+AllowDetachedOption = Annotated[bool, typer.Option("--allow-detached", help="Allow a write while HEAD is detached.")]
 IncrementOption = Annotated[
-    Optional[str],  # noqa: UP045
-    typer.Option("--increment", help="Increment: 42, 0042 or 0042-name (a new full id is created).",
-                 show_default=False),
+    str | None,
+    typer.Option(
+        "--increment", help="Increment: 42, 0042 or 0042-name (a new full id is created).", show_default=False
+    ),
 ]

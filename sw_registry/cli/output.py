@@ -114,11 +114,11 @@ def run(argv: Sequence[str], invoke: Callable[[list[str]], Any]) -> int:
         return 130
     except BrokenPipeError:
         return 1
-    except Exception as exc:  # noqa: BLE001 - the bug path: log, say so, exit 70
+    except Exception as exc:
         path = _debug_log(exc)
-        err = RegistryError(
+        bug = RegistryError(
             f"internal error: {type(exc).__name__}: {exc}. This is a bug in sw-registry; the traceback is in {path}",
             hint="please report it with that file",
             details={"debug_log": str(path)},
         )
-        return show_error(err, as_json)
+        return show_error(bug, as_json)

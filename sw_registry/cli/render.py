@@ -54,9 +54,15 @@ def models_table(out: Console, models: list[dict[str, Any]]) -> None:
         return
     t = table("Model", "Production", "Staging", "Latest", "Versions", "Primary metric", "Updated")
     for m in models:
-        t.add_row(esc(m["name"]), f"[bold green]{v(m['production'])}[/]" if m["production"] else "-",
-                  f"[yellow]{v(m['staging'])}[/]" if m["staging"] else "-", v(m["latest"]),
-                  str(m["version_count"]), esc(metric(m["primary_metric"])), esc(m["updated_at"] or "-"))
+        t.add_row(
+            esc(m["name"]),
+            f"[bold green]{v(m['production'])}[/]" if m["production"] else "-",
+            f"[yellow]{v(m['staging'])}[/]" if m["staging"] else "-",
+            v(m["latest"]),
+            str(m["version_count"]),
+            esc(metric(m["primary_metric"])),
+            esc(m["updated_at"] or "-"),
+        )
     out.print(t)
 
 
@@ -67,8 +73,14 @@ def versions_table(out: Console, versions: list[dict[str, Any]]) -> None:
     t = table("Model", "Version", "Stage", "Increment", "Created", "Metrics")
     for m in versions:
         metrics = ", ".join(f"{k}={val}" for k, val in list((m.get("metrics") or {}).items())[:3])
-        t.add_row(esc(m["name"]), v(m["version"]), stage(m.get("stage")), esc(m.get("increment") or "-"),
-                  esc(m.get("created_at") or "-"), esc(metrics or "-"))
+        t.add_row(
+            esc(m["name"]),
+            v(m["version"]),
+            stage(m.get("stage")),
+            esc(m.get("increment") or "-"),
+            esc(m.get("created_at") or "-"),
+            esc(metrics or "-"),
+        )
     out.print(t)
 
 
@@ -79,18 +91,28 @@ def info_view(out: Console, info: dict[str, Any]) -> None:
     approval = (info.get("policy") or {}).get("approval") or {}
     for st, rule in approval.items():
         who = ", ".join(rule["approvers"]) or "anyone"
-        out.print(f"approval for {st}: {rule['min_approvals']} of {esc(who)}"
-                  + ("" if rule["allow_self_approval"] else " (no self-approval)"))
+        out.print(
+            f"approval for {st}: {rule['min_approvals']} of {esc(who)}"
+            + ("" if rule["allow_self_approval"] else " (no self-approval)")
+        )
     t = table("Version", "Stage", "Created", "Increment", "Primary metric", "Deprecated")
     for row in reversed(info["versions"]):
-        t.add_row(v(row["version"]), stage(row["stage"]), esc(row["created_at"] or "-"), esc(row["increment"]),
-                  esc(metric(row.get("primary_metric"))), "yes" if row["deprecated"] else "")
+        t.add_row(
+            v(row["version"]),
+            stage(row["stage"]),
+            esc(row["created_at"] or "-"),
+            esc(row["increment"]),
+            esc(metric(row.get("primary_metric"))),
+            "yes" if row["deprecated"] else "",
+        )
     out.print(t)
 
 
 def version_view(out: Console, meta: dict[str, Any]) -> None:
-    out.print(f"[bold]{esc(meta['name'])}[/bold] {v(meta['version'])}  {stage(meta.get('stage'))}  "
-              f"increment {esc(meta.get('increment'))}")
+    out.print(
+        f"[bold]{esc(meta['name'])}[/bold] {v(meta['version'])}  {stage(meta.get('stage'))}  "
+        f"increment {esc(meta.get('increment'))}"
+    )
     art = meta.get("artifact") or {}
     rows = [
         ("created", f"{meta.get('created_at')} by {meta.get('created_by')}"),

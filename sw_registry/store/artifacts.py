@@ -14,7 +14,9 @@ CHUNK = 4 * 1024 * 1024
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
 
 
-def _copy_file(src: Path, dest: Path, buf: bytearray, progress: Progress | None, done: int, total: int) -> tuple[str, int]:
+def _copy_file(
+    src: Path, dest: Path, buf: bytearray, progress: Progress | None, done: int, total: int
+) -> tuple[str, int]:
     h = hashlib.sha256()
     view = memoryview(buf)
     size = 0
@@ -108,7 +110,9 @@ def verify_artifact(path: Path, artifact: dict[str, Any], where: str) -> None:
     """Raise ``integrity`` unless the artifact at ``path`` hashes to what metadata recorded."""
     if not path.exists():
         raise IntegrityError(
-            f"artifact {path} is missing", hint="restore it from git: git checkout -- <path>", details={"path": str(path)}
+            f"artifact {path} is missing",
+            hint="restore it from git: git checkout -- <path>",
+            details={"path": str(path)},
         )
     actual = hash_artifact(path)
     if actual != artifact.get("sha256"):

@@ -134,8 +134,14 @@ def summarize(meta: dict[str, Any], rel: str) -> Record:
     parts = folder.split("/")
     history = [e for e in meta.get("stage_history") or [] if isinstance(e, dict)]
     dep = meta.get("deprecation")
-    seqs = [e.get("seq") for e in [*history, *(a for a in meta.get("approvals") or [] if isinstance(a, dict)),
-                                   *([dep] if isinstance(dep, dict) else [])]]
+    seqs = [
+        e.get("seq")
+        for e in [
+            *history,
+            *(a for a in meta.get("approvals") or [] if isinstance(a, dict)),
+            *([dep] if isinstance(dep, dict) else []),
+        ]
+    ]
     art = meta.get("artifact") or {}
     version = str(meta["version"])
     try:
@@ -157,8 +163,19 @@ def summarize(meta: dict[str, Any], rel: str) -> Record:
         "tags": list(meta.get("tags") or []),
         "max_seq": max((q for q in seqs if isinstance(q, int)), default=0),
         # stage changes only, compact: what rollback targets and --date need without reading files
-        "stage_events": [[e.get("seq") or 0, e.get("event"), e.get("from"), e.get("to"), e.get("at"), e.get("by"),
-                          e.get("reason"), bool(e.get("forced"))] for e in history],
+        "stage_events": [
+            [
+                e.get("seq") or 0,
+                e.get("event"),
+                e.get("from"),
+                e.get("to"),
+                e.get("at"),
+                e.get("by"),
+                e.get("reason"),
+                bool(e.get("forced")),
+            ]
+            for e in history
+        ],
         "lineage": meta.get("lineage") if isinstance(meta.get("lineage"), dict) else {},
         "artifact": {k: art.get(k) for k in ("path", "sha256", "size_bytes", "store")},
         "features": [f.get("name") for f in meta.get("features") or [] if isinstance(f, dict)],

@@ -7,8 +7,17 @@ from tests.conftest import git
 
 def test_register_list_info_get_end_to_end(cli, project: Path, make_artifact) -> None:
     art = make_artifact(b"model-bytes")
-    r = cli("registry-register", "fraud-model", "--artifact", str(art), "--version", "v1", "--metric", "accuracy=0.9",
-            "--json")
+    r = cli(
+        "registry-register",
+        "fraud-model",
+        "--artifact",
+        str(art),
+        "--version",
+        "v1",
+        "--metric",
+        "accuracy=0.9",
+        "--json",
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stderr == ""
     data = r.json["data"]

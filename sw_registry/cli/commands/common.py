@@ -9,8 +9,14 @@ if TYPE_CHECKING:
     from ...registry import ModelRegistry
 
 
-def registry(root: Path | None, *, actor: str | None = None, rev: str | None = None,
-             increment: str | None = None, allow_detached: bool = False) -> ModelRegistry:
+def registry(
+    root: Path | None,
+    *,
+    actor: str | None = None,
+    rev: str | None = None,
+    increment: str | None = None,
+    allow_detached: bool = False,
+) -> ModelRegistry:
     from ...registry import ModelRegistry
 
     return ModelRegistry(increment=increment, root=root, actor=actor, rev=rev, allow_detached=allow_detached)

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from ..options import JsonOption
 from ..output import emit, json_mode
 
-Opt = Optional  # noqa: UP045
-
 
 def demo(
-    path: Annotated[Opt[str], typer.Argument(help="Folder for the throwaway project (default: a temp folder).")] = None,
+    path: Annotated[
+        str | None, typer.Argument(help="Folder for the throwaway project (default: a temp folder).")
+    ] = None,
     json: JsonOption = False,
 ) -> None:
     """Build a throwaway SpecWeave project and run the registry lifecycle in it, offline."""

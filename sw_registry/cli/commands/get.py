@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -11,15 +11,18 @@ from ..output import emit, json_mode
 from ..render import esc, v
 from .common import registry
 
-Opt = Optional  # noqa: UP045
-
 
 def get(
     name: Annotated[str, typer.Argument(help="Model name.")],
-    stage: Annotated[Opt[str], typer.Option("--stage", help="The version now in this stage.")] = None,
-    version: Annotated[Opt[str], typer.Option("--version", help="This version.")] = None,
-    date: Annotated[Opt[str], typer.Option("--date", help="The version in production at this UTC instant "
-                                           "(ISO date-time; a date means the end of that day).")] = None,
+    stage: Annotated[str | None, typer.Option("--stage", help="The version now in this stage.")] = None,
+    version: Annotated[str | None, typer.Option("--version", help="This version.")] = None,
+    date: Annotated[
+        str | None,
+        typer.Option(
+            "--date",
+            help="The version in production at this UTC instant (ISO date-time; a date means the end of that day).",
+        ),
+    ] = None,
     path_only: Annotated[bool, typer.Option("--path-only", help="Print only the artifact's absolute path.")] = False,
     rev: RevOption = None,
     root: RootOption = None,

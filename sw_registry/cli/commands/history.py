@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -10,8 +10,6 @@ from ..options import JsonOption, RevOption, RootOption
 from ..output import emit
 from ..render import esc, stage, table, v
 from .common import registry
-
-Opt = Optional  # noqa: UP045
 
 
 def history(
@@ -31,9 +29,17 @@ def history(
     def render(out: Any) -> None:
         t = table("#", "Time", "Event", "Version", "From", "To", "By", "Reason", "Commit")
         for e in data["events"]:
-            t.add_row(str(e["seq"]), esc(e["at"] or "-"), e["event"] + (" (forced)" if e["forced"] else ""),
-                      v(e["version"]), stage(e["from"]), stage(e["to"]), esc(e["by"] or "-"),
-                      esc(e["reason"] or ""), (e["commit"] or "")[:8])
+            t.add_row(
+                str(e["seq"]),
+                esc(e["at"] or "-"),
+                e["event"] + (" (forced)" if e["forced"] else ""),
+                v(e["version"]),
+                stage(e["from"]),
+                stage(e["to"]),
+                esc(e["by"] or "-"),
+                esc(e["reason"] or ""),
+                (e["commit"] or "")[:8],
+            )
         out.print(t)
 
     emit(json or fmt == "json", data, render)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -11,12 +11,10 @@ from ..output import emit
 from ..render import info_view, version_view
 from .common import registry
 
-Opt = Optional  # noqa: UP045
-
 
 def info(
     name: Annotated[str, typer.Argument(help="Model name.")],
-    version: Annotated[Opt[str], typer.Option("--version", help="Show the full metadata of one version.")] = None,
+    version: Annotated[str | None, typer.Option("--version", help="Show the full metadata of one version.")] = None,
     rev: RevOption = None,
     root: RootOption = None,
     json: JsonOption = False,

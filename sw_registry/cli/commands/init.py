@@ -14,7 +14,9 @@ from ..render import esc
 
 def init(
     path: Annotated[Path, typer.Argument(help="Project folder (default: the current folder).")] = Path("."),
-    git: Annotated[bool, typer.Option("--git", help="Run 'git init' first if the folder is not in a git repo.")] = False,
+    git: Annotated[
+        bool, typer.Option("--git", help="Run 'git init' first if the folder is not in a git repo.")
+    ] = False,
     json: JsonOption = False,
 ) -> None:
     """Create .specweave/ for the registry and keep its cache out of git."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -11,13 +11,11 @@ from ..output import emit
 from ..render import models_table, versions_table
 from .common import registry
 
-Opt = Optional  # noqa: UP045
-
 
 def list_(
-    stage: Annotated[Opt[str], typer.Option("--stage", help="Only models with a version in this stage.")] = None,
-    model: Annotated[Opt[str], typer.Option("--model", help="Only this model.")] = None,
-    tag: Annotated[Opt[str], typer.Option("--tag", help="Only models with a version carrying this tag.")] = None,
+    stage: Annotated[str | None, typer.Option("--stage", help="Only models with a version in this stage.")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Only this model.")] = None,
+    tag: Annotated[str | None, typer.Option("--tag", help="Only models with a version carrying this tag.")] = None,
     all_versions: Annotated[bool, typer.Option("--all-versions", help="One row per version.")] = False,
     increment: IncrementOption = None,
     rev: RevOption = None,

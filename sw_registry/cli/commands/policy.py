@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -12,7 +12,6 @@ from ..output import emit
 from ..render import short
 from .common import registry
 
-Opt = Optional  # noqa: UP045
 TRIGGER = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*([<>])\s*([-+0-9.eE]+)\s*$")
 
 
@@ -38,18 +37,26 @@ def parse_triggers(items: list[str] | None, window: str | None) -> dict[str, Any
 
 def policy(
     name: Annotated[str, typer.Argument(help="Model name.")],
-    require_approval: Annotated[Opt[str], typer.Option("--require-approval", help="Stage that needs approval "
-                                                       "(staging or production).")] = None,
-    approver: Annotated[Opt[list[str]], typer.Option("--approver", help="An approver's email (repeatable; none: "
-                                                     "anyone).")] = None,
+    require_approval: Annotated[
+        str | None, typer.Option("--require-approval", help="Stage that needs approval (staging or production).")
+    ] = None,
+    approver: Annotated[
+        list[str] | None, typer.Option("--approver", help="An approver's email (repeatable; none: anyone).")
+    ] = None,
     min_approvals: Annotated[int, typer.Option("--min-approvals", help="Approvals needed.")] = 1,
-    self_approval: Annotated[Opt[bool], typer.Option("--allow-self-approval/--no-self-approval",
-                                                     help="May a version's creator approve it?")] = None,
-    trigger: Annotated[Opt[list[str]], typer.Option("--trigger", help='Auto-rollback trigger "METRIC<VALUE" or '
-                                                    '"METRIC>VALUE" (repeatable).')] = None,
-    window: Annotated[Opt[str], typer.Option("--window", help="Window of the triggers, e.g. 24h.")] = None,
-    owner: Annotated[Opt[str], typer.Option("--owner", help="The model's owner.")] = None,
-    primary_metric: Annotated[Opt[str], typer.Option("--primary-metric", help="Metric shown in list and docs.")] = None,
+    self_approval: Annotated[
+        bool | None,
+        typer.Option("--allow-self-approval/--no-self-approval", help="May a version's creator approve it?"),
+    ] = None,
+    trigger: Annotated[
+        list[str] | None,
+        typer.Option("--trigger", help='Auto-rollback trigger "METRIC<VALUE" or "METRIC>VALUE" (repeatable).'),
+    ] = None,
+    window: Annotated[str | None, typer.Option("--window", help="Window of the triggers, e.g. 24h.")] = None,
+    owner: Annotated[str | None, typer.Option("--owner", help="The model's owner.")] = None,
+    primary_metric: Annotated[
+        str | None, typer.Option("--primary-metric", help="Metric shown in list and docs.")
+    ] = None,
     actor: ActorOption = None,
     allow_detached: AllowDetachedOption = False,
     root: RootOption = None,
@@ -66,16 +73,23 @@ def policy(
     reg = registry(root, actor=actor, allow_detached=allow_detached)
     results = []
     if require_approval:
-        results.append(reg.set_approval_required(require_approval, approver or [], name, min_approvals=min_approvals,
-                                                 allow_self_approval=self_approval))
+        results.append(
+            reg.set_approval_required(
+                require_approval, approver or [], name, min_approvals=min_approvals, allow_self_approval=self_approval
+            )
+        )
     if triggers or owner or primary_metric:
         results.append(reg.set_model_policy(name, owner=owner, primary_metric=primary_metric, triggers=triggers))
     changed = any(r.changed for r in results)
     commits = [r.commit for r in results if r.commit]
-    data = {"changed": changed, "commit": commits[-1] if commits else None}
+    commit = commits[-1] if commits else None
+    data = {"changed": changed, "commit": commit}
 
     def render(out: Any) -> None:
-        out.print(f"policy of {name} updated, commit {short(data['commit'])}" if changed
-                  else f"policy of {name} already says that; nothing changed")
+        out.print(
+            f"policy of {name} updated, commit {short(commit)}"
+            if changed
+            else f"policy of {name} already says that; nothing changed"
+        )
 
     emit(json, data, render)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -12,8 +12,6 @@ from ..options import ActorOption, AllowDetachedOption, IncrementOption, JsonOpt
 from ..output import emit, json_mode
 from ..render import esc, short, v
 from .common import registry
-
-Opt = Optional  # noqa: UP045 - Typer reads annotations at runtime
 
 
 def _load_structured(path: Path, what: str) -> Any:
@@ -49,8 +47,14 @@ def _progress(as_json: bool, size_hint: Path) -> Any:
         return None, None
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
-    bar = Progress("copying artifact", BarColumn(), DownloadColumn(), TransferSpeedColumn(), transient=True,
-                   console=__import__("rich.console").console.Console(stderr=True))
+    bar = Progress(
+        "copying artifact",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        transient=True,
+        console=__import__("rich.console").console.Console(stderr=True),
+    )
     task = bar.add_task("copy", total=total)
     return bar, (lambda done, _total: bar.update(task, completed=done))
 
@@ -58,23 +62,36 @@ def _progress(as_json: bool, size_hint: Path) -> Any:
 def register(
     name: Annotated[str, typer.Argument(help="Model name (lower-case, digits, . _ -).")],
     artifact: Annotated[Path, typer.Option("--artifact", help="The model file or folder to register.")],
-    version: Annotated[Opt[str], typer.Option("--version", help="Version, e.g. v3.1.0 (default: a bump).")] = None,
-    bump: Annotated[Opt[str], typer.Option("--bump", help="major, minor, patch or auto (from the signature).")] = None,
-    metadata: Annotated[Opt[Path], typer.Option("--metadata", help="Flat metadata as JSON or YAML (SPEC §4).")] = None,
-    metric: Annotated[Opt[list[str]], typer.Option("--metric", help="A metric K=V (repeatable).")] = None,
-    param: Annotated[Opt[list[str]], typer.Option("--param", help="A hyperparameter K=V (repeatable).")] = None,
-    feature: Annotated[Opt[list[str]], typer.Option("--feature", help="A signature input NAME:TYPE (repeatable).")] = None,
-    features: Annotated[Opt[Path], typer.Option("--features", help="features.yaml with features: [{name, type}].")] = None,
-    output: Annotated[Opt[list[str]], typer.Option("--output", help="A signature output NAME:TYPE (repeatable).")] = None,
-    signature: Annotated[Opt[Path], typer.Option("--signature", help="JSON/YAML with inputs and outputs maps.")] = None,
-    requirements: Annotated[Opt[Path], typer.Option("--requirements", help="requirements.txt to store.")] = None,
-    tag: Annotated[Opt[list[str]], typer.Option("--tag", help="A tag (repeatable).")] = None,
-    description: Annotated[Opt[str], typer.Option("--description", help="Free text.")] = None,
-    data_version: Annotated[Opt[str], typer.Option("--data-version", help="Training data version (lineage).")] = None,
-    experiment: Annotated[Opt[str], typer.Option("--experiment", help="Experiment id (lineage).")] = None,
-    parent: Annotated[Opt[str], typer.Option("--parent", help="Parent version NAME@V (lineage).")] = None,
-    allow_breaking: Annotated[bool, typer.Option("--allow-breaking", help="Allow a breaking signature change "
-                                                 "without a major version.")] = False,
+    version: Annotated[str | None, typer.Option("--version", help="Version, e.g. v3.1.0 (default: a bump).")] = None,
+    bump: Annotated[
+        str | None, typer.Option("--bump", help="major, minor, patch or auto (from the signature).")
+    ] = None,
+    metadata: Annotated[
+        Path | None, typer.Option("--metadata", help="Flat metadata as JSON or YAML (SPEC §4).")
+    ] = None,
+    metric: Annotated[list[str] | None, typer.Option("--metric", help="A metric K=V (repeatable).")] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", help="A hyperparameter K=V (repeatable).")] = None,
+    feature: Annotated[
+        list[str] | None, typer.Option("--feature", help="A signature input NAME:TYPE (repeatable).")
+    ] = None,
+    features: Annotated[
+        Path | None, typer.Option("--features", help="features.yaml with features: [{name, type}].")
+    ] = None,
+    output: Annotated[
+        list[str] | None, typer.Option("--output", help="A signature output NAME:TYPE (repeatable).")
+    ] = None,
+    signature: Annotated[
+        Path | None, typer.Option("--signature", help="JSON/YAML with inputs and outputs maps.")
+    ] = None,
+    requirements: Annotated[Path | None, typer.Option("--requirements", help="requirements.txt to store.")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="A tag (repeatable).")] = None,
+    description: Annotated[str | None, typer.Option("--description", help="Free text.")] = None,
+    data_version: Annotated[str | None, typer.Option("--data-version", help="Training data version (lineage).")] = None,
+    experiment: Annotated[str | None, typer.Option("--experiment", help="Experiment id (lineage).")] = None,
+    parent: Annotated[str | None, typer.Option("--parent", help="Parent version NAME@V (lineage).")] = None,
+    allow_breaking: Annotated[
+        bool, typer.Option("--allow-breaking", help="Allow a breaking signature change without a major version.")
+    ] = False,
     increment: IncrementOption = None,
     actor: ActorOption = None,
     allow_detached: AllowDetachedOption = False,
@@ -97,11 +114,25 @@ def register(
         if bar is not None:
             bar.start()
         mv = reg.register_model(
-            name, str(artifact), version=version, metadata=flat, tags=tag, signature=sig, requirements=requirements,
-            bump=bump, metrics=parse_key_values(metric, "metric"), params=parse_key_values(param, "param"),
-            features=feats, inputs=parse_typed(feature, "feature"), outputs=parse_typed(output, "output"),
-            description=description, data_version=data_version, experiment=experiment, parent=parent,
-            allow_breaking=allow_breaking, progress=progress,
+            name,
+            str(artifact),
+            version=version,
+            metadata=flat,
+            tags=tag,
+            signature=sig,
+            requirements=requirements,
+            bump=bump,
+            metrics=parse_key_values(metric, "metric"),
+            params=parse_key_values(param, "param"),
+            features=feats,
+            inputs=parse_typed(feature, "feature"),
+            outputs=parse_typed(output, "output"),
+            description=description,
+            data_version=data_version,
+            experiment=experiment,
+            parent=parent,
+            allow_breaking=allow_breaking,
+            progress=progress,
         )
     finally:
         if bar is not None:
@@ -112,8 +143,10 @@ def register(
         if mv.commit is None:
             out.print(f"{esc(mv.name)} {v(mv.version)} is already registered with this artifact; nothing changed")
             return
-        out.print(f"Registered [bold]{esc(mv.name)}[/bold] {v(mv.version)} in {esc(mv.metadata['increment'])} "
-                  f"(stage dev) by {esc(mv.metadata['created_by'])}, commit {short(mv.commit)}")
+        out.print(
+            f"Registered [bold]{esc(mv.name)}[/bold] {v(mv.version)} in {esc(mv.metadata['increment'])} "
+            f"(stage dev) by {esc(mv.metadata['created_by'])}, commit {short(mv.commit)}"
+        )
         out.print(f"  artifact {esc(mv.path)}")
         out.print(f"  sha256   {mv.sha256}")
 

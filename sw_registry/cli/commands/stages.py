@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -11,19 +11,22 @@ from ..output import emit
 from ..render import esc, short, stage, v
 from .common import registry
 
-Opt = Optional  # noqa: UP045
 NameArg = Annotated[str, typer.Argument(help="Model name.")]
 VersionArg = Annotated[str, typer.Argument(help="Version, e.g. v3.1.0.")]
-ReasonOption = Annotated[Opt[str], typer.Option("--reason", help="Why (recorded in metadata, history and the commit).")]
-ForceOption = Annotated[bool, typer.Option("--force", help="Relax the transition/deprecation rules (needs --reason; "
-                                           "never bypasses approvals).")]
+ReasonOption = Annotated[
+    str | None, typer.Option("--reason", help="Why (recorded in metadata, history and the commit).")
+]
+ForceOption = Annotated[
+    bool,
+    typer.Option("--force", help="Relax the transition/deprecation rules (needs --reason; never bypasses approvals)."),
+]
 
 
 def promote(
     name: NameArg,
     version: VersionArg,
     to: Annotated[str, typer.Option("--to", help="Target stage: staging, production or archived.")],
-    from_: Annotated[Opt[str], typer.Option("--from", help="Refuse unless the version is in this stage now.")] = None,
+    from_: Annotated[str | None, typer.Option("--from", help="Refuse unless the version is in this stage now.")] = None,
     reason: ReasonOption = None,
     force: ForceOption = False,
     actor: ActorOption = None,
@@ -33,15 +36,18 @@ def promote(
 ) -> None:
     """Move a version to another stage (dev -> staging -> production -> archived)."""
     r = registry(root, actor=actor, allow_detached=allow_detached).promote_model(
-        name, version, from_stage=from_, to_stage=to, reason=reason, force=force)
+        name, version, from_stage=from_, to_stage=to, reason=reason, force=force
+    )
 
     def render(out: Any) -> None:
         if r.commit is None:
             out.print(f"{esc(r.name)} {v(r.version)} is already in {stage(r.to_stage)}; nothing changed")
             return
         forced = " [red](forced)[/red]" if r.forced else ""
-        out.print(f"{esc(r.name)} {v(r.version)}: {stage(r.from_stage)} → {stage(r.to_stage)}{forced} "
-                  f"by {esc(r.actor)}, commit {short(r.commit)}")
+        out.print(
+            f"{esc(r.name)} {v(r.version)}: {stage(r.from_stage)} → {stage(r.to_stage)}{forced} "
+            f"by {esc(r.actor)}, commit {short(r.commit)}"
+        )
         if r.replaced:
             out.print(f"  {v(r.replaced)}: {stage(r.to_stage)} → {stage('archived')} (replaced by {v(r.version)})")
 
@@ -50,8 +56,9 @@ def promote(
 
 def rollback(
     name: NameArg,
-    to: Annotated[Opt[str], typer.Option("--to", help="Version to roll back to (default: the previous production "
-                                         "version).")] = None,
+    to: Annotated[
+        str | None, typer.Option("--to", help="Version to roll back to (default: the previous production version).")
+    ] = None,
     reason: ReasonOption = None,
     force: ForceOption = False,
     actor: ActorOption = None,
@@ -66,8 +73,10 @@ def rollback(
         if r.commit is None:
             out.print(f"{esc(r.name)} {v(r.to_version)} is already in production; nothing changed")
             return
-        out.print(f"{esc(r.name)} rolled back: production {v(r.from_version)} → {v(r.to_version)} "
-                  f"by {esc(r.actor)}, commit {short(r.commit)}")
+        out.print(
+            f"{esc(r.name)} rolled back: production {v(r.from_version)} → {v(r.to_version)} "
+            f"by {esc(r.actor)}, commit {short(r.commit)}"
+        )
         if r.reason:
             out.print(f"  reason: {esc(r.reason)}")
 
@@ -78,7 +87,7 @@ def approve(
     name: NameArg,
     version: VersionArg,
     stage_: Annotated[str, typer.Option("--stage", help="The stage the approval is for.")] = "production",
-    comment: Annotated[Opt[str], typer.Option("--comment", help="A comment kept with the approval.")] = None,
+    comment: Annotated[str | None, typer.Option("--comment", help="A comment kept with the approval.")] = None,
     actor: ActorOption = None,
     allow_detached: AllowDetachedOption = False,
     root: RootOption = None,
@@ -86,16 +95,20 @@ def approve(
 ) -> None:
     """Approve a version for a stage, as the actor (the commit is authored by the approver)."""
     r = registry(root, actor=actor, allow_detached=allow_detached).approve_model(
-        name, version, approver=actor, comments=comment, stage=stage_)
+        name, version, approver=actor, comments=comment, stage=stage_
+    )
 
     def render(out: Any) -> None:
         if r.commit is None:
-            out.print(f"{esc(r.approver)} has already approved {esc(r.name)} {v(r.version)} for {r.stage}; "
-                      "nothing changed")
+            out.print(
+                f"{esc(r.approver)} has already approved {esc(r.name)} {v(r.version)} for {r.stage}; nothing changed"
+            )
             return
         need = f" ({r.approvals} of {r.required} required)" if r.required else ""
-        out.print(f"{esc(r.name)} {v(r.version)} approved for {stage(r.stage)} by {esc(r.approver)}{need}, "
-                  f"commit {short(r.commit)}")
+        out.print(
+            f"{esc(r.name)} {v(r.version)} approved for {stage(r.stage)} by {esc(r.approver)}{need}, "
+            f"commit {short(r.commit)}"
+        )
 
     emit(json, r.to_dict(), render)
 
@@ -104,8 +117,9 @@ def deprecate(
     name: NameArg,
     version: VersionArg,
     reason: Annotated[str, typer.Option("--reason", help="Why it is deprecated.")],
-    end_of_life: Annotated[Opt[str], typer.Option("--end-of-life", help="Date (YYYY-MM-DD) it stops being "
-                                                  "supported.")] = None,
+    end_of_life: Annotated[
+        str | None, typer.Option("--end-of-life", help="Date (YYYY-MM-DD) it stops being supported.")
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Allow deprecating the production version.")] = False,
     actor: ActorOption = None,
     allow_detached: AllowDetachedOption = False,
@@ -114,7 +128,8 @@ def deprecate(
 ) -> None:
     """Mark a version deprecated: it can no longer be promoted or rolled back to without --force."""
     r = registry(root, actor=actor, allow_detached=allow_detached).deprecate_model(
-        name, version, reason, end_of_life, force=force)
+        name, version, reason, end_of_life, force=force
+    )
 
     def render(out: Any) -> None:
         if r.commit is None:

@@ -1,0 +1,53 @@
+"""sw-registry: a git-backed model registry for SpecWeave projects.
+
+    from sw_registry import ModelRegistry
+    registry = ModelRegistry(increment="0042")
+
+Importing this package is cheap: names load on first use, and nothing here imports typer, rich or git.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "ModelRegistry": "sw_registry.registry",
+    "ModelVersion": "sw_registry.model",
+    "ModelSummary": "sw_registry.model",
+    "ModelInfo": "sw_registry.model",
+    "PromoteResult": "sw_registry.model",
+    "RollbackResult": "sw_registry.model",
+    "ApproveResult": "sw_registry.model",
+    "DeprecateResult": "sw_registry.model",
+    "History": "sw_registry.model",
+    "RegistryError": "sw_registry.errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from .errors import RegistryError
+    from .model import (
+        ApproveResult,
+        DeprecateResult,
+        History,
+        ModelInfo,
+        ModelSummary,
+        ModelVersion,
+        PromoteResult,
+        RollbackResult,
+    )
+    from .registry import ModelRegistry
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sw_registry' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
