@@ -25,7 +25,18 @@ _EXPORTS = {
     "RegistryError": "sw_registry.errors",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "ApproveResult",
+    "DeprecateResult",
+    "History",
+    "ModelInfo",
+    "ModelRegistry",
+    "ModelSummary",
+    "ModelVersion",
+    "PromoteResult",
+    "RegistryError",
+    "RollbackResult",
+]
 
 if TYPE_CHECKING:
     from .errors import RegistryError
