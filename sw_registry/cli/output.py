@@ -1,7 +1,7 @@
 """The output contract (SPEC §9): one JSON envelope or human output; one error funnel; exit codes.
 
 This is the one place that knows Typer's exception types (usage errors must become the ``usage``
-envelope in JSON mode); tests/cli/test_output.py covers it, so a Typer upgrade breaks one test.
+envelope in JSON mode); tests/cli/test_output_contract.py covers it, so a Typer upgrade breaks one test.
 """
 
 from __future__ import annotations
