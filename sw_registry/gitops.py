@@ -128,6 +128,23 @@ class Repo:
             out.append((entry[:2], path))
         return out
 
+    def restore_to_head(self, paths: Sequence[str]) -> list[str]:
+        """Put ``paths`` (index and work tree) back as HEAD has them; returns those HEAD does not have."""
+        if not paths:
+            return []
+        head = self.head_commit()
+        tracked: set[str] = set()
+        if head:
+            proc = self.git(
+                "ls-tree", "-r", "-z", "--name-only", "--full-tree", head, "--", *[self.prefix + p for p in paths]
+            )
+            tracked = {p[len(self.prefix) :] if self.prefix else p for p in proc.stdout.decode().split("\0") if p}
+        self.unstage(paths, had_head=head is not None)
+        keep = [p for p in paths if p in tracked]
+        if keep:
+            self.git("checkout", "-q", "HEAD", "--", *keep)
+        return [p for p in paths if p not in tracked]
+
     # -- commits ---------------------------------------------------------------------
     def stage(self, paths: Sequence[str]) -> None:
         self.git(*FAST_OBJECTS, "add", "-f", "-A", "--", *paths)
@@ -179,6 +196,38 @@ class Repo:
             for seq in parts[2].replace(" ", "").split(","):
                 if seq.isdigit():
                     out.setdefault(int(seq), parts[0])
+        return out
+
+    def registry_log(self, since: str | None = None, until: str | None = None) -> list[dict[str, object]]:
+        """Commits touching .specweave/, oldest first: id, author, parents, Registry-Event, changed paths."""
+        fmt = "%x1e%H%x1f%ae%x1f%P%x1f%aI%x1f%(trailers:key=Registry-Event,valueonly,separator=%x2C)"
+        args = ["-c", "core.quotePath=false", "log", "--reverse", f"--format={fmt}", "--name-status", "-M"]
+        if since:
+            args.append(f"--since={since}")
+        if until:
+            args.append(f"--until={until}")
+        proc = self.git(*args, "--", ".specweave", check=False)
+        out: list[dict[str, object]] = []
+        for chunk in proc.stdout.decode("utf-8", "replace").split("\x1e")[1:]:
+            head, _, body = chunk.partition("\n")
+            commit, author, parents, date, event = (head.split("\x1f") + [""] * 5)[:5]
+            changes = []
+            for line in body.splitlines():
+                if not line.strip():
+                    continue
+                status, *paths = line.split("\t")
+                paths = [p[len(self.prefix) :] if self.prefix and p.startswith(self.prefix) else p for p in paths]
+                changes.append((status, paths))
+            out.append(
+                {
+                    "commit": commit,
+                    "author": author,
+                    "parents": parents.split(),
+                    "date": date,
+                    "event": event.strip() or None,
+                    "changes": changes,
+                }
+            )
         return out
 
     # -- reads at a revision ------------------------------------------------------------

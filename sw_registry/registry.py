@@ -14,6 +14,7 @@ from typing import Any
 from . import versions as V
 from .errors import AlreadyExists, BreakingChange, InvalidInput, NotFound
 from .layout import Increment, Layout, find_root
+from .maintenance import Maintenance
 from .metadata import SCHEMA_VERSION, merge_signature, normalize_features, ordered, sort_flat
 from .model import ModelInfo, ModelSummary, ModelVersion, VersionRow
 from .policy import primary_metric_of
@@ -37,7 +38,7 @@ def iso(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class ModelRegistry(Workflow):
+class ModelRegistry(Workflow, Maintenance):
     """The registry of one SpecWeave project (SPEC §12).
 
     ``increment`` is where new versions are registered (default: the active increment);
@@ -279,8 +280,12 @@ class ModelRegistry(Workflow):
     def _now(self) -> str:
         return iso(self.clock())
 
-    def _write(self) -> AbstractContextManager[Transaction]:
-        return transaction(self.layout, actor=self.actor, allow_detached=self.allow_detached)
+    def _write(self, *, allow_dirty: bool = False) -> AbstractContextManager[Transaction]:
+        if self.rev:
+            raise InvalidInput(
+                "--rev is for reading; a write always lands on the checked-out branch", hint="drop --rev"
+            )
+        return transaction(self.layout, actor=self.actor, allow_detached=self.allow_detached, allow_dirty=allow_dirty)
 
     def _target_increment(self, explicit: str | None, from_metadata: Any) -> Increment:
         ref = explicit or self.increment or (str(from_metadata) if from_metadata else None)
@@ -289,8 +294,7 @@ class ModelRegistry(Workflow):
         return self.layout.active_increment()
 
     def _refresh_derived(self, tx: Transaction, increments: set[str]) -> None:
-        index = load_index(WorkTreeSource(self.layout))
-        tx.index = index
+        index = tx.reload()
         known = {i.id: i for i in self.layout.increments()}
         for inc_id in sorted(increments):
             inc = known[inc_id]

@@ -17,6 +17,7 @@ from pathlib import Path
 from .errors import DirtyRegistry, GitError
 from .gitops import Repo, commit_message, open_repo, write_lock
 from .layout import Layout
+from .policy import Policy
 from .store.files import atomic_write
 from .store.index import Index, WorkTreeSource, load_index
 
@@ -66,6 +67,10 @@ class Transaction:
     @property
     def paths(self) -> list[str]:
         return sorted({*self._originals, *self._new_dirs})
+
+    def reload(self) -> Index:
+        self.index = load_index(WorkTreeSource(self.layout))
+        return self.index
 
     # -- commit and rollback ---------------------------------------------------------
     def commit(
@@ -123,7 +128,7 @@ def actor_identity(repo: Repo, actor: str | None) -> tuple[str, dict[str, str]]:
     return actor or ident[1], {}
 
 
-def check_repo(repo: Repo, *, allow_detached: bool, branch_policy: str | None) -> None:
+def check_repo(repo: Repo, *, allow_detached: bool, branch_policy: str | None, check_index_lock: bool = True) -> None:
     what = repo.operation_in_progress()
     if what:
         raise GitError(
@@ -141,7 +146,7 @@ def check_repo(repo: Repo, *, allow_detached: bool, branch_policy: str | None) -
             f"registry writes may only land on branch {branch_policy!r} (registry.yaml), not {branch!r}",
             hint=f"git switch {branch_policy}, or change 'branch' in .specweave/registry.yaml",
         )
-    if repo.index_lock().exists():
+    if check_index_lock and repo.index_lock().exists():
         raise GitError(
             "git's index.lock exists: another git command is running, or one was killed",
             hint="wait for it; if none is running, 'sw-registry registry-verify --repair' clears a stale lock",
@@ -149,21 +154,31 @@ def check_repo(repo: Repo, *, allow_detached: bool, branch_policy: str | None) -
 
 
 @contextmanager
-def transaction(layout: Layout, *, actor: str | None, allow_detached: bool = False) -> Iterator[Transaction]:
+def transaction(
+    layout: Layout, *, actor: str | None, allow_detached: bool = False, allow_dirty: bool = False
+) -> Iterator[Transaction]:
+    """Lock, re-read, check, and yield the write; restore everything if it fails before its commit.
+
+    ``allow_dirty`` is for registry-verify --repair only: it skips the dirty check (the caller restores the
+    files, then calls ``tx.reload()``) and the branch policy, which it cannot trust before the restore.
+    """
     repo = open_repo(layout.root)
     who, env = actor_identity(repo, actor)
     with write_lock(repo):
-        index = load_index(WorkTreeSource(layout))
-        check_repo(repo, allow_detached=allow_detached, branch_policy=index.policy.branch)
-        docs = index.policy.docs_path
-        dirty = sorted({p for _status, p in repo.changed_paths() if layout.is_registry_path(p, docs)})
-        if dirty:
-            raise DirtyRegistry(
-                f"registry files have uncommitted changes ({len(dirty)}): " + ", ".join(dirty[:5]),
-                hint="a previous write was interrupted or files were edited by hand: commit them, or run "
-                "'sw-registry registry-verify --repair' to restore them",
-                details={"paths": dirty},
-            )
+        if allow_dirty:
+            check_repo(repo, allow_detached=allow_detached, branch_policy=None, check_index_lock=False)
+            index = Index([], Policy({}))
+        else:
+            index = load_index(WorkTreeSource(layout))
+            check_repo(repo, allow_detached=allow_detached, branch_policy=index.policy.branch)
+            dirty = dirty_paths(repo, layout, index.policy.docs_path)
+            if dirty:
+                raise DirtyRegistry(
+                    f"registry files have uncommitted changes ({len(dirty)}): " + ", ".join(dirty[:5]),
+                    hint="a previous write was interrupted or files were edited by hand: commit them, or run "
+                    "'sw-registry registry-verify --repair' to restore them",
+                    details={"paths": dirty},
+                )
         head = repo.head_commit()
         tx = Transaction(layout, repo, index, who, env)
         try:
@@ -172,3 +187,8 @@ def transaction(layout: Layout, *, actor: str | None, allow_detached: bool = Fal
             if tx.commit_id is None and repo.head_commit() == head:
                 tx.rollback(head)
             raise
+
+
+def dirty_paths(repo: Repo, layout: Layout, docs_path: str | None) -> list[str]:
+    """Registry paths that differ from HEAD (modified, staged, deleted or untracked)."""
+    return sorted({p for _status, p in repo.changed_paths() if layout.is_registry_path(p, docs_path)})

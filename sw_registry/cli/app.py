@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from .commands import get, history, info, init, listing, policy, register, stages
+from .commands import get, history, info, init, listing, maintenance, policy, register, stages
 
 HELP = """sw-registry: a git-backed model registry for SpecWeave projects.
 
@@ -52,6 +52,8 @@ def build() -> typer.Typer:
     app.command("registry-deprecate")(stages.deprecate)
     app.command("registry-history")(history.history)
     app.command("registry-policy")(policy.policy)
+    app.command("registry-verify")(maintenance.verify)
+    app.command("registry-reindex")(maintenance.reindex)
     app.command("init")(init.init)
     from .commands import demo
 

@@ -1,0 +1,222 @@
+"""registry-verify [--repair] and registry-reindex (SPEC §7.14)."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import TYPE_CHECKING, Any
+
+from .errors import GitError, IntegrityError, RegistryError
+from .model import ChangeResult
+from .store.artifacts import verify_artifact
+from .store.derived import derived_files
+from .store.files import parse_metadata
+from .store.index import WorkTreeSource, load_index
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+    from pathlib import Path
+
+    from .gitops import Repo
+    from .layout import Layout
+    from .transaction import Transaction
+
+STALE_INDEX_LOCK_SECONDS = 5.0
+
+
+def _problem(code: str, path: str | None, message: str) -> dict[str, Any]:
+    return {"code": code, "path": path, "message": message}
+
+
+def is_content_path(rel: str) -> bool:
+    """A metadata.json, an artifact, or registry.yaml: files whose changes must carry trailers."""
+    if rel == ".specweave/registry.yaml":
+        return True
+    parts = rel.split("/")
+    return (
+        "models" in parts[:-1]
+        and parts.index("models") < len(parts) - 2
+        and not rel.endswith(("/requirements.txt", "/features.yaml"))
+    )
+
+
+def unaudited_commits(repo: Repo, layout: Layout) -> list[dict[str, Any]]:
+    """Commits without Registry-* trailers that change a metadata.json, an artifact or registry.yaml.
+
+    Pure renames (SpecWeave archiving an increment) and merge commits are not changes of content.
+    """
+    out = []
+    for c in repo.registry_log():
+        if c["event"] or len(c["parents"]) > 1:  # type: ignore[arg-type]
+            continue
+        paths = []
+        for status, names in c["changes"]:  # type: ignore[attr-defined]
+            if status == "R100":
+                continue
+            paths += [p for p in names if layout.is_registry_path(p) and is_content_path(p)]
+        if paths:
+            out.append({"commit": c["commit"], "author": c["author"], "paths": sorted(set(paths))})
+    return out
+
+
+class Maintenance:
+    """Mixed into ModelRegistry."""
+
+    if TYPE_CHECKING:  # provided by ModelRegistry
+        layout: Layout
+
+        @property
+        def root(self) -> Path: ...
+        def _write(self, *, allow_dirty: bool = False) -> AbstractContextManager[Transaction]: ...
+
+    def verify(self) -> dict[str, Any]:
+        """Check every artifact hash, metadata file, derived file and the git record; raise on problems."""
+        from .gitops import open_repo
+        from .transaction import dirty_paths
+
+        problems: list[dict[str, Any]] = []
+        source = WorkTreeSource(self.layout)
+        records = []
+        seen: dict[tuple[str, str], str] = {}
+        for rel in sorted(source.metadata_files()):
+            raw = source.read(rel) or b""
+            try:
+                meta = parse_metadata(raw, rel)
+            except IntegrityError as exc:
+                problems.append(_problem("bad_metadata", rel, exc.message))
+                continue
+            folder = rel.rsplit("/", 1)[0]
+            key = (meta["name"], meta["version"])
+            if key in seen:
+                problems.append(_problem("duplicate", folder, f"{key[0]}@{key[1]} is also registered in {seen[key]}"))
+            seen[key] = folder
+            art = meta.get("artifact") or {}
+            try:
+                verify_artifact(self.layout.abs(f"{folder}/{art.get('path', '')}"), art, f"{key[0]}@{key[1]}")
+            except IntegrityError as exc:
+                problems.append(_problem("artifact", folder, exc.message))
+            records.append(rel)
+        for inc in self.layout.increments():
+            models = self.layout.abs(f"{inc.rel}/models")
+            if models.is_dir():
+                for entry in sorted(os.listdir(models)):
+                    if not entry.startswith(".") and not (models / entry / "metadata.json").exists():
+                        problems.append(
+                            _problem(
+                                "orphan_folder", f"{inc.rel}/models/{entry}", "version folder without metadata.json"
+                            )
+                        )
+        if not any(p["code"] in ("bad_metadata", "duplicate") for p in problems):
+            index = load_index(source)
+            for inc in self.layout.increments():
+                recs = index.in_increment(inc.id)
+                if not recs and not self.layout.abs(f"{inc.rel}/registry").is_dir():
+                    continue
+                for rel, data in derived_files(inc.rel, inc.id, recs).items():
+                    current = source.read(rel)
+                    if current != data and not (current is None and not recs):
+                        problems.append(
+                            _problem(
+                                "stale_derived",
+                                rel,
+                                "derived file does not match the metadata; run 'sw-registry registry-reindex'",
+                            )
+                        )
+        try:
+            repo = open_repo(self.root)
+        except RegistryError:
+            repo = None
+        if repo is not None:
+            for rel in dirty_paths(repo, self.layout, None):
+                problems.append(_problem("uncommitted", rel, f"{rel} differs from HEAD (uncommitted change)"))
+            for c in unaudited_commits(repo, self.layout):
+                problems.append(
+                    _problem(
+                        "unaudited_commit",
+                        ", ".join(c["paths"]),
+                        f"commit {c['commit'][:12]} by {c['author']} changed registry files without "
+                        "Registry-* trailers",
+                    )
+                )
+            if repo.index_lock().exists():
+                problems.append(_problem("index_lock", ".git/index.lock", "git's index.lock exists"))
+        if problems:
+            raise IntegrityError(
+                f"registry-verify found {len(problems)} problem(s): " + "; ".join(p["message"] for p in problems[:3]),
+                hint="run 'sw-registry registry-verify --repair' to restore uncommitted registry files and rebuild "
+                "derived files; inspect unaudited commits with 'git show <commit>'",
+                details={"problems": problems},
+            )
+        return {"ok": True, "problems": [], "versions": len(records)}
+
+    def repair(self) -> dict[str, Any]:
+        """Restore registry files to HEAD after a crash, clear a stale index.lock, rebuild derived files."""
+        from .transaction import dirty_paths
+
+        repaired: list[str] = []
+        with self._write(allow_dirty=True) as tx:
+            lock = tx.repo.index_lock()
+            if lock.exists():
+                age = time.time() - lock.stat().st_mtime
+                if age < STALE_INDEX_LOCK_SECONDS:
+                    raise GitError(
+                        "git's index.lock is fresh: another git command may be running",
+                        hint="wait a few seconds and run registry-verify --repair again",
+                    )
+                lock.unlink()
+                repaired.append(f"removed a stale .git/index.lock ({age:.0f}s old, left by a killed git command)")
+            dirty = dirty_paths(tx.repo, self.layout, None)
+            if dirty:
+                for rel in tx.repo.restore_to_head(dirty):
+                    path = self.layout.abs(rel)
+                    if path.is_file() or path.is_symlink():
+                        path.unlink()
+                    _prune_empty(path.parent, self.layout.root)
+                repaired.append(f"restored {len(dirty)} registry file(s) to HEAD: " + ", ".join(dirty[:10]))
+            commit = self._rebuild(tx, "repair", "registry: repair derived files")
+            if commit:
+                repaired.append("rebuilt derived files (model_catalog.yaml, lineage_graph.json)")
+        return {"repaired": repaired, "commit": commit}
+
+    def reindex(self) -> ChangeResult:
+        """Rebuild every derived file from the metadata files; one commit if anything changed.
+
+        During a merge (after a conflict in a derived file) it rewrites and stages them without committing,
+        so ``git commit`` concludes the merge.
+        """
+        from .gitops import open_repo, write_lock
+
+        repo = open_repo(self.root)
+        if repo.operation_in_progress():
+            with write_lock(repo):
+                index = load_index(WorkTreeSource(self.layout))
+                paths = []
+                for inc in self.layout.increments():
+                    recs = index.in_increment(inc.id)
+                    if recs or self.layout.abs(f"{inc.rel}/registry").is_dir():
+                        for rel, data in derived_files(inc.rel, inc.id, recs).items():
+                            from .store.files import atomic_write
+
+                            atomic_write(self.layout.abs(rel), data)
+                            paths.append(rel)
+                if paths:
+                    repo.stage(paths)
+            return ChangeResult(bool(paths), None)
+        with self._write() as tx:
+            commit = self._rebuild(tx, "reindex", "registry: rebuild derived files")
+        return ChangeResult(commit is not None, commit)
+
+    def _rebuild(self, tx: Transaction, event: str, subject: str) -> str | None:
+        index = tx.reload()
+        for inc in self.layout.increments():
+            recs = index.in_increment(inc.id)
+            if recs or self.layout.abs(f"{inc.rel}/registry").is_dir():
+                for rel, data in derived_files(inc.rel, inc.id, recs).items():
+                    tx.write_if_changed(rel, data)
+        return tx.commit(subject, {"Event": event, "Actor": tx.actor})
+
+
+def _prune_empty(folder: Path, root: Path) -> None:
+    while folder != root and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+        folder = folder.parent
