@@ -119,7 +119,7 @@ class Maintenance:
                             _problem(
                                 "stale_derived",
                                 rel,
-                                "derived file does not match the metadata; run 'sw-registry registry-reindex'",
+                                f"{rel} does not match the metadata; run 'sw-registry registry-reindex'",
                             )
                         )
         try:

@@ -41,8 +41,9 @@ def envelope_error(r: Result, code: str, exit_code: int) -> dict[str, Any]:
 @pytest.fixture
 def registered(project: Path, make_artifact) -> Path:
     """The project with fraud-model v1.0.0 registered through the API."""
-    ModelRegistry(root=project).register_model("fraud-model", str(make_artifact(b"weights")), version="1.0.0",
-                                               metadata={"accuracy": 0.9})
+    ModelRegistry(root=project).register_model(
+        "fraud-model", str(make_artifact(b"weights")), version="1.0.0", metadata={"accuracy": 0.9}
+    )
     return project
 
 
@@ -131,8 +132,9 @@ def test_warnings_go_into_data_not_stderr(cli, project: Path, make_artifact) -> 
         (("registry-register", "fraud-model", "--artifact", "{art}", "--parent", "nope"), "invalid_version", 2),
     ],
 )
-def test_error_envelopes_carry_the_spec_code_and_exit_code(cli, registered: Path, make_artifact,
-                                                           args: tuple[str, ...], code: str, exit_code: int) -> None:
+def test_error_envelopes_carry_the_spec_code_and_exit_code(
+    cli, registered: Path, make_artifact, args: tuple[str, ...], code: str, exit_code: int
+) -> None:
     art = str(make_artifact(b"different"))
     envelope_error(cli(*[a.replace("{art}", art) for a in args], "--json"), code, exit_code)
 
@@ -168,8 +170,9 @@ def test_usage_error_with_env_json_mode(cli, project: Path) -> None:
         (("registry-get", "fraud-model", "--version", "3"), "not_found", 3),
     ],
 )
-def test_human_errors_go_to_stderr_without_traceback(cli, registered: Path, args: tuple[str, ...], code: str,
-                                                     exit_code: int) -> None:
+def test_human_errors_go_to_stderr_without_traceback(
+    cli, registered: Path, args: tuple[str, ...], code: str, exit_code: int
+) -> None:
     r = cli(*args)
     assert r.returncode == exit_code
     assert r.stdout == ""
