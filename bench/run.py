@@ -149,10 +149,25 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def product_revision() -> str:
+    """The product's git commit, '+dirty' when its work tree has changes (the timed code is the work tree)."""
+    import sw_registry
+
+    src = Path(sw_registry.__file__).resolve().parent.parent
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=src, capture_output=True, text=True)
+    if head.returncode != 0:
+        return "unknown"
+    dirty = subprocess.run(["git", "status", "--porcelain", "--", "sw_registry"], cwd=src, capture_output=True,
+                           text=True).stdout.strip()
+    return head.stdout.strip() + ("+dirty" if dirty else "")
+
+
 def machine_line() -> str:
     git = subprocess.run(["git", "--version"], capture_output=True, text=True).stdout.strip()
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     return (f"{datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}; nproc {os.cpu_count()}; "
-            f"Python {platform.python_version()} ({sys.executable}); {git}; {platform.platform()}")
+            f"Python {platform.python_version()} ({sys.executable}); {git}; {platform.platform()}; "
+            f"sw-registry at {product_revision()}; load average at the end {load}")
 
 
 def new_artifact(folder: Path, tag: str, size: int = 4096) -> Path:

@@ -108,7 +108,6 @@ def test_promote_human_output_names_the_move_actor_and_commit(cli, project: Path
     assert "dev" in out and "staging" in out and out.index("dev") < out.index("staging")
     assert "carol@example.com" in out
     assert commit[:7] in out
-    assert commit not in out.replace(commit[:8], "", 1) or True  # a short id is enough; the full one is allowed
     assert trailer(project, "Actor") == "carol@example.com"
 
 
@@ -184,7 +183,7 @@ def test_policy_approve_and_promote(cli, project: Path, reg, register) -> None:
     # the same policy again changes nothing
     again = ok(cli("registry-policy", NAME, "--require-approval", "production", "--approver", "bob@example.com",
                    "--no-self-approval", "--json"))
-    assert again == {**again, "changed": False, "commit": None}
+    assert (again["changed"], again["commit"]) == (False, None)
 
 
 # -- registry-rollback -------------------------------------------------------------------------------
