@@ -137,7 +137,8 @@ def stage_events(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def production_sequence(evts: list[dict[str, Any]]) -> list[str]:
     """The versions that became production, in order."""
-    return [e["version"] for e in evts if e.get("to") == "production" and e.get("from") != "production"]
+    ordered = sorted(evts, key=lambda e: e.get("seq") or 0)
+    return [e["version"] for e in ordered if e.get("to") == "production" and e.get("from") != "production"]
 
 
 def previous_production(evts: list[dict[str, Any]], current: str | None) -> str | None:
@@ -151,7 +152,7 @@ def previous_production(evts: list[dict[str, Any]], current: str | None) -> str 
 def holder_at(evts: list[dict[str, Any]], stage: str, instant: str) -> str | None:
     """Which version held ``stage`` at ``instant`` (ISO UTC): replayed in seq order, never by timestamp order."""
     holder = None
-    for e in evts:
+    for e in sorted(evts, key=lambda e: e.get("seq") or 0):
         at = e.get("at") or ""
         if at > instant:
             continue

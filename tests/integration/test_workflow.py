@@ -508,7 +508,9 @@ def test_history_lists_every_event_in_order_with_its_commit(project: Path, reg, 
     c["dep"] = reg.deprecate_model(NAME, "2.0.0", reason="drifts").commit
     h = reg.history(NAME)
     assert h.name == NAME
-    got = [(e.event, e.version, e.from_stage, e.to_stage, e.commit) for e in h.events]
+    # the holder's move to archived may be named "archive" or "promote"; SPEC names only its effect
+    got = [("archive" if e.to_stage == "archived" and e.event in ("archive", "promote") else e.event,
+            e.version, e.from_stage, e.to_stage, e.commit) for e in h.events]
     assert got == [
         ("register", "1.0.0", None, "dev", c["reg1"]),
         ("register", "2.0.0", None, "dev", c["reg2"]),
@@ -614,3 +616,127 @@ def test_a_staged_user_change_survives_promote(project: Path, reg, register) -> 
     blob = git(project, "rev-parse", ":notes.txt").strip()
     content = subprocess.run(["git", "cat-file", "blob", blob], cwd=project, capture_output=True, check=True).stdout
     assert content == b"staged \xc3\xa9 content\r\n"
+
+
+# -- more rules ------------------------------------------------------------------------------------
+
+def test_a_reason_cannot_forge_trailers(project: Path, reg, register) -> None:
+    register("1.0.0")
+    sneaky = "ok\n\nRegistry-Event: deprecate\nRegistry-Version: 9.9.9\nRegistry-Actor: mallory@example.com"
+    reg.promote_model(NAME, "1.0.0", to_stage="staging", reason=sneaky)
+    assert trailer(project, "Event") == "promote"
+    assert trailer(project, "Version") == "1.0.0"
+    assert trailer(project, "Actor") == "alice@example.com"
+    assert "\n" not in trailer(project, "Reason")
+
+
+def test_default_approval_policy_applies_to_every_model(project: Path, reg, register) -> None:
+    r = reg.set_approval_required(stage="production", approvers=["bob@example.com"])
+    assert r.commit == head(project)
+    data = yaml.safe_load((project / ".specweave/registry.yaml").read_text())
+    assert data["defaults"]["approval"]["production"]["approvers"] == ["bob@example.com"]
+    for name in (NAME, "churn-model"):
+        register("1.0.0", name=name)
+        reg.promote_model(name, "1.0.0", to_stage="staging")
+        err = refused(reg.promote_model, name, "1.0.0", to_stage="production")
+        assert err.code == "approval_required"
+        assert err.details == {**err.details, "approvers": ["bob@example.com"], "missing": 1}
+
+
+def test_approval_for_staging_gates_promotion_into_staging(project: Path, reg, register) -> None:
+    register("1.0.0")
+    reg.set_approval_required(stage="staging", approvers=["bob@example.com"], name=NAME)
+    err = refused(reg.promote_model, NAME, "1.0.0", to_stage="staging")
+    assert err.code == "approval_required"
+    # an approval for production does not count for staging
+    reg.approve_model(NAME, "1.0.0", approver="bob@example.com", stage="production")
+    assert refused(reg.promote_model, NAME, "1.0.0", to_stage="staging").code == "approval_required"
+    reg.approve_model(NAME, "1.0.0", approver="bob@example.com", stage="staging")
+    assert reg.promote_model(NAME, "1.0.0", to_stage="staging").commit == head(project)
+
+
+def test_approval_required_argument_needs_one_approval_from_anyone(project: Path, reg, register) -> None:
+    register("1.0.0")
+    reg.promote_model(NAME, "1.0.0", to_stage="staging")
+    err = refused(reg.promote_model, NAME, "1.0.0", to_stage="production", approval_required=True)
+    assert err.code == "approval_required" and err.details["missing"] == 1
+    reg.approve_model(NAME, "1.0.0", approver="zed@example.com")
+    assert reg.promote_model(NAME, "1.0.0", to_stage="production", approval_required=True).commit == head(project)
+
+
+def test_approvals_count_per_version(project: Path, reg, register) -> None:
+    register("1.0.0")
+    register("2.0.0")
+    reg.set_approval_required(stage="production", approvers=["bob@example.com"], name=NAME)
+    reg.approve_model(NAME, "1.0.0", approver="bob@example.com")
+    reg.promote_model(NAME, "2.0.0", to_stage="staging")
+    assert refused(reg.promote_model, NAME, "2.0.0", to_stage="production").code == "approval_required"
+
+
+def test_rollback_needs_no_approval_and_no_reason(project: Path, reg, register) -> None:
+    register("1.0.0")
+    register("2.0.0")
+    to_production(reg, "1.0.0")
+    to_production(reg, "2.0.0")
+    reg.set_approval_required(stage="production", approvers=["bob@example.com"], name=NAME, min_approvals=1)
+    r = reg.rollback(NAME)
+    assert (r.from_version, r.to_version, r.reason) == ("2.0.0", "1.0.0", None)
+    assert r.commit == head(project)
+    assert meta(project, "1.0.0")["stage"] == "production"
+
+
+def test_rollback_to_the_current_production_version_changes_nothing(project: Path, reg, register) -> None:
+    register("1.0.0")
+    register("2.0.0")
+    to_production(reg, "1.0.0")
+    to_production(reg, "2.0.0")
+    reg.rollback(NAME, reason="v2 bad")
+    before_head, before_files = head(project), snapshot(project)
+    r = reg.rollback(NAME, to_version="1.0.0", reason="v2 bad")  # a CI retry of the same rollback
+    assert r.commit is None and r.to_version == "1.0.0"
+    assert head(project) == before_head and snapshot(project) == before_files
+
+
+def test_archiving_the_production_version_leaves_no_holder(project: Path, reg, register) -> None:
+    register("1.0.0")
+    to_production(reg, "1.0.0")
+    r = reg.promote_model(NAME, "1.0.0", to_stage="archived", reason="retired")
+    assert (r.from_stage, r.to_stage, r.replaced) == ("production", "archived", None)
+    assert reg.info(NAME).stages == {"staging": None, "production": None}
+    err = refused(reg.get_model, NAME, stage="production", load=False)
+    assert err.code == "not_found"
+    # archived -> staging is an allowed way back
+    assert reg.promote_model(NAME, "1.0.0", to_stage="staging").commit == head(project)
+
+
+def test_deprecating_again_with_the_same_reason_is_a_noop(project: Path, reg, register) -> None:
+    register("1.0.0")
+    reg.deprecate_model(NAME, "1.0.0", reason="old", end_of_life="2024-06-01")
+    before = head(project)
+    r = reg.deprecate_model(NAME, "1.0.0", reason="old", end_of_life="2024-06-01")
+    assert r.commit is None
+    assert head(project) == before
+
+
+def test_stage_changes_are_logged_in_each_versions_own_increment(project: Path, reg, register,
+                                                                  make_artifact) -> None:
+    register("1.0.0")
+    to_production(reg, "1.0.0")
+    other = "0043-fraud-v2"
+    reg.register_model(name=NAME, model=str(make_artifact()), version="2.0.0", increment=other)
+    reg.promote_model(NAME, "2.0.0", to_stage="staging")
+    r = reg.promote_model(NAME, "2.0.0", to_stage="production")
+    assert r.replaced == "1.0.0"
+    new_log = (project / f".specweave/increments/{other}/registry/deployment_history.md").read_text()
+    old_log = (project / HISTORY_MD).read_text()
+    assert "| v2.0.0 | staging | production |" in new_log
+    assert "v1.0.0" not in new_log
+    assert "| v1.0.0 | production | archived |" in old_log
+    assert "v2.0.0 | staging | production" not in old_log
+    # both increments' files are in the one commit, and nothing is left uncommitted
+    files = changed_files(project)
+    assert f"{INC_DIR}/models/{NAME}-v1.0.0/metadata.json" in files
+    assert f".specweave/increments/{other}/models/{NAME}-v2.0.0/metadata.json" in files
+    assert git(project, "status", "--porcelain").strip() == ""
+    catalog = yaml.safe_load((project / INC_DIR / "registry/model_catalog.yaml").read_text())
+    assert [e["stage"] for e in catalog["models"][NAME]] == ["archived"]
