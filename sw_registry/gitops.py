@@ -285,14 +285,14 @@ def open_repo(root: Path) -> Repo:
         "--show-toplevel",
         check=False,
     )
-    if proc.returncode != 0:
+    lines = proc.stdout.decode().splitlines()
+    if lines and lines[0] == "true":
+        raise GitError(f"{root} is a bare git repository", hint="run sw-registry in a clone with a work tree")
+    if proc.returncode != 0 or len(lines) < 4:
         raise NotAGitRepo(
             f"{root} is not inside a git work tree",
             hint="run 'git init' (or 'sw-registry init --git') first; registry writes are git commits",
         )
-    lines = proc.stdout.decode().splitlines()
-    if lines[0] == "true" or len(lines) < 4:
-        raise GitError(f"{root} is a bare git repository", hint="run sw-registry in a clone with a work tree")
     git_dir = Path(lines[1])
     common = Path(lines[2])
     if not common.is_absolute():

@@ -13,7 +13,7 @@ from .errors import InvalidInput, NotFound
 SPECWEAVE = ".specweave"
 INCREMENTS = "increments"
 HIDDEN_GROUPS = ("_archive", "_abandoned", "_paused")
-INCREMENT_RE = re.compile(r"^\d{4}-[a-z0-9]+(?:-[a-z0-9]+)*$")
+INCREMENT_RE = re.compile(r"\d{4}-[a-z0-9]+(?:-[a-z0-9]+)*")  # always fullmatch
 DEFAULT_DOCS_PATH = ".specweave/docs/internal/architecture/model-registry.md"
 # parts of an increment folder that the registry owns (SPEC §8)
 REGISTRY_PARTS = ("models", "registry", "experiments")
@@ -71,7 +71,7 @@ class Layout:
                 continue
             with entries:
                 for e in entries:
-                    if INCREMENT_RE.match(e.name) and e.is_dir():
+                    if INCREMENT_RE.fullmatch(e.name) and e.is_dir():
                         rel = f"{SPECWEAVE}/{INCREMENTS}/{group + '/' if group else ''}{e.name}"
                         out.append(Increment(e.name, rel))
         out.sort(key=lambda i: (i.id, i.rel))
@@ -81,7 +81,7 @@ class Layout:
         """'42', '0042' or '0042-name'; a full id that does not exist is created when ``create``."""
         ref = str(ref).strip()
         known = self.increments()
-        if INCREMENT_RE.match(ref):
+        if INCREMENT_RE.fullmatch(ref):
             for inc in known:
                 if inc.id == ref:
                     return inc
@@ -149,6 +149,15 @@ class Layout:
     def docs_rel(self, docs_path: str | None) -> str:
         return docs_path or DEFAULT_DOCS_PATH
 
+    @staticmethod
+    def increment_of(rel: str) -> str | None:
+        """The increment id a root-relative path lies in (None outside increments or in ignored folders)."""
+        parts = rel.split("/")
+        if len(parts) < 3 or parts[0] != SPECWEAVE or parts[1] != INCREMENTS:
+            return None
+        i = 3 if parts[2] in HIDDEN_GROUPS else 2
+        return parts[i] if len(parts) > i and INCREMENT_RE.fullmatch(parts[i]) else None
+
     def is_registry_path(self, rel: str, docs_path: str | None = None) -> bool:
         """Whether a root-relative posix path is one the registry owns and commits (SPEC §8)."""
         if rel == f"{SPECWEAVE}/registry.yaml" or rel == self.docs_rel(docs_path):
@@ -157,7 +166,7 @@ class Layout:
         if len(parts) < 4 or parts[0] != SPECWEAVE or parts[1] != INCREMENTS:
             return False
         i = 3 if parts[2] in HIDDEN_GROUPS else 2
-        return len(parts) > i + 1 and INCREMENT_RE.match(parts[i]) is not None and parts[i + 1] in REGISTRY_PARTS
+        return len(parts) > i + 1 and INCREMENT_RE.fullmatch(parts[i]) is not None and parts[i + 1] in REGISTRY_PARTS
 
 
 def _candidates(known: list[Increment]) -> str:

@@ -58,6 +58,18 @@ def is_metric(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def check_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
+    """Metrics are finite numbers (NaN and infinities cannot be written as JSON)."""
+    import math
+
+    for key, value in metrics.items():
+        if not is_metric(value) or not math.isfinite(value):
+            raise InvalidInput(
+                f"metric {key!r} must be a finite number, got {value!r}", hint="e.g. --metric accuracy=0.87"
+            )
+    return metrics
+
+
 def normalize_features(value: Any) -> list[dict[str, str]]:
     """Names, {name: type} maps or [{name, type}] lists -> [{name, type}] (plain names get type 'any')."""
     if value is None:
@@ -103,9 +115,7 @@ def sort_flat(flat: dict[str, Any] | None) -> dict[str, Any]:
             if not isinstance(value, dict):
                 raise InvalidInput(f"metadata {key!r} must be a mapping", hint="see SPEC §4")
             if key == "metrics":
-                for mk, mv in value.items():
-                    if not is_metric(mv):
-                        raise InvalidInput(f"metric {mk!r} must be a number, got {mv!r}", hint="metrics are numbers")
+                check_metrics(value)
             out[key].update(value)
         elif key == "features":
             out["features"] = normalize_features(value)
@@ -122,7 +132,7 @@ def sort_flat(flat: dict[str, Any] | None) -> dict[str, Any]:
         elif key in RESERVED:
             continue
         elif is_metric(value):
-            out["metrics"][key] = value
+            out["metrics"][key] = check_metrics({key: value})[key]
         else:
             out["info"][key] = value
     return out

@@ -15,7 +15,7 @@ from . import versions as V
 from .errors import AlreadyExists, BreakingChange, InvalidInput, NotFound
 from .layout import Increment, Layout, find_root
 from .maintenance import Maintenance
-from .metadata import SCHEMA_VERSION, merge_signature, normalize_features, ordered, sort_flat
+from .metadata import SCHEMA_VERSION, check_metrics, merge_signature, normalize_features, ordered, sort_flat
 from .model import ModelInfo, ModelSummary, ModelVersion, VersionRow
 from .policy import primary_metric_of
 from .store.artifacts import Progress, copy_artifact, hash_artifact, verify_artifact
@@ -343,10 +343,7 @@ class ModelRegistry(Workflow, Maintenance):
         if bump is not None and bump != "auto":
             V.bump([], bump)
         if metrics:
-            for k, v in metrics.items():
-                if not isinstance(v, (int, float)) or isinstance(v, bool):
-                    raise InvalidInput(f"metric {k!r} must be a number, got {v!r}", hint="write --metric name=0.87")
-            fields["metrics"].update(metrics)
+            fields["metrics"].update(check_metrics(metrics))
         fields["hyperparameters"].update(params or {})
         if tags:
             fields["tags"] = list(dict.fromkeys([*fields["tags"], *tags]))

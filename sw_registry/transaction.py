@@ -42,7 +42,18 @@ class Transaction:
                 self._originals[rel] = path.read_bytes()
             except FileNotFoundError:
                 self._originals[rel] = None
+                self._remember_new_parents(path)
         atomic_write(path, data)
+
+    def _remember_new_parents(self, path: Path) -> None:
+        """Note the highest folder above ``path`` that does not exist yet: a rollback removes it whole."""
+        top = None
+        folder = path.parent
+        while not folder.exists():
+            top = folder
+            folder = folder.parent
+        if top is not None:
+            self._new_dirs.append(top.relative_to(self.layout.root).as_posix())
 
     def write_if_changed(self, rel: str, data: bytes) -> bool:
         try:
@@ -56,12 +67,10 @@ class Transaction:
     def make_dir(self, rel: str) -> Path:
         """Create a new folder (it must not exist); it is removed whole if the write fails."""
         path = self.layout.abs(rel)
-        # remember the highest folder this write creates, so a rollback leaves no empty parents
-        top = path
-        while not top.parent.exists():
-            top = top.parent
-        path.mkdir(parents=True, exist_ok=False)
-        self._new_dirs.append(top.relative_to(self.layout.root).as_posix())
+        if path.exists():
+            raise FileExistsError(path)
+        self._remember_new_parents(path / "_")
+        path.mkdir(parents=True)
         return path
 
     @property

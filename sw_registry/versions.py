@@ -10,7 +10,7 @@ from packaging.version import Version
 
 from .errors import InvalidName, InvalidVersion
 
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
+NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")  # used with fullmatch: '$' would accept a trailing newline
 # 3.2.0-rc.1 / 3.2.0.rc1 / 3.2.0rc1 -> 3.2.0rc1 (SemVer pre-release spelling accepted)
 _SEMVER_PRE = re.compile(r"^(\d+(?:\.\d+){0,2})[-.]?(a|b|rc|alpha|beta|c|pre|preview)[-.]?(\d*)$", re.I)
 BUMPS = ("major", "minor", "patch")
@@ -19,7 +19,7 @@ SortKey = tuple[Any, ...]
 
 
 def validate_name(name: str) -> str:
-    if not isinstance(name, str) or not NAME_RE.match(name) or ".." in name:
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name) or ".." in name:
         raise InvalidName(
             f"invalid model name {name!r}",
             hint="use lower-case letters, digits, '.', '_' and '-', starting with a letter or digit "

@@ -34,8 +34,23 @@ def console(stderr: bool = False) -> Console:
     return Console(stderr=stderr, highlight=False, width=width)
 
 
+def _finite(value: Any) -> Any:
+    """NaN and infinities (from a hand-edited file) become null: the envelope must stay valid JSON."""
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
 def write_json(envelope: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(envelope, ensure_ascii=False, default=str) + "\n")
+    try:
+        text = json.dumps(envelope, ensure_ascii=False, default=str, allow_nan=False)
+    except ValueError:
+        text = json.dumps(_finite(envelope), ensure_ascii=False, default=str, allow_nan=False)
+    sys.stdout.write(text + "\n")
     sys.stdout.flush()
 
 

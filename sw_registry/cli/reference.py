@@ -1,7 +1,7 @@
 """The README's CLI reference, generated from the commands' own --help (checked by a test).
 
-    python -m sw_registry.cli.reference          # print it
-    python -m sw_registry.cli.reference --write  # rewrite it inside README.md's markers
+python -m sw_registry.cli.reference          # print it
+python -m sw_registry.cli.reference --write  # rewrite it inside README.md's markers
 """
 
 from __future__ import annotations

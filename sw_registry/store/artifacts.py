@@ -110,14 +110,32 @@ def verify_artifact(path: Path, artifact: dict[str, Any], where: str) -> None:
     """Raise ``integrity`` unless the artifact at ``path`` hashes to what metadata recorded."""
     if not path.exists():
         raise IntegrityError(
-            f"artifact {path} is missing",
+            f"artifact {path} ({where}) is missing",
             hint="restore it from git: git checkout -- <path>",
             details={"path": str(path)},
         )
     actual = hash_artifact(path)
     if actual != artifact.get("sha256"):
+        culprit = _changed_file(path, artifact) if path.is_dir() else None
+        inside = f": {culprit} changed" if culprit else ""
         raise IntegrityError(
-            f"artifact {where} does not match its recorded sha256 (expected {artifact.get('sha256')}, got {actual})",
+            f"artifact {path} ({where}) does not match its recorded sha256{inside} "
+            f"(expected {artifact.get('sha256')}, got {actual})",
             hint="restore it from git (git checkout -- <path>) or 'sw-registry registry-verify --repair'",
-            details={"path": str(path), "expected": artifact.get("sha256"), "actual": actual},
+            details={
+                "path": str(path / culprit) if culprit else str(path),
+                "expected": artifact.get("sha256"),
+                "actual": actual,
+            },
         )
+
+
+def _changed_file(folder: Path, artifact: dict[str, Any]) -> str | None:
+    """The first file of a folder artifact that is missing, extra or different from what was recorded."""
+    recorded = {f["path"]: f["sha256"] for f in artifact.get("files") or []}
+    buf = bytearray(CHUNK)
+    present = {p.relative_to(folder).as_posix(): p for p in _folder_files(folder)}
+    for rel in sorted(set(recorded) | set(present)):
+        if rel not in present or rel not in recorded or _hash_file(present[rel], buf)[0] != recorded[rel]:
+            return rel
+    return None

@@ -99,7 +99,13 @@ class GitRevSource:
         out = {}
         for rel, (kind, oid, _size) in self._tree.items():
             parts = rel.split("/")
-            if kind == "blob" and len(parts) >= 6 and parts[-1] == "metadata.json" and parts[-3] == "models":
+            if (
+                kind == "blob"
+                and len(parts) >= 6
+                and parts[-1] == "metadata.json"
+                and parts[-3] == "models"
+                and self.layout.increment_of(rel) == parts[-4]
+            ):
                 out[rel] = oid
         return out
 
