@@ -7,6 +7,7 @@ pays for itself: walking history for history and audit (imported lazily there).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
@@ -98,6 +99,10 @@ class Repo:
     def index_lock(self) -> Path:
         return self.git_dir / "index.lock"
 
+    def journal(self) -> Path:
+        """Present while a registry write is changing files; left behind only by a killed write."""
+        return self.common_dir / "sw-registry.journal"
+
     def identity(self) -> tuple[str, str] | None:
         """(name, email) of git's author identity as git resolves it, or None when unset."""
         proc = self.git("var", "GIT_AUTHOR_IDENT", check=False)
@@ -106,18 +111,15 @@ class Repo:
         m = re.match(r"^(.*?) <(.*)> \d+ [+-]\d{4}$", proc.stdout.decode("utf-8", "replace").strip())
         return (m.group(1), m.group(2)) if m else None
 
-    def changed_paths(self) -> list[tuple[str, str]]:
-        """(status, root-relative path) of everything git sees changed under .specweave/."""
-        proc = self.git(
-            "status",
-            "--porcelain=v1",
-            "-z",
-            "--untracked-files=all",
-            "--ignored=matching",
-            "--no-renames",
-            "--",
-            ".specweave",
-        )
+    def changed_paths(self, ignored: bool = False) -> list[tuple[str, str]]:
+        """(status, root-relative path) of everything git sees changed under .specweave/.
+
+        ``ignored`` also lists ignored files (what ``--repair`` needs, and slower: git walks ignored folders).
+        """
+        args = ["status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames"]
+        if ignored:
+            args.append("--ignored=matching")
+        proc = self.git("--no-optional-locks", *args, "--", ".specweave")
         out = []
         for entry in proc.stdout.decode("utf-8", "surrogateescape").split("\0"):
             if len(entry) < 4:
@@ -155,22 +157,44 @@ class Repo:
         else:
             self.git("rm", "-r", "-q", "--cached", "--ignore-unmatch", "--", *paths, check=False)
 
-    def commit(self, message: str, paths: Sequence[str], env: dict[str, str] | None = None) -> str:
-        """Commit exactly ``paths`` (as they are in the work tree); the user's other staged changes stay staged."""
-        proc = run_git(
-            self.root,
-            *FAST_OBJECTS,
-            "commit",
-            "-q",
-            "--no-edit",
-            "-F",
-            "-",
-            "--",
-            *paths,
-            input=message.encode("utf-8"),
-            env=git_env(env),
-            check=False,
-        )
+    def commit(self, message: str, paths: Sequence[str], env: dict[str, str] | None = None) -> tuple[str, str]:
+        """Commit exactly ``paths`` as ``stage`` put them in the index; the user's other staged changes stay staged.
+
+        What ``git commit --only -- <paths>`` does, but hashing each file once: git's --only adds the paths
+        to a temporary index again, which re-hashes every byte (12 s more for a 1 GiB artifact here). We
+        build that temporary index ourselves: HEAD's tree with the stat data of the real index
+        (``read-tree -m``), plus the real index's entries for our paths, marked assume-unchanged so the
+        commit's refresh does not hash them again. Hooks run, and see the temporary index, as with --only.
+        """
+        tmp = self.git_dir / f"sw-registry-index-{os.getpid()}"
+        tmp_env = git_env({**(env or {}), "GIT_INDEX_FILE": str(tmp)})
+        top = self.toplevel  # --index-info and --stdin take paths from the top of the work tree
+        try:
+            if self.head_commit():
+                # --reset, not -m: a file the user staged and then changed again must not stop us
+                self.git("read-tree", "--reset", f"--index-output={tmp}", "HEAD")
+            else:
+                run_git(top, "read-tree", "--empty", env=tmp_env)
+            entries = self.git("ls-files", "-s", "-z", "--full-name", "--", *paths).stdout
+            run_git(top, "update-index", "-z", "--index-info", input=entries, env=tmp_env)
+            names = b"\0".join(e.split(b"\t", 1)[1] for e in entries.split(b"\0") if e)
+            run_git(top, "update-index", "-z", "--assume-unchanged", "--stdin", input=names, env=tmp_env)
+            proc = run_git(
+                self.root,
+                *FAST_OBJECTS,
+                "commit",
+                "-q",
+                "--no-edit",
+                "-F",
+                "-",
+                input=message.encode("utf-8"),
+                env=tmp_env,
+                check=False,
+            )
+        finally:
+            for leftover in (tmp, tmp.with_name(tmp.name + ".lock")):
+                with contextlib.suppress(FileNotFoundError):
+                    leftover.unlink()
         if proc.returncode != 0:
             output = (proc.stdout + proc.stderr).decode("utf-8", "replace").strip()
             hint = "fix the problem git reports and run the command again"
@@ -179,7 +203,8 @@ class Repo:
             elif "hook" in output or (self.git_dir / "hooks" / "pre-commit").exists():
                 hint = "a git hook refused the commit; fix what it reports (its output is in details.hook_output)"
             raise GitError(f"git commit failed: {output}", hint=hint, details={"hook_output": output})
-        return self.git("rev-parse", "HEAD").stdout.decode().strip()
+        output = (proc.stdout + proc.stderr).decode("utf-8", "replace").strip()  # what hooks printed
+        return self.git("rev-parse", "HEAD").stdout.decode().strip(), output
 
     def seq_commits(self, name: str) -> dict[int, str]:
         """seq -> commit id, from the Registry-Seq trailers of the commits about model ``name``."""

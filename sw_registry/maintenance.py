@@ -151,7 +151,7 @@ class Maintenance:
 
     def repair(self) -> dict[str, Any]:
         """Restore registry files to HEAD after a crash, clear a stale index.lock, rebuild derived files."""
-        from .transaction import dirty_paths
+        from .transaction import clear_journal, dirty_paths
 
         repaired: list[str] = []
         with self._write(allow_dirty=True) as tx:
@@ -165,7 +165,7 @@ class Maintenance:
                     )
                 lock.unlink()
                 repaired.append(f"removed a stale .git/index.lock ({age:.0f}s old, left by a killed git command)")
-            dirty = dirty_paths(tx.repo, self.layout, None)
+            dirty = dirty_paths(tx.repo, self.layout, None, thorough=True)
             if dirty:
                 for rel in tx.repo.restore_to_head(dirty):
                     path = self.layout.abs(rel)
@@ -173,6 +173,7 @@ class Maintenance:
                         path.unlink()
                     _prune_empty(path.parent, self.layout.root)
                 repaired.append(f"restored {len(dirty)} registry file(s) to HEAD: " + ", ".join(dirty[:10]))
+            clear_journal(tx.repo)  # files are as HEAD has them again: the interrupted write is over
             commit = self._rebuild(tx, "repair", "registry: repair derived files")
             if commit:
                 repaired.append("rebuilt derived files (model_catalog.yaml, lineage_graph.json)")
@@ -204,7 +205,7 @@ class Maintenance:
             return ChangeResult(bool(paths), None)
         with self._write() as tx:
             commit = self._rebuild(tx, "reindex", "registry: rebuild derived files")
-        return ChangeResult(commit is not None, commit)
+        return ChangeResult(commit is not None, commit, tuple(tx.warnings))
 
     def _rebuild(self, tx: Transaction, event: str, subject: str) -> str | None:
         index = tx.reload()

@@ -7,6 +7,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+def _warned(data: dict[str, Any], warnings: tuple[str, ...]) -> dict[str, Any]:
+    """SPEC §9: warnings (a large artifact, hook output) go in ``data.warnings`` when there are any."""
+    if warnings:
+        data["warnings"] = list(warnings)
+    return data
+
+
 @dataclass(frozen=True)
 class ModelVersion:
     """One registered version: its metadata (SPEC §4) and where its artifact lives."""
@@ -127,18 +134,22 @@ class PromoteResult:
     commit: str | None
     actor: str | None = None
     forced: bool = False
+    warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "version": self.version,
-            "from": self.from_stage,
-            "to": self.to_stage,
-            "replaced": self.replaced,
-            "commit": self.commit,
-            "actor": self.actor,
-            "forced": self.forced,
-        }
+        return _warned(
+            {
+                "name": self.name,
+                "version": self.version,
+                "from": self.from_stage,
+                "to": self.to_stage,
+                "replaced": self.replaced,
+                "commit": self.commit,
+                "actor": self.actor,
+                "forced": self.forced,
+            },
+            self.warnings,
+        )
 
 
 @dataclass(frozen=True)
@@ -150,15 +161,20 @@ class RollbackResult:
     commit: str | None
     actor: str | None = None
 
+    warnings: tuple[str, ...] = ()
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "from_version": self.from_version,
-            "to_version": self.to_version,
-            "reason": self.reason,
-            "commit": self.commit,
-            "actor": self.actor,
-        }
+        return _warned(
+            {
+                "name": self.name,
+                "from_version": self.from_version,
+                "to_version": self.to_version,
+                "reason": self.reason,
+                "commit": self.commit,
+                "actor": self.actor,
+            },
+            self.warnings,
+        )
 
 
 @dataclass(frozen=True)
@@ -171,16 +187,21 @@ class ApproveResult:
     required: int
     commit: str | None
 
+    warnings: tuple[str, ...] = ()
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "version": self.version,
-            "stage": self.stage,
-            "approver": self.approver,
-            "approvals": self.approvals,
-            "required": self.required,
-            "commit": self.commit,
-        }
+        return _warned(
+            {
+                "name": self.name,
+                "version": self.version,
+                "stage": self.stage,
+                "approver": self.approver,
+                "approvals": self.approvals,
+                "required": self.required,
+                "commit": self.commit,
+            },
+            self.warnings,
+        )
 
 
 @dataclass(frozen=True)
@@ -192,15 +213,20 @@ class DeprecateResult:
     commit: str | None
     actor: str | None = None
 
+    warnings: tuple[str, ...] = ()
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "version": self.version,
-            "reason": self.reason,
-            "end_of_life": self.end_of_life,
-            "commit": self.commit,
-            "actor": self.actor,
-        }
+        return _warned(
+            {
+                "name": self.name,
+                "version": self.version,
+                "reason": self.reason,
+                "end_of_life": self.end_of_life,
+                "commit": self.commit,
+                "actor": self.actor,
+            },
+            self.warnings,
+        )
 
 
 @dataclass(frozen=True)
@@ -210,8 +236,10 @@ class ChangeResult:
     changed: bool
     commit: str | None
 
+    warnings: tuple[str, ...] = ()
+
     def to_dict(self) -> dict[str, Any]:
-        return {"changed": self.changed, "commit": self.commit}
+        return _warned({"changed": self.changed, "commit": self.commit}, self.warnings)
 
 
 @dataclass(frozen=True)

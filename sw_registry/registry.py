@@ -62,6 +62,7 @@ class ModelRegistry(Workflow, Maintenance):
         self.allow_detached = allow_detached
         self.clock: Clock = clock or utc_now
         self._source: Source | None = None
+        self.warnings: list[str] = []  # from the last read: e.g. files written by a newer sw-registry
 
     # -- reading ---------------------------------------------------------------------
     @property
@@ -79,7 +80,9 @@ class ModelRegistry(Workflow, Maintenance):
         return self._source
 
     def index(self) -> Index:
-        return load_index(self.source())
+        index = load_index(self.source())
+        self.warnings = list(index.warnings)
+        return index
 
     def _read_metadata(self, rec: dict[str, Any]) -> dict[str, Any]:
         rel = f"{rec['dir']}/metadata.json"
@@ -109,21 +112,20 @@ class ModelRegistry(Workflow, Maintenance):
         increment: str | None = None,
         tag: str | None = None,
     ) -> list[ModelSummary]:
-        """One summary per model; filters keep models with a version matching all of them."""
+        """One summary per model; a filter keeps the models with some version that matches it."""
         index = self.index()
         inc_id = self.layout.resolve_increment(increment).id if increment else None
         out = []
         for name in index.names():
-            if model and name != model:
+            agg = index.aggregate(name)
+            if (
+                (model and name != model)
+                or (stage and stage not in agg["stages"])
+                or (inc_id and inc_id not in agg["increments"])
+                or (tag and tag not in agg["tags"])
+            ):
                 continue
-            recs = index.by_model[name]
-            if stage and not any(r["stage"] == stage for r in recs):
-                continue
-            if inc_id and not any(r["increment"] == inc_id for r in recs):
-                continue
-            if tag and not any(tag in r["tags"] for r in recs):
-                continue
-            out.append(self._summary(index, name, recs))
+            out.append(self._summary(index, name, agg))
         return out
 
     def list_versions(
@@ -141,7 +143,7 @@ class ModelRegistry(Workflow, Maintenance):
         for name in index.names():
             if model and name != model:
                 continue
-            for rec in index.by_model[name]:
+            for rec in index.records_of(name):
                 if (
                     (stage and rec["stage"] != stage)
                     or (inc_id and rec["increment"] != inc_id)
@@ -152,18 +154,16 @@ class ModelRegistry(Workflow, Maintenance):
         return out
 
     @staticmethod
-    def _summary(index: Index, name: str, recs: list[dict[str, Any]]) -> ModelSummary:
-        prod = next((r for r in recs if r["stage"] == "production"), None)
-        staging = next((r for r in recs if r["stage"] == "staging"), None)
-        basis = prod or recs[-1]
+    def _summary(index: Index, name: str, agg: dict[str, Any]) -> ModelSummary:
+        metrics = agg["production_metrics"]
         return ModelSummary(
             name=name,
-            production=prod["version"] if prod else None,
-            staging=staging["version"] if staging else None,
-            latest=recs[-1]["version"],
-            version_count=len(recs),
-            primary_metric=primary_metric_of(index.policy, name, basis["metrics"]) if prod else None,
-            updated_at=max((r["updated_at"] or r["created_at"] or "" for r in recs), default=None) or None,
+            production=agg["production"],
+            staging=agg["staging"],
+            latest=agg["latest"],
+            version_count=agg["count"],
+            primary_metric=primary_metric_of(index.policy, name, metrics) if metrics is not None else None,
+            updated_at=agg["updated_at"],
             owner=index.policy.owner(name),
         )
 
@@ -274,7 +274,7 @@ class ModelRegistry(Workflow, Maintenance):
         """The next version of ``name`` for a bump; registers nothing."""
         V.validate_name(name)
         index = self.index()
-        return V.bump([r["version"] for r in index.by_model.get(name, [])], version_type)
+        return V.bump([r["version"] for r in index.records_of(name)], version_type)
 
     # -- writing ---------------------------------------------------------------------
     def _now(self) -> str:
@@ -294,7 +294,7 @@ class ModelRegistry(Workflow, Maintenance):
         return self.layout.active_increment()
 
     def _refresh_derived(self, tx: Transaction, increments: set[str]) -> None:
-        index = tx.reload()
+        index = tx.index
         known = {i.id: i for i in self.layout.increments()}
         for inc_id in sorted(increments):
             inc = known[inc_id]
@@ -389,7 +389,7 @@ class ModelRegistry(Workflow, Maintenance):
         allow_breaking: bool,
     ) -> ModelVersion:
         index = tx.index
-        recs = index.by_model.get(name, [])
+        recs = index.records_of(name)
         existing = [r["version"] for r in recs]
         previous = self._read_metadata(recs[-1]).get("signature") if recs else None
         change = V.signature_change(previous, fields["signature"])
@@ -464,7 +464,7 @@ class ModelRegistry(Workflow, Maintenance):
             {"Event": "register", "Model": name, "Version": version, "To": "dev", "Actor": tx.actor, "Seq": str(seq)},
         )
         rec = tx.index.get(name, version)
-        return self._version_of(meta, rec, commit, warnings=tuple(warnings))
+        return self._version_of(meta, rec, commit, warnings=(*warnings, *tx.warnings))
 
     def _rewrite_metadata(
         self, tx: Transaction, rec: dict[str, Any], change: Callable[[dict[str, Any]], None]
@@ -519,7 +519,6 @@ def _requirements_text(requirements: str | os.PathLike[str] | None) -> str:
 
 
 def _features_yaml(features: list[dict[str, str]]) -> bytes:
-    import yaml
+    from .store import yamlout
 
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return yaml.dump({"features": features}, Dumper=dumper, sort_keys=False, allow_unicode=True).encode("utf-8")
+    return yamlout.dump({"features": features}).encode("utf-8")

@@ -7,6 +7,7 @@ or touched: the commit names only the registry paths it wrote (``git commit -- <
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -17,9 +18,8 @@ from pathlib import Path
 from .errors import DirtyRegistry, GitError
 from .gitops import Repo, commit_message, open_repo, write_lock
 from .layout import Layout
-from .policy import Policy
 from .store.files import atomic_write
-from .store.index import Index, WorkTreeSource, load_index
+from .store.index import Index, WorkTreeSource, empty_index, load_index
 
 
 @dataclass
@@ -32,10 +32,24 @@ class Transaction:
     _originals: dict[str, bytes | None] = field(default_factory=dict)
     _new_dirs: list[str] = field(default_factory=list)
     _staged: bool = False
+    _journaled: bool = False
     commit_id: str | None = None
+    warnings: list[str] = field(default_factory=list)  # for data.warnings: hook output, large artifacts
 
     # -- file changes ---------------------------------------------------------------
+    def _begin(self) -> None:
+        """Before the first file changes: mark the write as in progress (see ``dirty_paths``)."""
+        if not self._journaled:
+            atomic_write(self.repo.journal(), f"{os.getpid()}\n".encode())
+            self._journaled = True
+
+    def end(self) -> None:
+        if self._journaled:
+            clear_journal(self.repo)
+            self._journaled = False
+
     def write(self, rel: str, data: bytes) -> None:
+        self._begin()
         path = self.layout.abs(rel)
         if rel not in self._originals and not any(rel.startswith(d + "/") for d in self._new_dirs):
             try:
@@ -44,6 +58,10 @@ class Transaction:
                 self._originals[rel] = None
                 self._remember_new_parents(path)
         atomic_write(path, data)
+        if rel.endswith("/metadata.json") and "/models/" in rel:
+            import json
+
+            self.index.put(rel, json.loads(data))
 
     def _remember_new_parents(self, path: Path) -> None:
         """Note the highest folder above ``path`` that does not exist yet: a rollback removes it whole."""
@@ -66,6 +84,7 @@ class Transaction:
 
     def make_dir(self, rel: str) -> Path:
         """Create a new folder (it must not exist); it is removed whole if the write fails."""
+        self._begin()
         path = self.layout.abs(rel)
         if path.exists():
             raise FileExistsError(path)
@@ -97,7 +116,9 @@ class Transaction:
         env = dict(self.git_env)
         if author is not None:
             env["GIT_AUTHOR_NAME"], env["GIT_AUTHOR_EMAIL"] = author
-        self.commit_id = self.repo.commit(commit_message(subject, trailers, body), paths, env)
+        self.commit_id, output = self.repo.commit(commit_message(subject, trailers, body), paths, env)
+        if output:
+            self.warnings.append(f"git hook output: {output}")
         return self.commit_id
 
     def rollback(self, head_before: str | None) -> None:
@@ -176,11 +197,13 @@ def transaction(
     with write_lock(repo):
         if allow_dirty:
             check_repo(repo, allow_detached=allow_detached, branch_policy=None, check_index_lock=False)
-            index = Index([], Policy({}))
+            index = empty_index(layout)
         else:
             index = load_index(WorkTreeSource(layout))
             check_repo(repo, allow_detached=allow_detached, branch_policy=index.policy.branch)
             dirty = dirty_paths(repo, layout, index.policy.docs_path)
+            if not dirty:
+                clear_journal(repo)  # a killed write that had not changed a file yet
             if dirty:
                 raise DirtyRegistry(
                     f"registry files have uncommitted changes ({len(dirty)}): " + ", ".join(dirty[:5]),
@@ -195,9 +218,24 @@ def transaction(
         except BaseException:
             if tx.commit_id is None and repo.head_commit() == head:
                 tx.rollback(head)
+                tx.end()
             raise
+        tx.end()
 
 
-def dirty_paths(repo: Repo, layout: Layout, docs_path: str | None) -> list[str]:
-    """Registry paths that differ from HEAD (modified, staged, deleted or untracked)."""
-    return sorted({p for _status, p in repo.changed_paths() if layout.is_registry_path(p, docs_path)})
+def dirty_paths(repo: Repo, layout: Layout, docs_path: str | None, *, thorough: bool = False) -> list[str]:
+    """Registry paths that differ from HEAD (modified, staged, deleted or untracked).
+
+    A killed write is caught by its journal even where its files are git-ignored; ``thorough`` also lists
+    ignored files (slower: git then walks ignored folders), which is what ``--repair`` restores.
+    """
+    found = {p for _status, p in repo.changed_paths(ignored=thorough) if layout.is_registry_path(p, docs_path)}
+    if repo.journal().exists() and not found:
+        found = {p for _status, p in repo.changed_paths(ignored=True) if layout.is_registry_path(p, docs_path)}
+    return sorted(found)
+
+
+def clear_journal(repo: Repo) -> None:
+    """Forget an interrupted write (under the lock, once its files are as HEAD has them)."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(repo.journal())

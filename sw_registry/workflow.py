@@ -180,7 +180,9 @@ class Workflow:
                     "Seq": ",".join(seqs),
                 },
             )
-            return PromoteResult(name, ver, rec["stage"], to_stage, replaced, commit, tx.actor, move.forced)
+            return PromoteResult(
+                name, ver, rec["stage"], to_stage, replaced, commit, tx.actor, move.forced, tuple(tx.warnings)
+            )
 
     # -- approve -------------------------------------------------------------------------
     def approve_model(
@@ -233,7 +235,7 @@ class Workflow:
                 },
                 author=(who.split("@", 1)[0] or who, who),
             )
-            return ApproveResult(name, ver, stage, who, have, required, commit)
+            return ApproveResult(name, ver, stage, who, have, required, commit, tuple(tx.warnings))
 
     # -- rollback ------------------------------------------------------------------------
     def rollback(
@@ -297,7 +299,7 @@ class Workflow:
                     "Seq": ",".join(seqs),
                 },
             )
-            return RollbackResult(name, current_ver, target_ver, reason, commit, tx.actor)
+            return RollbackResult(name, current_ver, target_ver, reason, commit, tx.actor, tuple(tx.warnings))
 
     # -- deprecate -----------------------------------------------------------------------
     def deprecate_model(
@@ -345,7 +347,7 @@ class Workflow:
                     "Seq": str(seq),
                 },
             )
-            return DeprecateResult(name, ver, reason, eol, commit, tx.actor)
+            return DeprecateResult(name, ver, reason, eol, commit, tx.actor, tuple(tx.warnings))
 
     # -- policy --------------------------------------------------------------------------
     def _write_policy(self, tx: Transaction, data: dict[str, Any], subject: str, name: str | None) -> ChangeResult:
@@ -357,7 +359,7 @@ class Workflow:
         if not tx.write_if_changed(".specweave/registry.yaml", text.encode("utf-8")):
             return ChangeResult(False, None)
         commit = tx.commit(subject, {"Event": "policy", "Model": name, "Actor": tx.actor})
-        return ChangeResult(True, commit)
+        return ChangeResult(True, commit, tuple(tx.warnings))
 
     def set_approval_required(
         self,

@@ -8,12 +8,28 @@ from typing import Any
 
 import typer
 
-from .commands import get, history, info, init, listing, maintenance, policy, register, stages
-
 HELP = """sw-registry: a git-backed model registry for SpecWeave projects.
 
 Every state change is one git commit with Registry-* trailers. Add --json to any command for
 machine-readable output (SPEC §9); exit codes are stable."""
+
+# command name -> (module in .commands, function): a run imports and builds only the command it needs
+COMMANDS: dict[str, tuple[str, str]] = {
+    "registry-register": ("register", "register"),
+    "registry-list": ("listing", "list_"),
+    "registry-info": ("info", "info"),
+    "registry-get": ("get", "get"),
+    "registry-promote": ("stages", "promote"),
+    "registry-rollback": ("stages", "rollback"),
+    "registry-approve": ("stages", "approve"),
+    "registry-deprecate": ("stages", "deprecate"),
+    "registry-history": ("history", "history"),
+    "registry-policy": ("policy", "policy"),
+    "registry-verify": ("maintenance", "verify"),
+    "registry-reindex": ("maintenance", "reindex"),
+    "init": ("init", "init"),
+    "demo": ("demo", "demo"),
+}
 
 
 def _version(value: bool) -> None:
@@ -24,7 +40,10 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-def build() -> typer.Typer:
+def build(only: str | None = None) -> typer.Typer:
+    """The Typer app with every command, or with just ``only`` (what a run of that command needs)."""
+    import importlib
+
     app = typer.Typer(
         name="sw-registry",
         help=HELP,
@@ -42,30 +61,26 @@ def build() -> typer.Typer:
     ) -> None:
         """sw-registry: a git-backed model registry for SpecWeave projects."""
 
-    app.command("registry-register")(register.register)
-    app.command("registry-list")(listing.list_)
-    app.command("registry-info")(info.info)
-    app.command("registry-get")(get.get)
-    app.command("registry-promote")(stages.promote)
-    app.command("registry-rollback")(stages.rollback)
-    app.command("registry-approve")(stages.approve)
-    app.command("registry-deprecate")(stages.deprecate)
-    app.command("registry-history")(history.history)
-    app.command("registry-policy")(policy.policy)
-    app.command("registry-verify")(maintenance.verify)
-    app.command("registry-reindex")(maintenance.reindex)
-    app.command("init")(init.init)
-    from .commands import demo
-
-    app.command("demo")(demo.demo)
+    for name, (module, func) in COMMANDS.items():
+        if only is None or name == only:
+            command = getattr(importlib.import_module(f"{__package__}.commands.{module}"), func)
+            app.command(name)(command)
     return app
+
+
+def _requested(args: list[str]) -> str | None:
+    """The subcommand named on the command line (the first non-option word), if it is one of ours."""
+    for arg in args:
+        if not arg.startswith("-"):
+            return arg if arg in COMMANDS else None
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     from .output import run
 
-    command = typer.main.get_command(build())
     args = list(sys.argv[1:] if argv is None else argv)
+    command = typer.main.get_command(build(_requested(args)))
 
     def invoke(a: list[str]) -> Any:
         return command.main(args=a, prog_name="sw-registry", standalone_mode=False)

@@ -1,7 +1,5 @@
 """Annotated option aliases shared by every command."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import lineage
+from . import yamlout
 from .files import dump_json
 
 CATALOG_HEADER = (
@@ -14,8 +15,6 @@ CATALOG_HEADER = (
 
 
 def catalog_bytes(increment: str, records: list[dict[str, Any]]) -> bytes:
-    import yaml
-
     models: dict[str, list[dict[str, Any]]] = {}
     for rec in sorted(records, key=lambda r: (r["name"], r["key"])):
         art = rec.get("artifact") or {}
@@ -34,9 +33,7 @@ def catalog_bytes(increment: str, records: list[dict[str, Any]]) -> bytes:
             }
         )
     doc = {"schema_version": 1, "increment": increment, "models": models}
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    text = yaml.dump(doc, Dumper=dumper, sort_keys=False, default_flow_style=False, allow_unicode=True)
-    return (CATALOG_HEADER + text).encode("utf-8")
+    return (CATALOG_HEADER + yamlout.dump(doc)).encode("utf-8")
 
 
 def lineage_bytes(increment: str, records: list[dict[str, Any]]) -> bytes:

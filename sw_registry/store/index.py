@@ -11,7 +11,6 @@ import marshal
 import os
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -19,12 +18,12 @@ from .. import versions as V
 from ..errors import IntegrityError, NotFound
 from ..layout import Layout
 from ..policy import Policy, validate
-from .files import atomic_write, newer_schema_warning, parse_metadata
+from .files import atomic_write, parse_metadata
 
 if TYPE_CHECKING:
     from ..gitops import Repo
 
-CACHE_FORMAT = 4
+CACHE_FORMAT = 5
 Record = dict[str, Any]
 
 
@@ -52,33 +51,35 @@ class WorkTreeSource:
 
     def metadata_files(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        root = self.layout.root
+        root = str(self.layout.root)
+        stat = os.stat
         for inc in self.layout.increments():
-            models = root / inc.rel / "models"
+            models = f"{root}/{inc.rel}/models"
             try:
                 it = os.scandir(models)
             except (FileNotFoundError, NotADirectoryError):
                 continue
             with it:
                 names = [e.name for e in it if not e.name.startswith(".")]
+            prefix = f"{inc.rel}/models/"
             for name in names:
-                rel = f"{inc.rel}/models/{name}/metadata.json"
                 try:
-                    st = os.stat(root / rel)
+                    st = stat(f"{models}/{name}/metadata.json")
                 except (FileNotFoundError, NotADirectoryError):
                     continue
-                out[rel] = (st.st_mtime_ns, st.st_size, st.st_ino)
+                out[f"{prefix}{name}/metadata.json"] = (st.st_mtime_ns, st.st_size, st.st_ino)
         return out
 
     def read(self, rel: str) -> bytes | None:
         try:
-            return (self.layout.root / rel).read_bytes()
+            with open(f"{self.layout.root}/{rel}", "rb") as fh:
+                return fh.read()
         except (FileNotFoundError, NotADirectoryError):
             return None
 
     def fingerprint(self, rel: str) -> Any:
         try:
-            st = os.stat(self.layout.root / rel)
+            st = os.stat(f"{self.layout.root}/{rel}")
         except (FileNotFoundError, NotADirectoryError):
             return None
         return (st.st_mtime_ns, st.st_size, st.st_ino)
@@ -189,26 +190,101 @@ def summarize(meta: dict[str, Any], rel: str) -> Record:
     }
 
 
-@dataclass
+def aggregate(records: list[Record]) -> dict[str, Any]:
+    """What registry-list shows of a model, computed once per change of its versions (records sorted)."""
+    prod = next((r for r in records if r["stage"] == "production"), None)
+    staging = next((r for r in records if r["stage"] == "staging"), None)
+    return {
+        "count": len(records),
+        "production": prod["version"] if prod else None,
+        "production_metrics": dict(prod["metrics"]) if prod else None,
+        "staging": staging["version"] if staging else None,
+        "latest": records[-1]["version"] if records else None,
+        "updated_at": max((r["updated_at"] or r["created_at"] or "" for r in records), default="") or None,
+        "stages": sorted({r["stage"] for r in records}),
+        "increments": sorted({r["increment"] for r in records}),
+        "tags": sorted({t for r in records for t in r["tags"]}),
+        "max_seq": max((r["max_seq"] for r in records), default=0),
+        "newer_schema": [f"{r['dir']}/metadata.json" for r in records if _newer(r)],
+    }
+
+
+def _newer(rec: Record) -> bool:
+    schema = rec.get("schema_version")
+    return isinstance(schema, int) and schema > 1
+
+
+def _sorted(records: list[Record], name: str) -> list[Record]:
+    """A model's records in version order; the same NAME@VERSION twice is an ``integrity`` error."""
+    records = sorted(records, key=lambda r: (r["key"], r["dir"]))
+    for a, b in zip(records, records[1:]):
+        if a["version"] == b["version"]:
+            raise IntegrityError(
+                f"{name}@{a['version']} is registered twice: {a['dir']} and {b['dir']}",
+                hint="remove one copy (for example after a merge), then run 'sw-registry registry-reindex'",
+                details={"paths": [a["dir"], b["dir"]]},
+            )
+    return records
+
+
+def empty_index(layout: Layout) -> Index:
+    """An index with nothing in it (registry-verify --repair starts from one, before it restores files)."""
+    return Index(WorkTreeSource(layout), Policy({}), {}, {}, {}, None, {})
+
+
 class Index:
-    """All versions of all models, as summaries, plus the policy."""
+    """All models of a registry: list aggregates always, each model's version records on demand.
 
-    records: list[Record]
-    policy: Policy
-    warnings: list[str] = field(default_factory=list)
+    The cache keeps, per source (the work tree, or one commit), every metadata.json's fingerprint, which
+    model it belongs to and each model's aggregate in one small file, and each model's version records in
+    a file of their own; a read stats the metadata files, re-parses only changed ones, and loads only the
+    models it needs.
+    """
 
-    def __post_init__(self) -> None:
-        self.by_model: dict[str, list[Record]] = {}
-        for rec in self.records:
-            self.by_model.setdefault(rec["name"], []).append(rec)
-        for recs in self.by_model.values():
-            recs.sort(key=lambda r: r["key"])
+    def __init__(
+        self,
+        source: Source,
+        policy: Policy,
+        owners: dict[str, str],
+        aggregates: dict[str, Any],
+        records: dict[str, list[Record]],
+        cache_dir: Path | None,
+        files: dict[str, Any],
+    ) -> None:
+        self.source = source
+        self.policy = policy
+        self._owners = owners  # metadata rel -> model name
+        self._aggregates = aggregates
+        self._records = records  # model -> sorted records (loaded lazily)
+        self._cache_dir = cache_dir
+        self._files = files  # metadata rel -> fingerprint, as scanned by this read
+        self.warnings = [
+            f"{rel} has a schema_version newer than this sw-registry knows; read only"
+            for agg in aggregates.values()
+            for rel in agg["newer_schema"]
+        ]
 
+    # -- models --------------------------------------------------------------------------
     def names(self) -> list[str]:
-        return sorted(self.by_model)
+        return sorted(self._aggregates)
+
+    def aggregate(self, name: str) -> dict[str, Any]:
+        agg: dict[str, Any] = self._aggregates[name]
+        return agg
+
+    def records_of(self, name: str) -> list[Record]:
+        """A model's version records in version order ([] for an unknown model)."""
+        if name not in self._aggregates:
+            return []
+        recs = self._records.get(name)
+        if recs is None:
+            rels = [rel for rel, owner in self._owners.items() if owner == name]
+            recs = _model_records(self.source, name, rels, self._cache_dir, self._files, {})
+            self._records[name] = recs
+        return recs
 
     def versions_of(self, name: str) -> list[Record]:
-        recs = self.by_model.get(name)
+        recs = self.records_of(name)
         if not recs:
             raise NotFound(
                 f"no model named {name!r}",
@@ -217,7 +293,7 @@ class Index:
         return recs
 
     def find(self, name: str, version: str) -> Record | None:
-        for rec in self.by_model.get(name, ()):
+        for rec in self.records_of(name):
             if rec["version"] == version:
                 return rec
         return None
@@ -233,23 +309,83 @@ class Index:
         return rec
 
     def holder(self, name: str, stage: str) -> Record | None:
-        for rec in self.by_model.get(name, ()):
+        for rec in self.records_of(name):
             if rec["stage"] == stage:
                 return rec
         return None
 
     def max_seq(self, name: str) -> int:
-        return max((r["max_seq"] for r in self.by_model.get(name, ())), default=0)
+        agg = self._aggregates.get(name)
+        return int(agg["max_seq"]) if agg else 0
 
     def in_increment(self, increment: str) -> list[Record]:
-        return sorted((r for r in self.records if r["increment"] == increment), key=lambda r: (r["name"], r["key"]))
+        out = []
+        for name in self.names():
+            if increment in self._aggregates[name]["increments"]:
+                out += [r for r in self.records_of(name) if r["increment"] == increment]
+        return out
+
+    def all_records(self) -> list[Record]:
+        return [r for name in self.names() for r in self.records_of(name)]
+
+    # -- in-memory updates by a write ------------------------------------------------------
+    def put(self, rel: str, meta: dict[str, Any]) -> None:
+        """Reflect a metadata.json this process just wrote (the cache catches up on the next read)."""
+        rec = summarize(meta, rel)
+        name = rec["name"]
+        recs = [r for r in self.records_of(name) if r["dir"] != rec["dir"]] + [rec]
+        self._records[name] = _sorted(recs, name)
+        self._owners[rel] = name
+        self._aggregates[name] = aggregate(self._records[name])
 
 
-def _cache_path(layout: Layout, source: Source) -> Path:
-    return layout.cache_dir / f"index-{source.cache_key}.marshal"
+def _parse(source: Source, rel: str) -> Record:
+    raw = source.read(rel)
+    if raw is None:
+        raise NotFound(f"{rel} disappeared while reading", hint="run the command again")
+    return summarize(parse_metadata(raw, rel), rel)
 
 
-def _load_cache(path: Path) -> dict[str, Any]:
+def _records_path(cache_dir: Path, source: Source, name: str) -> Path:
+    return cache_dir / f"records-{source.cache_key}" / f"{name}.marshal"
+
+
+def _load_records(cache_dir: Path | None, source: Source, name: str, files: dict[str, Any]) -> dict[str, Record]:
+    """A model's cached records (metadata rel -> record) whose file fingerprint is still current."""
+    if cache_dir is None:
+        return {}
+    data = _load_marshal(_records_path(cache_dir, source, name))
+    recs, fps = data.get("records"), data.get("fps")
+    if not isinstance(recs, list) or not isinstance(fps, dict):
+        return {}
+    out = {}
+    for rec in recs:
+        rel = f"{rec['dir']}/metadata.json"
+        if rel in files and fps.get(rel) == files[rel]:
+            out[rel] = rec
+    return out
+
+
+def _store_records(
+    cache_dir: Path | None, source: Source, name: str, records: list[Record], files: dict[str, Any]
+) -> None:
+    if cache_dir is not None:
+        fps = {f"{r['dir']}/metadata.json": files.get(f"{r['dir']}/metadata.json") for r in records}
+        _store_marshal(_records_path(cache_dir, source, name), {"records": records, "fps": fps})
+
+
+def _model_records(
+    source: Source, name: str, rels: list[str], cache_dir: Path | None, files: dict[str, Any], fresh: dict[str, Record]
+) -> list[Record]:
+    """A model's records: fresh ones, else cached ones still current, else parsed again; cached back."""
+    cached = _load_records(cache_dir, source, name, files)
+    recs = _sorted([fresh.get(rel) or cached.get(rel) or _parse(source, rel) for rel in rels], name)
+    if len(cached) != len(rels) or fresh:
+        _store_records(cache_dir, source, name, recs, files)
+    return recs
+
+
+def _load_marshal(path: Path) -> dict[str, Any]:
     try:
         data = marshal.loads(path.read_bytes())
     except (OSError, EOFError, ValueError, TypeError):
@@ -257,6 +393,14 @@ def _load_cache(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict) or data.get("format") != (CACHE_FORMAT, sys.version_info[:2]):
         return {}
     return data
+
+
+def _store_marshal(path: Path, data: dict[str, Any]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, marshal.dumps({**data, "format": (CACHE_FORMAT, sys.version_info[:2])}), durable=False)
+    except OSError:
+        pass  # a read-only checkout still reads, just without the cache
 
 
 def _policy(source: Source, cached: Any) -> tuple[Any, dict[str, Any]]:
@@ -279,51 +423,36 @@ def _policy(source: Source, cached: Any) -> tuple[Any, dict[str, Any]]:
 
 
 def load_index(source: Source, *, use_cache: bool = True) -> Index:
-    """Build the index, parsing only metadata files whose fingerprint changed since the cache."""
+    """The index of ``source``, parsing only metadata files whose fingerprint changed since the cache."""
     layout = source.layout
-    cache_file = _cache_path(layout, source)
-    cache = _load_cache(cache_file) if use_cache else {}
-    old: dict[str, Any] = cache.get("entries", {})
+    cache_dir = layout.cache_dir if use_cache else None
+    main_path = layout.cache_dir / f"index-{source.cache_key}.marshal"
+    cache = _load_marshal(main_path) if cache_dir else {}
+    old_files: dict[str, Any] = cache.get("files", {})
+    old_owners: dict[str, str] = cache.get("owners", {})
+    aggregates: dict[str, Any] = dict(cache.get("aggregates", {}))
     files = source.metadata_files()
-    entries: dict[str, Any] = {}
-    changed = set(files) != set(old)
-    stale = [rel for rel, fp in files.items() if rel not in old or old[rel][0] != fp]
-    if stale and isinstance(source, GitRevSource):
-        source.prefetch(stale)
-    warnings: list[str] = []
-    for rel, fp in files.items():
-        hit = old.get(rel)
-        if hit is not None and hit[0] == fp:
-            entries[rel] = hit
-            continue
-        raw = source.read(rel)
-        if raw is None:
-            continue
-        meta = parse_metadata(raw, rel)
-        entries[rel] = (fp, summarize(meta, rel))
-        changed = True
     policy_entry = _policy(source, cache.get("policy"))
-    if policy_entry != tuple(cache.get("policy") or ()):
-        changed = True
-    records = []
-    seen: dict[tuple[str, str], str] = {}
-    for rel in sorted(entries):
-        rec = entries[rel][1]
-        key = (rec["name"], rec["version"])
-        if key in seen:
-            raise IntegrityError(
-                f"{rec['name']}@{rec['version']} is registered twice: {seen[key]} and {rec['dir']}",
-                hint="remove one copy (for example after a merge), then run 'sw-registry registry-reindex'",
-                details={"paths": [seen[key], rec["dir"]]},
-            )
-        seen[key] = rec["dir"]
-        if rec["schema_version"] != 1 and isinstance(rec["schema_version"], int) and rec["schema_version"] > 1:
-            warnings.append(newer_schema_warning({"schema_version": rec["schema_version"]}, rel) or "")
-        records.append(rec)
-    if changed and use_cache:
-        try:
-            payload = {"format": (CACHE_FORMAT, sys.version_info[:2]), "entries": entries, "policy": policy_entry}
-            atomic_write(cache_file, marshal.dumps(payload), durable=False)
-        except OSError:
-            pass  # a read-only checkout still reads, just without the cache
-    return Index(records, Policy(policy_entry[1]), warnings)
+    changed = [rel for rel, fp in files.items() if old_files.get(rel) != fp]
+    removed = [rel for rel in old_files if rel not in files]
+    owners = {rel: old_owners[rel] for rel in files if rel in old_owners}
+    records: dict[str, list[Record]] = {}
+    if changed or removed or not cache:
+        if changed and isinstance(source, GitRevSource):
+            source.prefetch(changed)
+        fresh = {rel: _parse(source, rel) for rel in changed}
+        affected = {old_owners[rel] for rel in (*changed, *removed) if rel in old_owners}
+        affected |= {rec["name"] for rec in fresh.values()}
+        for rel, rec in fresh.items():
+            owners[rel] = rec["name"]
+        for name in sorted(affected):
+            rels = [rel for rel, owner in owners.items() if owner == name]
+            if rels:
+                records[name] = _model_records(source, name, rels, cache_dir, files, fresh)
+                aggregates[name] = aggregate(records[name])
+        present = set(owners.values())
+        for name in [n for n in aggregates if n not in present]:
+            aggregates.pop(name)
+    if cache_dir is not None and (changed or removed or policy_entry != tuple(cache.get("policy") or ()) or not cache):
+        _store_marshal(main_path, {"files": files, "owners": owners, "aggregates": aggregates, "policy": policy_entry})
+    return Index(source, Policy(policy_entry[1]), owners, aggregates, records, cache_dir, files)

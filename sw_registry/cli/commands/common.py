@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ...registry import ModelRegistry
@@ -20,3 +20,11 @@ def registry(
     from ...registry import ModelRegistry
 
     return ModelRegistry(increment=increment, root=root, actor=actor, rev=rev, allow_detached=allow_detached)
+
+
+def with_warnings(data: dict[str, Any], reg: ModelRegistry) -> dict[str, Any]:
+    """Add the registry's read warnings to a command's data (SPEC §9: ``data.warnings``)."""
+    warnings = list(dict.fromkeys([*(data.get("warnings") or []), *reg.warnings]))
+    if warnings:
+        data["warnings"] = warnings
+    return data

@@ -1,7 +1,5 @@
 """demo (SPEC §7.16)."""
 
-from __future__ import annotations
-
 import sys
 from typing import Annotated
 

@@ -1,7 +1,5 @@
 """registry-get (SPEC §7.13)."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 import typer
@@ -9,7 +7,7 @@ import typer
 from ..options import JsonOption, RevOption, RootOption
 from ..output import emit, json_mode
 from ..render import esc, v
-from .common import registry
+from .common import registry, with_warnings
 
 
 def get(
@@ -36,8 +34,9 @@ def get(
         raise UsageError("give one of --stage, --version or --date", hint="e.g. --stage production")
     if stage is not None:
         check_stage(stage)
-    mv = registry(root, rev=rev).get_model(name, stage=stage, version=version, date=date, load=False)
-    data = mv.to_dict()
+    reg = registry(root, rev=rev)
+    mv = reg.get_model(name, stage=stage, version=version, date=date, load=False)
+    data = with_warnings(mv.to_dict(), reg)
     if path_only and not json_mode(json):
         print(mv.path)
         return

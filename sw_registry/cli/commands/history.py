@@ -1,7 +1,5 @@
 """registry-history (SPEC §7.12)."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 import typer

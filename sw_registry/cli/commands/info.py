@@ -1,7 +1,5 @@
 """registry-info (SPEC §7.3)."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer
@@ -9,7 +7,7 @@ import typer
 from ..options import JsonOption, RevOption, RootOption
 from ..output import emit
 from ..render import info_view, version_view
-from .common import registry
+from .common import registry, with_warnings
 
 
 def info(
@@ -20,8 +18,8 @@ def info(
     json: JsonOption = False,
 ) -> None:
     """Show a model: owner, policy, stage holders and every version (or one version's metadata)."""
-    result = registry(root, rev=rev).info(name, version)
-    data = result.to_dict()
+    reg = registry(root, rev=rev)
+    data = with_warnings(reg.info(name, version).to_dict(), reg)
     if version is not None:
         emit(json, data, lambda out: version_view(out, data))
     else:

@@ -1,7 +1,5 @@
 """init (SPEC §7.16)."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Any
 

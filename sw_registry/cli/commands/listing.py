@@ -1,7 +1,5 @@
 """registry-list (SPEC §7.2)."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 import typer
@@ -9,7 +7,7 @@ import typer
 from ..options import IncrementOption, JsonOption, RevOption, RootOption
 from ..output import emit
 from ..render import models_table, versions_table
-from .common import registry
+from .common import registry, with_warnings
 
 
 def list_(
@@ -31,9 +29,9 @@ def list_(
     data: dict[str, Any]
     if all_versions:
         versions = [mv.to_dict() for mv in reg.list_versions(stage, model=model, increment=increment, tag=tag)]
-        data = {"versions": versions}
+        data = with_warnings({"versions": versions}, reg)
         emit(json, data, lambda out: versions_table(out, versions))
         return
     models = [m.to_dict() for m in reg.list_models(stage, model=model, increment=increment, tag=tag)]
-    data = {"models": models}
+    data = with_warnings({"models": models}, reg)
     emit(json, data, lambda out: models_table(out, models))

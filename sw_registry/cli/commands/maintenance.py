@@ -1,7 +1,5 @@
 """registry-verify [--repair] and registry-reindex (SPEC §7.14)."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 import typer

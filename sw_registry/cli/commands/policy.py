@@ -1,7 +1,5 @@
 """registry-policy (SPEC §7.15)."""
 
-from __future__ import annotations
-
 import re
 from typing import Annotated, Any
 

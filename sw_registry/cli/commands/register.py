@@ -1,7 +1,5 @@
 """registry-register (SPEC §7.1)."""
 
-from __future__ import annotations
-
 import sys
 from pathlib import Path
 from typing import Annotated, Any

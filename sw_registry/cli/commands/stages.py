@@ -1,7 +1,5 @@
 """registry-promote, registry-rollback, registry-approve, registry-deprecate (SPEC §7.4–§7.7)."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 import typer
