@@ -17,11 +17,11 @@ _EXPORTS = {
     "ModelVersion": "sw_registry.model",
     "ModelSummary": "sw_registry.model",
     "ModelInfo": "sw_registry.model",
-    "PromoteResult": "sw_registry.model",
-    "RollbackResult": "sw_registry.model",
-    "ApproveResult": "sw_registry.model",
-    "DeprecateResult": "sw_registry.model",
-    "History": "sw_registry.model",
+    "PromoteResult": "sw_registry.results",
+    "RollbackResult": "sw_registry.results",
+    "ApproveResult": "sw_registry.results",
+    "DeprecateResult": "sw_registry.results",
+    "History": "sw_registry.results",
     "RegistryError": "sw_registry.errors",
 }
 
@@ -40,17 +40,9 @@ __all__ = [
 
 if TYPE_CHECKING:
     from .errors import RegistryError
-    from .model import (
-        ApproveResult,
-        DeprecateResult,
-        History,
-        ModelInfo,
-        ModelSummary,
-        ModelVersion,
-        PromoteResult,
-        RollbackResult,
-    )
+    from .model import ModelInfo, ModelSummary, ModelVersion
     from .registry import ModelRegistry
+    from .results import ApproveResult, DeprecateResult, History, PromoteResult, RollbackResult
 
 
 def __getattr__(name: str) -> Any:

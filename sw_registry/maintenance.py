@@ -7,9 +7,6 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from .errors import GitError, IntegrityError, RegistryError
-from .model import ChangeResult
-from .store.artifacts import verify_artifact
-from .store.derived import derived_files
 from .store.files import parse_metadata
 from .store.index import WorkTreeSource, load_index
 
@@ -19,6 +16,7 @@ if TYPE_CHECKING:
 
     from .gitops import Repo
     from .layout import Layout
+    from .results import ChangeResult
     from .transaction import Transaction
 
 STALE_INDEX_LOCK_SECONDS = 5.0
@@ -72,6 +70,8 @@ class Maintenance:
     def verify(self) -> dict[str, Any]:
         """Check every artifact hash, metadata file, derived file and the git record; raise on problems."""
         from .gitops import open_repo
+        from .store.artifacts import verify_artifact
+        from .store.derived import derived_files
         from .transaction import dirty_paths
 
         problems: list[dict[str, Any]] = []
@@ -186,6 +186,8 @@ class Maintenance:
         so ``git commit`` concludes the merge.
         """
         from .gitops import open_repo, write_lock
+        from .results import ChangeResult
+        from .store.derived import derived_files
 
         repo = open_repo(self.root)
         if repo.operation_in_progress():
@@ -208,6 +210,8 @@ class Maintenance:
         return ChangeResult(commit is not None, commit, tuple(tx.warnings))
 
     def _rebuild(self, tx: Transaction, event: str, subject: str) -> str | None:
+        from .store.derived import derived_files
+
         index = tx.reload()
         for inc in self.layout.increments():
             recs = index.in_increment(inc.id)

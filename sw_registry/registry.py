@@ -2,28 +2,29 @@
 
 from __future__ import annotations
 
-import copy
 import os
-import tempfile
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import versions as V
 from .errors import AlreadyExists, BreakingChange, InvalidInput, NotFound
 from .layout import Increment, Layout, find_root
 from .maintenance import Maintenance
-from .metadata import SCHEMA_VERSION, check_metrics, merge_signature, normalize_features, ordered, sort_flat
 from .model import ModelInfo, ModelSummary, ModelVersion, VersionRow
 from .policy import primary_metric_of
-from .store.artifacts import Progress, copy_artifact, hash_artifact, verify_artifact
-from .store.derived import derived_files
-from .store.files import check_writable, dump_json, newer_schema_warning, parse_metadata
+from .store.files import newer_schema_warning, parse_metadata
 from .store.index import GitRevSource, Index, Source, WorkTreeSource, load_index
-from .transaction import Transaction, transaction
 from .workflow import Workflow
+
+# Write-side modules (transaction, git, artifacts, derived files) load inside the methods that use them,
+# so that list, info and get start fast.
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    from .store.artifacts import Progress
+    from .transaction import Transaction
 
 Clock = Callable[[], datetime]
 SIDE_FILES = ("metadata.json", "requirements.txt", "features.yaml")
@@ -243,6 +244,8 @@ class ModelRegistry(Workflow, Maintenance):
             path = self._materialize(rec, art)
         else:
             path = self.layout.abs(f"{rec['dir']}/{art.get('path', '')}")
+        from .store.artifacts import verify_artifact
+
         verify_artifact(path, art, f"{rec['name']}@{rec['version']}")
         mv = self._version_of(meta, rec, verified=True)
         return ModelVersion(mv.metadata, str(path), None, True, mv.warnings)
@@ -258,6 +261,8 @@ class ModelRegistry(Workflow, Maintenance):
         entries = {base: e} if (e := source.entry(base)) else source.under(base)
         if not entries:
             raise NotFound(f"artifact {base} is not in {self.rev}", hint="check the revision")
+        import tempfile
+
         tmp = Path(tempfile.mkdtemp(dir=self.layout.cache_dir.parent if self.layout.cache_dir.exists() else None))
         for rel, (_kind, oid, _size) in entries.items():
             target = (
@@ -285,6 +290,8 @@ class ModelRegistry(Workflow, Maintenance):
             raise InvalidInput(
                 "--rev is for reading; a write always lands on the checked-out branch", hint="drop --rev"
             )
+        from .transaction import transaction
+
         return transaction(self.layout, actor=self.actor, allow_detached=self.allow_detached, allow_dirty=allow_dirty)
 
     def _target_increment(self, explicit: str | None, from_metadata: Any) -> Increment:
@@ -294,6 +301,8 @@ class ModelRegistry(Workflow, Maintenance):
         return self.layout.active_increment()
 
     def _refresh_derived(self, tx: Transaction, increments: set[str]) -> None:
+        from .store.derived import derived_files
+
         index = tx.index
         known = {i.id: i for i in self.layout.increments()}
         for inc_id in sorted(increments):
@@ -327,6 +336,10 @@ class ModelRegistry(Workflow, Maintenance):
         progress: Progress | None = None,
     ) -> ModelVersion:
         """Register a model object (pickled) or a file/folder path as a new version (SPEC §7.1)."""
+        import tempfile
+
+        from .metadata import check_metrics, merge_signature, normalize_features, sort_flat
+
         # validate everything before any file is touched
         V.validate_name(name)
         if stage != "dev":
@@ -388,6 +401,10 @@ class ModelRegistry(Workflow, Maintenance):
         progress: Progress | None,
         allow_breaking: bool,
     ) -> ModelVersion:
+        from .metadata import SCHEMA_VERSION, ordered
+        from .store.artifacts import copy_artifact, hash_artifact
+        from .store.files import dump_json
+
         index = tx.index
         recs = index.records_of(name)
         existing = [r["version"] for r in recs]
@@ -470,6 +487,10 @@ class ModelRegistry(Workflow, Maintenance):
         self, tx: Transaction, rec: dict[str, Any], change: Callable[[dict[str, Any]], None]
     ) -> dict[str, Any]:
         """Read, check writable, change and write back one version's metadata (unknown keys kept)."""
+        import copy
+
+        from .store.files import check_writable, dump_json
+
         rel = f"{rec['dir']}/metadata.json"
         meta = self._read_metadata(rec)
         check_writable(meta, rel)

@@ -9,19 +9,17 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any
 
-from . import lifecycle as L
 from . import versions as V
 from .errors import InvalidTransition, NotFound
-from .model import ApproveResult, ChangeResult, DeprecateResult, History, HistoryEvent, PromoteResult, RollbackResult
-from .policy import validate
-from .store.artifacts import verify_artifact
 
+# lifecycle rules, results and artifact checks load inside the operations: read commands never need them
 if TYPE_CHECKING:
     from collections.abc import Callable
     from contextlib import AbstractContextManager
     from pathlib import Path
 
     from .layout import Layout
+    from .results import ApproveResult, ChangeResult, DeprecateResult, History, PromoteResult, RollbackResult
     from .store.index import Index
     from .transaction import Transaction
 
@@ -126,6 +124,9 @@ class Workflow:
         force: bool = False,
     ) -> PromoteResult:
         """Move a version to another stage (SPEC §6). ``force`` relaxes order and deprecation, never approvals."""
+        from . import lifecycle as L
+        from .results import PromoteResult
+
         V.validate_name(name)
         ver = V.canonical(version)
         L.check_stage(to_stage)
@@ -194,6 +195,9 @@ class Workflow:
         stage: str = "production",
     ) -> ApproveResult:
         """Record an approval of a version for a stage; the commit is authored by the approver."""
+        from . import lifecycle as L
+        from .results import ApproveResult
+
         V.validate_name(name)
         ver = V.canonical(version)
         L.check_stage(stage)
@@ -242,6 +246,10 @@ class Workflow:
         self, name: str, to_version: str | None = None, reason: str | None = None, *, force: bool = False
     ) -> RollbackResult:
         """Make an earlier production version production again, in one commit; no approval needed."""
+        from . import lifecycle as L
+        from .results import RollbackResult
+        from .store.artifacts import verify_artifact
+
         V.validate_name(name)
         target_ver = V.canonical(to_version) if to_version is not None else None
         if force and not (reason and reason.strip()):
@@ -311,6 +319,9 @@ class Workflow:
         *,
         force: bool = False,
     ) -> DeprecateResult:
+        from . import lifecycle as L
+        from .results import DeprecateResult
+
         V.validate_name(name)
         ver = V.canonical(version)
         eol = L.check_date(end_of_life)
@@ -353,6 +364,9 @@ class Workflow:
     def _write_policy(self, tx: Transaction, data: dict[str, Any], subject: str, name: str | None) -> ChangeResult:
         import yaml
 
+        from .policy import validate
+        from .results import ChangeResult
+
         validate(data)
         dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
         text = yaml.dump(data, Dumper=dumper, sort_keys=False, default_flow_style=False, allow_unicode=True)
@@ -371,6 +385,8 @@ class Workflow:
         allow_self_approval: bool | None = None,
     ) -> ChangeResult:
         """Require approvals to promote into ``stage``, for one model or (name None) every model."""
+        from . import lifecycle as L
+
         L.check_stage(stage)
         if name is not None:
             V.validate_name(name)
@@ -410,6 +426,8 @@ class Workflow:
     # -- history ---------------------------------------------------------------------------
     def history(self, name: str) -> History:
         """Every event of a model (register, promote, archive, rollback, approve, deprecate) in seq order."""
+        from .results import History, HistoryEvent
+
         V.validate_name(name)
         index = self.index()
         recs = index.versions_of(name)
@@ -476,6 +494,8 @@ class Workflow:
 
 def production_at(index: Any, name: str, date: str, read: Any) -> dict[str, Any]:
     """The version of ``name`` that was in production at ``date`` (SPEC §7.13), from seq-ordered events."""
+    from . import lifecycle as L
+
     instant = L.to_instant(date)
     recs = index.versions_of(name)
     version = L.holder_at(L.stage_events(recs), "production", instant)

@@ -9,6 +9,7 @@ yaml.safe_load reads back exactly the data.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -19,8 +20,13 @@ from typing import Any
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.@/-]*")
 _RESERVED = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
 # characters YAML does not allow raw in a document, or reads as line breaks (NEL, LS, PS), or the BOM:
-# written as escapes
-_UNPRINTABLE = re.compile("[^\t\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+# written as escapes (compiled on first need: the class is large and takes ~9 ms to compile)
+_UNPRINTABLE = "[^\t\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+
+
+@functools.lru_cache(maxsize=1)
+def _unprintable() -> re.Pattern[str]:
+    return re.compile(_UNPRINTABLE)
 
 
 def _scalar(value: Any) -> str:
@@ -45,7 +51,9 @@ def _scalar(value: Any) -> str:
     if _PLAIN.fullmatch(text) and text.lower() not in _RESERVED:
         return text
     quoted = json.dumps(text, ensure_ascii=False)
-    return _UNPRINTABLE.sub(lambda m: _escape(m.group()), quoted)
+    if quoted.isascii() and quoted.isprintable():
+        return quoted
+    return _unprintable().sub(lambda m: _escape(m.group()), quoted)
 
 
 def _escape(char: str) -> str:

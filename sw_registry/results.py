@@ -1,0 +1,166 @@
+"""Typed results of writes and history. Each ``to_dict()`` is exactly the CLI's ``--json`` data (SPEC §9.1).
+
+Kept apart from model.py so that read commands (list, info, get) do not pay for building these classes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .model import _warned
+
+
+@dataclass(frozen=True)
+class PromoteResult:
+    name: str
+    version: str
+    from_stage: str
+    to_stage: str
+    replaced: str | None
+    commit: str | None
+    actor: str | None = None
+    forced: bool = False
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return _warned(
+            {
+                "name": self.name,
+                "version": self.version,
+                "from": self.from_stage,
+                "to": self.to_stage,
+                "replaced": self.replaced,
+                "commit": self.commit,
+                "actor": self.actor,
+                "forced": self.forced,
+            },
+            self.warnings,
+        )
+
+
+@dataclass(frozen=True)
+class RollbackResult:
+    name: str
+    from_version: str | None
+    to_version: str
+    reason: str | None
+    commit: str | None
+    actor: str | None = None
+
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return _warned(
+            {
+                "name": self.name,
+                "from_version": self.from_version,
+                "to_version": self.to_version,
+                "reason": self.reason,
+                "commit": self.commit,
+                "actor": self.actor,
+            },
+            self.warnings,
+        )
+
+
+@dataclass(frozen=True)
+class ApproveResult:
+    name: str
+    version: str
+    stage: str
+    approver: str
+    approvals: int
+    required: int
+    commit: str | None
+
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return _warned(
+            {
+                "name": self.name,
+                "version": self.version,
+                "stage": self.stage,
+                "approver": self.approver,
+                "approvals": self.approvals,
+                "required": self.required,
+                "commit": self.commit,
+            },
+            self.warnings,
+        )
+
+
+@dataclass(frozen=True)
+class DeprecateResult:
+    name: str
+    version: str
+    reason: str
+    end_of_life: str | None
+    commit: str | None
+    actor: str | None = None
+
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return _warned(
+            {
+                "name": self.name,
+                "version": self.version,
+                "reason": self.reason,
+                "end_of_life": self.end_of_life,
+                "commit": self.commit,
+                "actor": self.actor,
+            },
+            self.warnings,
+        )
+
+
+@dataclass(frozen=True)
+class ChangeResult:
+    """registry-policy, registry-reindex: whether anything changed, and the commit."""
+
+    changed: bool
+    commit: str | None
+
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return _warned({"changed": self.changed, "commit": self.commit}, self.warnings)
+
+
+@dataclass(frozen=True)
+class HistoryEvent:
+    event: str
+    version: str
+    from_stage: str | None
+    to_stage: str | None
+    at: str | None
+    by: str | None
+    reason: str | None
+    commit: str | None
+    seq: int = 0
+    forced: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "event": self.event,
+            "version": self.version,
+            "from": self.from_stage,
+            "to": self.to_stage,
+            "at": self.at,
+            "by": self.by,
+            "reason": self.reason,
+            "commit": self.commit,
+            "seq": self.seq,
+            "forced": self.forced,
+        }
+
+
+@dataclass(frozen=True)
+class History:
+    name: str
+    events: list[HistoryEvent] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "events": [e.to_dict() for e in self.events]}
