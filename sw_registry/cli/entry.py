@@ -1,0 +1,38 @@
+"""The console script's entry point: ``sw-registry --help`` without importing Typer.
+
+Importing Typer costs about as much as starting Python itself, and ``--help`` has a 120 ms budget.
+The top-level help text is generated from the Typer app into help_text.py
+(``python -m sw_registry.cli.reference --write``); tests/cli/test_docs.py fails when it differs from
+what Typer prints, so it cannot drift. Everything else goes through Typer.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args == ["--help"] and _wide_enough():
+        from .help_text import TOP_HELP
+
+        sys.stdout.write(TOP_HELP)
+        return 0
+    from .app import main as typer_main
+
+    return typer_main(args)
+
+
+def _wide_enough() -> bool:
+    """Click wraps help at min(terminal width, 80): the stored text is the 80-column rendering."""
+    columns = os.environ.get("COLUMNS")
+    if columns is not None:
+        return columns.isdigit() and int(columns) >= 80
+    if not sys.stdout.isatty():
+        return True
+    try:
+        return os.get_terminal_size(sys.stdout.fileno()).columns >= 80
+    except OSError:
+        return True
