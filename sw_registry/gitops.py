@@ -81,6 +81,15 @@ class Repo:
         return ref[len("refs/heads/") :] if ref and ref.startswith("refs/heads/") else ref
 
     def head_commit(self) -> str | None:
+        """HEAD's commit id (None on an unborn branch): read from the ref file when it is a loose ref."""
+        ref = self.head_ref()
+        if ref is not None and re.fullmatch(r"refs/[A-Za-z0-9._/-]+", ref) and ".." not in ref:
+            try:
+                text = (self.common_dir / ref).read_text(encoding="ascii").strip()
+            except (OSError, UnicodeDecodeError):
+                text = ""
+            if re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", text):
+                return text
         proc = self.git("rev-parse", "-q", "--verify", "HEAD^{commit}", check=False)
         return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
 
@@ -157,7 +166,9 @@ class Repo:
         else:
             self.git("rm", "-r", "-q", "--cached", "--ignore-unmatch", "--", *paths, check=False)
 
-    def commit(self, message: str, paths: Sequence[str], env: dict[str, str] | None = None) -> tuple[str, str]:
+    def commit(
+        self, message: str, paths: Sequence[str], env: dict[str, str] | None = None, *, head: str | None = None
+    ) -> tuple[str, str]:
         """Commit exactly ``paths`` as ``stage`` put them in the index; the user's other staged changes stay staged.
 
         What ``git commit --only -- <paths>`` does, but hashing each file once: git's --only adds the paths
@@ -170,7 +181,7 @@ class Repo:
         tmp_env = git_env({**(env or {}), "GIT_INDEX_FILE": str(tmp)})
         top = self.toplevel  # --index-info and --stdin take paths from the top of the work tree
         try:
-            if self.head_commit():
+            if head:
                 # --reset, not -m: a file the user staged and then changed again must not stop us
                 self.git("read-tree", "--reset", f"--index-output={tmp}", "HEAD")
             else:
@@ -204,7 +215,10 @@ class Repo:
                 hint = "a git hook refused the commit; fix what it reports (its output is in details.hook_output)"
             raise GitError(f"git commit failed: {output}", hint=hint, details={"hook_output": output})
         output = (proc.stdout + proc.stderr).decode("utf-8", "replace").strip()  # what hooks printed
-        return self.git("rev-parse", "HEAD").stdout.decode().strip(), output
+        new_head = self.head_commit()
+        if not new_head or new_head == head:
+            raise GitError("git commit reported success but HEAD did not move", hint="run 'git status' and retry")
+        return new_head, output
 
     def seq_commits(self, name: str) -> dict[int, str]:
         """seq -> commit id, from the Registry-Seq trailers of the commits about model ``name``."""

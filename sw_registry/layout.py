@@ -20,7 +20,8 @@ REGISTRY_PARTS = ("models", "registry", "experiments")
 
 
 def find_root(root: str | os.PathLike[str] | None = None, cwd: str | None = None) -> Path:
-    """--root, else $SW_REGISTRY_ROOT, else the nearest folder with .specweave/, else git top level."""
+    """--root, else $SW_REGISTRY_ROOT, else the nearest folder with .specweave/ up to the git top level,
+    else that top level, else the current folder."""
     if root is not None and str(root) != "":
         p = Path(root).expanduser()
         if not p.is_dir():
@@ -33,9 +34,8 @@ def find_root(root: str | os.PathLike[str] | None = None, cwd: str | None = None
     for folder in (start, *start.parents):
         if (folder / SPECWEAVE).is_dir():
             return folder
-    for folder in (start, *start.parents):
         if (folder / ".git").exists():
-            return folder
+            return folder  # the git top level: a stray .specweave/ above the repository is not ours
     return start
 
 

@@ -308,7 +308,7 @@ class ModelRegistry(Workflow, Maintenance):
         for inc_id in sorted(increments):
             inc = known[inc_id]
             for rel, data in derived_files(inc.rel, inc.id, index.in_increment(inc_id)).items():
-                tx.write_if_changed(rel, data)
+                tx.write_if_changed(rel, data, durable=False)  # derived: registry-reindex rebuilds them
 
     def register_model(
         self,

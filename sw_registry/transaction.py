@@ -33,6 +33,7 @@ class Transaction:
     _new_dirs: list[str] = field(default_factory=list)
     _staged: bool = False
     _journaled: bool = False
+    head: str | None = None  # HEAD when the write began (it cannot move while we hold the lock)
     commit_id: str | None = None
     warnings: list[str] = field(default_factory=list)  # for data.warnings: hook output, large artifacts
 
@@ -40,7 +41,8 @@ class Transaction:
     def _begin(self) -> None:
         """Before the first file changes: mark the write as in progress (see ``dirty_paths``)."""
         if not self._journaled:
-            atomic_write(self.repo.journal(), f"{os.getpid()}\n".encode())
+            # not fsync'd: it guards against a killed process, whose writes the page cache keeps anyway
+            atomic_write(self.repo.journal(), f"{os.getpid()}\n".encode(), durable=False)
             self._journaled = True
 
     def end(self) -> None:
@@ -48,7 +50,8 @@ class Transaction:
             clear_journal(self.repo)
             self._journaled = False
 
-    def write(self, rel: str, data: bytes) -> None:
+    def write(self, rel: str, data: bytes, *, durable: bool = True) -> None:
+        """Write a registry file atomically; ``durable=False`` skips the fsync for files that can be rebuilt."""
         self._begin()
         path = self.layout.abs(rel)
         if rel not in self._originals and not any(rel.startswith(d + "/") for d in self._new_dirs):
@@ -57,7 +60,7 @@ class Transaction:
             except FileNotFoundError:
                 self._originals[rel] = None
                 self._remember_new_parents(path)
-        atomic_write(path, data)
+        atomic_write(path, data, durable=durable)
         if rel.endswith("/metadata.json") and "/models/" in rel:
             import json
 
@@ -73,13 +76,13 @@ class Transaction:
         if top is not None:
             self._new_dirs.append(top.relative_to(self.layout.root).as_posix())
 
-    def write_if_changed(self, rel: str, data: bytes) -> bool:
+    def write_if_changed(self, rel: str, data: bytes, *, durable: bool = True) -> bool:
         try:
             if self.layout.abs(rel).read_bytes() == data:
                 return False
         except FileNotFoundError:
             pass
-        self.write(rel, data)
+        self.write(rel, data, durable=durable)
         return True
 
     def make_dir(self, rel: str) -> Path:
@@ -116,7 +119,7 @@ class Transaction:
         env = dict(self.git_env)
         if author is not None:
             env["GIT_AUTHOR_NAME"], env["GIT_AUTHOR_EMAIL"] = author
-        self.commit_id, output = self.repo.commit(commit_message(subject, trailers, body), paths, env)
+        self.commit_id, output = self.repo.commit(commit_message(subject, trailers, body), paths, env, head=self.head)
         if output:
             self.warnings.append(f"git hook output: {output}")
         return self.commit_id
@@ -212,7 +215,7 @@ def transaction(
                     details={"paths": dirty},
                 )
         head = repo.head_commit()
-        tx = Transaction(layout, repo, index, who, env)
+        tx = Transaction(layout, repo, index, who, env, head=head)
         try:
             yield tx
         except BaseException:

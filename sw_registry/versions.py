@@ -89,15 +89,23 @@ def bump(existing: list[str], kind: str) -> str:
     """Next version from the highest final release of ``existing`` (SPEC §3)."""
     if kind not in BUMPS:
         raise InvalidVersion(f"unknown bump {kind!r}", hint="use major, minor, patch or auto")
-    finals = [parse(v) for v in existing if parse(v).pre is None]
+    parsed = [parse(v) for v in existing]
+    finals = [v for v in parsed if v.pre is None]
     if not finals:
-        return "1.0.0"
-    major, minor, patch = _triple(max(finals))
-    if kind == "major":
-        return f"{major + 1}.0.0"
-    if kind == "minor":
-        return f"{major}.{minor + 1}.0"
-    return f"{major}.{minor}.{patch + 1}"
+        nxt = "1.0.0"
+    else:
+        major, minor, patch = _triple(max(finals))
+        if kind == "major":
+            nxt = f"{major + 1}.0.0"
+        elif kind == "minor":
+            nxt = f"{major}.{minor + 1}.0"
+        else:
+            nxt = f"{major}.{minor}.{patch + 1}"
+    # with only pre-releases so far (2.0.0rc1), the first final release finalises the highest: 2.0.0, not 1.0.0
+    pres = [v for v in parsed if v.pre is not None]
+    if not finals and pres and Version(nxt) < max(pres):
+        return "{}.{}.{}".format(*_triple(max(pres)))
+    return nxt
 
 
 def highest(versions: list[str]) -> str | None:

@@ -93,7 +93,7 @@ class Workflow:
             f"| {now} | {_cell(rec['name'])} | v{rec['version']} | {_cell(rec['stage'])} | {to} | "
             f"{_cell(tx.actor)} | {_cell(reason)} |\n"
         )
-        tx.write(rel, text.encode("utf-8"))
+        tx.write(rel, text.encode("utf-8"), durable=False)  # prose for people; git history is the record
         return meta
 
     def _finish(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .. import lineage
 from . import yamlout
-from .files import dump_json
 
 CATALOG_HEADER = (
     "# Derived by sw-registry from models/*/metadata.json. Do not edit by hand;\n"
@@ -32,13 +32,26 @@ def catalog_bytes(increment: str, records: list[dict[str, Any]]) -> bytes:
                 "tags": list(rec.get("tags") or []),
             }
         )
-    doc = {"schema_version": 1, "increment": increment, "models": models}
-    return (CATALOG_HEADER + yamlout.dump(doc)).encode("utf-8")
+    # one flow mapping per version: a stage change is a one-line diff, and it writes at C speed
+    lines = [CATALOG_HEADER + yamlout.dump({"schema_version": 1, "increment": increment}).rstrip("\n")]
+    if not models:
+        lines.append("models: {}")
+    else:
+        lines.append("models:")
+        for name, entries in models.items():
+            lines.append(f"  {yamlout.key(name)}:")
+            lines += [f"  - {yamlout.flow(entry)}" for entry in entries]
+    return ("\n".join(lines) + "\n").encode("utf-8")
 
 
 def lineage_bytes(increment: str, records: list[dict[str, Any]]) -> bytes:
+    """JSON with one node or edge per line (readable diffs; json's C encoder, unlike indent=2)."""
     g = lineage.graph(records)
-    return dump_json({"schema_version": 1, "increment": increment, **g})
+    parts = [f'{{\n  "schema_version": 1,\n  "increment": {json.dumps(increment)},']
+    for key in ("nodes", "edges"):
+        items = ",\n".join(f"    {json.dumps(item, ensure_ascii=False)}" for item in g[key])
+        parts.append(f'  "{key}": [\n{items}\n  ]' if items else f'  "{key}": []')
+    return (parts[0] + "\n" + ",\n".join(parts[1:]) + "\n}\n").encode("utf-8")
 
 
 def derived_files(inc_rel: str, increment: str, records: list[dict[str, Any]]) -> dict[str, bytes]:

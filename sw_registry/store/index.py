@@ -397,10 +397,22 @@ def _load_marshal(path: Path) -> dict[str, Any]:
 
 def _store_marshal(path: Path, data: dict[str, Any]) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.parent.is_dir():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            ensure_ignored(path.parent)
         atomic_write(path, marshal.dumps({**data, "format": (CACHE_FORMAT, sys.version_info[:2])}), durable=False)
     except OSError:
         pass  # a read-only checkout still reads, just without the cache
+
+
+def ensure_ignored(folder: Path) -> None:
+    """Keep the cache out of ``git status`` even where .gitignore does not list .specweave/cache/."""
+    cache_root = folder
+    while cache_root.name != "cache" and cache_root.parent != cache_root:
+        cache_root = cache_root.parent
+    marker = (cache_root if cache_root.name == "cache" else folder) / ".gitignore"
+    if not marker.exists():
+        marker.write_text("# written by sw-registry: everything here is a rebuildable cache\n*\n")
 
 
 def _policy(source: Source, cached: Any) -> tuple[Any, dict[str, Any]]:
