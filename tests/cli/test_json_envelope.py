@@ -16,6 +16,7 @@ import pytest
 import typer
 
 from sw_registry.registry import ModelRegistry
+from tests.cli.inprocess import run_main
 from tests.conftest import Result, git
 
 COMMANDS = ("registry-register", "registry-list", "registry-info", "registry-get", "init", "demo")
@@ -25,7 +26,6 @@ def envelope_ok(r: Result) -> Any:
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stderr == ""
     doc = json.loads(r.stdout)  # exactly one document: json.loads refuses trailing data
-    assert r.stdout.endswith("\n") and r.stdout.count("\n") == 1
     assert set(doc) == {"ok", "data"} and doc["ok"] is True
     return doc["data"]
 
@@ -43,17 +43,11 @@ def envelope_error(r: Result, code: str, exit_code: int) -> dict[str, Any]:
 
 
 @pytest.fixture
-def main_cli(project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
-    """main_cli(*args) -> Result: the CLI's entry point in-process, in the project folder."""
-    from sw_registry.cli.app import main
+def main_cli(project: Path):  # type: ignore[no-untyped-def]
+    """main_cli(*args, env=None) -> Result: the CLI's entry point in-process, in the project folder."""
 
-    monkeypatch.chdir(project)
-
-    def call(*args: str) -> Result:
-        capsys.readouterr()
-        code = main(list(args))
-        out, err = capsys.readouterr()
-        return Result(code, out, err)
+    def call(*args: str, env: dict[str, str] | None = None) -> Result:
+        return run_main(project, *args, env=env)
 
     return call
 
@@ -86,8 +80,8 @@ def test_register_json_envelope(cli, make_artifact) -> None:
         ("registry-get", "fraud-model", "--version", "1.0.0", "--path-only"),
     ],
 )
-def test_read_commands_json_envelope(cli, registered: Path, args: tuple[str, ...]) -> None:
-    data = envelope_ok(cli(*args, "--json"))
+def test_read_commands_json_envelope(main_cli, registered: Path, args: tuple[str, ...]) -> None:
+    data = envelope_ok(main_cli(*args, "--json"))
     assert isinstance(data, dict) and data
 
 
@@ -109,17 +103,17 @@ def test_env_var_turns_on_json_mode(cli, registered: Path) -> None:
     assert [m["name"] for m in data["models"]] == ["fraud-model"]
 
 
-def test_env_var_json_mode_applies_to_errors(cli, project: Path) -> None:
-    envelope_error(cli("registry-info", "nope", env={"SW_REGISTRY_JSON": "1"}), "not_found", 3)
+def test_env_var_json_mode_applies_to_errors(main_cli) -> None:
+    envelope_error(main_cli("registry-info", "nope", env={"SW_REGISTRY_JSON": "1"}), "not_found", 3)
 
 
-def test_json_output_uses_canonical_versions_and_utc_times(cli, registered: Path) -> None:
-    data = envelope_ok(cli("registry-info", "fraud-model", "--version", "v1.0", "--json"))
+def test_json_output_uses_canonical_versions_and_utc_times(main_cli, registered: Path) -> None:
+    data = envelope_ok(main_cli("registry-info", "fraud-model", "--version", "v1.0", "--json"))
     assert data["version"] == "1.0.0"
     assert data["created_at"].endswith("Z") and "T" in data["created_at"]
 
 
-def test_warnings_go_into_data_not_stderr(cli, project: Path, make_artifact) -> None:
+def test_warnings_go_into_data_not_stderr(cli, main_cli, project: Path, make_artifact) -> None:
     (project / ".specweave" / "registry.yaml").write_text("large_artifact_warn_mb: 0.001\n")
     git(project, "add", "-A")
     git(project, "commit", "-q", "-m", "policy")
@@ -127,6 +121,9 @@ def test_warnings_go_into_data_not_stderr(cli, project: Path, make_artifact) -> 
     data = envelope_ok(r)
     assert data["warnings"] and all(isinstance(w, str) for w in data["warnings"])
     assert "artifact_store" in data["warnings"][0]
+    human = main_cli("registry-register", "big-model", "--artifact", str(make_artifact(b"\1" * 4096)))
+    assert human.returncode == 0
+    assert "artifact_store" in human.stderr and "artifact_store" not in human.stdout
 
 
 # -- error envelopes -------------------------------------------------------------------------
@@ -151,10 +148,14 @@ def test_warnings_go_into_data_not_stderr(cli, project: Path, make_artifact) -> 
     ],
 )
 def test_error_envelopes_carry_the_spec_code_and_exit_code(
-    cli, registered: Path, make_artifact, args: tuple[str, ...], code: str, exit_code: int
+    main_cli, registered: Path, make_artifact, args: tuple[str, ...], code: str, exit_code: int
 ) -> None:
     art = str(make_artifact(b"different"))
-    envelope_error(cli(*[a.replace("{art}", art) for a in args], "--json"), code, exit_code)
+    envelope_error(main_cli(*[a.replace("{art}", art) for a in args], "--json"), code, exit_code)
+
+
+def test_error_envelope_from_the_real_process(cli, registered: Path) -> None:
+    envelope_error(cli("registry-info", "fraud-model", "--version", "9.9.9", "--json"), "not_found", 3)
 
 
 @pytest.mark.parametrize(
@@ -178,8 +179,8 @@ def test_usage_error_from_the_real_process(cli, project: Path) -> None:
     envelope_error(cli("registry-info", "--json"), "usage", 2)
 
 
-def test_usage_error_with_env_json_mode(cli, project: Path) -> None:
-    envelope_error(cli("registry-list", "--bogus", env={"SW_REGISTRY_JSON": "1"}), "usage", 2)
+def test_usage_error_with_env_json_mode(main_cli) -> None:
+    envelope_error(main_cli("registry-list", "--bogus", env={"SW_REGISTRY_JSON": "1"}), "usage", 2)
 
 
 # -- human mode ------------------------------------------------------------------------------
@@ -194,15 +195,21 @@ def test_usage_error_with_env_json_mode(cli, project: Path) -> None:
     ],
 )
 def test_human_errors_go_to_stderr_without_traceback(
-    cli, registered: Path, args: tuple[str, ...], code: str, exit_code: int
+    main_cli, registered: Path, args: tuple[str, ...], code: str, exit_code: int
 ) -> None:
-    r = cli(*args)
+    r = main_cli(*args)
     assert r.returncode == exit_code
     assert r.stdout == ""
     assert code in r.stderr
     assert "Traceback" not in r.stderr and "Traceback" not in r.stdout
     assert "hint" in r.stderr
     assert "\x1b[" not in r.stderr  # no colour when not a TTY / NO_COLOR
+
+
+def test_human_error_from_the_real_process(cli, project: Path) -> None:
+    r = cli("registry-info", "nope")
+    assert r.returncode == 3 and r.stdout == ""
+    assert "not_found" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_human_usage_error_goes_to_stderr(cli, project: Path) -> None:
@@ -212,8 +219,8 @@ def test_human_usage_error_goes_to_stderr(cli, project: Path) -> None:
     assert "--bogus" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_human_output_goes_to_stdout_without_colour(cli, registered: Path) -> None:
-    r = cli("registry-list")
+def test_human_output_goes_to_stdout_without_colour(main_cli, registered: Path) -> None:
+    r = main_cli("registry-list")
     assert r.returncode == 0 and r.stderr == ""
     assert "fraud-model" in r.stdout and "v1.0.0" in r.stdout
     assert "\x1b[" not in r.stdout

@@ -185,3 +185,12 @@ def test_parse_ref_refuses_bad_references(ref: str, code: str) -> None:
     with pytest.raises(RegistryError) as exc:
         V.parse_ref(ref)
     assert exc.value.code == code
+
+
+def test_first_bump_after_only_pre_releases_finalises_the_highest() -> None:
+    from sw_registry.versions import bump
+
+    assert bump(["2.0.0rc1"], "major") == "2.0.0"
+    assert bump(["2.0.0rc1", "2.0.0rc2"], "patch") == "2.0.0"
+    # with a final release the bump starts from it, whatever pre-releases exist above
+    assert bump(["1.0.0", "2.0.0rc1"], "minor") == "1.1.0"

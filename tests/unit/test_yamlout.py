@@ -28,3 +28,16 @@ def test_tricky_strings_are_quoted() -> None:
 
 def test_plain_strings_stay_readable() -> None:
     assert dump({"stage": "production", "name": "fraud-model"}) == "stage: production\nname: fraud-model\n"
+
+
+flow_scalars = st.none() | st.booleans() | st.integers() | st.text()
+flow_values = st.recursive(flow_scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+    st.text(), inner, max_size=4), max_leaves=15)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(), flow_values, max_size=6))
+def test_flow_lines_round_trip_in_a_block_list(data: dict) -> None:
+    from sw_registry.store.yamlout import flow
+
+    assert yaml.safe_load(f"items:\n  - {flow(data)}\n") == {"items": [data]}
