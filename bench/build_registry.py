@@ -169,7 +169,8 @@ def write_versions(root: Path, versions: int, seed: int) -> int:
     for name in MODELS:
         for i in range(versions):
             inc = INCREMENTS[i // per_increment]
-            folder = root / ".specweave" / "increments" / inc / "models" / layout.version_dirname(name, version_string(i))
+            models = root / ".specweave" / "increments" / inc / "models"
+            folder = models / layout.version_dirname(name, version_string(i))
             folder.mkdir(parents=True)
             artifact = rng.randbytes(ARTIFACT_BYTES)
             meta = version_metadata(name, i, versions, inc, artifact, rng, prod, staging)

@@ -15,6 +15,10 @@ and prints a markdown table with the median, min and max and the budget beside e
     python bench/run.py --big            N = 50, 500, 3334    (... and ~10,000 versions)
     python bench/run.py --artifact-gib 1 register one 1 GiB file against sha256sum + cp, and its peak RSS
 
+Bytecode: the timed processes cache it in a folder of the benchmark's own (PYTHONPYCACHEPREFIX,
+filled by the warm-up runs), as an installed wheel has it, even if PYTHONDONTWRITEBYTECODE is set.
+Each register run adds a version, so its registry grows by 1 + --runs versions while it is timed.
+
 The console script is the installed one (shutil.which). A pyenv shim in front of it is a shell
 script that re-executes through pyenv (tens of ms per call that are not the product's), so the
 real script next to the running interpreter is timed instead, and the shim gets one reference row.
@@ -41,7 +45,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from build_registry import build  # noqa: E402
+from build_registry import build
 
 GIB = 1024**3
 SIZES = (50, 500)
@@ -99,7 +103,7 @@ def console_script() -> tuple[str, str | None]:
 def run_once(cmd: Sequence[str], cwd: Path | None = None) -> float:
     """Wall time of one process in seconds; a failing command stops the benchmark with its output."""
     t0 = time.perf_counter()
-    proc = subprocess.run(list(cmd), cwd=cwd, env=bench_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.run(list(cmd), cwd=cwd, env=bench_env(), capture_output=True)
     elapsed = time.perf_counter() - t0
     if proc.returncode != 0:
         out = (proc.stderr or proc.stdout).decode("utf-8", "replace")[-2000:]
@@ -179,40 +183,54 @@ def new_artifact(folder: Path, tag: str, size: int = 4096) -> Path:
 # -- the CLI timings -----------------------------------------------------------------------------
 
 
-def cli_rows(sizes: Sequence[int], runs: int, workdir: Path, keep: bool) -> list[Row]:
+def fixed(cmd: list[str]) -> Callable[[int], list[str]]:
+    """The same command for every run."""
+    return lambda i: cmd
+
+
+def cli_rows(sizes: Sequence[int], runs: int, workdir: Path, keep: bool) -> tuple[list[Row], list[str]]:
+    """The baseline and --help once, then list, info and register for each size."""
     script, shim = console_script()
     print(f"timing {script}" + (f" (PATH has the shim {shim})" if shim else ""), file=sys.stderr)
+
+    def row(command: str, n: str, versions: str, make_cmd: Callable[[int], Sequence[str]], budget: float | None,
+            cwd: Path | None = None, reference: bool = False) -> Row:
+        result = Row(command, n, versions, measure(command, make_cmd, runs, cwd))
+        return judge(result, budget, reference) if budget is not None else result
+
     rows = [
-        Row("`python -c pass` (baseline)", "-", "-", measure("python -c pass", lambda i: [sys.executable, "-c", "pass"], runs)),
-        judge(Row("`sw-registry --help`", "-", "-", measure("--help", lambda i: [script, "--help"], runs)), HELP_BUDGET_MS),
+        row("`python -c pass` (baseline)", "-", "-", fixed([sys.executable, "-c", "pass"]), None),
+        row("`sw-registry --help`", "-", "-", fixed([script, "--help"]), HELP_BUDGET_MS),
     ]
     if shim:
-        rows.append(judge(Row("`sw-registry --help` via the pyenv shim (ref.)", "-", "-",
-                              measure("--help (shim)", lambda i: [shim, "--help"], runs)), HELP_BUDGET_MS))
+        rows.append(row("`sw-registry --help` via the pyenv shim (ref.)", "-", "-", fixed([shim, "--help"]),
+                        HELP_BUDGET_MS))
     scratch = Path(tempfile.mkdtemp(prefix="artifacts-", dir=workdir))
+    built: list[str] = []
     for n in sizes:
         root = Path(tempfile.mkdtemp(prefix=f"registry-{n}-", dir=workdir))
         info = build(root, n)
-        versions = info["versions"]
-        print(f"N={n}: built {versions} versions in {info['seconds']} s at {root}", file=sys.stderr)
-        r = ["--root", str(root)]
-        budget = read_budget_ms(versions)
-        rows.append(judge(Row("`registry-list --json`", str(n), f"{versions:,}",
-                              measure("registry-list", lambda i: [script, "registry-list", "--json", *r], runs, root)), budget))
-        rows.append(judge(Row(f"`registry-info {MODEL} --json`", str(n), f"{versions:,}",
-                              measure("registry-info", lambda i: [script, "registry-info", MODEL, "--json", *r], runs,
-                                      root)), budget))
+        count = f"{info['versions']:,}"
+        print(f"N={n}: built {count} versions in {info['seconds']} s at {root}", file=sys.stderr)
+        built.append(f"N={n}: {count} versions in {info['seconds']:.1f} s")
+        at = ["--root", str(root)]
+        budget = read_budget_ms(info["versions"])
 
-        def register(i: int, r: list[str] = r) -> list[str]:
-            art = new_artifact(scratch, str(i))
-            return [script, "registry-register", MODEL, "--artifact", str(art), "--bump", "patch", "--json", *r]
+        def register(i: int, at: list[str] = at) -> list[str]:
+            artifact = new_artifact(scratch, str(i))  # before the clock starts
+            return [script, "registry-register", MODEL, "--artifact", str(artifact), "--bump", "patch", "--json", *at]
 
-        rows.append(judge(Row("`registry-register … --bump patch` (4 KB)", str(n), f"{versions:,}",
-                              measure("registry-register", register, runs, root)), REGISTER_REF_MS, reference=True))
+        rows += [
+            row("`registry-list --json`", str(n), count, fixed([script, "registry-list", "--json", *at]), budget, root),
+            row(f"`registry-info {MODEL} --json`", str(n), count,
+                fixed([script, "registry-info", MODEL, "--json", *at]), budget, root),
+            row("`registry-register … --bump patch` (4 KB)", str(n), count, register, REGISTER_REF_MS, root,
+                reference=True),
+        ]
         if not keep:
             shutil.rmtree(root)
     shutil.rmtree(scratch)
-    return rows
+    return rows, ["Registries built by bench/build_registry.py (not timed above): " + "; ".join(built)]
 
 
 # -- one large artifact ------------------------------------------------------------------------------
@@ -310,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
             rows, notes = artifact_gib(args.artifact_gib, args.gib_runs, workdir, args.keep)
         else:
             sizes = list(args.sizes or SIZES) + ([BIG_SIZE] if args.big else [])
-            rows = cli_rows(sizes, args.runs, workdir, args.keep)
+            rows, notes = cli_rows(sizes, args.runs, workdir, args.keep)
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
