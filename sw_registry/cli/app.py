@@ -61,10 +61,17 @@ def build(only: str | None = None) -> typer.Typer:
     ) -> None:
         """sw-registry: a git-backed model registry for SpecWeave projects."""
 
-    for name, (module, func) in COMMANDS.items():
+    from . import options
+
+    # The command modules import neither Typer nor the option aliases at run time (see fastpath.py); their
+    # annotations are strings that Typer resolves here, in the module's namespace, so give it both.
+    annotation_names = {"typer": typer, **{k: v for k, v in vars(options).items() if k.endswith(("Option", "Arg"))}}
+    for name, (module_name, func) in COMMANDS.items():
         if only is None or name == only:
-            command = getattr(importlib.import_module(f"{__package__}.commands.{module}"), func)
-            app.command(name)(command)
+            module = importlib.import_module(f"{__package__}.commands.{module_name}")
+            for key, value in annotation_names.items():
+                module.__dict__.setdefault(key, value)
+            app.command(name)(getattr(module, func))
     return app
 
 

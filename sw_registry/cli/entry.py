@@ -3,7 +3,7 @@
 Importing Typer costs about as much as starting Python itself, and ``--help`` has a 120 ms budget.
 The top-level help text is generated from the Typer app into help_text.py
 (``python -m sw_registry.cli.reference --write``); tests/cli/test_docs.py fails when it differs from
-what Typer prints, so it cannot drift. Everything else goes through Typer.
+what Typer prints, so it cannot drift. Plain command lines run through fastpath.py, the rest through Typer.
 """
 
 from __future__ import annotations
@@ -20,6 +20,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         sys.stdout.write(TOP_HELP)
         return 0
+    from .fastpath import run
+
+    code = run(args)
+    if code is not None:
+        return code
     from .app import main as typer_main
 
     return typer_main(args)

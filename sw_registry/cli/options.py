@@ -33,3 +33,12 @@ IncrementOption = Annotated[
         "--increment", help="Increment: 42, 0042 or 0042-name (a new full id is created).", show_default=False
     ),
 ]
+NameArg = Annotated[str, typer.Argument(help="Model name.")]
+VersionArg = Annotated[str, typer.Argument(help="Version, e.g. v3.1.0.")]
+ReasonOption = Annotated[
+    str | None, typer.Option("--reason", help="Why (recorded in metadata, history and the commit).")
+]
+ForceOption = Annotated[
+    bool,
+    typer.Option("--force", help="Relax the transition/deprecation rules (needs --reason; never bypasses approvals)."),
+]

@@ -102,8 +102,6 @@ def _debug_log(exc: BaseException) -> Path:
 
 def run(argv: Sequence[str], invoke: Callable[[list[str]], Any]) -> int:
     """The one error funnel: RegistryError -> its exit code; Typer usage errors -> 2; bugs -> 70."""
-    import typer
-
     args = list(argv)
     as_json = json_mode("--json" in args)
     try:
@@ -111,25 +109,16 @@ def run(argv: Sequence[str], invoke: Callable[[list[str]], Any]) -> int:
         return rv if isinstance(rv, int) else 0
     except RegistryError as err:
         return show_error(err, as_json)
-    except typer.TyperException as exc:  # click's usage errors, vendored by Typer
-        code = int(getattr(exc, "exit_code", 2) or 2)
-        if as_json:
-            hint = "run the command with --help to see its usage"
-            write_json({"ok": False, "error": {"code": "usage", "message": exc.format_message(), "hint": hint}})
-            return 2
-        show = getattr(exc, "show", None)
-        if callable(show):
-            show()
-        else:
-            print(f"error: {exc.format_message()}", file=sys.stderr)
-        return code
-    except typer.Abort:
-        return 130
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         return 1
-    except Exception as exc:
+    except Exception as exc:  # Typer's usage errors, else the bug path: log, say so, exit 70
+        typer = sys.modules.get("typer")  # the fast path never imports Typer, so it raised none of its errors
+        if typer is not None and isinstance(exc, typer.TyperException):  # click's usage errors, vendored by Typer
+            return _usage_error(exc, as_json)
+        if typer is not None and isinstance(exc, typer.Abort):
+            return 130
         path = _debug_log(exc)
         bug = RegistryError(
             f"internal error: {type(exc).__name__}: {exc}. This is a bug in sw-registry; the traceback is in {path}",
@@ -137,3 +126,17 @@ def run(argv: Sequence[str], invoke: Callable[[list[str]], Any]) -> int:
             details={"debug_log": str(path)},
         )
         return show_error(bug, as_json)
+
+
+def _usage_error(exc: Any, as_json: bool) -> int:
+    code = int(getattr(exc, "exit_code", 2) or 2)
+    if as_json:
+        hint = "run the command with --help to see its usage"
+        write_json({"ok": False, "error": {"code": "usage", "message": exc.format_message(), "hint": hint}})
+        return 2
+    show = getattr(exc, "show", None)
+    if callable(show):
+        show()
+    else:
+        print(f"error: {exc.format_message()}", file=sys.stderr)
+    return code

@@ -1,12 +1,18 @@
 """demo (SPEC §7.16)."""
 
+from __future__ import annotations
+
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import typer
-
-from ..options import JsonOption
 from ..output import emit, json_mode
+
+# Typer and the option aliases are only annotations here: app.build() provides them when it wires the
+# command into Typer, and the fast path (fastpath.py) calls the function without importing Typer.
+if TYPE_CHECKING:
+    import typer
+
+    from ..options import JsonOption
 
 
 def demo(

@@ -1,13 +1,19 @@
 """registry-get (SPEC §7.13)."""
 
-from typing import Annotated, Any
+from __future__ import annotations
 
-import typer
+from typing import TYPE_CHECKING, Annotated, Any
 
-from ..options import JsonOption, RevOption, RootOption
 from ..output import emit, json_mode
 from ..render import esc, v
 from .common import registry, with_warnings
+
+# Typer and the option aliases are only annotations here: app.build() provides them when it wires the
+# command into Typer, and the fast path (fastpath.py) calls the function without importing Typer.
+if TYPE_CHECKING:
+    import typer
+
+    from ..options import JsonOption, RevOption, RootOption
 
 
 def get(

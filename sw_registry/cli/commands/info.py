@@ -1,13 +1,19 @@
 """registry-info (SPEC §7.3)."""
 
-from typing import Annotated
+from __future__ import annotations
 
-import typer
+from typing import TYPE_CHECKING, Annotated
 
-from ..options import JsonOption, RevOption, RootOption
 from ..output import emit
 from ..render import info_view, version_view
 from .common import registry, with_warnings
+
+# Typer and the option aliases are only annotations here: app.build() provides them when it wires the
+# command into Typer, and the fast path (fastpath.py) calls the function without importing Typer.
+if TYPE_CHECKING:
+    import typer
+
+    from ..options import JsonOption, RevOption, RootOption
 
 
 def info(

@@ -1,13 +1,19 @@
 """init (SPEC §7.16)."""
 
+from __future__ import annotations
+
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import typer
-
-from ..options import JsonOption
 from ..output import emit
 from ..render import esc
+
+# Typer and the option aliases are only annotations here: app.build() provides them when it wires the
+# command into Typer, and the fast path (fastpath.py) calls the function without importing Typer.
+if TYPE_CHECKING:
+    import typer
+
+    from ..options import JsonOption
 
 
 def init(

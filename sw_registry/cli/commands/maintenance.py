@@ -1,13 +1,19 @@
 """registry-verify [--repair] and registry-reindex (SPEC §7.14)."""
 
-from typing import Annotated, Any
+from __future__ import annotations
 
-import typer
+from typing import TYPE_CHECKING, Annotated, Any
 
-from ..options import ActorOption, AllowDetachedOption, JsonOption, RootOption
 from ..output import emit
 from ..render import esc, short
 from .common import registry
+
+# Typer and the option aliases are only annotations here: app.build() provides them when it wires the
+# command into Typer, and the fast path (fastpath.py) calls the function without importing Typer.
+if TYPE_CHECKING:
+    import typer
+
+    from ..options import ActorOption, AllowDetachedOption, JsonOption, RootOption
 
 
 def verify(

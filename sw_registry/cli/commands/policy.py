@@ -1,14 +1,21 @@
 """registry-policy (SPEC §7.15)."""
 
+from __future__ import annotations
+
 import re
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import typer
-
-from ..options import ActorOption, AllowDetachedOption, JsonOption, RootOption
 from ..output import emit
 from ..render import short
 from .common import registry
+
+# Typer and the option aliases are only annotations here: app.build() provides them when it wires the
+# command into Typer, and the fast path (fastpath.py) calls the function without importing Typer.
+if TYPE_CHECKING:
+    import typer
+
+    from ..options import ActorOption, AllowDetachedOption, JsonOption, RootOption
+
 
 TRIGGER = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*([<>])\s*([-+0-9.eE]+)\s*$")
 

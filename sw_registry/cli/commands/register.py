@@ -1,15 +1,21 @@
 """registry-register (SPEC §7.1)."""
 
+from __future__ import annotations
+
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import typer
-
-from ..options import ActorOption, AllowDetachedOption, IncrementOption, JsonOption, RootOption
 from ..output import emit, json_mode
 from ..render import esc, short, v
 from .common import registry
+
+# Typer and the option aliases are only annotations here: app.build() provides them when it wires the
+# command into Typer, and the fast path (fastpath.py) calls the function without importing Typer.
+if TYPE_CHECKING:
+    import typer
+
+    from ..options import ActorOption, AllowDetachedOption, IncrementOption, JsonOption, RootOption
 
 
 def _load_structured(path: Path, what: str) -> Any:

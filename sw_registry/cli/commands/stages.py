@@ -1,23 +1,28 @@
 """registry-promote, registry-rollback, registry-approve, registry-deprecate (SPEC §7.4–§7.7)."""
 
-from typing import Annotated, Any
+from __future__ import annotations
 
-import typer
+from typing import TYPE_CHECKING, Annotated, Any
 
-from ..options import ActorOption, AllowDetachedOption, JsonOption, RootOption
 from ..output import emit
 from ..render import esc, short, stage, v
 from .common import registry
 
-NameArg = Annotated[str, typer.Argument(help="Model name.")]
-VersionArg = Annotated[str, typer.Argument(help="Version, e.g. v3.1.0.")]
-ReasonOption = Annotated[
-    str | None, typer.Option("--reason", help="Why (recorded in metadata, history and the commit).")
-]
-ForceOption = Annotated[
-    bool,
-    typer.Option("--force", help="Relax the transition/deprecation rules (needs --reason; never bypasses approvals)."),
-]
+# Typer and the option aliases are only annotations here: app.build() provides them when it wires the
+# command into Typer, and the fast path (fastpath.py) calls the function without importing Typer.
+if TYPE_CHECKING:
+    import typer
+
+    from ..options import (
+        ActorOption,
+        AllowDetachedOption,
+        ForceOption,
+        JsonOption,
+        NameArg,
+        ReasonOption,
+        RootOption,
+        VersionArg,
+    )
 
 
 def promote(

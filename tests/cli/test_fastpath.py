@@ -1,0 +1,124 @@
+"""The fast path must pass each command exactly what Typer would, and leave everything unusual to Typer."""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import inspect
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+
+from sw_registry.cli import fastpath
+from sw_registry.cli.app import COMMANDS, build
+from sw_registry.cli.fast_spec import COMMANDS as SPEC
+from sw_registry.cli.reference import fast_spec_module
+
+SAMPLE = {"str": "value-1", "path": "some/file.txt", "int": "3"}
+
+
+def typer_kwargs(name: str, args: list[str]) -> dict[str, Any]:
+    """What Typer passes to the command for ``args`` (the command itself replaced by a recorder)."""
+    build(only=name)  # gives the command's module the names its annotations use
+    module, func = COMMANDS[name]
+    real = getattr(importlib.import_module(f"sw_registry.cli.commands.{module}"), func)
+    captured: dict[str, Any] = {}
+
+    @functools.wraps(real)
+    def recorder(**kwargs: Any) -> None:
+        captured.update(kwargs)
+
+    app = typer.Typer()
+
+    @app.callback()
+    def _group() -> None:
+        pass
+
+    app.command(name)(recorder)
+    typer.main.get_command(app).main(args=[name, *args], standalone_mode=False)
+    return captured
+
+
+def fast_kwargs(name: str, args: list[str]) -> dict[str, Any] | None:
+    """The fast path's arguments, with the function's defaults filled in as Python would."""
+    kwargs = fastpath.parse(SPEC[name], args)
+    if kwargs is None:
+        return None
+    module, func = COMMANDS[name]
+    real = getattr(importlib.import_module(f"sw_registry.cli.commands.{module}"), func)
+    bound = inspect.signature(real).bind(**kwargs)
+    bound.apply_defaults()
+    return dict(bound.arguments)
+
+
+def command_lines(name: str) -> list[list[str]]:
+    """Plain command lines for a command: all options in two spellings, only the required ones, reordered."""
+    spec = SPEC[name]
+    positional = [f"arg-{i}" for i, _ in enumerate(spec["arguments"])]
+    full: list[str] = []
+    equals: list[str] = []
+    for opt in spec["options"]:
+        if opt["flag"]:
+            full.append(opt["opts"][0])
+            equals.append((opt["off"] or opt["opts"])[0])
+            continue
+        value = SAMPLE[opt["type"]]
+        repeats = 2 if opt["multiple"] else 1
+        for n in range(repeats):
+            full += [opt["opts"][0], f"{value}{n}" if opt["type"] != "int" else value]
+            equals.append(f"{opt['opts'][0]}={value}")
+    required: list[str] = []
+    for opt in spec["options"]:
+        if opt["required"]:
+            required += [opt["opts"][0], SAMPLE[opt["type"]]]
+    needed = [f"arg-{i}" for i, a in enumerate(spec["arguments"]) if a["required"]]
+    return [positional + full, equals + positional, needed + required, required + needed]
+
+
+@pytest.mark.parametrize("name", sorted(SPEC))
+def test_fast_path_passes_what_typer_passes(name: str) -> None:
+    for args in command_lines(name):
+        fast = fast_kwargs(name, args)
+        assert fast is not None, args
+        assert fast == typer_kwargs(name, args), args
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["registry-list", "--help"],
+        ["registry-list", "--no-such-option"],
+        ["registry-list", "--stage"],  # missing value
+        ["registry-list", "--stage", "--json"],  # a value that looks like an option
+        ["registry-list", "--stage", "dev", "--stage", "staging"],  # repeated
+        ["registry-list", "--json=yes"],
+        ["registry-list", "--", "x"],
+        ["registry-list", "extra"],  # no positional arguments
+        ["registry-info"],  # missing argument
+        ["registry-promote", "m", "1.0.0"],  # missing required --to
+        ["registry-policy", "m", "--min-approvals", "two"],  # not an int
+        ["registry-list", "-h"],
+    ],
+)
+def test_unusual_lines_are_left_to_typer(args: list[str]) -> None:
+    assert fastpath.parse(SPEC[args[0]], args[1:]) is None
+
+
+def test_the_spec_is_current() -> None:
+    source = (Path(fastpath.__file__).parent / "fast_spec.py").read_text(encoding="utf-8")
+    assert source == fast_spec_module(), "run: python -m sw_registry.cli.reference --write"
+
+
+def test_fast_path_imports_no_typer(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom sw_registry.cli.entry import main\n"
+        "code = main(['registry-list', '--json', '--root', sys.argv[1]])\n"
+        "print('typer' in sys.modules, code)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True)
+    assert out.stdout.strip().endswith("False 0"), out.stdout + out.stderr
