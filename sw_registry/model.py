@@ -56,7 +56,7 @@ class ModelVersion:
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ModelSummary:
     """One row of registry-list."""
 
@@ -82,7 +82,7 @@ class ModelSummary:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: info builds thousands, and frozen __init__ is several times slower
 class VersionRow:
     """One version as registry-info lists it."""
 

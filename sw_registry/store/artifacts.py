@@ -31,8 +31,8 @@ def _copy_file(
             size += n
             if progress is not None:
                 progress(done + size, total)
-        fout.flush()
-        os.fsync(fout.fileno())
+    # no fsync: the commit that follows streams the file into a pack, which git fsyncs (core.fsync's
+    # default), and a torn work-tree copy is caught by its hash and restored from that object
     return h.hexdigest(), size
 
 

@@ -56,18 +56,21 @@ class WorkTreeSource:
         for inc in self.layout.increments():
             models = f"{root}/{inc.rel}/models"
             try:
-                it = os.scandir(models)
+                fd = os.open(models, os.O_RDONLY | os.O_DIRECTORY)
             except (FileNotFoundError, NotADirectoryError):
                 continue
-            with it:
-                names = [e.name for e in it if not e.name.startswith(".")]
-            prefix = f"{inc.rel}/models/"
-            for name in names:
-                try:
-                    st = stat(f"{models}/{name}/metadata.json")
-                except (FileNotFoundError, NotADirectoryError):
-                    continue
-                out[f"{prefix}{name}/metadata.json"] = (st.st_mtime_ns, st.st_size, st.st_ino)
+            try:
+                with os.scandir(fd) as it:
+                    names = [e.name for e in it if not e.name.startswith(".")]
+                prefix = f"{inc.rel}/models/"
+                for name in names:
+                    try:  # relative to the open folder: the kernel resolves two path parts, not ten
+                        st = stat(f"{name}/metadata.json", dir_fd=fd)
+                    except (FileNotFoundError, NotADirectoryError):
+                        continue
+                    out[f"{prefix}{name}/metadata.json"] = (st.st_mtime_ns, st.st_size, st.st_ino)
+            finally:
+                os.close(fd)
         return out
 
     def read(self, rel: str) -> bytes | None:
