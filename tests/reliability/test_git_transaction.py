@@ -369,3 +369,23 @@ def test_the_read_cache_never_shows_up_in_git_status(tmp_path) -> None:
     assert run_cli(project, "registry-register", "m", "--artifact", str(art), "--json").returncode == 0
     assert run_cli(project, "registry-list", "--json").returncode == 0
     assert git(project, "status", "--porcelain", "--untracked-files=all") == ""
+
+
+def test_first_commit_of_a_project_in_a_subfolder_leaves_staged_files_elsewhere_alone(tmp_path) -> None:
+    """On an unborn branch everything staged is new: only our paths may go into the registry's commit."""
+    from tests.conftest import git, run_cli
+
+    repo = tmp_path / "mono"
+    project = repo / "services" / "fraud"
+    (project / ".specweave" / "increments" / "0001-first").mkdir(parents=True)
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "top.txt").write_text("staged at the top\n")
+    git(repo, "add", "top.txt")
+    art = tmp_path / "m.bin"
+    art.write_bytes(b"x")
+    r = run_cli(project, "registry-register", "m", "--artifact", str(art), "--increment", "0001-first", "--json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    committed = git(repo, "show", "--name-only", "--format=", "HEAD").split()
+    assert "top.txt" not in committed
+    assert all(p.startswith("services/fraud/.specweave/") for p in committed)
+    assert git(repo, "diff", "--cached", "--name-only").split() == ["top.txt"]
