@@ -100,21 +100,10 @@ def key(text: str) -> str:
 def flow(value: dict[str, Any] | list[Any]) -> str:
     """A one-line flow collection: JSON syntax, which YAML reads as the same data.
 
-    Floats are refused (YAML 1.1 reads JSON's 1e-05 as a string); strings get the same escaping as the
-    block writer (JSON's surrogate-pair escapes do not round-trip through PyYAML).
+    For strings, ints, booleans, None and collections of them only: YAML 1.1 reads JSON's 1e-05 as a
+    string, so callers never pass floats. Strings get the block writer's escaping (JSON's surrogate-pair
+    escapes do not round-trip through PyYAML).
     """
-
-    def check(v: Any) -> None:
-        if isinstance(v, float):
-            raise TypeError("flow() does not write floats")
-        if isinstance(v, dict):
-            for item in v.values():
-                check(item)
-        elif isinstance(v, list):
-            for item in v:
-                check(item)
-
-    check(value)
     text = json.dumps(value, ensure_ascii=False)
     if text.isascii() and text.isprintable():
         return text
