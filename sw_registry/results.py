@@ -5,14 +5,31 @@ Kept apart from model.py so that read commands (list, info, get) do not pay for 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from .model import _warned
 
+# field names that the JSON spells differently ("from" and "to" are Python keywords)
+JSON_NAMES = {"from_stage": "from", "to_stage": "to"}
+
+
+class _Result:
+    """``to_dict()`` for the write results: every field under its JSON name, plus ``warnings`` when any."""
+
+    warnings: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {
+            JSON_NAMES.get(f.name, f.name): getattr(self, f.name)
+            for f in fields(self)  # type: ignore[arg-type]
+            if f.name != "warnings"
+        }
+        return _warned(data, self.warnings)
+
 
 @dataclass(frozen=True)
-class PromoteResult:
+class PromoteResult(_Result):
     name: str
     version: str
     from_stage: str
@@ -23,49 +40,20 @@ class PromoteResult:
     forced: bool = False
     warnings: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        return _warned(
-            {
-                "name": self.name,
-                "version": self.version,
-                "from": self.from_stage,
-                "to": self.to_stage,
-                "replaced": self.replaced,
-                "commit": self.commit,
-                "actor": self.actor,
-                "forced": self.forced,
-            },
-            self.warnings,
-        )
-
 
 @dataclass(frozen=True)
-class RollbackResult:
+class RollbackResult(_Result):
     name: str
     from_version: str | None
     to_version: str
     reason: str | None
     commit: str | None
     actor: str | None = None
-
     warnings: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return _warned(
-            {
-                "name": self.name,
-                "from_version": self.from_version,
-                "to_version": self.to_version,
-                "reason": self.reason,
-                "commit": self.commit,
-                "actor": self.actor,
-            },
-            self.warnings,
-        )
 
 
 @dataclass(frozen=True)
-class ApproveResult:
+class ApproveResult(_Result):
     name: str
     version: str
     stage: str
@@ -73,60 +61,27 @@ class ApproveResult:
     approvals: int
     required: int
     commit: str | None
-
     warnings: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return _warned(
-            {
-                "name": self.name,
-                "version": self.version,
-                "stage": self.stage,
-                "approver": self.approver,
-                "approvals": self.approvals,
-                "required": self.required,
-                "commit": self.commit,
-            },
-            self.warnings,
-        )
 
 
 @dataclass(frozen=True)
-class DeprecateResult:
+class DeprecateResult(_Result):
     name: str
     version: str
     reason: str
     end_of_life: str | None
     commit: str | None
     actor: str | None = None
-
     warnings: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return _warned(
-            {
-                "name": self.name,
-                "version": self.version,
-                "reason": self.reason,
-                "end_of_life": self.end_of_life,
-                "commit": self.commit,
-                "actor": self.actor,
-            },
-            self.warnings,
-        )
 
 
 @dataclass(frozen=True)
-class ChangeResult:
+class ChangeResult(_Result):
     """registry-policy, registry-reindex: whether anything changed, and the commit."""
 
     changed: bool
     commit: str | None
-
     warnings: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return _warned({"changed": self.changed, "commit": self.commit}, self.warnings)
 
 
 @dataclass(frozen=True)

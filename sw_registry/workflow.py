@@ -96,6 +96,30 @@ class Workflow:
         tx.write(rel, text.encode("utf-8"), durable=False)  # prose for people; git history is the record
         return meta
 
+    def _move(
+        self,
+        tx: Transaction,
+        rec: dict[str, Any],
+        event: str,
+        to: str,
+        reason: str | None,
+        forced: bool,
+        displaced: dict[str, Any] | None,
+        displaced_reason: str,
+    ) -> tuple[list[str], set[str]]:
+        """Move ``rec`` to ``to`` and archive the version it displaces, as consecutive seqs of one write.
+
+        Returns the seqs (for the Registry-Seq trailer) and the increments whose derived files changed.
+        """
+        seq = tx.index.max_seq(rec["name"]) + 1
+        self._stage_change(tx, rec, event=event, to=to, seq=seq, reason=reason, forced=forced)
+        seqs, incs = [str(seq)], {self._inc(rec)}
+        if displaced is not None:
+            self._stage_change(tx, displaced, event="archive", to="archived", seq=seq + 1, reason=displaced_reason)
+            seqs.append(str(seq + 1))
+            incs.add(self._inc(displaced))
+        return seqs, incs
+
     def _finish(
         self,
         tx: Transaction,
@@ -153,17 +177,10 @@ class Workflow:
                     rule = {"approvers": [], "min_approvals": 1, "allow_self_approval": True}
                 meta = self._read_metadata(rec)
                 L.check_approvals(rule, meta.get("approvals") or [], to_stage, meta.get("created_by"), ref)
-            seq = index.max_seq(name) + 1
-            self._stage_change(tx, rec, event="promote", to=to_stage, seq=seq, reason=reason, forced=move.forced)
-            seqs, incs, replaced = [str(seq)], {self._inc(rec)}, None
             holder = index.holder(name, to_stage) if to_stage in L.EXCLUSIVE else None
-            if holder is not None and holder["version"] != ver:
-                replaced = holder["version"]
-                self._stage_change(
-                    tx, holder, event="archive", to="archived", seq=seq + 1, reason=f"replaced by v{ver}"
-                )
-                seqs.append(str(seq + 1))
-                incs.add(self._inc(holder))
+            holder = holder if holder is not None and holder["version"] != ver else None
+            replaced = holder["version"] if holder else None
+            seqs, incs = self._move(tx, rec, "promote", to_stage, reason, move.forced, holder, f"replaced by v{ver}")
             commit = self._finish(
                 tx,
                 incs,
@@ -276,20 +293,16 @@ class Workflow:
             meta = self._read_metadata(target)
             art = meta.get("artifact") or {}
             verify_artifact(self.layout.abs(f"{target['dir']}/{art.get('path', '')}"), art, f"{name}@{target_ver}")
-            seq = index.max_seq(name) + 1
-            self._stage_change(tx, target, event="rollback", to="production", seq=seq, reason=reason, forced=force)
-            seqs, incs = [str(seq)], {self._inc(target)}
-            if current is not None:
-                self._stage_change(
-                    tx,
-                    current,
-                    event="archive",
-                    to="archived",
-                    seq=seq + 1,
-                    reason=f"rolled back to v{target_ver}" + (f": {reason}" if reason else ""),
-                )
-                seqs.append(str(seq + 1))
-                incs.add(self._inc(current))
+            seqs, incs = self._move(
+                tx,
+                target,
+                "rollback",
+                "production",
+                reason,
+                force,
+                current,
+                f"rolled back to v{target_ver}" + (f": {reason}" if reason else ""),
+            )
             commit = self._finish(
                 tx,
                 incs,

@@ -123,3 +123,23 @@ def cli(project: Path) -> Callable[..., Result]:
         return run_cli(cwd or project, *args, env=env, input=input)
 
     return call
+
+
+@pytest.fixture
+def run(project: Path) -> Callable[..., Result]:
+    """Like ``cli``, through the console script's entry point in this process (no new interpreter)."""
+    from tests.cli.inprocess import run_main
+
+    def call(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> Result:
+        return run_main(cwd or project, *args, env=env)
+
+    return call
+
+
+def error(r: Result, code: str, exit_code: int) -> dict[str, Any]:
+    """The error of a ``--json`` run that must fail with ``code`` and ``exit_code`` and print nothing on stderr."""
+    doc = json.loads(r.stdout)
+    assert doc["ok"] is False and doc["error"]["code"] == code, doc
+    assert r.returncode == exit_code
+    assert r.stderr == ""
+    return dict(doc["error"])

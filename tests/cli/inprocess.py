@@ -13,8 +13,10 @@ from tests.conftest import Result
 
 
 def run_main(cwd: Path, *args: str, env: dict[str, str] | None = None) -> Result:
-    """sw_registry.cli.app.main(args) in ``cwd`` with stdout/stderr captured; ``env`` is added for the call."""
-    from sw_registry.cli.app import main
+    """sw_registry.cli.entry.main(args), what the console script runs, in ``cwd`` with output captured.
+
+    ``env`` is added to the environment for the call."""
+    from sw_registry.cli.entry import main
 
     out, err = io.StringIO(), io.StringIO()
     old_cwd, old_env = os.getcwd(), {k: os.environ.get(k) for k in (env or {})}

@@ -14,20 +14,10 @@ import pytest
 from sw_registry.errors import RegistryError
 from sw_registry.model import ModelInfo, ModelSummary, ModelVersion
 from sw_registry.registry import ModelRegistry
-from tests.cli.inprocess import run_main
-from tests.conftest import INCREMENT, Result, git
+from tests.conftest import INCREMENT, git
 
 MODELS = f".specweave/increments/{INCREMENT}/models"
 
-
-@pytest.fixture
-def run(project: Path):  # type: ignore[no-untyped-def]
-    """Like the conftest's ``cli`` fixture, through sw_registry.cli.app.main in this process (no new interpreter)."""
-
-    def call(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> Result:
-        return run_main(cwd or project, *args, env=env)
-
-    return call
 
 
 @dataclass

@@ -16,8 +16,7 @@ from typing import Any
 import pytest
 
 from sw_registry.registry import ModelRegistry
-from tests.cli.inprocess import run_main
-from tests.conftest import IDENTITY, INCREMENT, Result, git, make_project
+from tests.conftest import IDENTITY, INCREMENT, Result, error, git, make_project
 
 CHURN_INC = "0043-churn"
 LIST_KEYS = {"name", "production", "staging", "latest", "version_count", "primary_metric", "updated_at"}
@@ -36,13 +35,6 @@ def ok(r: Result) -> Any:
     assert doc["ok"] is True
     return doc["data"]
 
-
-def error(r: Result, code: str, exit_code: int) -> dict[str, Any]:
-    doc = json.loads(r.stdout)
-    assert doc["ok"] is False and doc["error"]["code"] == code, doc
-    assert r.returncode == exit_code
-    assert r.stderr == ""
-    return doc["error"]
 
 
 @pytest.fixture(scope="module")
@@ -91,15 +83,6 @@ def zoo(zoo_template: Path, tmp_path: Path) -> Path:
     shutil.copytree(zoo_template, root, symlinks=True)
     return root
 
-
-@pytest.fixture
-def run(project: Path):  # type: ignore[no-untyped-def]
-    """Like the conftest's ``cli`` fixture, through sw_registry.cli.app.main in this process."""
-
-    def call(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> Result:
-        return run_main(cwd or project, *args, env=env)
-
-    return call
 
 
 def names(data: dict[str, Any]) -> list[str]:

@@ -9,18 +9,7 @@ from pathlib import Path
 import pytest
 
 from sw_registry.registry import ModelRegistry
-from tests.cli.inprocess import run_main
-from tests.conftest import INCREMENT, Result, git
-
-
-@pytest.fixture
-def run(project: Path):  # type: ignore[no-untyped-def]
-    """Like the conftest's ``cli`` fixture, through sw_registry.cli.app.main in this process (no new interpreter)."""
-
-    def call(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> Result:
-        return run_main(cwd or project, *args, env=env)
-
-    return call
+from tests.conftest import INCREMENT, git
 
 
 def snapshot(root: Path) -> dict[str, bytes | None]:

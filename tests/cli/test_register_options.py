@@ -7,10 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
-from tests.cli.inprocess import run_main
 from tests.conftest import INCREMENT, Result, git
 
 SECTION4_KEYS = [
@@ -19,15 +17,6 @@ SECTION4_KEYS = [
     "artifact", "approvals", "stage_history", "deprecation",
 ]
 
-
-@pytest.fixture
-def run(project: Path):  # type: ignore[no-untyped-def]
-    """Like the conftest's ``cli`` fixture, through sw_registry.cli.app.main in this process (no new interpreter)."""
-
-    def call(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> Result:
-        return run_main(cwd or project, *args, env=env)
-
-    return call
 
 
 def ok(r: Result) -> dict[str, Any]:

@@ -12,21 +12,11 @@ from typing import Any
 import pytest
 
 from sw_registry.registry import ModelRegistry
-from tests.cli.inprocess import run_main
-from tests.conftest import INCREMENT, Result, git
+from tests.conftest import INCREMENT, Result, error, git
 
 MODELS = f".specweave/increments/{INCREMENT}/models"
 REGISTRY_PREFIXES = (f".specweave/increments/{INCREMENT}/models/", f".specweave/increments/{INCREMENT}/registry/")
 
-
-@pytest.fixture
-def run(project: Path):  # type: ignore[no-untyped-def]
-    """Like the conftest's ``cli`` fixture, through sw_registry.cli.app.main in this process (no new interpreter)."""
-
-    def call(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> Result:
-        return run_main(cwd or project, *args, env=env)
-
-    return call
 
 
 def ok(r: Result) -> dict[str, Any]:
@@ -34,13 +24,6 @@ def ok(r: Result) -> dict[str, Any]:
     assert r.stderr == ""
     return json.loads(r.stdout)["data"]
 
-
-def error(r: Result, code: str, exit_code: int) -> dict[str, Any]:
-    doc = json.loads(r.stdout)
-    assert doc["ok"] is False and doc["error"]["code"] == code, doc
-    assert r.returncode == exit_code
-    assert r.stderr == ""
-    return doc["error"]
 
 
 def git_bytes(cwd: Path, *args: str) -> bytes:
