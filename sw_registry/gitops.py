@@ -26,6 +26,7 @@ _STRIP_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTOR
 # SPEC §7.1: write objects uncompressed and stream big files instead of mapping them whole
 FAST_OBJECTS = ("-c", "core.compression=0", "-c", "core.looseCompression=0", "-c", "core.bigFileThreshold=64m")
 LOCK_NAME = "sw-registry.lock"
+COMMIT_HOOKS = ("pre-commit", "prepare-commit-msg", "commit-msg", "post-commit", "post-rewrite")
 TRAILER_KEYS = ("Event", "Model", "Version", "From", "To", "Actor", "Reason", "Approver", "Forced", "Auto")
 
 
@@ -67,6 +68,15 @@ class Repo:
     common_dir: Path
     prefix: str  # root relative to toplevel, posix, '' or ending with '/'
     root: Path
+    hooks_dir: Path  # where git looks for hooks (core.hooksPath or .git/hooks)
+
+    def runs_commit_hooks(self) -> bool:
+        """Whether ``git commit`` would run a hook here (then we commit with it, so the hook runs)."""
+        for name in COMMIT_HOOKS:
+            hook = self.hooks_dir / name
+            if hook.is_file() and os.access(hook, os.X_OK):
+                return True
+        return False
 
     def git(self, *args: str, **kw: object) -> subprocess.CompletedProcess[bytes]:
         return run_git(self.root, *args, **kw)  # type: ignore[arg-type]
@@ -140,6 +150,34 @@ class Repo:
             out.append((entry[:2], path))
         return out
 
+    def _commit_plumbing(
+        self, message: str, head: str | None, index_env: dict[str, str], env: dict[str, str]
+    ) -> subprocess.CompletedProcess[bytes]:
+        """write-tree, commit-tree, update-ref: a commit without the index refresh of ``git commit`` (which lstats
+        every tracked file: ~70 ms at 6,000 files here). Only used when no commit hook would run."""
+        tree = run_git(self.root, "write-tree", env=index_env, check=False)
+        if tree.returncode != 0:
+            return tree
+        parents = ["-p", head] if head else []
+        made = run_git(
+            self.root,
+            *FAST_OBJECTS,
+            "commit-tree",
+            tree.stdout.decode().strip(),
+            *parents,
+            input=message.encode("utf-8"),
+            env=env,
+            check=False,
+        )
+        if made.returncode != 0:
+            return made
+        commit = made.stdout.decode().strip()
+        subject = message.split("\n", 1)[0]
+        reflog = f"commit: {subject}" if head else f"commit (initial): {subject}"
+        # the old value makes the update fail if HEAD moved since the write began
+        moved = run_git(self.root, "update-ref", "-m", reflog, "HEAD", commit, head or "", env=env, check=False)
+        return moved if moved.returncode != 0 else subprocess.CompletedProcess(made.args, 0, b"", made.stderr)
+
     def restore_to_head(self, paths: Sequence[str]) -> list[str]:
         """Put ``paths`` (index and work tree) back as HEAD has them; returns those HEAD does not have."""
         if not paths:
@@ -196,18 +234,21 @@ class Repo:
             if others:  # the user's staged work stays staged in the real index, out of this commit
                 restore = ["reset", "-q", "HEAD", "--"] if head else ["rm", "-q", "--cached", "--"]
                 run_git(self.toplevel, "--literal-pathspecs", *restore, *others, env=tmp_env)
-            proc = run_git(
-                self.root,
-                *FAST_OBJECTS,
-                "commit",
-                "-q",
-                "--no-edit",
-                "-F",
-                "-",
-                input=message.encode("utf-8"),
-                env=tmp_env,
-                check=False,
-            )
+            if self.runs_commit_hooks():
+                proc = run_git(
+                    self.root,
+                    *FAST_OBJECTS,
+                    "commit",
+                    "-q",
+                    "--no-edit",
+                    "-F",
+                    "-",
+                    input=message.encode("utf-8"),
+                    env=tmp_env,
+                    check=False,
+                )
+            else:
+                proc = self._commit_plumbing(message, head, tmp_env, git_env(env))
         finally:
             for leftover in (tmp, tmp.with_name(tmp.name + ".lock")):
                 with contextlib.suppress(FileNotFoundError):
@@ -328,6 +369,8 @@ def open_repo(root: Path) -> Repo:
         "--absolute-git-dir",
         "--git-common-dir",
         "--show-toplevel",
+        "--git-path",
+        "hooks",
         check=False,
     )
     lines = proc.stdout.decode().splitlines()
@@ -345,7 +388,9 @@ def open_repo(root: Path) -> Repo:
     top = Path(lines[3]).resolve()
     rel = os.path.relpath(root.resolve(), top)
     prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
-    return Repo(toplevel=top, git_dir=git_dir, common_dir=common, prefix=prefix, root=root)
+    hooks = Path(lines[4]) if len(lines) > 4 else git_dir / "hooks"
+    hooks = hooks if hooks.is_absolute() else (root / hooks).resolve()
+    return Repo(toplevel=top, git_dir=git_dir, common_dir=common, prefix=prefix, root=root, hooks_dir=hooks)
 
 
 @contextmanager

@@ -47,9 +47,12 @@ def catalog_bytes(increment: str, records: list[dict[str, Any]]) -> bytes:
 def lineage_bytes(increment: str, records: list[dict[str, Any]]) -> bytes:
     """JSON with one node or edge per line (readable diffs; json's C encoder, unlike indent=2)."""
     g = lineage.graph(records)
+    encode = json.JSONEncoder(
+        ensure_ascii=False
+    ).encode  # one encoder: json.dumps(..., ensure_ascii=False) builds one per call
     parts = [f'{{\n  "schema_version": 1,\n  "increment": {json.dumps(increment)},']
     for key in ("nodes", "edges"):
-        items = ",\n".join(f"    {json.dumps(item, ensure_ascii=False)}" for item in g[key])
+        items = ",\n".join(f"    {encode(item)}" for item in g[key])
         parts.append(f'  "{key}": [\n{items}\n  ]' if items else f'  "{key}": []')
     return (parts[0] + "\n" + ",\n".join(parts[1:]) + "\n}\n").encode("utf-8")
 

@@ -25,6 +25,11 @@ _UNPRINTABLE = "[^\t\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\uf
 
 
 @functools.lru_cache(maxsize=1)
+def _flow_encoder() -> json.JSONEncoder:
+    return json.JSONEncoder(ensure_ascii=False)  # json.dumps(..., ensure_ascii=False) would build one per call
+
+
+@functools.lru_cache(maxsize=1)
 def _unprintable() -> re.Pattern[str]:
     return re.compile(_UNPRINTABLE)
 
@@ -104,7 +109,7 @@ def flow(value: dict[str, Any] | list[Any]) -> str:
     string, so callers never pass floats. Strings get the block writer's escaping (JSON's surrogate-pair
     escapes do not round-trip through PyYAML).
     """
-    text = json.dumps(value, ensure_ascii=False)
+    text = _flow_encoder().encode(value)
     if text.isascii() and text.isprintable():
         return text
     return _unprintable().sub(lambda m: _escape(m.group()), text)

@@ -372,3 +372,27 @@ def test_first_commit_of_a_project_in_a_subfolder_leaves_staged_files_elsewhere_
     assert "top.txt" not in committed
     assert all(p.startswith("services/fraud/.specweave/") for p in committed)
     assert git(repo, "diff", "--cached", "--name-only").split() == ["top.txt"]
+
+
+def test_hooks_under_core_hooks_path_still_run(tmp_path) -> None:
+    """Without hooks the commit is made with plumbing; a hook anywhere git would run one forces git commit."""
+    from tests.conftest import git, make_project, run_cli
+
+    project = make_project(tmp_path / "p")
+    hooks = project / "my-hooks"
+    hooks.mkdir()
+    hook = hooks / "pre-commit"
+    hook.write_text("#!/bin/sh\necho 'custom hook says no' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    git(project, "config", "core.hooksPath", "my-hooks")
+    art = tmp_path / "m.bin"
+    art.write_bytes(b"x")
+    head = git(project, "rev-parse", "HEAD")
+    r = run_cli(project, "registry-register", "m", "--artifact", str(art), "--json")
+    assert r.returncode == 6, r.stdout
+    assert "custom hook says no" in r.stdout
+    assert git(project, "rev-parse", "HEAD") == head
+    git(project, "config", "--unset", "core.hooksPath")
+    ok = run_cli(project, "registry-register", "m", "--artifact", str(art), "--json")
+    assert ok.returncode == 0, ok.stdout
+    assert git(project, "reflog", "-1", "--format=%gs").startswith("commit: registry: register m v1.0.0")
