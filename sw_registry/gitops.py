@@ -14,7 +14,7 @@ import re
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,12 +136,30 @@ class Repo:
 
         ``ignored`` also lists ignored files (what ``--repair`` needs, and slower: git walks ignored folders).
         """
-        args = ["status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames"]
+        return self.start_changed_paths(ignored)()
+
+    def start_changed_paths(self, ignored: bool = False) -> Callable[[], list[tuple[str, str]]]:
+        """Start ``changed_paths`` in the background; call the result to wait for it (overlaps our reads)."""
+        args = ["git", "--no-optional-locks", "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames"]
         if ignored:
             args.append("--ignored=matching")
-        proc = self.git("--no-optional-locks", *args, "--", ".specweave")
+        proc = subprocess.Popen(
+            [*args, "--", ".specweave"], cwd=self.root, env=git_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+
+        def result() -> list[tuple[str, str]]:
+            stdout, stderr = proc.communicate()
+            if proc.returncode != 0:
+                raise GitError(
+                    f"git status failed: {stderr.decode('utf-8', 'replace').strip()}", hint="see git's message above"
+                )
+            return self._parse_status(stdout)
+
+        return result
+
+    def _parse_status(self, stdout: bytes) -> list[tuple[str, str]]:
         out = []
-        for entry in proc.stdout.decode("utf-8", "surrogateescape").split("\0"):
+        for entry in stdout.decode("utf-8", "surrogateescape").split("\0"):
             if len(entry) < 4:
                 continue
             path = entry[3:]

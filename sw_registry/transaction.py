@@ -202,9 +202,10 @@ def transaction(
             check_repo(repo, allow_detached=allow_detached, branch_policy=None, check_index_lock=False)
             index = empty_index(layout)
         else:
+            status = repo.start_changed_paths()  # under the lock; git works while we read the registry
             index = load_index(WorkTreeSource(layout))
             check_repo(repo, allow_detached=allow_detached, branch_policy=index.policy.branch)
-            dirty = dirty_paths(repo, layout, index.policy.docs_path)
+            dirty = dirty_paths(repo, layout, index.policy.docs_path, status=status())
             if not dirty:
                 clear_journal(repo)  # a killed write that had not changed a file yet
             if dirty:
@@ -226,13 +227,23 @@ def transaction(
         tx.end()
 
 
-def dirty_paths(repo: Repo, layout: Layout, docs_path: str | None, *, thorough: bool = False) -> list[str]:
+def dirty_paths(
+    repo: Repo,
+    layout: Layout,
+    docs_path: str | None,
+    *,
+    thorough: bool = False,
+    status: list[tuple[str, str]] | None = None,
+) -> list[str]:
     """Registry paths that differ from HEAD (modified, staged, deleted or untracked).
 
     A killed write is caught by its journal even where its files are git-ignored; ``thorough`` also lists
-    ignored files (slower: git then walks ignored folders), which is what ``--repair`` restores.
+    ignored files (slower: git then walks ignored folders), which is what ``--repair`` restores. ``status``
+    is ``repo.changed_paths()`` when the caller already has it.
     """
-    found = {p for _status, p in repo.changed_paths(ignored=thorough) if layout.is_registry_path(p, docs_path)}
+    if status is None or thorough:
+        status = repo.changed_paths(ignored=thorough)
+    found = {p for _status, p in status if layout.is_registry_path(p, docs_path)}
     if repo.journal().exists() and not found:
         found = {p for _status, p in repo.changed_paths(ignored=True) if layout.is_registry_path(p, docs_path)}
     return sorted(found)
