@@ -27,7 +27,6 @@ _STRIP_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTOR
 FAST_OBJECTS = ("-c", "core.compression=0", "-c", "core.looseCompression=0", "-c", "core.bigFileThreshold=64m")
 LOCK_NAME = "sw-registry.lock"
 COMMIT_HOOKS = ("pre-commit", "prepare-commit-msg", "commit-msg", "post-commit", "post-rewrite")
-TRAILER_KEYS = ("Event", "Model", "Version", "From", "To", "Actor", "Reason", "Approver", "Forced", "Auto")
 
 
 def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:

@@ -14,7 +14,6 @@ ALLOWED = frozenset(
     {("dev", "staging"), ("staging", "production"), ("archived", "staging")}
     | {(s, "archived") for s in STAGES if s != "archived"}
 )
-STAGE_CHANGING = ("register", "promote", "rollback", "archive")
 
 
 def check_stage(stage: str) -> str:

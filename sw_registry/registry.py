@@ -251,27 +251,38 @@ class ModelRegistry(Workflow, Maintenance):
         return ModelVersion(mv.metadata, str(path), None, True, mv.warnings)
 
     def _materialize(self, rec: dict[str, Any], art: dict[str, Any]) -> Path:
-        """Extract an artifact from git objects into the cache (``--rev`` reads)."""
-        source = self.source()
-        assert isinstance(source, GitRevSource)
-        dest = self.layout.cache_dir / "artifacts" / str(art.get("sha256")) / str(art.get("path"))
-        if dest.exists():
-            return dest
-        base = f"{rec['dir']}/{art.get('path')}"
-        entries = {base: e} if (e := source.entry(base)) else source.under(base)
-        if not entries:
-            raise NotFound(f"artifact {base} is not in {self.rev}", hint="check the revision")
+        """Extract an artifact from git objects into the cache (``--rev`` reads), keyed by its sha256."""
         import tempfile
 
-        tmp = Path(tempfile.mkdtemp(dir=self.layout.cache_dir.parent if self.layout.cache_dir.exists() else None))
-        for rel, (_kind, oid, _size) in entries.items():
-            target = (
-                tmp / Path(str(art.get("path"))) / rel[len(base) + 1 :] if rel != base else tmp / str(art.get("path"))
+        from .errors import IntegrityError
+        from .store.index import ensure_ignored
+
+        source = self.source()
+        assert isinstance(source, GitRevSource)
+        name = str(art.get("path") or "")
+        if not name or "/" in name or name in (".", ".."):
+            raise IntegrityError(
+                f"{rec['dir']}/metadata.json names an invalid artifact path {name!r}", hint="restore the file from git"
             )
+        folder = self.layout.cache_dir / "artifacts"
+        dest = folder / str(art.get("sha256")) / name
+        if dest.exists():
+            return dest
+        base = f"{rec['dir']}/{name}"
+        entry = source.entry(base)
+        entries = {base: entry} if entry else source.under(base)  # a file, or a folder's files
+        if not entries:
+            raise NotFound(f"artifact {base} is not in {self.rev}", hint="check the revision")
+        folder.mkdir(parents=True, exist_ok=True)
+        ensure_ignored(folder)
+        tmp = Path(tempfile.mkdtemp(dir=folder))
+        for rel, (_kind, oid, _size) in entries.items():
+            target = tmp / name / rel[len(base) + 1 :] if rel != base else tmp / name
             target.parent.mkdir(parents=True, exist_ok=True)
             source.repo.blob_to_file(oid, target)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp / str(art.get("path")), dest)
+        os.replace(tmp / name, dest)
+        os.rmdir(tmp)
         return dest
 
     # -- versioning ------------------------------------------------------------------

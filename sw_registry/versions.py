@@ -68,10 +68,6 @@ def _render(v: Version) -> str:
     return out
 
 
-def display(version: str) -> str:
-    return f"v{version}"
-
-
 def sort_key(version: str) -> SortKey:
     """An order-preserving key of a canonical version (cheap to store in caches)."""
     v = parse(version)

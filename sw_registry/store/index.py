@@ -328,9 +328,6 @@ class Index:
                 out += [r for r in self.records_of(name) if r["increment"] == increment]
         return out
 
-    def all_records(self) -> list[Record]:
-        return [r for name in self.names() for r in self.records_of(name)]
-
     # -- in-memory updates by a write ------------------------------------------------------
     def put(self, rel: str, meta: dict[str, Any]) -> None:
         """Reflect a metadata.json this process just wrote (the cache catches up on the next read)."""

@@ -381,3 +381,19 @@ def test_init_git_creates_the_repository(cli, tmp_path: Path) -> None:
     ok(cli("init", "--git", "--json", cwd=folder, env={"GIT_CEILING_DIRECTORIES": str(tmp_path)}))
     assert (folder / ".git").exists() and (folder / ".specweave").is_dir()
     assert ".specweave/cache/" in (folder / ".gitignore").read_text().splitlines()
+
+
+def test_rev_reads_a_folder_artifact_from_git_objects(cli, project: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "saved_model"
+    (folder / "variables").mkdir(parents=True)
+    (folder / "saved_model.pb").write_bytes(b"graph")
+    (folder / "variables" / "data-0").write_bytes(b"weights")
+    ModelRegistry(root=project).register_model("m", str(folder), version="1.0.0")
+    old = git(project, "rev-parse", "HEAD").strip()
+    r = cli("registry-get", "m", "--version", "1.0.0", "--rev", old, "--json")
+    assert r.returncode == 0, r.stdout
+    got = Path(json.loads(r.stdout)["data"]["path"])
+    assert ".specweave/cache/sw-registry/artifacts/" in got.as_posix()
+    assert (got / "saved_model.pb").read_bytes() == b"graph"
+    assert (got / "variables" / "data-0").read_bytes() == b"weights"
+    assert git(project, "status", "--porcelain") == ""
