@@ -16,7 +16,7 @@ import yaml
 from sw_registry.registry import ModelRegistry
 from tests.conftest import INCREMENT, git
 
-WRITERS = 6
+WRITERS = 8  # SPEC §8: "so 8 writers at once all land"
 CATALOG = f".specweave/increments/{INCREMENT}/registry/model_catalog.yaml"
 
 
