@@ -195,6 +195,46 @@ class Repo:
         moved = run_git(self.root, "update-ref", "-m", reflog, "HEAD", commit, head or "", env=env, check=False)
         return moved if moved.returncode != 0 else subprocess.CompletedProcess(made.args, 0, b"", made.stderr)
 
+    # -- publishing (--push) -------------------------------------------------------------
+    def push_target(self) -> tuple[str, str]:
+        """(remote, branch) to push to: the branch's upstream, else origin and the same branch name."""
+        proc = self.git("rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}", check=False)
+        upstream = proc.stdout.decode().strip() if proc.returncode == 0 else ""
+        remotes = self.git("remote").stdout.decode().split()
+        for remote in sorted(remotes, key=len, reverse=True):
+            if upstream.startswith(remote + "/"):
+                return remote, upstream[len(remote) + 1 :]
+        branch = self.branch()
+        if "origin" not in remotes or not branch:
+            raise GitError(
+                "--push needs a remote: this branch has no upstream and there is no 'origin'",
+                hint="git remote add origin URL && git push -u origin BRANCH",
+            )
+        return "origin", branch
+
+    def push(self, remote: str, branch: str) -> bool:
+        """Push HEAD to ``remote``'s ``branch``: True when it landed, False when it was rejected as out of date."""
+        proc = self.git("push", "--porcelain", "-q", remote, f"HEAD:refs/heads/{branch}", check=False)
+        if proc.returncode == 0:
+            return True
+        output = (proc.stdout + proc.stderr).decode("utf-8", "replace")
+        if any(word in output for word in ("[rejected]", "non-fast-forward", "fetch first", "stale info")):
+            return False
+        raise GitError(f"git push to {remote} failed: {output.strip()}", hint="check the remote and your access to it")
+
+    def switch_to(self, ours: str, theirs: str) -> None:
+        """Move the branch from ``ours`` to ``theirs``, updating index and files the way ``git checkout`` does:
+        the user's staged and unstaged changes are carried along (git refuses if they would be overwritten)."""
+        proc = self.git("read-tree", "-m", "-u", ours, theirs, check=False)
+        if proc.returncode != 0:
+            from .errors import Conflict
+
+            raise Conflict(
+                "cannot move to the remote head: " + proc.stderr.decode("utf-8", "replace").strip(),
+                hint="commit or stash your local changes to those files, then run the command again",
+            )
+        self.git("update-ref", "-m", "sw-registry: re-run on the remote head", "HEAD", theirs, ours)
+
     def restore_to_head(self, paths: Sequence[str]) -> list[str]:
         """Put ``paths`` (index and work tree) back as HEAD has them; returns those HEAD does not have."""
         if not paths:

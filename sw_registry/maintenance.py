@@ -7,6 +7,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from .errors import GitError, IntegrityError, RegistryError
+from .publish import pushes
 from .store.files import parse_metadata
 from .store.index import WorkTreeSource, load_index
 
@@ -179,6 +180,7 @@ class Maintenance:
                 repaired.append("rebuilt derived files (model_catalog.yaml, lineage_graph.json)")
         return {"repaired": repaired, "commit": commit}
 
+    @pushes
     def reindex(self) -> ChangeResult:
         """Rebuild every derived file from the metadata files; one commit if anything changed.
 

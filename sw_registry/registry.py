@@ -14,6 +14,7 @@ from .layout import Increment, Layout, find_root
 from .maintenance import Maintenance
 from .model import ModelInfo, ModelSummary, ModelVersion, VersionRow
 from .policy import primary_metric_of
+from .publish import pushes
 from .store.files import newer_schema_warning, parse_metadata
 from .store.index import GitRevSource, Index, Source, WorkTreeSource, load_index
 from .workflow import Workflow
@@ -43,7 +44,8 @@ class ModelRegistry(Workflow, Maintenance):
     """The registry of one SpecWeave project (SPEC §12).
 
     ``increment`` is where new versions are registered (default: the active increment);
-    ``root`` defaults to discovery (SPEC §2). ``rev`` reads the registry as of a commit.
+    ``root`` defaults to discovery (SPEC §2). ``rev`` reads the registry as of a commit. ``push`` pushes
+    every write's commit, re-running the write on the remote head when the push is rejected.
     """
 
     def __init__(
@@ -54,6 +56,7 @@ class ModelRegistry(Workflow, Maintenance):
         actor: str | None = None,
         rev: str | None = None,
         allow_detached: bool = False,
+        push: bool = False,
         clock: Clock | None = None,
     ) -> None:
         self.layout = Layout(find_root(root))
@@ -61,6 +64,7 @@ class ModelRegistry(Workflow, Maintenance):
         self.actor = actor
         self.rev = rev
         self.allow_detached = allow_detached
+        self.push = push  # publish each write's commit (SPEC §7 --push; see publish.py)
         self.clock: Clock = clock or utc_now
         self._source: Source | None = None
         self.warnings: list[str] = []  # from the last read: e.g. files written by a newer sw-registry
@@ -321,6 +325,7 @@ class ModelRegistry(Workflow, Maintenance):
             for rel, data in derived_files(inc.rel, inc.id, index.in_increment(inc_id)).items():
                 tx.write_if_changed(rel, data, durable=False)  # derived: registry-reindex rebuilds them
 
+    @pushes
     def register_model(
         self,
         name: str,

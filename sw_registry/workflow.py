@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import versions as V
 from .errors import InvalidTransition, NotFound
+from .publish import pushes
 
 # lifecycle rules, results and artifact checks load inside the operations: read commands never need them
 if TYPE_CHECKING:
@@ -136,6 +137,7 @@ class Workflow:
         return str(rec["increment"])
 
     # -- promote -------------------------------------------------------------------------
+    @pushes
     def promote_model(
         self,
         name: str,
@@ -203,6 +205,7 @@ class Workflow:
             )
 
     # -- approve -------------------------------------------------------------------------
+    @pushes
     def approve_model(
         self,
         name: str,
@@ -259,6 +262,7 @@ class Workflow:
             return ApproveResult(name, ver, stage, who, have, required, commit, tuple(tx.warnings))
 
     # -- rollback ------------------------------------------------------------------------
+    @pushes
     def rollback(
         self, name: str, to_version: str | None = None, reason: str | None = None, *, force: bool = False
     ) -> RollbackResult:
@@ -323,6 +327,7 @@ class Workflow:
             return RollbackResult(name, current_ver, target_ver, reason, commit, tx.actor, tuple(tx.warnings))
 
     # -- deprecate -----------------------------------------------------------------------
+    @pushes
     def deprecate_model(
         self,
         name: str,
@@ -388,6 +393,7 @@ class Workflow:
         commit = tx.commit(subject, {"Event": "policy", "Model": name, "Actor": tx.actor})
         return ChangeResult(True, commit, tuple(tx.warnings))
 
+    @pushes
     def set_approval_required(
         self,
         stage: str = "production",
@@ -416,6 +422,7 @@ class Workflow:
             who = name or "every model"
             return self._write_policy(tx, data, f"registry: require approval for {stage} ({who})", name)
 
+    @pushes
     def set_model_policy(
         self,
         name: str,

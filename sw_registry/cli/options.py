@@ -42,3 +42,9 @@ ForceOption = Annotated[
     bool,
     typer.Option("--force", help="Relax the transition/deprecation rules (needs --reason; never bypasses approvals)."),
 ]
+PushOption = Annotated[
+    bool,
+    typer.Option(
+        "--push", help="Push the commit; if the push is rejected, re-run the write on the remote head (3 tries)."
+    ),
+]

@@ -16,10 +16,11 @@ def registry(
     rev: str | None = None,
     increment: str | None = None,
     allow_detached: bool = False,
+    push: bool = False,
 ) -> ModelRegistry:
     from ...registry import ModelRegistry
 
-    return ModelRegistry(increment=increment, root=root, actor=actor, rev=rev, allow_detached=allow_detached)
+    return ModelRegistry(increment=increment, root=root, actor=actor, rev=rev, allow_detached=allow_detached, push=push)
 
 
 def with_warnings(data: dict[str, Any], reg: ModelRegistry) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from .common import registry
 if TYPE_CHECKING:
     import typer
 
-    from ..options import ActorOption, AllowDetachedOption, JsonOption, RootOption
+    from ..options import ActorOption, AllowDetachedOption, JsonOption, PushOption, RootOption
 
 
 def verify(
@@ -51,11 +51,12 @@ def verify(
 def reindex(
     actor: ActorOption = None,
     allow_detached: AllowDetachedOption = False,
+    push: PushOption = False,
     root: RootOption = None,
     json: JsonOption = False,
 ) -> None:
     """Rebuild model_catalog.yaml and lineage_graph.json from the metadata files (e.g. after a merge)."""
-    r = registry(root, actor=actor, allow_detached=allow_detached).reindex()
+    r = registry(root, actor=actor, allow_detached=allow_detached, push=push).reindex()
 
     def render(out: Any) -> None:
         if r.changed and r.commit is None:

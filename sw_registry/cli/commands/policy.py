@@ -14,7 +14,7 @@ from .common import registry
 if TYPE_CHECKING:
     import typer
 
-    from ..options import ActorOption, AllowDetachedOption, JsonOption, RootOption
+    from ..options import ActorOption, AllowDetachedOption, JsonOption, PushOption, RootOption
 
 
 TRIGGER = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*([<>])\s*([-+0-9.eE]+)\s*$")
@@ -64,6 +64,7 @@ def policy(
     ] = None,
     actor: ActorOption = None,
     allow_detached: AllowDetachedOption = False,
+    push: PushOption = False,
     root: RootOption = None,
     json: JsonOption = False,
 ) -> None:
@@ -75,7 +76,7 @@ def policy(
     triggers = parse_triggers(trigger, window)
     if not (require_approval or triggers or owner or primary_metric):
         raise UsageError("nothing to set", hint="pass --require-approval, --trigger, --owner or --primary-metric")
-    reg = registry(root, actor=actor, allow_detached=allow_detached)
+    reg = registry(root, actor=actor, allow_detached=allow_detached, push=push)
     results = []
     if require_approval:
         results.append(

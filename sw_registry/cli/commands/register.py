@@ -15,7 +15,7 @@ from .common import registry
 if TYPE_CHECKING:
     import typer
 
-    from ..options import ActorOption, AllowDetachedOption, IncrementOption, JsonOption, RootOption
+    from ..options import ActorOption, AllowDetachedOption, IncrementOption, JsonOption, PushOption, RootOption
 
 
 def _load_structured(path: Path, what: str) -> Any:
@@ -99,6 +99,7 @@ def register(
     increment: IncrementOption = None,
     actor: ActorOption = None,
     allow_detached: AllowDetachedOption = False,
+    push: PushOption = False,
     root: RootOption = None,
     json: JsonOption = False,
 ) -> None:
@@ -111,7 +112,7 @@ def register(
         doc = _load_structured(features, "features")
         feats = normalize_features(doc.get("features") if isinstance(doc, dict) else doc)
     sig = _load_structured(signature, "signature") if signature else None
-    reg = registry(root, actor=actor, increment=increment, allow_detached=allow_detached)
+    reg = registry(root, actor=actor, increment=increment, allow_detached=allow_detached, push=push)
     as_json = json_mode(json)
     bar, progress = _progress(as_json, artifact)
     try:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
         ForceOption,
         JsonOption,
         NameArg,
+        PushOption,
         ReasonOption,
         RootOption,
         VersionArg,
@@ -34,11 +35,12 @@ def promote(
     force: ForceOption = False,
     actor: ActorOption = None,
     allow_detached: AllowDetachedOption = False,
+    push: PushOption = False,
     root: RootOption = None,
     json: JsonOption = False,
 ) -> None:
     """Move a version to another stage (dev -> staging -> production -> archived)."""
-    r = registry(root, actor=actor, allow_detached=allow_detached).promote_model(
+    r = registry(root, actor=actor, allow_detached=allow_detached, push=push).promote_model(
         name, version, from_stage=from_, to_stage=to, reason=reason, force=force
     )
 
@@ -66,11 +68,12 @@ def rollback(
     force: ForceOption = False,
     actor: ActorOption = None,
     allow_detached: AllowDetachedOption = False,
+    push: PushOption = False,
     root: RootOption = None,
     json: JsonOption = False,
 ) -> None:
     """Make an earlier production version production again, in one commit."""
-    r = registry(root, actor=actor, allow_detached=allow_detached).rollback(name, to, reason, force=force)
+    r = registry(root, actor=actor, allow_detached=allow_detached, push=push).rollback(name, to, reason, force=force)
 
     def render(out: Any) -> None:
         if r.commit is None:
@@ -93,11 +96,12 @@ def approve(
     comment: Annotated[str | None, typer.Option("--comment", help="A comment kept with the approval.")] = None,
     actor: ActorOption = None,
     allow_detached: AllowDetachedOption = False,
+    push: PushOption = False,
     root: RootOption = None,
     json: JsonOption = False,
 ) -> None:
     """Approve a version for a stage, as the actor (the commit is authored by the approver)."""
-    r = registry(root, actor=actor, allow_detached=allow_detached).approve_model(
+    r = registry(root, actor=actor, allow_detached=allow_detached, push=push).approve_model(
         name, version, approver=actor, comments=comment, stage=stage_
     )
 
@@ -126,11 +130,12 @@ def deprecate(
     force: Annotated[bool, typer.Option("--force", help="Allow deprecating the production version.")] = False,
     actor: ActorOption = None,
     allow_detached: AllowDetachedOption = False,
+    push: PushOption = False,
     root: RootOption = None,
     json: JsonOption = False,
 ) -> None:
     """Mark a version deprecated: it can no longer be promoted or rolled back to without --force."""
-    r = registry(root, actor=actor, allow_detached=allow_detached).deprecate_model(
+    r = registry(root, actor=actor, allow_detached=allow_detached, push=push).deprecate_model(
         name, version, reason, end_of_life, force=force
     )
 

@@ -1,0 +1,83 @@
+"""``--push``: commit, then push; on a rejected push, re-run the operation itself on the new remote head.
+
+Not a textual rebase: the local registry commit is dropped, the branch fast-forwards to the remote head
+(the user's staged and unstaged work carried along, as ``git checkout`` would), and the operation runs again
+from scratch, so it re-reads and re-validates the state it now builds on. Up to 3 times; exhausted retries, or
+a re-validation that now refuses, are ``conflict`` (exit 5).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from .gitops import Repo
+
+R = TypeVar("R")
+RETRIES = 3
+
+
+def pushes(method: Callable[..., R]) -> Callable[..., R]:
+    """Decorate a write method of ModelRegistry: with ``registry.push`` set, its commit is published."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> R:
+        if not getattr(self, "push", False) or getattr(self, "_publishing", False):
+            return method(self, *args, **kwargs)
+        self._publishing = True  # an operation that calls another write publishes once, at the end
+        try:
+            return publish(self.root, lambda: method(self, *args, **kwargs))
+        finally:
+            self._publishing = False
+
+    return wrapper
+
+
+def publish(root: Any, op: Callable[[], R]) -> R:
+    from .errors import Conflict, RegistryError
+    from .gitops import open_repo
+
+    repo = open_repo(root)
+    remote, branch = repo.push_target()  # before the write: no remote means no commit either
+    result = op()
+    for attempt in range(RETRIES + 1):
+        if getattr(result, "commit", None) is None and attempt > 0:
+            return result  # the re-run found nothing left to do: the remote already has it
+        if repo.push(remote, branch):
+            return result
+        if attempt == RETRIES:
+            break
+        _move_to_remote_head(repo, remote, branch)
+        try:
+            result = op()
+        except RegistryError as exc:
+            raise Conflict(
+                f"the remote changed while this write was pushed, and the write no longer applies: {exc.message}",
+                hint="look at the remote's new state (sw-registry registry-history / registry-info) and decide again",
+                details={"remote": remote, "branch": branch, "refusal": exc.to_dict()},
+            ) from None
+    raise Conflict(
+        f"the push to {remote}/{branch} was rejected {RETRIES + 1} times: others keep changing it",
+        hint="run the command again in a moment",
+        details={"remote": remote, "branch": branch, "attempts": RETRIES + 1},
+    )
+
+
+def _move_to_remote_head(repo: Repo, remote: str, branch: str) -> None:
+    """Drop our unpushed commit and fast-forward to the remote head, keeping the user's local changes."""
+    from .errors import Conflict
+
+    ours = repo.head_commit()
+    repo.git("fetch", "-q", remote, f"refs/heads/{branch}")
+    theirs = repo.git("rev-parse", "FETCH_HEAD^{commit}").stdout.decode().strip()
+    parent = repo.git("rev-parse", "-q", "--verify", f"{ours}^").stdout.decode().strip()
+    if repo.git("merge-base", "--is-ancestor", parent, theirs, check=False).returncode != 0:
+        raise Conflict(
+            f"the local branch has commits that {remote}/{branch} does not have, so the write cannot be re-run "
+            "on the remote head",
+            hint=f"integrate them first (git pull --rebase {remote} {branch}), then run the command again",
+            details={"remote": remote, "branch": branch},
+        )
+    repo.switch_to(ours or "", theirs)
