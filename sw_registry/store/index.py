@@ -312,7 +312,8 @@ class Index:
         return rec
 
     def holder(self, name: str, stage: str) -> Record | None:
-        for rec in self.records_of(name):
+        """The version in ``stage`` (staging and production hold one; for dev or archived, the highest)."""
+        for rec in reversed(self.records_of(name)):
             if rec["stage"] == stage:
                 return rec
         return None

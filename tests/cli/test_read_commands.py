@@ -397,3 +397,12 @@ def test_rev_reads_a_folder_artifact_from_git_objects(cli, project: Path, tmp_pa
     assert (got / "saved_model.pb").read_bytes() == b"graph"
     assert (got / "variables" / "data-0").read_bytes() == b"weights"
     assert git(project, "status", "--porcelain") == ""
+
+
+def test_get_by_a_stage_with_many_versions_gives_the_highest(cli, project: Path, make_artifact) -> None:
+    reg = ModelRegistry(root=project)
+    for version in ("1.0.0", "1.2.0", "1.10.0"):
+        reg.register_model("m", str(make_artifact(version.encode())), version=version)
+    r = cli("registry-get", "m", "--stage", "dev", "--json")
+    assert r.returncode == 0, r.stdout
+    assert json.loads(r.stdout)["data"]["version"] == "1.10.0"
