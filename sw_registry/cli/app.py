@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "registry-verify": ("maintenance", "verify"),
     "registry-reindex": ("maintenance", "reindex"),
     "init": ("init", "init"),
+    "install-commands": ("plugin", "install_commands"),
     "demo": ("demo", "demo"),
 }
 

@@ -223,6 +223,17 @@ COMMANDS: dict[str, Any] = {
             {'name': 'json', 'opts': ['--json'], 'off': [], 'flag': True, 'multiple': False, 'type': 'boolean', 'required': False},
         ],
     },
+    'install-commands': {
+        'module': 'plugin',
+        'func': 'install_commands',
+        'arguments': [
+        ],
+        'options': [
+            {'name': 'dest', 'opts': ['--dest'], 'off': [], 'flag': False, 'multiple': False, 'type': 'path', 'required': False},
+            {'name': 'root', 'opts': ['--root'], 'off': [], 'flag': False, 'multiple': False, 'type': 'path', 'required': False},
+            {'name': 'json', 'opts': ['--json'], 'off': [], 'flag': True, 'multiple': False, 'type': 'boolean', 'required': False},
+        ],
+    },
     'demo': {
         'module': 'demo',
         'func': 'demo',

@@ -1,0 +1,58 @@
+"""install-commands (SPEC §7.16)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+from ..output import emit
+from ..render import esc
+
+# Typer and the option aliases are only annotations here: app.build() provides them when it wires the
+# command into Typer, and the fast path (fastpath.py) calls the function without importing Typer.
+if TYPE_CHECKING:
+    import typer
+
+    from ..options import JsonOption, RootOption
+
+
+def registry_commands() -> list[tuple[str, str, str]]:
+    """(name, one-line help, usage) of every registry-* command, read from the Typer app."""
+    import typer
+
+    from ..app import build
+
+    group = typer.main.get_command(build())
+    out = []
+    for name, command in group.commands.items():  # type: ignore[attr-defined]
+        if not name.startswith("registry-"):
+            continue
+        summary = (command.help or "").strip().splitlines()[0]
+        usage = " ".join(command.collect_usage_pieces(typer.Context(command)))
+        usage = re.sub(r"\{(\w+)\}", lambda m: m.group(1).upper(), usage)  # {name} -> NAME
+        out.append((name, summary, usage))
+    return out
+
+
+def install_commands(
+    dest: Annotated[
+        Path | None,
+        typer.Option("--dest", help="Plugin folder (default: <project root>/.claude/plugins/ml).", show_default=False),
+    ] = None,
+    root: RootOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Write the /ml:registry-* slash commands (a Claude Code plugin named ml) and the model-registry skill."""
+    from ...layout import find_root
+    from ...plugin import install
+
+    target = dest if dest is not None else find_root(root) / ".claude" / "plugins" / "ml"
+    data = install(target.resolve(), registry_commands())
+
+    def render(out: Any) -> None:
+        out.print(f"Slash commands /ml:registry-* in {esc(data['dest'])}")
+        changed = data["changed"]
+        out.print(f"  {len(changed)} file(s) written" if changed else "  already up to date; nothing changed")
+
+    emit(json, data, render)
