@@ -49,7 +49,7 @@ def build(only: str | None = None) -> typer.Typer:
         name="sw-registry",
         help=HELP,
         no_args_is_help=True,
-        add_completion=False,
+        add_completion=True,
         rich_markup_mode=None,
         pretty_exceptions_enable=False,
     )
@@ -66,7 +66,14 @@ def build(only: str | None = None) -> typer.Typer:
 
     # The command modules import neither Typer nor the option aliases at run time (see fastpath.py); their
     # annotations are strings that Typer resolves here, in the module's namespace, so give it both.
-    annotation_names = {"typer": typer, **{k: v for k, v in vars(options).items() if k.endswith(("Option", "Arg"))}}
+    from .complete import model_names, model_versions
+
+    annotation_names = {
+        "typer": typer,
+        "model_names": model_names,
+        "model_versions": model_versions,
+        **{k: v for k, v in vars(options).items() if k.endswith(("Option", "Arg"))},
+    }
     for name, (module_name, func) in COMMANDS.items():
         if only is None or name == only:
             module = importlib.import_module(f"{__package__}.commands.{module_name}")

@@ -5,6 +5,8 @@ from typing import Annotated
 
 import typer
 
+from .complete import model_names, model_versions
+
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print exactly one JSON document on stdout (also SW_REGISTRY_JSON=1).")
 ]
@@ -33,8 +35,8 @@ IncrementOption = Annotated[
         "--increment", help="Increment: 42, 0042 or 0042-name (a new full id is created).", show_default=False
     ),
 ]
-NameArg = Annotated[str, typer.Argument(help="Model name.")]
-VersionArg = Annotated[str, typer.Argument(help="Version, e.g. v3.1.0.")]
+NameArg = Annotated[str, typer.Argument(help="Model name.", autocompletion=model_names)]
+VersionArg = Annotated[str, typer.Argument(help="Version, e.g. v3.1.0.", autocompletion=model_versions)]
 ReasonOption = Annotated[
     str | None, typer.Option("--reason", help="Why (recorded in metadata, history and the commit).")
 ]

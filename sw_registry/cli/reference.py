@@ -113,6 +113,22 @@ def fast_spec_module() -> str:
     return "\n".join(lines) + "\n"
 
 
+SHELLS = {"bash": "bash", "zsh": "zsh", "fish": "fish"}
+
+
+def completion_scripts() -> dict[str, str]:
+    """completions/<file> -> the shell script Typer generates for it (model names and versions are completed
+    at run time by sw_registry/cli/complete.py)."""
+    from typer.completion import get_completion_script  # type: ignore[attr-defined]  # re-exported by Typer
+
+    return {
+        f"sw-registry.{ext}": get_completion_script(
+            prog_name="sw-registry", complete_var="_SW_REGISTRY_COMPLETE", shell=shell
+        ).rstrip("\n") + "\n"
+        for shell, ext in SHELLS.items()
+    }
+
+
 def main() -> None:
     text = reference()
     if "--write" in sys.argv:
@@ -120,6 +136,10 @@ def main() -> None:
         path.write_text(splice(path.read_text(encoding="utf-8"), text), encoding="utf-8")
         (Path(__file__).parent / "help_text.py").write_text(help_module(), encoding="utf-8")
         (Path(__file__).parent / "fast_spec.py").write_text(fast_spec_module(), encoding="utf-8")
+        completions = Path(__file__).resolve().parents[2] / "completions"
+        completions.mkdir(exist_ok=True)
+        for name, script in completion_scripts().items():
+            (completions / name).write_text(script, encoding="utf-8")
     else:
         print(text)
 

@@ -13,13 +13,16 @@ from .common import registry, with_warnings
 if TYPE_CHECKING:
     import typer
 
-    from ..options import JsonOption, RevOption, RootOption
+    from ..complete import model_versions
+    from ..options import JsonOption, NameArg, RevOption, RootOption
 
 
 def get(
-    name: Annotated[str, typer.Argument(help="Model name.")],
+    name: NameArg,
     stage: Annotated[str | None, typer.Option("--stage", help="The version now in this stage.")] = None,
-    version: Annotated[str | None, typer.Option("--version", help="This version.")] = None,
+    version: Annotated[
+        str | None, typer.Option("--version", help="This version.", autocompletion=model_versions)
+    ] = None,
     date: Annotated[
         str | None,
         typer.Option(

@@ -13,11 +13,11 @@ from .common import registry
 if TYPE_CHECKING:
     import typer
 
-    from ..options import JsonOption, RevOption, RootOption
+    from ..options import JsonOption, NameArg, RevOption, RootOption
 
 
 def history(
-    name: Annotated[str, typer.Argument(help="Model name.")],
+    name: NameArg,
     fmt: Annotated[str, typer.Option("--format", help="md (a table) or json.")] = "md",
     rev: RevOption = None,
     root: RootOption = None,

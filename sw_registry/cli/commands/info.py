@@ -13,12 +13,16 @@ from .common import registry, with_warnings
 if TYPE_CHECKING:
     import typer
 
-    from ..options import JsonOption, RevOption, RootOption
+    from ..complete import model_versions
+    from ..options import JsonOption, NameArg, RevOption, RootOption
 
 
 def info(
-    name: Annotated[str, typer.Argument(help="Model name.")],
-    version: Annotated[str | None, typer.Option("--version", help="Show the full metadata of one version.")] = None,
+    name: NameArg,
+    version: Annotated[
+        str | None,
+        typer.Option("--version", help="Show the full metadata of one version.", autocompletion=model_versions),
+    ] = None,
     rev: RevOption = None,
     root: RootOption = None,
     json: JsonOption = False,

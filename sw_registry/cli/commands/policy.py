@@ -14,7 +14,7 @@ from .common import registry
 if TYPE_CHECKING:
     import typer
 
-    from ..options import ActorOption, AllowDetachedOption, JsonOption, PushOption, RootOption
+    from ..options import ActorOption, AllowDetachedOption, JsonOption, NameArg, PushOption, RootOption
 
 
 TRIGGER = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*([<>])\s*([-+0-9.eE]+)\s*$")
@@ -41,7 +41,7 @@ def parse_triggers(items: list[str] | None, window: str | None) -> dict[str, Any
 
 
 def policy(
-    name: Annotated[str, typer.Argument(help="Model name.")],
+    name: NameArg,
     require_approval: Annotated[
         str | None, typer.Option("--require-approval", help="Stage that needs approval (staging or production).")
     ] = None,

@@ -1,0 +1,1 @@
+complete --command sw-registry --no-files --arguments "(env _SW_REGISTRY_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) sw-registry)" --condition "env _SW_REGISTRY_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) sw-registry"
