@@ -145,6 +145,7 @@ def steps(work: Path) -> list[tuple[list[str], int]]:
         (["registry-promote", MODEL, "v1.1.0", "--to", "staging"], 0),
         (["registry-approve", MODEL, "v1.1.0", "--comment", "accuracy up", *bob], 0),
         (["registry-promote", MODEL, "v1.1.0", "--to", "production", "--from", "staging"], 0),
+        (["registry-compare", MODEL, "v1.0.0", "v1.1.0"], 0),
         (["registry-rollback", MODEL, "--reason", "v1.1.0 raises false positives"], 0),
         (["registry-list"], 0),
         (["registry-info", MODEL], 0),

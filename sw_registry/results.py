@@ -119,3 +119,19 @@ class History:
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "events": [e.to_dict() for e in self.events]}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """registry-compare's result; ``data`` is exactly its JSON data (SPEC §9.1)."""
+
+    data: dict[str, Any]
+
+    @property
+    def recommendation(self) -> str:
+        return str(self.data["recommendation"])
+
+    def to_dict(self) -> dict[str, Any]:
+        import copy
+
+        return copy.deepcopy(self.data)

@@ -20,7 +20,15 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from .layout import Layout
-    from .results import ApproveResult, ChangeResult, DeprecateResult, History, PromoteResult, RollbackResult
+    from .results import (
+        ApproveResult,
+        ChangeResult,
+        Comparison,
+        DeprecateResult,
+        History,
+        PromoteResult,
+        RollbackResult,
+    )
     from .store.index import Index
     from .transaction import Transaction
 
@@ -442,6 +450,20 @@ class Workflow:
             if triggers:
                 section.setdefault("auto_rollback", {}).update(triggers)
             return self._write_policy(tx, data, f"registry: policy for {name}", name)
+
+    # -- compare ---------------------------------------------------------------------------
+    def compare_models(self, model_a: str, model_b: str) -> Comparison:
+        """Compare ``NAME@V1`` with ``NAME@V2`` (SPEC §7.10): metrics, artifact size, features, hyperparameters,
+        signature compatibility and a recommendation."""
+        from . import compare
+        from .results import Comparison
+
+        index = self.index()
+        metas = []
+        for ref in (model_a, model_b):
+            name, version = V.parse_ref(ref)
+            metas.append(self._read_metadata(index.get(name, version)))
+        return Comparison(compare.compare(metas[0], metas[1], index.policy.lower_is_better))
 
     # -- history ---------------------------------------------------------------------------
     def history(self, name: str) -> History:

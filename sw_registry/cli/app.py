@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "registry-approve": ("stages", "approve"),
     "registry-deprecate": ("stages", "deprecate"),
     "registry-history": ("history", "history"),
+    "registry-compare": ("compare", "compare"),
     "registry-policy": ("policy", "policy"),
     "registry-verify": ("maintenance", "verify"),
     "registry-reindex": ("maintenance", "reindex"),

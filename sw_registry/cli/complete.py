@@ -36,4 +36,3 @@ def model_versions(ctx: Any, incomplete: str) -> list[str]:
         return [v for v in reversed(versions) if v.startswith(typed)]
     except Exception:  # completion must never break the shell
         return []
-

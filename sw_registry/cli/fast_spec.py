@@ -164,6 +164,21 @@ COMMANDS: dict[str, Any] = {
             {'name': 'json', 'opts': ['--json'], 'off': [], 'flag': True, 'multiple': False, 'type': 'boolean', 'required': False},
         ],
     },
+    'registry-compare': {
+        'module': 'compare',
+        'func': 'compare',
+        'arguments': [
+            {'name': 'name', 'type': 'str', 'required': True},
+            {'name': 'version_a', 'type': 'str', 'required': True},
+            {'name': 'version_b', 'type': 'str', 'required': True},
+        ],
+        'options': [
+            {'name': 'fmt', 'opts': ['--format'], 'off': [], 'flag': False, 'multiple': False, 'type': 'str', 'required': False},
+            {'name': 'rev', 'opts': ['--rev'], 'off': [], 'flag': False, 'multiple': False, 'type': 'str', 'required': False},
+            {'name': 'root', 'opts': ['--root'], 'off': [], 'flag': False, 'multiple': False, 'type': 'path', 'required': False},
+            {'name': 'json', 'opts': ['--json'], 'off': [], 'flag': True, 'multiple': False, 'type': 'boolean', 'required': False},
+        ],
+    },
     'registry-policy': {
         'module': 'policy',
         'func': 'policy',

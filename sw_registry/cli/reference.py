@@ -124,7 +124,8 @@ def completion_scripts() -> dict[str, str]:
     return {
         f"sw-registry.{ext}": get_completion_script(
             prog_name="sw-registry", complete_var="_SW_REGISTRY_COMPLETE", shell=shell
-        ).rstrip("\n") + "\n"
+        ).rstrip("\n")
+        + "\n"
         for shell, ext in SHELLS.items()
     }
 

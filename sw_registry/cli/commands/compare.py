@@ -1,0 +1,67 @@
+"""registry-compare (SPEC §7.10)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+from ..output import emit
+from ..render import esc, table
+from .common import registry
+
+# Typer and the option aliases are only annotations here: app.build() provides them when it wires the
+# command into Typer, and the fast path (fastpath.py) calls the function without importing Typer.
+if TYPE_CHECKING:
+    import typer
+
+    from ..options import JsonOption, NameArg, RevOption, RootOption, VersionArg
+
+
+def compare(
+    name: NameArg,
+    version_a: VersionArg,
+    version_b: VersionArg,
+    fmt: Annotated[str, typer.Option("--format", help="table, json or md.")] = "table",
+    rev: RevOption = None,
+    root: RootOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Compare two versions: metrics with their change and verdict, size, features, hyperparameters, signature."""
+    from ...compare import markdown
+    from ...errors import UsageError
+
+    if fmt not in ("table", "json", "md"):
+        raise UsageError(f"unknown format {fmt!r}", hint="use --format table, json or md")
+    data = registry(root, rev=rev).compare_models(f"{name}@{version_a}", f"{name}@{version_b}").to_dict()
+    if fmt == "md" and not json:
+        print(markdown(data), end="")
+        return
+
+    def render(out: Any) -> None:
+        a, b = data["a"].split("@", 1)[1], data["b"].split("@", 1)[1]
+        t = table("Metric", f"v{a}", f"v{b}", "Change", "")
+        for m in [*data["metrics"], data["artifact"]]:
+            change = "" if m["relative"] is None else f"{m['relative']:+.1%}"
+            verdict = {True: "[green]better[/]", False: "[red]worse[/]", None: ""}[m["better"]]
+            t.add_row(esc(m["name"]), esc(_fmt(m["a"])), esc(_fmt(m["b"])), change, verdict)
+        out.print(t)
+        f = data["features"]
+        if f["added"] or f["removed"] or f["retyped"]:
+            out.print(
+                f"features: +{', '.join(f['added']) or '-'}  -{', '.join(f['removed']) or '-'}  "
+                f"retyped: {', '.join(r['name'] for r in f['retyped']) or '-'}",
+                markup=False,
+            )
+        changed = data["hyperparameters"]["changed"]
+        if changed:
+            out.print(
+                "hyperparameters: " + ", ".join(f"{c['name']} {_fmt(c['a'])} → {_fmt(c['b'])}" for c in changed),
+                markup=False,
+            )
+        out.print(f"signature compatible: {'yes' if data['signature_compatible'] else 'no'}")
+        out.print(f"recommendation: [bold]{data['recommendation']}[/bold]")
+
+    emit(json or fmt == "json", data, render)
+
+
+def _fmt(value: Any) -> str:
+    return "-" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
