@@ -49,3 +49,79 @@ def graph(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
             pid = node(model_node(pname, pver), "model", f"{pname} v{pver}")
             edge(pid, mid)
     return {"nodes": sorted(nodes.values(), key=lambda n: n["id"]), "edges": edges}
+
+
+def chain_ids(rec: dict[str, Any]) -> set[str]:
+    """Every node id a version's lineage touches: its upstream, its parent, itself, its deployment."""
+    lineage = rec.get("lineage") or {}
+    ids = {f"{kind}:{lineage[key]}" for key, kind in UPSTREAM if lineage.get(key) not in (None, "")}
+    ids.add(model_node(rec["name"], rec["version"]))
+    parent = lineage.get("parent")
+    if isinstance(parent, str) and "@" in parent:
+        ids.add(f"model:{parent}")
+    if rec.get("stage") in DEPLOYED_STAGES:
+        ids.add(f"deployment:{rec['name']}:{rec['stage']}")
+    return ids
+
+
+def select(
+    records: list[dict[str, Any]],
+    *,
+    name: str | None = None,
+    version: str | None = None,
+    uses: str | None = None,
+    feature: str | None = None,
+) -> list[dict[str, Any]]:
+    """The versions a lineage query is about.
+
+    A model (all its versions); one version with its ancestors through ``parent``; the versions whose lineage
+    uses a node (``data:v2024-01``, ``experiment:exp-003``, a parent ``model:NAME@V``, ``deployment:NAME:STAGE``);
+    or the versions whose features include ``feature``.
+    """
+    by_ref = {(r["name"], r["version"]): r for r in records}
+    if uses is not None:
+        return [r for r in records if uses in chain_ids(r) and model_node(r["name"], r["version"]) != uses]
+    if feature is not None:
+        return [r for r in records if feature in (r.get("features") or [])]
+    chosen = [r for r in records if name is None or r["name"] == name]
+    if version is None:
+        return chosen
+    out: list[dict[str, Any]] = []
+    current = by_ref.get((str(name), version))
+    while current is not None and current not in out:
+        out.append(current)
+        parent = (current.get("lineage") or {}).get("parent")
+        pname, _, pver = parent.rpartition("@") if isinstance(parent, str) else ("", "", "")
+        current = by_ref.get((pname, pver))
+    return out
+
+
+def mermaid(g: dict[str, Any]) -> str:
+    ids = {n["id"]: f"n{i}" for i, n in enumerate(g["nodes"])}
+    lines = ["graph LR"]
+    lines += [f'    {ids[n["id"]]}["{n["id"]}"]' for n in g["nodes"]]
+    lines += [f"    {ids[e['from']]} --> {ids[e['to']]}" for e in g["edges"]]
+    return "\n".join(lines) + "\n"
+
+
+def chain(rec: dict[str, Any]) -> list[str]:
+    """One version's path: data -> feature engineering -> experiment -> model -> deployment (what it has)."""
+    lineage = rec.get("lineage") or {}
+    ids = [f"{kind}:{lineage[key]}" for key, kind in UPSTREAM if lineage.get(key) not in (None, "")]
+    ids.append(model_node(rec["name"], rec["version"]))
+    if rec.get("stage") in DEPLOYED_STAGES:
+        ids.append(f"deployment:{rec['name']}:{rec['stage']}")
+    return ids
+
+
+def tree(data: dict[str, Any]) -> str:
+    """Each version's chain, indented like the seed's diagram, with its parent version."""
+    lines: list[str] = []
+    for ref, ids in data["chains"].items():
+        lines.append(ref)
+        for depth, node in enumerate(ids):
+            lines.append("  " + ("      " * (depth - 1) + "  └─> " if depth else "") + node)
+        parent = data["parents"].get(ref)
+        if parent:
+            lines.append(f"  (parent: {parent})")
+    return "\n".join(lines) + "\n"

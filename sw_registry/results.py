@@ -135,3 +135,23 @@ class Comparison:
         import copy
 
         return copy.deepcopy(self.data)
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """registry-lineage's result: nodes, edges and the versions the query matched (SPEC §7.11, §9.1)."""
+
+    nodes: list[dict[str, str]]
+    edges: list[dict[str, str]]
+    versions: list[str]
+    chains: dict[str, list[str]] = field(default_factory=dict)  # version -> its path, upstream first
+    parents: dict[str, str | None] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "nodes": [dict(n) for n in self.nodes],
+            "edges": [dict(e) for e in self.edges],
+            "versions": list(self.versions),
+            "chains": {k: list(v) for k, v in self.chains.items()},
+            "parents": dict(self.parents),
+        }

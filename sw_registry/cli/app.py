@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "registry-deprecate": ("stages", "deprecate"),
     "registry-history": ("history", "history"),
     "registry-compare": ("compare", "compare"),
+    "registry-lineage": ("lineage", "lineage"),
     "registry-policy": ("policy", "policy"),
     "registry-verify": ("maintenance", "verify"),
     "registry-reindex": ("maintenance", "reindex"),

@@ -179,6 +179,22 @@ COMMANDS: dict[str, Any] = {
             {'name': 'json', 'opts': ['--json'], 'off': [], 'flag': True, 'multiple': False, 'type': 'boolean', 'required': False},
         ],
     },
+    'registry-lineage': {
+        'module': 'lineage',
+        'func': 'lineage',
+        'arguments': [
+            {'name': 'name', 'type': 'str', 'required': False},
+            {'name': 'version', 'type': 'str', 'required': False},
+        ],
+        'options': [
+            {'name': 'uses', 'opts': ['--uses'], 'off': [], 'flag': False, 'multiple': False, 'type': 'str', 'required': False},
+            {'name': 'feature', 'opts': ['--feature'], 'off': [], 'flag': False, 'multiple': False, 'type': 'str', 'required': False},
+            {'name': 'fmt', 'opts': ['--format'], 'off': [], 'flag': False, 'multiple': False, 'type': 'str', 'required': False},
+            {'name': 'rev', 'opts': ['--rev'], 'off': [], 'flag': False, 'multiple': False, 'type': 'str', 'required': False},
+            {'name': 'root', 'opts': ['--root'], 'off': [], 'flag': False, 'multiple': False, 'type': 'path', 'required': False},
+            {'name': 'json', 'opts': ['--json'], 'off': [], 'flag': True, 'multiple': False, 'type': 'boolean', 'required': False},
+        ],
+    },
     'registry-policy': {
         'module': 'policy',
         'func': 'policy',

@@ -1,0 +1,51 @@
+"""registry-lineage (SPEC §7.11)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+from ..output import emit
+from .common import registry
+
+# Typer and the option aliases are only annotations here: app.build() provides them when it wires the
+# command into Typer, and the fast path (fastpath.py) calls the function without importing Typer.
+if TYPE_CHECKING:
+    import typer
+
+    from ..complete import model_names, model_versions
+    from ..options import JsonOption, RevOption, RootOption
+
+
+def lineage(
+    name: Annotated[str | None, typer.Argument(help="Model name.", autocompletion=model_names)] = None,
+    version: Annotated[
+        str | None, typer.Argument(help="One version (with its parents).", autocompletion=model_versions)
+    ] = None,
+    uses: Annotated[
+        str | None,
+        typer.Option("--uses", help="Versions whose lineage uses this node, e.g. data:v2024-01 or experiment:exp-003."),
+    ] = None,
+    feature: Annotated[str | None, typer.Option("--feature", help="Versions with this input feature.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="tree, mermaid or json.")] = "tree",
+    rev: RevOption = None,
+    root: RootOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Trace lineage: data -> feature engineering -> experiment -> model -> deployment, and who uses what."""
+    from ...errors import UsageError
+    from ...lineage import mermaid, tree
+
+    if fmt not in ("tree", "mermaid", "json"):
+        raise UsageError(f"unknown format {fmt!r}", hint="use --format tree, mermaid or json")
+    data = registry(root, rev=rev).get_lineage(name, version, uses=uses, feature=feature).to_dict()
+    if fmt == "mermaid" and not json:
+        print(mermaid(data), end="")
+        return
+
+    def render(out: Any) -> None:
+        if not data["nodes"]:
+            out.print("No versions match.")
+            return
+        out.print(tree(data), end="", markup=False, highlight=False)
+
+    emit(json or fmt == "json", data, render)
