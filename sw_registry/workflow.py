@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from .layout import Layout
+    from .model import ModelVersion
     from .results import (
         ApproveResult,
         ChangeResult,
@@ -59,6 +60,14 @@ class Workflow:
         def _write(self, *, allow_dirty: bool = False) -> AbstractContextManager[Transaction]: ...
         def _read_metadata(self, rec: dict[str, Any]) -> dict[str, Any]: ...
         def _refresh_derived(self, tx: Transaction, increments: set[str]) -> None: ...
+        def _version_of(
+            self,
+            meta: dict[str, Any],
+            rec: dict[str, Any],
+            commit: str | None = None,
+            verified: bool = False,
+            warnings: tuple[str, ...] = (),
+        ) -> ModelVersion: ...
         def _rewrite_metadata(
             self, tx: Transaction, rec: dict[str, Any], change: Callable[[dict[str, Any]], None]
         ) -> dict[str, Any]: ...
@@ -451,6 +460,37 @@ class Workflow:
             if triggers:
                 section.setdefault("auto_rollback", {}).update(triggers)
             return self._write_policy(tx, data, f"registry: policy for {name}", name)
+
+    # -- signature -------------------------------------------------------------------------
+    @pushes
+    def set_model_signature(
+        self, model: str, inputs: dict[str, str] | None = None, outputs: dict[str, str] | None = None
+    ) -> ModelVersion:
+        """Set the input/output signature of ``NAME@VERSION`` (features.yaml follows its inputs); one commit."""
+        from .metadata import merge_signature, normalize_signature
+        from .store import yamlout
+
+        name, version = V.parse_ref(model)
+        signature = normalize_signature({"inputs": inputs or {}, "outputs": outputs or {}})
+        sig, feats = merge_signature(signature, [])
+        with self._write() as tx:
+            rec = tx.index.get(name, version)
+            meta = self._read_metadata(rec)
+            if meta.get("signature") == sig and meta.get("features") == feats:
+                return self._version_of(meta, rec)
+
+            def change(m: dict[str, Any]) -> None:
+                m["signature"], m["features"] = sig, feats
+
+            meta = self._rewrite_metadata(tx, rec, change)
+            tx.write(f"{rec['dir']}/features.yaml", yamlout.dump({"features": feats}).encode("utf-8"))
+            commit = self._finish(
+                tx,
+                {self._inc(rec)},
+                f"registry: signature of {name} v{version}",
+                {"Event": "signature", "Model": name, "Version": version, "Actor": tx.actor},
+            )
+            return self._version_of(meta, tx.index.get(name, version), commit, warnings=tuple(tx.warnings))
 
     # -- compare ---------------------------------------------------------------------------
     def compare_models(self, model_a: str, model_b: str) -> Comparison:

@@ -740,3 +740,27 @@ def test_stage_changes_are_logged_in_each_versions_own_increment(project: Path, 
     assert git(project, "status", "--porcelain").strip() == ""
     catalog = yaml.safe_load((project / INC_DIR / "registry/model_catalog.yaml").read_text())
     assert [e["stage"] for e in catalog["models"][NAME]] == ["archived"]
+
+
+def test_set_model_signature_rewrites_signature_and_features_in_one_commit(project: Path, make_artifact) -> None:
+    from sw_registry.registry import ModelRegistry as Registry
+    from tests.conftest import git as run_git
+
+    reg = Registry(root=project)
+    reg.register_model("sig", str(make_artifact(b"s")), version="1.0.0")
+    before = run_git(project, "rev-parse", "HEAD").strip()
+    mv = reg.set_model_signature(model="sig@1.0.0", inputs={"amount": "float", "merchant_id": "int"},
+                                 outputs={"fraud_probability": "float"})
+    assert mv.commit is not None and run_git(project, "rev-parse", "HEAD^").strip() == before
+    assert mv.metadata["signature"] == {"inputs": {"amount": "float", "merchant_id": "int"},
+                                       "outputs": {"fraud_probability": "float"}}
+    assert mv.metadata["features"] == [{"name": "amount", "type": "float"}, {"name": "merchant_id", "type": "int"}]
+    folder = project / ".specweave/increments" / INCREMENT / "models/sig-v1.0.0"
+    import yaml
+
+    assert yaml.safe_load((folder / "features.yaml").read_text())["features"] == mv.metadata["features"]
+    trailer = run_git(project, "log", "-1", "--format=%(trailers:key=Registry-Event,valueonly)").strip()
+    assert trailer == "signature"
+    again = reg.set_model_signature(model="sig@1.0.0", inputs={"amount": "float", "merchant_id": "int"},
+                                    outputs={"fraud_probability": "float"})
+    assert again.commit is None
