@@ -147,6 +147,7 @@ def steps(work: Path) -> list[tuple[list[str], int]]:
         (["registry-promote", MODEL, "v1.1.0", "--to", "production", "--from", "staging"], 0),
         (["registry-compare", MODEL, "v1.0.0", "v1.1.0"], 0),
         (["registry-rollback", MODEL, "--reason", "v1.1.0 raises false positives"], 0),
+        (["sync-docs", "update"], 0),
         (["registry-list"], 0),
         (["registry-info", MODEL], 0),
         (["registry-info", MODEL, "--version", "v1.1.0"], 0),

@@ -492,6 +492,46 @@ class Workflow:
             )
             return self._version_of(meta, tx.index.get(name, version), commit, warnings=tuple(tx.warnings))
 
+    # -- living docs -----------------------------------------------------------------------
+    def _docs_text(self, index: Index) -> tuple[str, str | None, str]:
+        """(docs path, its current text or None, the text it should have)."""
+        from . import docs
+
+        rel = self.layout.docs_rel(index.policy.docs_path)
+        path = self.layout.abs(rel)
+        current = path.read_text(encoding="utf-8") if path.exists() else None
+        models = [(n, index.records_of(n), index.policy.primary_metric(n)) for n in index.names()]
+        return rel, current, docs.splice(current, docs.render(models))
+
+    @pushes
+    def sync_docs(self) -> dict[str, Any]:
+        """Rewrite the living doc's generated block; one commit when it changed (event docs)."""
+        with self._write() as tx:
+            rel, current, wanted = self._docs_text(tx.index)
+            if current == wanted:
+                return {"path": str(self.layout.abs(rel)), "changed": False, "commit": None}
+            tx.write(rel, wanted.encode("utf-8"))
+            commit = tx.commit("registry: update the living doc", {"Event": "docs", "Actor": tx.actor})
+            out: dict[str, Any] = {"path": str(self.layout.abs(rel)), "changed": True, "commit": commit}
+            if tx.warnings:
+                out["warnings"] = list(tx.warnings)
+            return out
+
+    def review_docs(self) -> dict[str, Any]:
+        """What sync-docs would change, as a unified diff; writes nothing."""
+        import difflib
+
+        rel, current, wanted = self._docs_text(self.index())
+        diff = "".join(
+            difflib.unified_diff(
+                (current or "").splitlines(keepends=True),
+                wanted.splitlines(keepends=True),
+                fromfile=f"a/{rel}",
+                tofile=f"b/{rel}",
+            )
+        )
+        return {"path": str(self.layout.abs(rel)), "changed": current != wanted, "commit": None, "diff": diff}
+
     # -- compare ---------------------------------------------------------------------------
     def compare_models(self, model_a: str, model_b: str) -> Comparison:
         """Compare ``NAME@V1`` with ``NAME@V2`` (SPEC §7.10): metrics, artifact size, features, hyperparameters,

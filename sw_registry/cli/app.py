@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "registry-policy": ("policy", "policy"),
     "registry-verify": ("maintenance", "verify"),
     "registry-reindex": ("maintenance", "reindex"),
+    "sync-docs": ("docs", "sync_docs"),
     "init": ("init", "init"),
     "install-commands": ("plugin", "install_commands"),
     "demo": ("demo", "demo"),

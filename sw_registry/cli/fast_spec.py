@@ -243,6 +243,21 @@ COMMANDS: dict[str, Any] = {
             {'name': 'json', 'opts': ['--json'], 'off': [], 'flag': True, 'multiple': False, 'type': 'boolean', 'required': False},
         ],
     },
+    'sync-docs': {
+        'module': 'docs',
+        'func': 'sync_docs',
+        'arguments': [
+            {'name': 'action', 'type': 'str', 'required': True},
+        ],
+        'options': [
+            {'name': 'check', 'opts': ['--check'], 'off': [], 'flag': True, 'multiple': False, 'type': 'boolean', 'required': False},
+            {'name': 'actor', 'opts': ['--actor'], 'off': [], 'flag': False, 'multiple': False, 'type': 'str', 'required': False},
+            {'name': 'allow_detached', 'opts': ['--allow-detached'], 'off': [], 'flag': True, 'multiple': False, 'type': 'boolean', 'required': False},
+            {'name': 'push', 'opts': ['--push'], 'off': [], 'flag': True, 'multiple': False, 'type': 'boolean', 'required': False},
+            {'name': 'root', 'opts': ['--root'], 'off': [], 'flag': False, 'multiple': False, 'type': 'path', 'required': False},
+            {'name': 'json', 'opts': ['--json'], 'off': [], 'flag': True, 'multiple': False, 'type': 'boolean', 'required': False},
+        ],
+    },
     'init': {
         'module': 'init',
         'func': 'init',

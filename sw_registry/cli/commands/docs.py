@@ -1,0 +1,65 @@
+"""sync-docs update | review [--check] (SPEC §7.9)."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Annotated, Any
+
+from ..output import emit, json_mode
+from ..render import esc, short
+from .common import registry
+
+# Typer and the option aliases are only annotations here: app.build() provides them when it wires the
+# command into Typer, and the fast path (fastpath.py) calls the function without importing Typer.
+if TYPE_CHECKING:
+    import typer
+
+    from ..options import ActorOption, AllowDetachedOption, JsonOption, PushOption, RootOption
+
+
+def sync_docs(
+    action: Annotated[str, typer.Argument(help="update (write the doc, one commit) or review (print the diff).")],
+    check: Annotated[
+        bool, typer.Option("--check", help="With review: exit 1 (stale_docs) when the doc is stale.")
+    ] = False,
+    actor: ActorOption = None,
+    allow_detached: AllowDetachedOption = False,
+    push: PushOption = False,
+    root: RootOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Keep the living doc (docs_path) in step with the registry; text outside its markers is never touched."""
+    from ...errors import StaleDocs, UsageError
+
+    if action not in ("update", "review"):
+        raise UsageError(f"unknown action {action!r}", hint="use: sync-docs update, or sync-docs review [--check]")
+    reg = registry(root, actor=actor, allow_detached=allow_detached, push=push)
+    if action == "update" and not check:
+        data = reg.sync_docs()
+        emit(
+            json,
+            data,
+            lambda out: out.print(
+                f"{esc(data['path'])} updated, commit {short(data['commit'])}"
+                if data["changed"]
+                else f"{esc(data['path'])} is up to date; nothing changed"
+            ),
+        )
+        return
+    data = reg.review_docs()
+    if check and data["changed"]:
+        if not json_mode(json):
+            sys.stdout.write(data["diff"])
+        raise StaleDocs(
+            f"{data['path']} is out of date with the registry",
+            hint="run: sw-registry sync-docs update",
+            details={"path": data["path"], "diff": data["diff"]},
+        )
+
+    def render(out: Any) -> None:
+        if data["changed"]:
+            sys.stdout.write(data["diff"])
+        else:
+            out.print(f"{esc(data['path'])} is up to date")
+
+    emit(json, data, render)
