@@ -23,12 +23,14 @@ _EXPORTS = {
     "DeprecateResult": "sw_registry.results",
     "History": "sw_registry.results",
     "RegistryError": "sw_registry.errors",
+    "ModelGovernance": "sw_registry.audit",
 }
 
 __all__ = [
     "ApproveResult",
     "DeprecateResult",
     "History",
+    "ModelGovernance",
     "ModelInfo",
     "ModelRegistry",
     "ModelSummary",
@@ -39,6 +41,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from .audit import ModelGovernance
     from .errors import RegistryError
     from .model import ModelInfo, ModelSummary, ModelVersion
     from .registry import ModelRegistry

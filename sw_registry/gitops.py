@@ -342,18 +342,36 @@ class Repo:
         return out
 
     def registry_log(self, since: str | None = None, until: str | None = None) -> list[dict[str, object]]:
-        """Commits touching .specweave/, oldest first: id, author, parents, Registry-Event, changed paths."""
-        fmt = "%x1e%H%x1f%ae%x1f%P%x1f%aI%x1f%(trailers:key=Registry-Event,valueonly,separator=%x2C)"
-        args = ["-c", "core.quotePath=false", "log", "--reverse", f"--format={fmt}", "--name-status", "-M"]
+        """Commits touching .specweave/, oldest first: id, author, parents, date, Registry-Event, all Registry-*
+        trailers (``trailers``: lower-case key without the prefix -> value) and the changed paths."""
+        fmt = (
+            "%x1e%H%x1f%ae%x1f%P%x1f%ad%x1f%(trailers:key=Registry-Event,valueonly,separator=%x2C)"
+            "%x1f%(trailers:only=true,unfold=true,separator=%x1d)"
+        )
+        args = [
+            "-c",
+            "core.quotePath=false",
+            "log",
+            "--reverse",
+            f"--format={fmt}",
+            "--name-status",
+            "-M",
+            "--date=format-local:%Y-%m-%dT%H:%M:%SZ",
+        ]  # with TZ=UTC: UTC ISO-8601 with Z (SPEC §9)
         if since:
             args.append(f"--since={since}")
         if until:
             args.append(f"--until={until}")
-        proc = self.git(*args, "--", ".specweave", check=False)
+        proc = self.git(*args, "--", ".specweave", check=False, env=git_env({"TZ": "UTC"}))
         out: list[dict[str, object]] = []
         for chunk in proc.stdout.decode("utf-8", "replace").split("\x1e")[1:]:
             head, _, body = chunk.partition("\n")
-            commit, author, parents, date, event = (head.split("\x1f") + [""] * 5)[:5]
+            commit, author, parents, date, event, block = (head.split("\x1f") + [""] * 6)[:6]
+            trailers: dict[str, str] = {}
+            for item in block.split("\x1d"):
+                key, sep, value = item.partition(": ")
+                if sep and key.startswith("Registry-"):
+                    trailers.setdefault(key[len("Registry-") :].lower(), value.strip())
             changes = []
             for line in body.splitlines():
                 if not line.strip():
@@ -368,6 +386,7 @@ class Repo:
                     "parents": parents.split(),
                     "date": date,
                     "event": event.strip() or None,
+                    "trailers": trailers,
                     "changes": changes,
                 }
             )

@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "registry-approve": ("stages", "approve"),
     "registry-deprecate": ("stages", "deprecate"),
     "registry-history": ("history", "history"),
+    "registry-audit": ("audit", "audit"),
     "registry-compare": ("compare", "compare"),
     "registry-lineage": ("lineage", "lineage"),
     "registry-policy": ("policy", "policy"),

@@ -164,6 +164,20 @@ COMMANDS: dict[str, Any] = {
             {'name': 'json', 'opts': ['--json'], 'off': [], 'flag': True, 'multiple': False, 'type': 'boolean', 'required': False},
         ],
     },
+    'registry-audit': {
+        'module': 'audit',
+        'func': 'audit',
+        'arguments': [
+            {'name': 'name', 'type': 'str', 'required': False},
+        ],
+        'options': [
+            {'name': 'since', 'opts': ['--since'], 'off': [], 'flag': False, 'multiple': False, 'type': 'str', 'required': False},
+            {'name': 'until', 'opts': ['--until'], 'off': [], 'flag': False, 'multiple': False, 'type': 'str', 'required': False},
+            {'name': 'fmt', 'opts': ['--format'], 'off': [], 'flag': False, 'multiple': False, 'type': 'str', 'required': False},
+            {'name': 'root', 'opts': ['--root'], 'off': [], 'flag': False, 'multiple': False, 'type': 'path', 'required': False},
+            {'name': 'json', 'opts': ['--json'], 'off': [], 'flag': True, 'multiple': False, 'type': 'boolean', 'required': False},
+        ],
+    },
     'registry-compare': {
         'module': 'compare',
         'func': 'compare',

@@ -1,0 +1,42 @@
+"""registry-audit (SPEC §7.12)."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Annotated
+
+from ..output import emit
+from .common import registry
+
+# Typer and the option aliases are only annotations here: app.build() provides them when it wires the
+# command into Typer, and the fast path (fastpath.py) calls the function without importing Typer.
+if TYPE_CHECKING:
+    import typer
+
+    from ..complete import model_names
+    from ..options import JsonOption, RootOption
+
+
+def audit(
+    name: Annotated[str | None, typer.Argument(help="Only this model.", autocompletion=model_names)] = None,
+    since: Annotated[str | None, typer.Option("--since", help="From this date or date-time (UTC).")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Up to this date (its end) or date-time.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="md or json.")] = "md",
+    root: RootOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Governance report from git history: deployments, approvals, rollbacks, forced moves, changes made outside."""
+    from ...audit import ModelGovernance, markdown
+    from ...errors import UsageError
+    from ...versions import validate_name
+
+    if fmt not in ("md", "json"):
+        raise UsageError(f"unknown format {fmt!r}", hint="use --format md or --format json")
+    if name is not None:
+        validate_name(name)
+    data = ModelGovernance(registry(root)).generate_audit_report(name, since, until).to_dict()
+
+    def render(_out: object) -> None:
+        sys.stdout.write(markdown(data))
+
+    emit(json or fmt == "json", data, render)
