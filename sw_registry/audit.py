@@ -22,40 +22,20 @@ def audit(
     registry: ModelRegistry, name: str | None = None, since: str | None = None, until: str | None = None
 ) -> dict[str, Any]:
     from .gitops import open_repo
-    from .maintenance import is_content_path
+    from .maintenance import classify_untracked
 
     repo = open_repo(registry.root)
     index = registry.index()
-    layout = registry.layout
     log = repo.registry_log(_bound(since, False), _bound(until, True))
-    events, deployments, approvals, unaudited, other = [], [], [], [], []
+    unaudited, other = classify_untracked(log, registry.layout)
+    if name is not None:  # this model's version folders, and registry.yaml (which holds every model's policy)
+        unaudited = [
+            u for u in unaudited if any(f"/models/{name}-v" in p or p == ".specweave/registry.yaml" for p in u["paths"])
+        ]
+    events, deployments, approvals = [], [], []
     for c in log:
-        t: dict[str, str] = c["trailers"]  # type: ignore[assignment]
-        parents: list[str] = c["parents"]  # type: ignore[assignment]
-        if not c["event"]:
-            changes: list[tuple[str, list[str]]] = c["changes"]  # type: ignore[assignment]
-            if len(parents) > 1:
-                other.append({"commit": c["commit"], "author": c["author"], "at": c["date"], "kind": "merge"})
-                continue
-            touched = [
-                p
-                for status, paths in changes
-                for p in paths
-                if layout.is_registry_path(p) and (status != "R100" and is_content_path(p))
-            ]
-            if touched:
-                if (
-                    name is None
-                    or any(f"/models/{name}-v" in p for p in touched)
-                    or touched == [".specweave/registry.yaml"]
-                ):
-                    unaudited.append(
-                        {"commit": c["commit"], "author": c["author"], "at": c["date"], "paths": sorted(set(touched))}
-                    )
-            elif any(status == "R100" for status, _ in changes):
-                other.append({"commit": c["commit"], "author": c["author"], "at": c["date"], "kind": "rename"})
-            continue
-        if name is not None and t.get("model") != name:
+        t: dict[str, str] = c["trailers"]
+        if not c["event"] or (name is not None and t.get("model") != name):
             continue
         event = {
             "event": t.get("event"),

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .errors import GitError, Locked, NotAGitRepo
 
@@ -341,7 +342,7 @@ class Repo:
                     out.setdefault(int(seq), parts[0])
         return out
 
-    def registry_log(self, since: str | None = None, until: str | None = None) -> list[dict[str, object]]:
+    def registry_log(self, since: str | None = None, until: str | None = None) -> list[dict[str, Any]]:
         """Commits touching .specweave/, oldest first: id, author, parents, date, Registry-Event, all Registry-*
         trailers (``trailers``: lower-case key without the prefix -> value) and the changed paths."""
         fmt = (
@@ -363,7 +364,7 @@ class Repo:
         if until:
             args.append(f"--until={until}")
         proc = self.git(*args, "--", ".specweave", check=False, env=git_env({"TZ": "UTC"}))
-        out: list[dict[str, object]] = []
+        out: list[dict[str, Any]] = []
         for chunk in proc.stdout.decode("utf-8", "replace").split("\x1e")[1:]:
             head, _, body = chunk.partition("\n")
             commit, author, parents, date, event, block = (head.split("\x1f") + [""] * 6)[:6]

@@ -40,22 +40,39 @@ def is_content_path(rel: str) -> bool:
 
 
 def unaudited_commits(repo: Repo, layout: Layout) -> list[dict[str, Any]]:
-    """Commits without Registry-* trailers that change a metadata.json, an artifact or registry.yaml.
+    """Commits without Registry-* trailers that change a metadata.json, an artifact or registry.yaml."""
+    return classify_untracked(repo.registry_log(), layout)[0]
 
-    Pure renames (SpecWeave archiving an increment) and merge commits are not changes of content.
+
+def classify_untracked(log: list[dict[str, Any]], layout: Layout) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Sort the commits without Registry-* trailers into (unaudited content changes, renames and merges).
+
+    Pure renames (SpecWeave archiving an increment) and merge commits change no content: they are listed,
+    not flagged.
     """
-    out = []
-    for c in repo.registry_log():
-        if c["event"] or len(c["parents"]) > 1:  # type: ignore[arg-type]
+    unaudited: list[dict[str, Any]] = []
+    other: list[dict[str, Any]] = []
+    for c in log:
+        if c["event"]:
             continue
-        paths = []
-        for status, names in c["changes"]:  # type: ignore[attr-defined]
-            if status == "R100":
-                continue
-            paths += [p for p in names if layout.is_registry_path(p) and is_content_path(p)]
+        base = {"commit": c["commit"], "author": c["author"], "at": c["date"]}
+        if len(c["parents"]) > 1:
+            other.append({**base, "kind": "merge"})
+            continue
+        paths = sorted(
+            {
+                p
+                for status, names in c["changes"]
+                if status != "R100"
+                for p in names
+                if layout.is_registry_path(p) and is_content_path(p)
+            }
+        )
         if paths:
-            out.append({"commit": c["commit"], "author": c["author"], "paths": sorted(set(paths))})
-    return out
+            unaudited.append({**base, "paths": paths})
+        elif any(status == "R100" for status, _ in c["changes"]):
+            other.append({**base, "kind": "rename"})
+    return unaudited, other
 
 
 class Maintenance:
