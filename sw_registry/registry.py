@@ -392,9 +392,9 @@ class ModelRegistry(Workflow, Maintenance):
             outputs,
         )
         fields["signature"], fields["features"] = sig, feats
-        req_text = _requirements_text(requirements)
         with tempfile.TemporaryDirectory(prefix="sw-registry-") as scratch:
             src, fmt = _artifact_source(model, Path(scratch))
+            req_text = _requirements_text(requirements, src)
             if src.name in SIDE_FILES:
                 raise InvalidInput(f"the artifact may not be named {src.name!r}", hint="rename the file")
             inc = self._target_increment(increment, meta_increment)
@@ -545,9 +545,15 @@ def _artifact_source(model: Any, scratch: Path) -> tuple[Path, str | None]:
     return dest, PICKLE_FORMAT
 
 
-def _requirements_text(requirements: str | os.PathLike[str] | None) -> str:
+def _requirements_text(requirements: str | os.PathLike[str] | None, artifact: Path | None = None) -> str:
     if requirements is None:
-        return "# sw-registry: no requirements were given for this version (pass --requirements FILE)\n"
+        from .store.requirements import detect
+
+        found = detect(artifact) if artifact is not None else None
+        return (
+            found
+            or "# sw-registry: no requirements were given or detected for this version (pass --requirements FILE)\n"
+        )
     path = Path(requirements)
     try:
         return path.read_text(encoding="utf-8")
