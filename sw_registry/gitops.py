@@ -1,8 +1,7 @@
 """Every git call lives here: repository checks, the write lock, commits with trailers, reads at a rev.
 
-Hot paths (every write, every ``--rev`` read) call the ``git`` binary directly: importing GitPython
-costs ~110 ms, more than a whole promote may take. GitPython is used where its object model
-pays for itself: walking history for history and audit (imported lazily there).
+All of them call the ``git`` binary: importing GitPython costs ~110 ms, more than a whole promote may
+take, and history and audit need one ``git log`` with its trailers, which the binary gives directly.
 """
 
 from __future__ import annotations
