@@ -93,7 +93,7 @@ def markdown(data: dict[str, Any]) -> str:
     ]
     for m in [*data["metrics"], data["artifact"]]:
         change = "" if m["relative"] is None else f"{m['relative']:+.1%}"
-        lines.append(f"| {m['name']} | {_fmt(m['a'])} | {_fmt(m['b'])} | {change} | {mark[m['better']]} |")
+        lines.append(f"| {m['name']} | {fmt(m['a'])} | {fmt(m['b'])} | {change} | {mark[m['better']]} |")
     f = data["features"]
     lines += ["", "Features:"]
     lines.append("- Added: " + (", ".join(f["added"]) or "none"))
@@ -103,7 +103,7 @@ def markdown(data: dict[str, Any]) -> str:
     lines.append("")
     lines.append(
         "Hyperparameters changed: "
-        + (", ".join(f"{c['name']} {_fmt(c['a'])} -> {_fmt(c['b'])}" for c in changed) or "none")
+        + (", ".join(f"{c['name']} {fmt(c['a'])} -> {fmt(c['b'])}" for c in changed) or "none")
     )
     lines.append(f"Signature compatible: {'yes' if data['signature_compatible'] else 'no (breaking change)'}")
     words = {
@@ -116,5 +116,6 @@ def markdown(data: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _fmt(value: Any) -> str:
+def fmt(value: Any) -> str:
+    """A value as reports show it: - for none, floats with :g."""
     return "-" if value is None else f"{value:g}" if isinstance(value, float) else str(value)

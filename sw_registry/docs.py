@@ -5,14 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from . import lineage
+from .compare import fmt
 
 BEGIN = "<!-- sw-registry:begin -->"
 END = "<!-- sw-registry:end -->"
 STAGE_LABEL = {"production": "Production", "staging": "Staging", "dev": "Dev", "archived": "Archived"}
-
-
-def _fmt(value: Any) -> str:
-    return "-" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _day(at: str | None) -> str:
@@ -50,7 +47,7 @@ def model_section(name: str, records: list[dict[str, Any]], primary: str | None)
         out.append(f"- Version: v{prod['version']}")
         out.append(f"- Deployed: {_day(deployed.get(prod['version']))}")
         for key, value in prod["metrics"].items():
-            out.append(f"- {key}: {_fmt(value)}")
+            out.append(f"- {key}: {fmt(value)}")
     out += [
         "",
         "### Version History",
@@ -63,7 +60,7 @@ def model_section(name: str, records: list[dict[str, Any]], primary: str | None)
             note = f"{note}, deprecated" if note else "Deprecated"
         value = rec["metrics"].get(metric_name) if metric_name else None
         out.append(
-            f"| v{rec['version']} | {STAGE_LABEL.get(rec['stage'], rec['stage'])} | {_fmt(value)} | "
+            f"| v{rec['version']} | {STAGE_LABEL.get(rec['stage'], rec['stage'])} | {fmt(value)} | "
             f"{_day(deployed.get(rec['version']))} | {note} |"
         )
     out += ["", "### Rollback Plan"]

@@ -56,7 +56,6 @@ class Layout:
         self.root = root
         self.specweave = root / SPECWEAVE
         self.increments_dir = self.specweave / INCREMENTS
-        self.registry_yaml = self.specweave / "registry.yaml"
         self.cache_dir = self.specweave / "cache" / "sw-registry"
 
     # -- increments ---------------------------------------------------------------

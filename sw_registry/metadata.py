@@ -30,7 +30,6 @@ FIELD_ORDER = (
     "deprecation",
 )
 # flat keys that are already §4 fields
-DIRECT_FIELDS = ("metrics", "hyperparameters", "info", "features", "signature", "lineage", "tags", "description")
 LINEAGE_KEYS = {
     "training_data_version": "data",
     "feature_engineering_version": "feature_engineering",
@@ -92,7 +91,8 @@ def normalize_features(value: Any) -> list[dict[str, str]]:
 def sort_flat(flat: dict[str, Any] | None) -> dict[str, Any]:
     """Sort the seed's flat metadata dict into §4 fields.
 
-    Returns a dict with the keys of DIRECT_FIELDS (each present), plus ``version`` and ``increment``
+    Returns a dict with description, tags, metrics, hyperparameters, info, features, signature and
+    lineage, plus ``version`` and ``increment``
     when the flat dict named them (the caller decides what to do with those).
     """
     out: dict[str, Any] = {

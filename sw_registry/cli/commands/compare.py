@@ -26,6 +26,7 @@ def compare(
     json: JsonOption = False,
 ) -> None:
     """Compare two versions: metrics with their change and verdict, size, features, hyperparameters, signature."""
+    from ...compare import fmt as show
     from ...compare import markdown
     from ...errors import UsageError
 
@@ -42,7 +43,7 @@ def compare(
         for m in [*data["metrics"], data["artifact"]]:
             change = "" if m["relative"] is None else f"{m['relative']:+.1%}"
             verdict = {True: "[green]better[/]", False: "[red]worse[/]", None: ""}[m["better"]]
-            t.add_row(esc(m["name"]), esc(_fmt(m["a"])), esc(_fmt(m["b"])), change, verdict)
+            t.add_row(esc(m["name"]), esc(show(m["a"])), esc(show(m["b"])), change, verdict)
         out.print(t)
         f = data["features"]
         if f["added"] or f["removed"] or f["retyped"]:
@@ -54,14 +55,10 @@ def compare(
         changed = data["hyperparameters"]["changed"]
         if changed:
             out.print(
-                "hyperparameters: " + ", ".join(f"{c['name']} {_fmt(c['a'])} → {_fmt(c['b'])}" for c in changed),
+                "hyperparameters: " + ", ".join(f"{c['name']} {show(c['a'])} → {show(c['b'])}" for c in changed),
                 markup=False,
             )
         out.print(f"signature compatible: {'yes' if data['signature_compatible'] else 'no'}")
         out.print(f"recommendation: [bold]{data['recommendation']}[/bold]")
 
     emit(json or fmt == "json", data, render)
-
-
-def _fmt(value: Any) -> str:
-    return "-" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
