@@ -95,6 +95,7 @@ class Maintenance:
         problems: list[dict[str, Any]] = []
         source = WorkTreeSource(self.layout)
         records = []
+        metas: dict[str, dict[str, Any]] = {}  # for the signed-approval check
         seen: dict[tuple[str, str], str] = {}
         for rel in sorted(source.metadata_files()):
             raw = source.read(rel) or b""
@@ -114,6 +115,7 @@ class Maintenance:
             except IntegrityError as exc:
                 problems.append(_problem("artifact", folder, exc.message))
             records.append(rel)
+            metas[rel] = meta
         for inc in self.layout.increments():
             models = self.layout.abs(f"{inc.rel}/models")
             if models.is_dir():
@@ -158,6 +160,7 @@ class Maintenance:
                 )
             if repo.index_lock().exists():
                 problems.append(_problem("index_lock", ".git/index.lock", "git's index.lock exists"))
+            problems += _signature_problems(repo, source, metas)
         if problems:
             raise IntegrityError(
                 f"registry-verify found {len(problems)} problem(s): " + "; ".join(p["message"] for p in problems[:3]),
@@ -238,6 +241,20 @@ class Maintenance:
                 for rel, data in derived_files(inc.rel, inc.id, recs).items():
                     tx.write_if_changed(rel, data)
         return tx.commit(subject, {"Event": event, "Actor": tx.actor})
+
+
+def _signature_problems(repo: Repo, source: WorkTreeSource, metas: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Signed approvals that no longer verify; with require_signed, unsigned registry commits (SPEC §6)."""
+    from . import signing
+
+    try:
+        policy = load_index(source).policy
+    except RegistryError:
+        return []  # reported above as bad metadata or config
+    problems = signing.approval_problems(repo, policy, metas)
+    if policy.require_signed:
+        problems += signing.unsigned_commit_problems(repo, policy)
+    return problems
 
 
 def _prune_empty(folder: Path, root: Path) -> None:
