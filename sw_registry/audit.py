@@ -101,7 +101,9 @@ def _deployment(registry: ModelRegistry, index: Any, event: dict[str, Any]) -> d
         "reason": event["reason"],
         "forced": event["forced"],
         "commit": event["commit"],
-        "approved_by": [a.get("approver") for a in meta.get("approvals") or [] if a.get("stage") == "production"],
+        "approved_by": list(
+            dict.fromkeys(a.get("approver") for a in meta.get("approvals") or [] if a.get("stage") == "production")
+        ),  # once each: a signed approval may follow the same approver's unsigned one
         "metrics": meta.get("metrics") or {},
         "data_version": (meta.get("lineage") or {}).get("data"),
     }

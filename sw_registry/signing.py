@@ -332,15 +332,27 @@ def check_approver_key(repo: Repo, policy: Policy, approver: str) -> PublicKey:
     return key
 
 
-def check_can_sign(repo: Repo) -> None:
+def check_can_sign(repo: Repo, policy: Policy, actor: str) -> str | None:
     """``require_signed``: refuse a write (``git_error``) before it changes anything when git has no SSH key to sign
-    with. (With openpgp and no user.signingkey git signs with the committer's key; gpg says if it cannot.)"""
+    with (with openpgp and no user.signingkey git signs with the committer's key; gpg says if it cannot).
+    Returns a warning when the signers file does not list the key (registry-verify will flag the commit)."""
     cfg = signing_config(repo)
+    hint = "git config gpg.format ssh && git config user.signingkey ~/.ssh/id_ed25519.pub"
     if cfg.format == "ssh" and cfg.key is None:
-        raise GitError(
-            "registry.yaml says require_signed: true, and git has no signing key",
-            hint="git config gpg.format ssh && git config user.signingkey ~/.ssh/id_ed25519.pub",
+        raise GitError("registry.yaml says require_signed: true, and git has no signing key", hint=hint)
+    if cfg.format != "ssh":
+        return None
+    try:
+        key = configured_key(repo, cfg)
+    except (NotAnApprover, InvalidInput) as exc:
+        raise GitError(f"registry.yaml says require_signed: true, and {exc.message}", hint=hint) from None
+    rel = policy.signers_file or DEFAULT_SIGNERS_FILE
+    if not any(key.same_key(s.key) for s in parse_signers(signers_text(repo, rel) or "")):
+        return (
+            f"this commit is signed with {key.fingerprint}, a key {rel} does not list: registry-verify will "
+            f"report it (add it with: sw-registry registry-signers add {actor} PUBKEY_FILE)"
         )
+    return None
 
 
 # -- what git says about signatures -------------------------------------------------------------------------

@@ -226,8 +226,10 @@ def transaction(
         if index.policy.require_signed:  # SPEC §6: every registry commit is signed
             from .signing import check_can_sign
 
-            check_can_sign(repo)
+            warning = check_can_sign(repo, index.policy, who)
             tx.sign = True
+            if warning:
+                tx.warnings.append(warning)
         try:
             yield tx
         except BaseException:

@@ -214,11 +214,16 @@ def test_require_signed_signs_every_write_and_verify_flags_an_unsigned_registry_
     r.register_model(NAME, str(make_artifact(b"one")), version="1.0.0")
     assert "gpgsig -----BEGIN SSH SIGNATURE-----" in git(project, "cat-file", "commit", "HEAD")
     assert r.verify()["ok"] is True
+    sign_with(project, keys["carol"])  # signs, but with a key the signers file does not list: a warning now
+    warned = r.register_model(NAME, str(make_artifact(b"two")), version="1.1.0")
+    assert any("does not list" in w for w in warned.warnings)
+    assert [p["status"] for p in pytest.raises(IntegrityError, r.verify).value.details["problems"]] == ["unknown_key"]
     git(project, "commit", "-q", "--amend", "--no-edit", "--no-gpg-sign")
     with pytest.raises(IntegrityError) as bad:
         r.verify()
     flagged = [p for p in bad.value.details["problems"] if p["code"] == "unsigned_commit"]
     assert [(p["commit"], p["status"]) for p in flagged] == [(head(project), "unsigned")]
+    assert "unsigned_commit" in run_cli(project, "registry-verify", "--json").stdout
 
 
 def test_signed_needs_a_signers_file_in_registry_yaml(project: Path) -> None:
