@@ -92,8 +92,23 @@ def main() -> None:
     keys.mkdir()
     for i in range(len(APPROVERS)):
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(keys / f"k{i}")], check=True)
-    print("| approvals needed (of 10 on record) | unsigned median ms (min–max) | signed median ms (min–max) | "
-          "difference of medians |")
+    spawn = {}
+    for label, cmd in (
+        ("git --version", ["git", "--version"]),
+        ("ssh-keygen -l -f KEY.pub", ["ssh-keygen", "-l", "-f", str(keys / "k0.pub")]),
+    ):
+        runs = []
+        for _ in range(15):
+            start = time.perf_counter()
+            subprocess.run(cmd, capture_output=True, check=True)
+            runs.append((time.perf_counter() - start) * 1000)
+        spawn[label] = statistics.median(runs)
+    print("process start-up on this machine now: " + ", ".join(f"{k} {v:.1f} ms" for k, v in spawn.items()))
+    print()
+    print(
+        "| approvals needed (of 10 on record) | unsigned median ms (min–max) | signed median ms (min–max) | "
+        "difference of medians |"
+    )
     print("| ---: | ---: | ---: | ---: |")
     for m in args.mins:
         times = {}

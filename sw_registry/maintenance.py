@@ -251,7 +251,7 @@ def _signature_problems(repo: Repo, source: WorkTreeSource, metas: dict[str, dic
         policy = load_index(source).policy
     except RegistryError:
         return []  # reported above as bad metadata or config
-    problems = signing.approval_problems(repo, policy, metas)
+    problems = signing.approval_problems(repo, policy, metas) + signing.signers_file_problems(repo, policy)
     if policy.require_signed:
         problems += signing.unsigned_commit_problems(repo, policy)
     return problems

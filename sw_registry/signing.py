@@ -425,7 +425,7 @@ def approval_commits(repo: Repo, signers_path: str, name: str, seqs: Sequence[in
         "--extended-regexp",
         "--all-match",
         "--grep=^Registry-Event: approve$",
-        f"--grep=^Registry-Model: {re.escape(name)}$",
+        "--grep=^Registry-Model: " + name.replace(".", "[.]") + "$",  # names are [a-z0-9._-] (SPEC §3)
         "--grep=^Registry-Seq: (" + "|".join(str(int(s)) for s in seqs) + ")$",
         f"-n{len(seqs)}",
         "HEAD",
@@ -582,6 +582,29 @@ def approval_problems(repo: Repo, policy: Policy, metadata: dict[str, dict[str, 
                 f"({status}" + (f", commit {sig.commit[:12]}" if sig else "") + ")",
             }
         )
+    return problems
+
+
+def signers_file_problems(repo: Repo, policy: Policy) -> list[dict[str, Any]]:
+    """Commits that changed the signers file without Registry-* trailers: who may sign was changed outside the tool."""
+    rel = policy.signers_file
+    if not rel:
+        return []
+    fmt = "%H%x1f%ae%x1f%(trailers:key=Registry-Event,valueonly,separator=%x2C)"
+    proc = repo.git("log", f"--format={fmt}", "--", f"{repo.prefix}{rel}", check=False)
+    problems = []
+    for line in proc.stdout.decode("utf-8", "replace").splitlines():
+        commit, author, event = [*line.split("\x1f"), "", ""][:3]
+        if commit and not event.strip():
+            problems.append(
+                {
+                    "code": "unaudited_commit",
+                    "path": rel,
+                    "commit": commit,
+                    "message": f"commit {commit[:12]} by {author} changed the signers file {rel} without Registry-* "
+                    "trailers (use sw-registry registry-signers)",
+                }
+            )
     return problems
 
 

@@ -296,7 +296,7 @@ class Workflow:
                 author=(who.split("@", 1)[0] or who, who),
                 sign=signed,
             )
-            return ApproveResult(name, ver, stage, who, have, required, commit, tuple(tx.warnings))
+            return ApproveResult(name, ver, stage, who, have, required, commit, tuple(tx.warnings), key)
 
     # -- rollback ------------------------------------------------------------------------
     @pushes

@@ -74,7 +74,7 @@ def reg(project: Path, make_artifact, keys: dict[str, Path]) -> ModelRegistry:
 def test_a_signed_approval_by_a_listed_approver_counts(project: Path, reg: ModelRegistry, keys) -> None:
     sign_with(project, keys["bob"])
     result = reg.approve_model(NAME, "1.0.0", approver=BOB, comments="validated")
-    assert result.commit == head(project)
+    assert result.commit == head(project) and result.to_dict()["signing_key"] == fingerprint(keys["bob"])
     signers = project / ".specweave" / "allowed_signers"
     status = git(project, "-c", f"gpg.ssh.allowedSignersFile={signers}", "log", "-1", "--format=%G? %GS %GK")
     assert status.split() == ["G", BOB, fingerprint(keys["bob"])]
@@ -175,6 +175,17 @@ def test_removing_a_signers_key_makes_their_approvals_stop_counting(project: Pat
     assert reg.remove_signer(BOB).commit is None  # removing again changes nothing
 
 
+def test_a_signers_file_changed_outside_the_tool_is_flagged(project: Path, reg: ModelRegistry, keys) -> None:
+    signers = project / ".specweave" / "allowed_signers"
+    signers.write_text(
+        signers.read_text() + f"{CAROL} " + " ".join(Path(f"{keys['carol']}.pub").read_text().split()[:2]) + "\n"
+    )
+    git(project, "commit", "-q", "-m", "let carol sign", "--", str(signers))
+    with pytest.raises(IntegrityError) as bad:
+        reg.verify()
+    assert [(p["code"], p["commit"]) for p in bad.value.details["problems"]] == [("unaudited_commit", head(project))]
+
+
 def test_audit_shows_each_approvals_signer_key_and_status(project: Path, make_artifact, keys) -> None:
     r = ModelRegistry(root=project)
     r.register_model(NAME, str(make_artifact(b"one")), version="1.0.0")
@@ -269,14 +280,16 @@ def test_policy_and_signers_commands(project: Path, cli, keys) -> None:
 
 def test_signers_file_elsewhere(project: Path, make_artifact, keys) -> None:
     r = ModelRegistry(root=project)
-    r.set_approval_required(stage="production", approvers=[BOB], name=NAME, signed=True, signers_file="config/signers")
+    r.set_approval_required(
+        stage="production", approvers=[BOB], name="fraud.eu-1", signed=True, signers_file="config/signers"
+    )
     r.add_signer(BOB, f"{keys['bob']}.pub")
     assert BOB in (project / "config" / "signers").read_text()
-    r.register_model(NAME, str(make_artifact(b"one")), version="1.0.0")
-    r.promote_model(NAME, "1.0.0", to_stage="staging")
+    r.register_model("fraud.eu-1", str(make_artifact(b"one")), version="1.0.0")
+    r.promote_model("fraud.eu-1", "1.0.0", to_stage="staging")
     sign_with(project, keys["bob"])
-    r.approve_model(NAME, "1.0.0", approver=BOB)
-    assert r.promote_model(NAME, "1.0.0", to_stage="production").commit is not None
+    r.approve_model("fraud.eu-1", "1.0.0", approver=BOB)
+    assert r.promote_model("fraud.eu-1", "1.0.0", to_stage="production").commit is not None
 
 
 def test_hooks_path_signs_too(project: Path, reg: ModelRegistry, keys) -> None:
