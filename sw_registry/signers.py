@@ -24,9 +24,7 @@ def _read_key_file(path: str | Path) -> signing.PublicKey:
 
     p = Path(path)
     if not p.is_file():
-        raise InvalidInput(
-            f"{str(path)!r} is not a file", hint="pass the public key file, e.g. ~/.ssh/id_ed25519.pub"
-        )
+        raise InvalidInput(f"{str(path)!r} is not a file", hint="pass the public key file, e.g. ~/.ssh/id_ed25519.pub")
     if p.stat().st_size > 64 * 1024:
         raise InvalidInput(f"{str(path)!r} is too big to be a public key", hint="pass the .pub file")
     try:
@@ -103,6 +101,7 @@ def listing(registry: ModelRegistry) -> dict[str, Any]:
         "configured": index.policy.signers_file is not None,
         "signers": [
             {
+                "email": s.principals[0] if s.principals else None,
                 "principals": list(s.principals),
                 "key_type": s.key.type,
                 "fingerprint": s.key.fingerprint,

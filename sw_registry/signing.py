@@ -304,30 +304,40 @@ def signers_text(repo: Repo, rel: str) -> str | None:
 
 
 def check_approver_key(repo: Repo, policy: Policy, approver: str) -> PublicKey:
-    """Refuse (``not_an_approver``) unless the configured signing key is listed for ``approver`` in the signers file."""
+    """Refuse (``not_an_approver``) unless the configured signing key is listed for ``approver`` in the signers file.
+
+    Every refusal's hint names the key (its fingerprint) and the file."""
     rel = policy.signers_file or DEFAULT_SIGNERS_FILE
-    key = configured_key(repo, signing_config(repo))
+    try:
+        key = configured_key(repo, signing_config(repo))
+    except NotAnApprover as exc:
+        raise NotAnApprover(
+            exc.message,
+            hint=f"{exc.hint}; the key must be one {rel} lists for {approver}",
+            details={"signers_file": rel, "key": None, "approver": approver},
+        ) from None
     text = signers_text(repo, rel)
     listed = keys_for(parse_signers(text or ""), approver)
     add = f"sw-registry registry-signers add {approver} PUBKEY_FILE"
+    details = {"signers_file": rel, "key": key.fingerprint, "approver": approver}
     if text is None:
         raise NotAnApprover(
             f"signed approvals need the signers file {rel}, and it is not committed",
-            hint=f"add the approver's public key: {add}",
-            details={"signers_file": rel, "key": key.fingerprint},
+            hint=f"your signing key is {key.fingerprint}; list the approver's public key in {rel} with: {add}",
+            details=details,
         )
     if not listed:
         raise NotAnApprover(
             f"{rel} lists no key for {approver}, so an approval by {approver} cannot be verified",
-            hint=f"your signing key is {key.fingerprint}; if you are {approver}: {add}",
-            details={"signers_file": rel, "key": key.fingerprint, "approver": approver},
+            hint=f"your signing key is {key.fingerprint}; if you are {approver}, list it in {rel} with: {add}",
+            details=details,
         )
     if not any(key.same_key(k) for k in listed):
         raise NotAnApprover(
             f"your signing key {key.fingerprint} is not a key {rel} lists for {approver}",
-            hint=f"approve as yourself with your own key, or set user.signingkey to {approver}'s key "
-            f"({', '.join(k.fingerprint for k in listed)})",
-            details={"signers_file": rel, "key": key.fingerprint, "approver": approver},
+            hint=f"{rel} lists {', '.join(k.fingerprint for k in listed)} for {approver}: approve as yourself, "
+            f"or as {approver} with that key (git config user.signingkey)",
+            details={**details, "listed": [k.fingerprint for k in listed]},
         )
     return key
 

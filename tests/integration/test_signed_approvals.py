@@ -91,7 +91,8 @@ def test_approving_as_bob_with_alices_key_is_refused_and_writes_nothing(project:
     r = cli("registry-approve", NAME, "v1.0.0", "--actor", BOB, "--json")
     err = error(r, "not_an_approver", 1)
     assert fingerprint(keys["alice"]) in err["message"] and ".specweave/allowed_signers" in err["message"]
-    assert fingerprint(keys["bob"]) in err["hint"]
+    assert fingerprint(keys["bob"]) in err["hint"] and ".specweave/allowed_signers" in err["hint"]
+    assert err["details"]["key"] == fingerprint(keys["alice"])
     assert head(project) == before
     assert git(project, "status", "--porcelain") == ""
 
@@ -104,6 +105,7 @@ def test_no_signing_key_or_an_unlisted_key_is_refused_before_anything_is_written
     with pytest.raises(NotAnApprover) as no_key:
         reg.approve_model(NAME, "1.0.0", approver=BOB)
     assert "user.signingkey" in no_key.value.message and "user.signingkey" in (no_key.value.hint or "")
+    assert ".specweave/allowed_signers" in (no_key.value.hint or "")
     sign_with(project, keys["carol"])  # carol is an approver, but the signers file lists no key for her
     with pytest.raises(NotAnApprover) as unlisted:
         reg.approve_model(NAME, "1.0.0", approver=CAROL)
@@ -114,6 +116,22 @@ def test_no_signing_key_or_an_unlisted_key_is_refused_before_anything_is_written
     with pytest.raises(NotAnApprover, match="openpgp"):
         reg.approve_model(NAME, "1.0.0", approver=BOB)
     assert head(project) == before and git(project, "status", "--porcelain") == ""
+
+
+def test_a_key_git_cannot_sign_with_is_git_error_and_writes_nothing(
+    project: Path, reg: ModelRegistry, keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The listed public key, but no private key and no agent holding it: git refuses to sign; nothing lands."""
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    literal = " ".join(Path(f"{keys['bob']}.pub").read_text().split()[:2])
+    git(project, "config", "gpg.format", "ssh")
+    git(project, "config", "user.signingkey", f"key::{literal}")  # only the public half: git cannot sign
+    before = head(project)
+    with pytest.raises(GitError) as failed:
+        reg.approve_model(NAME, "1.0.0", approver=BOB)
+    assert "sign" in (failed.value.hint or "")
+    assert head(project) == before and git(project, "status", "--porcelain") == ""
+    assert reg.info(NAME, "1.0.0").to_dict()["approvals"] == []
 
 
 def test_an_approval_made_before_signed_was_set_does_not_count_after(project: Path, make_artifact, keys) -> None:
@@ -266,7 +284,9 @@ def test_policy_and_signers_commands(project: Path, cli, keys) -> None:
     }
     listed = cli("registry-signers", "list", "--json").json["data"]
     assert listed["signers_file"] == ".specweave/allowed_signers"
-    assert [(s["principals"], s["fingerprint"]) for s in listed["signers"]] == [([BOB], fingerprint(keys["bob"]))]
+    assert [(s["email"], s["principals"], s["fingerprint"]) for s in listed["signers"]] == [
+        (BOB, [BOB], fingerprint(keys["bob"]))
+    ]
     human = cli("registry-signers", "list")
     assert BOB in human.stdout and fingerprint(keys["bob"]) in human.stdout
     error(cli("registry-signers", "add", BOB, str(keys["bob"]), "--json"), "invalid_input", 2)  # a private key
