@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from .gitops import Repo
     from .layout import Layout
+    from .policy import Policy
     from .results import ChangeResult
     from .transaction import Transaction
 
@@ -126,8 +127,10 @@ class Maintenance:
                                 "orphan_folder", f"{inc.rel}/models/{entry}", "version folder without metadata.json"
                             )
                         )
+        policy = None
         if not any(p["code"] in ("bad_metadata", "duplicate") for p in problems):
             index = load_index(source)
+            policy = index.policy
             for inc in self.layout.increments():
                 recs = index.in_increment(inc.id)
                 if not recs and not self.layout.abs(f"{inc.rel}/registry").is_dir():
@@ -160,7 +163,7 @@ class Maintenance:
                 )
             if repo.index_lock().exists():
                 problems.append(_problem("index_lock", ".git/index.lock", "git's index.lock exists"))
-            problems += _signature_problems(repo, source, metas)
+            problems += _signature_problems(repo, source, metas, policy)
         if problems:
             raise IntegrityError(
                 f"registry-verify found {len(problems)} problem(s): " + "; ".join(p["message"] for p in problems[:3]),
@@ -243,14 +246,17 @@ class Maintenance:
         return tx.commit(subject, {"Event": event, "Actor": tx.actor})
 
 
-def _signature_problems(repo: Repo, source: WorkTreeSource, metas: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def _signature_problems(
+    repo: Repo, source: WorkTreeSource, metas: dict[str, dict[str, Any]], policy: Policy | None
+) -> list[dict[str, Any]]:
     """Signed approvals that no longer verify; with require_signed, unsigned registry commits (SPEC §6)."""
     from . import signing
 
-    try:
-        policy = load_index(source).policy
-    except RegistryError:
-        return []  # reported above as bad metadata or config
+    if policy is None:
+        try:
+            policy = load_index(source).policy
+        except RegistryError:
+            return []  # reported above as bad metadata or config
     problems = signing.approval_problems(repo, policy, metas) + signing.signers_file_problems(repo, policy)
     if policy.require_signed:
         problems += signing.unsigned_commit_problems(repo, policy)
