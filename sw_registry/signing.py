@@ -249,16 +249,38 @@ def project_path(layout: Layout, path: str | os.PathLike[str]) -> str:
 class SigningConfig:
     format: str  # gpg.format: openpgp (git's default), ssh or x509
     key: str | None  # user.signingkey as configured
+    key_command: str | None = None  # gpg.ssh.defaultKeyCommand: what git asks when user.signingkey is unset
 
 
 def signing_config(repo: Repo) -> SigningConfig:
-    proc = repo.git("config", "-z", "--get-regexp", r"^(gpg\.format|user\.signingkey)$", check=False)
+    pattern = r"^(gpg\.format|user\.signingkey|gpg\.ssh\.defaultkeycommand)$"
+    proc = repo.git("config", "-z", "--get-regexp", pattern, check=False)
     values: dict[str, str] = {}
     for item in proc.stdout.decode("utf-8", "replace").split("\0"):
         key, _, value = item.partition("\n")
         if key:
             values[key.lower()] = value
-    return SigningConfig(values.get("gpg.format", "openpgp"), values.get("user.signingkey") or None)
+    return SigningConfig(
+        values.get("gpg.format", "openpgp"),
+        values.get("user.signingkey") or None,
+        values.get("gpg.ssh.defaultkeycommand") or None,
+    )
+
+
+def _key_from_command(repo: Repo, command: str) -> str | None:
+    """What git does without user.signingkey: the first key line gpg.ssh.defaultKeyCommand prints."""
+    import subprocess
+
+    try:
+        proc = subprocess.run(
+            command, shell=True, cwd=repo.root, capture_output=True, timeout=10, stdin=subprocess.DEVNULL
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    for line in proc.stdout.decode("utf-8", "replace").splitlines():
+        if line.split() and KEY_TYPE.match(line.split()[0]):
+            return line.strip()
+    return None
 
 
 def configured_key(repo: Repo, cfg: SigningConfig) -> PublicKey:
@@ -268,12 +290,14 @@ def configured_key(repo: Repo, cfg: SigningConfig) -> PublicKey:
             f"signed approvals are verified against SSH keys, and git is set to sign with {cfg.format}",
             hint="git config gpg.format ssh && git config user.signingkey ~/.ssh/id_ed25519.pub",
         )
-    if not cfg.key:
+    configured = cfg.key or (_key_from_command(repo, cfg.key_command) if cfg.key_command else None)
+    if not configured:
         raise NotAnApprover(
-            "no signing key is configured (git config user.signingkey is empty)",
+            "no signing key is configured (git config user.signingkey is empty"
+            + (", and gpg.ssh.defaultKeyCommand printed no key)" if cfg.key_command else ")"),
             hint="git config gpg.format ssh && git config user.signingkey ~/.ssh/id_ed25519.pub",
         )
-    spec = cfg.key[len("key::") :] if cfg.key.startswith("key::") else cfg.key
+    spec = configured[len("key::") :] if configured.startswith("key::") else configured
     if KEY_TYPE.match(spec.split(None, 1)[0]):
         return parse_public_key(spec, "user.signingkey")
     path = Path(os.path.expanduser(spec))
@@ -348,7 +372,7 @@ def check_can_sign(repo: Repo, policy: Policy, actor: str) -> str | None:
     Returns a warning when the signers file does not list the key (registry-verify will flag the commit)."""
     cfg = signing_config(repo)
     hint = "git config gpg.format ssh && git config user.signingkey ~/.ssh/id_ed25519.pub"
-    if cfg.format == "ssh" and cfg.key is None:
+    if cfg.format == "ssh" and cfg.key is None and cfg.key_command is None:
         raise GitError("registry.yaml says require_signed: true, and git has no signing key", hint=hint)
     if cfg.format != "ssh":
         return None

@@ -112,6 +112,11 @@ def test_no_signing_key_or_an_unlisted_key_is_refused_before_anything_is_written
     assert ".specweave/allowed_signers" in unlisted.value.message
     assert f"registry-signers add {CAROL}" in (unlisted.value.hint or "")
     assert fingerprint(keys["carol"]) in (unlisted.value.hint or "")
+    sign_with(project, None)  # no user.signingkey: git asks gpg.ssh.defaultKeyCommand (an agent's first key)
+    git(project, "config", "gpg.ssh.defaultKeyCommand", f"cat {keys['alice']}.pub")
+    with pytest.raises(NotAnApprover) as from_agent:
+        reg.approve_model(NAME, "1.0.0", approver=BOB)
+    assert fingerprint(keys["alice"]) in from_agent.value.message
     git(project, "config", "gpg.format", "openpgp")
     with pytest.raises(NotAnApprover, match="openpgp"):
         reg.approve_model(NAME, "1.0.0", approver=BOB)
