@@ -68,6 +68,10 @@ def audit(
             )
         if event["to"] == "production" and event["event"] in ("promote", "rollback"):
             deployments.append(_deployment(registry, index, event))
+    if approvals:  # signer, key fingerprint and signature status of each approval (SPEC §6)
+        from .signing import audit_signatures
+
+        audit_signatures(repo, index.policy, approvals)
     return {
         "model": name,
         "since": since,
@@ -97,7 +101,9 @@ def _deployment(registry: ModelRegistry, index: Any, event: dict[str, Any]) -> d
         "reason": event["reason"],
         "forced": event["forced"],
         "commit": event["commit"],
-        "approved_by": [a.get("approver") for a in meta.get("approvals") or [] if a.get("stage") == "production"],
+        "approved_by": list(
+            dict.fromkeys(a.get("approver") for a in meta.get("approvals") or [] if a.get("stage") == "production")
+        ),  # once each: a signed approval may follow the same approver's unsigned one
         "metrics": meta.get("metrics") or {},
         "data_version": (meta.get("lineage") or {}).get("data"),
     }
@@ -125,6 +131,7 @@ def markdown(data: dict[str, Any]) -> str:
     out += [
         f"- {a['at']} {a['approver']} approved {a['model']} v{a['version']} for {a['stage']}"
         + (f" (commit authored by {a['author']})" if a["author"] != a["approver"] else "")
+        + _signature_note(a)
         + (f": {a['comment']}" if a["comment"] else "")
         for a in data["approvals"]
     ] or ["- none"]
@@ -146,6 +153,14 @@ def markdown(data: dict[str, Any]) -> str:
     out += ["", "## Renames and merges (not problems)", ""]
     out += [f"- {o['commit'][:12]} {o['kind']} by {o['author']}" for o in data["other_commits"]] or ["- none"]
     return "\n".join(out) + "\n"
+
+
+def _signature_note(a: dict[str, Any]) -> str:
+    status = a.get("signature")
+    if status is None or status == "unsigned":
+        return " [unsigned]" if status else ""
+    who = f" by {a['signer']}" if a.get("signer") else ""
+    return f" [signature {status.replace('_', ' ')}{who}, key {a.get('key') or '?'}]"
 
 
 class AuditReport:

@@ -201,5 +201,88 @@ def run_demo(path: str | None, echo: Callable[[str], None]) -> dict[str, Any]:
                 hint="this is a bug; the output above says why",
                 details={"output": output},
             )
+    ran += _signed_approvals_step(root, env, echo)
     echo(f"The demo project is at {root}; look around with: cd {shlex.quote(str(root))} && git log --stat")
     return {"root": str(root), "steps": ran}
+
+
+def _signed_approvals_step(root: Path, env: dict[str, str], echo: Callable[[str], None]) -> list[dict[str, Any]]:
+    """Signed approvals (SPEC §6) with throwaway SSH keys: a forged approval refused, a signed one accepted.
+
+    Alice's git signs with Alice's key. Typing ``--actor bob@example.com`` no longer makes an approval Bob's:
+    it is refused, because the signers file lists another key for Bob. With Bob's key (given to git for that
+    one command through GIT_CONFIG_* variables, as Bob's own git config would) the approval is signed,
+    verifies, and the promotion counts it."""
+    import shutil
+
+    if shutil.which("ssh-keygen") is None:
+        echo("Signed approvals: skipped (ssh-keygen is not installed; it makes the demo's throwaway keys).")
+        echo("")
+        return []
+    keys = root / ".git" / "demo-keys"  # throwaway keys live and go with the demo project
+    keys.mkdir()
+    for who in ("alice", "bob"):
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"{who}@example.com (demo)", "-f", str(keys / who)],
+            check=True,
+            capture_output=True,
+        )
+    for args in (["config", "gpg.format", "ssh"], ["config", "user.signingkey", str(keys / "alice")]):
+        subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
+    as_bob = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "user.signingkey", "GIT_CONFIG_VALUE_0": str(keys / "bob")}
+    bob = ["--actor", "bob@example.com"]
+    echo("# Signed approvals: throwaway SSH keys for alice and bob; git signs with alice's key")
+    echo(f"$ git config gpg.format ssh && git config user.signingkey {keys / 'alice'}")
+    echo("")
+    steps: list[tuple[list[str], int, dict[str, str], str]] = [
+        (["registry-signers", "add", "bob@example.com", str(keys / "bob.pub")], 0, {}, ""),
+        (
+            [
+                "registry-policy",
+                MODEL,
+                "--require-approval",
+                "production",
+                "--approver",
+                "bob@example.com",
+                "--no-self-approval",
+                "--signed",
+            ],
+            0,
+            {},
+            "",
+        ),
+        (["registry-promote", MODEL, "v1.1.0", "--to", "staging", "--reason", "threshold fixed"], 0, {}, ""),
+        (["registry-promote", MODEL, "v1.1.0", "--to", "production"], 1, {}, "bob's earlier approval is not signed"),
+        (
+            ["registry-approve", MODEL, "v1.1.0", "--comment", "looks fine", *bob],
+            1,
+            {},
+            "forged: alice's key cannot approve as bob",
+        ),
+        (["registry-approve", MODEL, "v1.1.0", "--comment", "re-validated", *bob], 0, as_bob, "with bob's own key"),
+        (["registry-promote", MODEL, "v1.1.0", "--to", "production", "--reason", "signed approval"], 0, {}, ""),
+        (["registry-audit", MODEL], 0, {}, ""),
+    ]
+    ran = []
+    for args, expected, extra, note in steps:
+        prefix = "GIT_CONFIG_*=<bob's key> " if extra else ""
+        echo(f"$ {prefix}sw-registry {shlex.join(args)}" + (f"    # {note}" if note else ""))
+        proc = subprocess.run(
+            [sys.executable, "-m", "sw_registry", *args], cwd=root, env={**env, **extra}, capture_output=True, text=True
+        )
+        output = (proc.stdout + proc.stderr).rstrip()
+        if output:
+            echo(output)
+        if expected:
+            echo(f"(exit {proc.returncode}: refused, as the policy says)")
+        echo("")
+        ran.append({"command": ["sw-registry", *args], "exit_code": proc.returncode})
+        if proc.returncode != expected:
+            from .errors import RegistryError
+
+            raise RegistryError(
+                f"demo step failed: sw-registry {shlex.join(args)} (exit {proc.returncode}, expected {expected})",
+                hint="this is a bug; the output above says why",
+                details={"output": output},
+            )
+    return ran

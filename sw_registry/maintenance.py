@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from .gitops import Repo
     from .layout import Layout
+    from .policy import Policy
     from .results import ChangeResult
     from .transaction import Transaction
 
@@ -95,6 +96,7 @@ class Maintenance:
         problems: list[dict[str, Any]] = []
         source = WorkTreeSource(self.layout)
         records = []
+        metas: dict[str, dict[str, Any]] = {}  # for the signed-approval check
         seen: dict[tuple[str, str], str] = {}
         for rel in sorted(source.metadata_files()):
             raw = source.read(rel) or b""
@@ -114,6 +116,7 @@ class Maintenance:
             except IntegrityError as exc:
                 problems.append(_problem("artifact", folder, exc.message))
             records.append(rel)
+            metas[rel] = meta
         for inc in self.layout.increments():
             models = self.layout.abs(f"{inc.rel}/models")
             if models.is_dir():
@@ -124,8 +127,10 @@ class Maintenance:
                                 "orphan_folder", f"{inc.rel}/models/{entry}", "version folder without metadata.json"
                             )
                         )
+        policy = None
         if not any(p["code"] in ("bad_metadata", "duplicate") for p in problems):
             index = load_index(source)
+            policy = index.policy
             for inc in self.layout.increments():
                 recs = index.in_increment(inc.id)
                 if not recs and not self.layout.abs(f"{inc.rel}/registry").is_dir():
@@ -158,6 +163,7 @@ class Maintenance:
                 )
             if repo.index_lock().exists():
                 problems.append(_problem("index_lock", ".git/index.lock", "git's index.lock exists"))
+            problems += _signature_problems(repo, source, metas, policy)
         if problems:
             raise IntegrityError(
                 f"registry-verify found {len(problems)} problem(s): " + "; ".join(p["message"] for p in problems[:3]),
@@ -238,6 +244,23 @@ class Maintenance:
                 for rel, data in derived_files(inc.rel, inc.id, recs).items():
                     tx.write_if_changed(rel, data)
         return tx.commit(subject, {"Event": event, "Actor": tx.actor})
+
+
+def _signature_problems(
+    repo: Repo, source: WorkTreeSource, metas: dict[str, dict[str, Any]], policy: Policy | None
+) -> list[dict[str, Any]]:
+    """Signed approvals that no longer verify; with require_signed, unsigned registry commits (SPEC §6)."""
+    from . import signing
+
+    if policy is None:
+        try:
+            policy = load_index(source).policy
+        except RegistryError:
+            return []  # reported above as bad metadata or config
+    problems = signing.approval_problems(repo, policy, metas) + signing.signers_file_problems(repo, policy)
+    if policy.require_signed:
+        problems += signing.unsigned_commit_problems(repo, policy)
+    return problems
 
 
 def _prune_empty(folder: Path, root: Path) -> None:

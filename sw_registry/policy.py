@@ -21,9 +21,11 @@ _TOP_KEYS = {
     "defaults": dict,
     "models": dict,
     "environments": dict,
+    "signers_file": (str, type(None)),
+    "require_signed": bool,
 }
 _MODEL_KEYS = {"owner": str, "primary_metric": str, "approval": dict, "auto_rollback": dict}
-_APPROVAL_KEYS = {"approvers": list, "min_approvals": int, "allow_self_approval": bool}
+_APPROVAL_KEYS = {"approvers": list, "min_approvals": int, "allow_self_approval": bool, "signed": bool}
 _TRIGGER_KEYS = {"max": (int, float), "min": (int, float), "window": str, "min_observations": int}
 
 
@@ -33,7 +35,8 @@ def _check(where: str, value: Any, kinds: Any) -> None:
             f"registry.yaml: {where} must be a number, not {value!r}", hint="fix .specweave/registry.yaml"
         )
     if not isinstance(value, kinds):
-        names = "/".join(k.__name__ for k in (kinds if isinstance(kinds, tuple) else (kinds,)))
+        kinds_ = kinds if isinstance(kinds, tuple) else (kinds,)
+        names = "/".join(k.__name__ if k is not type(None) else "null" for k in kinds_)
         raise ConfigError(
             f"registry.yaml: {where} must be {names}, got {type(value).__name__}",
             hint="fix .specweave/registry.yaml (SPEC §5)",
@@ -99,7 +102,34 @@ def validate(data: Any) -> dict[str, Any]:
             _check_approval(f"{where}.approval", model["approval"])
         if "auto_rollback" in model:
             _check_triggers(f"{where}.auto_rollback", model["auto_rollback"])
+    _check_signing(data)
     return data
+
+
+def _check_signing(data: dict[str, Any]) -> None:
+    """signers_file is a path inside the project; signed rules and require_signed need one (SPEC §6)."""
+    rel = data.get("signers_file")
+    if rel is not None and (not rel or rel.startswith(("/", "\\")) or ".." in rel.replace("\\", "/").split("/")):
+        raise ConfigError(
+            f"registry.yaml: signers_file must be a path inside the project, not {rel!r}",
+            hint="e.g. signers_file: .specweave/allowed_signers",
+        )
+    if rel:
+        return
+    rules = [("defaults", (data.get("defaults") or {}).get("approval") or {})]
+    rules += [(f"models.{n}", (m or {}).get("approval") or {}) for n, m in (data.get("models") or {}).items()]
+    for where, approval in rules:
+        for stage, rule in approval.items():
+            if rule.get("signed"):
+                raise ConfigError(
+                    f"registry.yaml: {where}.approval.{stage}.signed needs signers_file",
+                    hint="set signers_file: .specweave/allowed_signers (sw-registry registry-signers add creates it)",
+                )
+    if data.get("require_signed"):
+        raise ConfigError(
+            "registry.yaml: require_signed needs signers_file",
+            hint="set signers_file: .specweave/allowed_signers (sw-registry registry-signers add creates it)",
+        )
 
 
 @dataclass(frozen=True)
@@ -125,6 +155,14 @@ class Policy:
         return self.data.get("branch")
 
     @property
+    def signers_file(self) -> str | None:
+        return self.data.get("signers_file") or None
+
+    @property
+    def require_signed(self) -> bool:
+        return bool(self.data.get("require_signed", False))
+
+    @property
     def lower_is_better(self) -> list[str]:
         return list((self.data.get("metrics") or {}).get("lower_is_better") or DEFAULT_LOWER_IS_BETTER)
 
@@ -144,11 +182,14 @@ class Policy:
             rule = ((self.data.get("defaults") or {}).get("approval") or {}).get(stage)
         if rule is None:
             return None
-        return {
+        out = {
             "approvers": list(rule.get("approvers") or []),
             "min_approvals": int(rule.get("min_approvals", 1)),
             "allow_self_approval": bool(rule.get("allow_self_approval", True)),
         }
+        if rule.get("signed"):
+            out["signed"] = True  # only when set: the shape of an unsigned rule stays as it was
+        return out
 
     def model_policy(self, name: str) -> dict[str, Any]:
         """What registry-info shows as ``policy``: the model's section with resolved approvals."""

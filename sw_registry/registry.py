@@ -296,6 +296,26 @@ class ModelRegistry(Workflow, Maintenance):
         index = self.index()
         return V.bump([r["version"] for r in index.records_of(name)], version_type)
 
+    # -- signers (SPEC §6 signed approvals; sw_registry/signers.py) ------------------------------
+    @pushes
+    def add_signer(self, email: str, pubkey_file: str | os.PathLike[str]) -> Any:
+        """List ``email``'s SSH public key in the signers file (one commit, event policy)."""
+        from . import signers
+
+        return signers.add(self, email, Path(pubkey_file))
+
+    @pushes
+    def remove_signer(self, email: str) -> Any:
+        """Drop ``email``'s keys from the signers file (one commit); their signed approvals stop counting."""
+        from . import signers
+
+        return signers.remove(self, email)
+
+    def list_signers(self) -> dict[str, Any]:
+        from . import signers
+
+        return signers.listing(self)
+
     # -- writing ---------------------------------------------------------------------
     def _now(self) -> str:
         return iso(self.clock())

@@ -62,6 +62,7 @@ class ApproveResult(_Result):
     required: int
     commit: str | None
     warnings: tuple[str, ...] = ()
+    signing_key: str | None = None  # fingerprint of the key a signed approval was signed with (SPEC §6)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ class Transaction:
     head: str | None = None  # HEAD when the write began (it cannot move while we hold the lock)
     commit_id: str | None = None
     warnings: list[str] = field(default_factory=list)  # for data.warnings: hook output, large artifacts
+    sign: bool = False  # sign every commit of this write (registry.yaml require_signed, SPEC §6)
 
     # -- file changes ---------------------------------------------------------------
     def _begin(self) -> None:
@@ -101,6 +102,7 @@ class Transaction:
 
     def reload(self) -> Index:
         self.index = load_index(WorkTreeSource(self.layout))
+        self.sign = self.sign or self.index.policy.require_signed
         return self.index
 
     # -- commit and rollback ---------------------------------------------------------
@@ -110,6 +112,8 @@ class Transaction:
         trailers: dict[str, str | None],
         body: str | None = None,
         author: tuple[str, str] | None = None,
+        *,
+        sign: bool = False,
     ) -> str | None:
         paths = self.paths
         if not paths:
@@ -119,7 +123,9 @@ class Transaction:
         env = dict(self.git_env)
         if author is not None:
             env["GIT_AUTHOR_NAME"], env["GIT_AUTHOR_EMAIL"] = author
-        self.commit_id, output = self.repo.commit(commit_message(subject, trailers, body), paths, env, head=self.head)
+        self.commit_id, output = self.repo.commit(
+            commit_message(subject, trailers, body), paths, env, head=self.head, sign=sign or self.sign
+        )
         if output:
             self.warnings.append(f"git hook output: {output}")
         return self.commit_id
@@ -217,6 +223,13 @@ def transaction(
                 )
         head = repo.head_commit()
         tx = Transaction(layout, repo, index, who, env, head=head)
+        if index.policy.require_signed:  # SPEC §6: every registry commit is signed
+            from .signing import check_can_sign
+
+            warning = check_can_sign(repo, index.policy, who)
+            tx.sign = True
+            if warning:
+                tx.warnings.append(warning)
         try:
             yield tx
         except BaseException:

@@ -146,9 +146,10 @@ class Workflow:
         subject: str,
         trailers: dict[str, str | None],
         author: tuple[str, str] | None = None,
+        sign: bool = False,
     ) -> str | None:
         self._refresh_derived(tx, increments)
-        return tx.commit(subject, trailers, body=trailers.get("Reason"), author=author)
+        return tx.commit(subject, trailers, body=trailers.get("Reason"), author=author, sign=sign)
 
     @staticmethod
     def _inc(rec: dict[str, Any]) -> str:
@@ -196,7 +197,13 @@ class Workflow:
                 if rule is None and approval_required:
                     rule = {"approvers": [], "min_approvals": 1, "allow_self_approval": True}
                 meta = self._read_metadata(rec)
-                L.check_approvals(rule, meta.get("approvals") or [], to_stage, meta.get("created_by"), ref)
+                approvals = meta.get("approvals") or []
+                if rule is not None and (rule.get("signed") or index.policy.require_signed):
+                    from .signing import check_signed_approvals
+
+                    check_signed_approvals(tx.repo, index.policy, name, ver, to_stage, rule, approvals, meta)
+                else:
+                    L.check_approvals(rule, approvals, to_stage, meta.get("created_by"), ref)
             holder = index.holder(name, to_stage) if to_stage in L.EXCLUSIVE else None
             holder = holder if holder is not None and holder["version"] != ver else None
             replaced = holder["version"] if holder else None
@@ -251,14 +258,25 @@ class Workflow:
             meta = self._read_metadata(rec)
             rule = index.policy.approval(name, stage)
             L.check_approver(rule, who, meta.get("created_by"), stage, ref)
-            approvals = list(meta.get("approvals") or [])
+            signed = bool(rule and rule.get("signed")) or index.policy.require_signed
+            key = None
+            if signed:  # SPEC §6: refused before anything is written unless the user's key is listed for ``who``
+                from .signing import check_approver_key
+
+                key = check_approver_key(tx.repo, index.policy, who).fingerprint
+            approvals = [a for a in meta.get("approvals") or [] if not signed or a.get("signing_key")]
             required = int(rule["min_approvals"]) if rule else 0
             counted = rule or {"approvers": [], "min_approvals": 0, "allow_self_approval": True}
-            if any(a.get("approver") == who and a.get("stage") == stage for a in approvals):
+            if any(
+                a.get("approver") == who and a.get("stage") == stage and (not signed or a.get("signing_key") == key)
+                for a in approvals
+            ):
                 have = len(L.valid_approvals(counted, approvals, stage, meta.get("created_by")))
                 return ApproveResult(name, ver, stage, who, have, required, None)
             seq = index.max_seq(name) + 1
             entry = {"stage": stage, "approver": who, "at": self._now(), "comment": comments, "seq": seq}
+            if key:
+                entry["signing_key"] = key  # the approval claims a signature: verify and promotion check it
             self._rewrite_metadata(tx, rec, lambda m: m.setdefault("approvals", []).append(entry))
             have = len(L.valid_approvals(counted, [*approvals, entry], stage, meta.get("created_by")))
             commit = self._finish(
@@ -276,8 +294,9 @@ class Workflow:
                     "Seq": str(seq),
                 },
                 author=(who.split("@", 1)[0] or who, who),
+                sign=signed,
             )
-            return ApproveResult(name, ver, stage, who, have, required, commit, tuple(tx.warnings))
+            return ApproveResult(name, ver, stage, who, have, required, commit, tuple(tx.warnings), key)
 
     # -- rollback ------------------------------------------------------------------------
     @pushes
@@ -420,18 +439,37 @@ class Workflow:
         *,
         min_approvals: int = 1,
         allow_self_approval: bool | None = None,
+        signed: bool = False,
+        signers_file: str | None = None,
     ) -> ChangeResult:
-        """Require approvals to promote into ``stage``, for one model or (name None) every model."""
+        """Require approvals to promote into ``stage``, for one model or (name None) every model.
+
+        ``signed``: an approval counts only while its commit's signature verifies against a key the signers file
+        (``signers_file``, default ``.specweave/allowed_signers`` unless registry.yaml names one) lists for the
+        approver (SPEC §6)."""
         from . import lifecycle as L
 
         L.check_stage(stage)
         if name is not None:
             V.validate_name(name)
+        if signers_file is not None and not signed:
+            from .errors import UsageError
+
+            raise UsageError("a signers file is for signed approvals", hint="add --signed (API: signed=True)")
         rule: dict[str, Any] = {"approvers": list(approvers or []), "min_approvals": int(min_approvals)}
         if allow_self_approval is not None:
             rule["allow_self_approval"] = bool(allow_self_approval)
+        if signed:
+            rule["signed"] = True
         with self._write() as tx:
             data = copy.deepcopy(tx.index.policy.data) or {"schema_version": 1}
+            if signed:
+                from .signing import DEFAULT_SIGNERS_FILE, project_path
+
+                if signers_file is not None:
+                    data["signers_file"] = project_path(self.layout, signers_file)
+                else:
+                    data["signers_file"] = data.get("signers_file") or DEFAULT_SIGNERS_FILE
             if name is None:
                 section = data.setdefault("defaults", {})
             else:

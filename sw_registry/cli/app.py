@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "registry-compare": ("compare", "compare"),
     "registry-lineage": ("lineage", "lineage"),
     "registry-policy": ("policy", "policy"),
+    "registry-signers": ("signers", "signers"),
     "registry-verify": ("maintenance", "verify"),
     "registry-reindex": ("maintenance", "reindex"),
     "sync-docs": ("docs", "sync_docs"),

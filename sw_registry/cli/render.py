@@ -94,6 +94,7 @@ def info_view(out: Console, info: dict[str, Any]) -> None:
         out.print(
             f"approval for {st}: {rule['min_approvals']} of {esc(who)}"
             + ("" if rule["allow_self_approval"] else " (no self-approval)")
+            + (" (signed)" if rule.get("signed") else "")
         )
     t = table("Version", "Stage", "Created", "Increment", "Primary metric", "Deprecated")
     for row in reversed(info["versions"]):

@@ -62,6 +62,16 @@ def policy(
     primary_metric: Annotated[
         str | None, typer.Option("--primary-metric", help="Metric shown in list and docs.")
     ] = None,
+    signed: Annotated[
+        bool,
+        typer.Option("--signed", help="Approvals count only with a signature a listed key verifies (SPEC §6)."),
+    ] = False,
+    signers_file: Annotated[
+        str | None,
+        typer.Option(
+            "--signers-file", help="Allowed-signers file, from the project root (default .specweave/allowed_signers)."
+        ),
+    ] = None,
     actor: ActorOption = None,
     allow_detached: AllowDetachedOption = False,
     push: PushOption = False,
@@ -74,6 +84,10 @@ def policy(
     if min_approvals < 1:
         raise UsageError("--min-approvals must be at least 1", hint="e.g. --min-approvals 2")
     triggers = parse_triggers(trigger, window)
+    if (signed or signers_file) and not require_approval:
+        raise UsageError("--signed makes an approval rule signed", hint="add --require-approval STAGE --approver EMAIL")
+    if signers_file and not signed:
+        raise UsageError("--signers-file is for signed approvals", hint="add --signed")
     if not (require_approval or triggers or owner or primary_metric):
         raise UsageError("nothing to set", hint="pass --require-approval, --trigger, --owner or --primary-metric")
     reg = registry(root, actor=actor, allow_detached=allow_detached, push=push)
@@ -81,7 +95,13 @@ def policy(
     if require_approval:
         results.append(
             reg.set_approval_required(
-                require_approval, approver or [], name, min_approvals=min_approvals, allow_self_approval=self_approval
+                require_approval,
+                approver or [],
+                name,
+                min_approvals=min_approvals,
+                allow_self_approval=self_approval,
+                signed=signed,
+                signers_file=signers_file,
             )
         )
     if triggers or owner or primary_metric:

@@ -112,9 +112,10 @@ def approve(
             )
             return
         need = f" ({r.approvals} of {r.required} required)" if r.required else ""
+        signed = f", signed with {r.signing_key}" if r.signing_key else ""
         out.print(
             f"{esc(r.name)} {v(r.version)} approved for {stage(r.stage)} by {esc(r.approver)}{need}, "
-            f"commit {short(r.commit)}"
+            f"commit {short(r.commit)}{signed}"
         )
 
     emit(json, r.to_dict(), render)

@@ -1,0 +1,130 @@
+"""What verifying signed approvals costs a promotion (SPEC §6): staging -> production with 10 approvals on record.
+
+Two registries, built the same way: 10 approvers, each version of the model gets an approval from all 10 while
+it is in staging, then is promoted to production (that promotion is what is timed, in-process through the
+Python API, so the ~80 ms of interpreter start-up and its noise are not in the numbers).
+
+    unsigned   approval rule {approvers: [10], min_approvals: M}
+    signed     the same rule with signed: true; every approval signed by its approver's own SSH key
+               (ssh-keygen, ed25519) and listed in .specweave/allowed_signers
+
+For each M in --min (default 1, 2 and 10) it prints the median, min and max of --runs promotions, and
+the difference of the medians. A signed promotion runs one more ``git log`` that verifies the first M
+approvals (git runs ``ssh-keygen -Y find-principals`` and ``-Y verify`` for each), plus ``git cat-file`` for the
+committed signers file; the cost grows with M (approvals needed), not with the approvals on record.
+
+    python bench/signed_approvals.py [--runs 7] [--min 1 2 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+APPROVERS = [f"approver{i}@example.com" for i in range(10)]
+
+
+def git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def setup(root: Path, keys: Path, signed: bool, min_approvals: int) -> object:
+    from sw_registry.registry import ModelRegistry
+
+    root.mkdir(parents=True)
+    git(root, "init", "-q", "-b", "main")
+    inc = root / ".specweave" / "increments" / "0001-bench"
+    inc.mkdir(parents=True)
+    (inc / "spec.md").write_text("# bench\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "project")
+    git(root, "config", "gpg.format", "ssh")
+    reg = ModelRegistry(root=root, increment="0001-bench")
+    if signed:
+        for i, who in enumerate(APPROVERS):
+            reg.add_signer(who, str(keys / f"k{i}.pub"))
+    reg.set_approval_required(
+        stage="production", approvers=APPROVERS, name="m", min_approvals=min_approvals, signed=signed
+    )
+    return reg
+
+
+def one_run(reg: object, root: Path, keys: Path, n: int) -> float:
+    art = root.parent / f"art-{n}.bin"
+    art.write_bytes(os.urandom(4096))
+    version = f"1.0.{n}"
+    reg.register_model("m", str(art), version=version)  # type: ignore[attr-defined]
+    reg.promote_model("m", version, to_stage="staging")  # type: ignore[attr-defined]
+    for i, who in enumerate(APPROVERS):
+        git(root, "config", "user.signingkey", str(keys / f"k{i}"))
+        reg.approve_model("m", version, approver=who)  # type: ignore[attr-defined]
+    start = time.perf_counter()
+    reg.promote_model("m", version, to_stage="production")  # type: ignore[attr-defined]
+    return (time.perf_counter() - start) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--min", type=int, nargs="+", default=[1, 2, 10], dest="mins")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="sw-registry-bench-signed-"))
+    home = work / "home"
+    home.mkdir()
+    os.environ.update(
+        HOME=str(home),
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_CONFIG_GLOBAL=str(home / ".gitconfig"),
+        GIT_AUTHOR_NAME="Bench",
+        GIT_AUTHOR_EMAIL="bench@example.com",
+        GIT_COMMITTER_NAME="Bench",
+        GIT_COMMITTER_EMAIL="bench@example.com",
+    )
+    keys = work / "keys"
+    keys.mkdir()
+    for i in range(len(APPROVERS)):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(keys / f"k{i}")], check=True)
+    spawn = {}
+    for label, cmd in (
+        ("git --version", ["git", "--version"]),
+        ("ssh-keygen -l -f KEY.pub", ["ssh-keygen", "-l", "-f", str(keys / "k0.pub")]),
+    ):
+        runs = []
+        for _ in range(15):
+            start = time.perf_counter()
+            subprocess.run(cmd, capture_output=True, check=True)
+            runs.append((time.perf_counter() - start) * 1000)
+        spawn[label] = statistics.median(runs)
+    print("process start-up on this machine now: " + ", ".join(f"{k} {v:.1f} ms" for k, v in spawn.items()))
+    print()
+    print(
+        "| approvals needed (of 10 on record) | unsigned median ms (min–max) | signed median ms (min–max) | "
+        "difference of medians |"
+    )
+    print("| ---: | ---: | ---: | ---: |")
+    for m in args.mins:
+        times = {}
+        for signed in (False, True):
+            root = work / f"{'signed' if signed else 'unsigned'}-{m}" / "proj"
+            reg = setup(root, keys, signed, m)
+            one_run(reg, root, keys, 0)  # warm-up
+            times[signed] = [one_run(reg, root, keys, n) for n in range(1, args.runs + 1)]
+        u, s = times[False], times[True]
+        print(
+            f"| {m} | {statistics.median(u):.1f} ({min(u):.1f}–{max(u):.1f}) | "
+            f"{statistics.median(s):.1f} ({min(s):.1f}–{max(s):.1f}) | "
+            f"{statistics.median(s) - statistics.median(u):+.1f} |",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""registry-signers add EMAIL PUBKEY_FILE | remove EMAIL | list (SPEC §7.15): who may sign approvals."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+from ..output import emit
+from ..render import esc, short
+from .common import registry
+
+# Typer and the option aliases are only annotations here: app.build() provides them when it wires the
+# command into Typer, and the fast path (fastpath.py) calls the function without importing Typer.
+if TYPE_CHECKING:
+    import typer
+
+    from ..options import ActorOption, AllowDetachedOption, JsonOption, PushOption, RootOption
+
+USAGE = "registry-signers add EMAIL PUBKEY_FILE | remove EMAIL | list"
+
+
+def signers(
+    action: Annotated[str, typer.Argument(help="add, remove or list.")],
+    email: Annotated[str | None, typer.Argument(help="The signer's email (add, remove).")] = None,
+    pubkey_file: Annotated[
+        str | None, typer.Argument(help="Their SSH public key file, e.g. id_ed25519.pub (add).")
+    ] = None,
+    actor: ActorOption = None,
+    allow_detached: AllowDetachedOption = False,
+    push: PushOption = False,
+    root: RootOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Maintain the allowed-signers file of signed approvals: one commit (event policy) per change."""
+    from ...errors import UsageError
+
+    wanted = {"add": 2, "remove": 1, "list": 0}
+    given = [a for a in (email, pubkey_file) if a is not None]
+    if action not in wanted or len(given) != wanted[action]:
+        raise UsageError(f"usage: sw-registry {USAGE}", hint="e.g. registry-signers add bob@example.com bob.pub")
+    reg = registry(root, actor=actor, allow_detached=allow_detached, push=push)
+    if action == "list":
+        data = reg.list_signers()
+
+        def render_list(out: Any) -> None:
+            if not data["signers"]:
+                out.print(
+                    f"{esc(data['signers_file'])} lists no signers; add one with: sw-registry {USAGE.split(' |')[0]}"
+                )
+                return
+            out.print(f"Signers in {esc(data['signers_file'])}:")
+            for s in data["signers"]:
+                comment = f"  ({esc(s['comment'])})" if s["comment"] else ""
+                out.print(f"  {esc(', '.join(s['principals']))}  {s['key_type']} {s['fingerprint']}{comment}")
+
+        emit(json, data, render_list)
+        return
+    assert email is not None
+    r = reg.add_signer(email, pubkey_file or "") if action == "add" else reg.remove_signer(email)
+
+    def render(out: Any) -> None:
+        if not r.changed:
+            what = "already lists that key for" if action == "add" else "lists no key for"
+            out.print(f"the signers file {what} {esc(email)}; nothing changed")
+        else:
+            done = "added" if action == "add" else "removed"
+            out.print(f"{done} signer {esc(email)}, commit {short(r.commit)}")
+
+    emit(json, r.to_dict(), render)

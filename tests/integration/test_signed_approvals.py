@@ -1,0 +1,334 @@
+"""Signed approvals (SPEC §6, §5 signers_file / require_signed, §7.14, §7.15): real SSH keys made by ssh-keygen.
+
+Keys are made once for the module; each test configures which one git signs with, in the project's own
+git config (never the developer's: HOME and GIT_CONFIG_GLOBAL point into the test's temp folder).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from sw_registry import ModelGovernance
+from sw_registry.errors import ApprovalRequired, ConfigError, GitError, IntegrityError, NotAnApprover
+from sw_registry.registry import ModelRegistry
+from tests.conftest import error, git, run_cli
+
+pytestmark = pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="ssh-keygen is not installed")
+
+NAME = "fraud"
+ALICE, BOB, CAROL = "alice@example.com", "bob@example.com", "carol@example.com"
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Private key paths (the .pub beside each) for alice, bob and carol."""
+    folder = tmp_path_factory.mktemp("keys")
+    out = {}
+    for who in ("alice", "bob", "carol"):
+        path = folder / who
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", who, "-f", str(path)], check=True, capture_output=True
+        )
+        out[who] = path
+    return out
+
+
+def fingerprint(key: Path) -> str:
+    out = subprocess.run(["ssh-keygen", "-l", "-f", f"{key}.pub"], check=True, capture_output=True, text=True).stdout
+    return out.split()[1]
+
+
+def sign_with(project: Path, key: Path | None) -> None:
+    """Make git in ``project`` sign with ``key`` (None: no signing key at all)."""
+    git(project, "config", "gpg.format", "ssh")
+    if key is None:
+        git(project, "config", "--unset", "user.signingkey", check=False)
+    else:
+        git(project, "config", "user.signingkey", str(key))
+
+
+def head(project: Path) -> str:
+    return git(project, "rev-parse", "HEAD").strip()
+
+
+@pytest.fixture
+def reg(project: Path, make_artifact, keys: dict[str, Path]) -> ModelRegistry:
+    """fraud v1.0.0 in staging (created by alice); alice and bob listed signers; production needs bob's or
+    carol's signed approval, never the creator's."""
+    r = ModelRegistry(root=project)
+    r.register_model(NAME, str(make_artifact(b"one")), version="1.0.0", metadata={"accuracy": 0.9})
+    r.promote_model(NAME, "1.0.0", to_stage="staging")
+    r.add_signer(ALICE, f"{keys['alice']}.pub")
+    r.add_signer(BOB, f"{keys['bob']}.pub")
+    r.set_approval_required(
+        stage="production", approvers=[BOB, CAROL], name=NAME, allow_self_approval=False, signed=True
+    )
+    return r
+
+
+def test_a_signed_approval_by_a_listed_approver_counts(project: Path, reg: ModelRegistry, keys) -> None:
+    sign_with(project, keys["bob"])
+    result = reg.approve_model(NAME, "1.0.0", approver=BOB, comments="validated")
+    assert result.commit == head(project) and result.to_dict()["signing_key"] == fingerprint(keys["bob"])
+    signers = project / ".specweave" / "allowed_signers"
+    status = git(project, "-c", f"gpg.ssh.allowedSignersFile={signers}", "log", "-1", "--format=%G? %GS %GK")
+    assert status.split() == ["G", BOB, fingerprint(keys["bob"])]
+    meta = reg.info(NAME, "1.0.0").to_dict()
+    assert meta["approvals"][-1]["signing_key"] == fingerprint(keys["bob"])
+    promoted = reg.promote_model(NAME, "1.0.0", to_stage="production")
+    assert promoted.commit is not None and promoted.to_dict()["to"] == "production"
+    assert reg.verify()["ok"] is True
+
+
+def test_approving_as_bob_with_alices_key_is_refused_and_writes_nothing(project: Path, reg, keys, cli) -> None:
+    sign_with(project, keys["alice"])
+    before = head(project)
+    r = cli("registry-approve", NAME, "v1.0.0", "--actor", BOB, "--json")
+    err = error(r, "not_an_approver", 1)
+    assert fingerprint(keys["alice"]) in err["message"] and ".specweave/allowed_signers" in err["message"]
+    assert fingerprint(keys["bob"]) in err["hint"] and ".specweave/allowed_signers" in err["hint"]
+    assert err["details"]["key"] == fingerprint(keys["alice"])
+    assert head(project) == before
+    assert git(project, "status", "--porcelain") == ""
+
+
+def test_no_signing_key_or_an_unlisted_key_is_refused_before_anything_is_written(
+    project: Path, reg: ModelRegistry, keys
+) -> None:
+    before = head(project)
+    sign_with(project, None)
+    with pytest.raises(NotAnApprover) as no_key:
+        reg.approve_model(NAME, "1.0.0", approver=BOB)
+    assert "user.signingkey" in no_key.value.message and "user.signingkey" in (no_key.value.hint or "")
+    assert ".specweave/allowed_signers" in (no_key.value.hint or "")
+    sign_with(project, keys["carol"])  # carol is an approver, but the signers file lists no key for her
+    with pytest.raises(NotAnApprover) as unlisted:
+        reg.approve_model(NAME, "1.0.0", approver=CAROL)
+    assert ".specweave/allowed_signers" in unlisted.value.message
+    assert f"registry-signers add {CAROL}" in (unlisted.value.hint or "")
+    assert fingerprint(keys["carol"]) in (unlisted.value.hint or "")
+    sign_with(project, None)  # no user.signingkey: git asks gpg.ssh.defaultKeyCommand (an agent's first key)
+    git(project, "config", "gpg.ssh.defaultKeyCommand", f"cat {keys['alice']}.pub")
+    with pytest.raises(NotAnApprover) as from_agent:
+        reg.approve_model(NAME, "1.0.0", approver=BOB)
+    assert fingerprint(keys["alice"]) in from_agent.value.message
+    git(project, "config", "gpg.format", "openpgp")
+    with pytest.raises(NotAnApprover, match="openpgp"):
+        reg.approve_model(NAME, "1.0.0", approver=BOB)
+    assert head(project) == before and git(project, "status", "--porcelain") == ""
+
+
+def test_a_key_git_cannot_sign_with_is_git_error_and_writes_nothing(
+    project: Path, reg: ModelRegistry, keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The listed public key, but no private key and no agent holding it: git refuses to sign; nothing lands."""
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    literal = " ".join(Path(f"{keys['bob']}.pub").read_text().split()[:2])
+    git(project, "config", "gpg.format", "ssh")
+    git(project, "config", "user.signingkey", f"key::{literal}")  # only the public half: git cannot sign
+    before = head(project)
+    with pytest.raises(GitError) as failed:
+        reg.approve_model(NAME, "1.0.0", approver=BOB)
+    assert "sign" in (failed.value.hint or "")
+    assert head(project) == before and git(project, "status", "--porcelain") == ""
+    assert reg.info(NAME, "1.0.0").to_dict()["approvals"] == []
+
+
+def test_an_approval_made_before_signed_was_set_does_not_count_after(project: Path, make_artifact, keys) -> None:
+    r = ModelRegistry(root=project)
+    r.register_model(NAME, str(make_artifact(b"one")), version="1.0.0")
+    r.promote_model(NAME, "1.0.0", to_stage="staging")
+    r.set_approval_required(stage="production", approvers=[BOB], name=NAME)
+    r.approve_model(NAME, "1.0.0", approver=BOB)  # unsigned: the rule did not ask for a signature yet
+    r.add_signer(BOB, f"{keys['bob']}.pub")
+    r.set_approval_required(stage="production", approvers=[BOB], name=NAME, signed=True)
+    with pytest.raises(ApprovalRequired) as refused:
+        r.promote_model(NAME, "1.0.0", to_stage="production")
+    assert refused.value.details["missing"] == 1
+    assert [(u["approver"], u["status"]) for u in refused.value.details["unverified"]] == [(BOB, "unsigned")]
+    sign_with(project, keys["bob"])
+    again = r.approve_model(NAME, "1.0.0", approver=BOB)  # not "already approved": this one is signed
+    assert again.commit is not None
+    assert r.promote_model(NAME, "1.0.0", to_stage="production").commit is not None
+
+
+def test_a_stripped_signature_stops_counting_and_verify_reports_it(project: Path, reg: ModelRegistry, keys) -> None:
+    sign_with(project, keys["bob"])
+    reg.approve_model(NAME, "1.0.0", approver=BOB)
+    git(project, "commit", "-q", "--amend", "--no-edit", "--no-gpg-sign")  # a rewrite that dropped the signature
+    rewritten = head(project)
+    with pytest.raises(ApprovalRequired) as refused:
+        reg.promote_model(NAME, "1.0.0", to_stage="production")
+    assert refused.value.details["unverified"][0]["status"] == "unsigned"
+    with pytest.raises(IntegrityError) as bad:
+        reg.verify()
+    problems = [p for p in bad.value.details["problems"] if p["code"] == "unsigned_approval"]
+    assert len(problems) == 1 and problems[0]["commit"] == rewritten and problems[0]["status"] == "unsigned"
+    assert problems[0]["path"].endswith("/fraud-v1.0.0/metadata.json")
+
+
+def test_verify_through_the_cli_names_the_commit(project: Path, reg: ModelRegistry, keys, cli) -> None:
+    sign_with(project, keys["bob"])
+    reg.approve_model(NAME, "1.0.0", approver=BOB)
+    assert cli("registry-verify", "--json").returncode == 0
+    git(project, "commit", "-q", "--amend", "--no-edit", "--no-gpg-sign")
+    err = error(cli("registry-verify", "--json"), "integrity", 4)
+    problem = next(p for p in err["details"]["problems"] if p["code"] == "unsigned_approval")
+    assert problem["commit"] == head(project)
+
+
+def test_removing_a_signers_key_makes_their_approvals_stop_counting(project: Path, reg: ModelRegistry, keys) -> None:
+    sign_with(project, keys["bob"])
+    reg.approve_model(NAME, "1.0.0", approver=BOB)
+    sign_with(project, keys["alice"])
+    removed = reg.remove_signer(BOB)
+    assert removed.changed and removed.commit == head(project)
+    assert BOB not in (project / ".specweave" / "allowed_signers").read_text()
+    with pytest.raises(ApprovalRequired) as refused:
+        reg.promote_model(NAME, "1.0.0", to_stage="production")
+    assert refused.value.details["unverified"][0]["status"] == "unknown_key"
+    with pytest.raises(IntegrityError) as bad:
+        reg.verify()
+    assert [p["status"] for p in bad.value.details["problems"] if p["code"] == "unsigned_approval"] == ["unknown_key"]
+    assert reg.remove_signer(BOB).commit is None  # removing again changes nothing
+
+
+def test_a_signers_file_changed_outside_the_tool_is_flagged(project: Path, reg: ModelRegistry, keys) -> None:
+    signers = project / ".specweave" / "allowed_signers"
+    signers.write_text(
+        signers.read_text() + f"{CAROL} " + " ".join(Path(f"{keys['carol']}.pub").read_text().split()[:2]) + "\n"
+    )
+    git(project, "commit", "-q", "-m", "let carol sign", "--", str(signers))
+    with pytest.raises(IntegrityError) as bad:
+        reg.verify()
+    assert [(p["code"], p["commit"]) for p in bad.value.details["problems"]] == [("unaudited_commit", head(project))]
+
+
+def test_audit_shows_each_approvals_signer_key_and_status(project: Path, make_artifact, keys) -> None:
+    r = ModelRegistry(root=project)
+    r.register_model(NAME, str(make_artifact(b"one")), version="1.0.0")
+    r.set_approval_required(stage="production", approvers=[BOB], name=NAME)
+    r.approve_model(NAME, "1.0.0", approver=BOB, comments="before signing")
+    r.add_signer(BOB, f"{keys['bob']}.pub")
+    r.set_approval_required(stage="production", approvers=[BOB], name=NAME, signed=True)
+    sign_with(project, keys["bob"])
+    r.approve_model(NAME, "1.0.0", approver=BOB, comments="signed")
+    report = ModelGovernance(registry=r).generate_audit_report(model=NAME)
+    approvals = report.to_dict()["approvals"]
+    assert [(a["signature"], a["signer"], a["key"]) for a in approvals] == [
+        ("unsigned", None, None),
+        ("good", BOB, fingerprint(keys["bob"])),
+    ]
+    text = report.to_markdown()
+    assert "[unsigned]" in text and f"[signature good by {BOB}, key {fingerprint(keys['bob'])}]" in text
+    r.remove_signer(BOB)
+    again = ModelGovernance(registry=r).generate_audit_report(model=NAME).to_dict()["approvals"]
+    assert [a["signature"] for a in again] == ["unsigned", "unknown_key"]
+
+
+def test_require_signed_signs_every_write_and_verify_flags_an_unsigned_registry_commit(
+    project: Path, make_artifact, keys
+) -> None:
+    r = ModelRegistry(root=project)
+    r.add_signer(ALICE, f"{keys['alice']}.pub")
+    policy = project / ".specweave" / "registry.yaml"
+    policy.write_text(policy.read_text() + "require_signed: true\n")
+    git(project, "commit", "-q", "-m", "registry: require signed commits\n\nRegistry-Event: policy", "--", str(policy))
+    sign_with(project, None)
+    before = head(project)
+    with pytest.raises(GitError, match="require_signed"):
+        r.register_model(NAME, str(make_artifact(b"one")), version="1.0.0")
+    assert head(project) == before and git(project, "status", "--porcelain") == ""
+    sign_with(project, keys["alice"])
+    r.register_model(NAME, str(make_artifact(b"one")), version="1.0.0")
+    assert "gpgsig -----BEGIN SSH SIGNATURE-----" in git(project, "cat-file", "commit", "HEAD")
+    assert r.verify()["ok"] is True
+    sign_with(project, keys["carol"])  # signs, but with a key the signers file does not list: a warning now
+    warned = r.register_model(NAME, str(make_artifact(b"two")), version="1.1.0")
+    assert any("does not list" in w for w in warned.warnings)
+    with pytest.raises(IntegrityError) as unlisted:
+        r.verify()
+    assert [p["status"] for p in unlisted.value.details["problems"]] == ["unknown_key"]
+    git(project, "commit", "-q", "--amend", "--no-edit", "--no-gpg-sign")
+    with pytest.raises(IntegrityError) as bad:
+        r.verify()
+    flagged = [p for p in bad.value.details["problems"] if p["code"] == "unsigned_commit"]
+    assert [(p["commit"], p["status"]) for p in flagged] == [(head(project), "unsigned")]
+    assert "unsigned_commit" in run_cli(project, "registry-verify", "--json").stdout
+
+
+def test_signed_needs_a_signers_file_in_registry_yaml(project: Path) -> None:
+    policy = project / ".specweave" / "registry.yaml"
+    policy.write_text("models:\n  fraud:\n    approval:\n      production: {approvers: [], signed: true}\n")
+    with pytest.raises(ConfigError, match="signers_file"):
+        ModelRegistry(root=project).info("fraud")
+    policy.write_text("signers_file: ../outside\n")
+    with pytest.raises(ConfigError, match="inside the project"):
+        ModelRegistry(root=project).list_models()
+
+
+def test_policy_and_signers_commands(project: Path, cli, keys) -> None:
+    ok = cli("registry-policy", NAME, "--require-approval", "production", "--approver", BOB, "--signed", "--json")
+    assert ok.returncode == 0, ok.stdout
+    text = (project / ".specweave" / "registry.yaml").read_text()
+    assert "signers_file: .specweave/allowed_signers" in text and "signed: true" in text
+    error(cli("registry-policy", NAME, "--require-approval", "production", "--signers-file", "x", "--json"), "usage", 2)
+    error(cli("registry-policy", NAME, "--signed", "--json"), "usage", 2)
+
+    added = cli("registry-signers", "add", BOB, f"{keys['bob']}.pub", "--json")
+    assert added.returncode == 0 and added.json["data"]["changed"] is True
+    assert git(project, "log", "-1", "--format=%(trailers:key=Registry-Event,valueonly)").strip() == "policy"
+    assert cli("registry-signers", "add", BOB, f"{keys['bob']}.pub", "--json").json["data"] == {
+        "changed": False,
+        "commit": None,
+    }
+    listed = cli("registry-signers", "list", "--json").json["data"]
+    assert listed["signers_file"] == ".specweave/allowed_signers"
+    assert [(s["email"], s["principals"], s["fingerprint"]) for s in listed["signers"]] == [
+        (BOB, [BOB], fingerprint(keys["bob"]))
+    ]
+    human = cli("registry-signers", "list")
+    assert BOB in human.stdout and fingerprint(keys["bob"]) in human.stdout
+    error(cli("registry-signers", "add", BOB, str(keys["bob"]), "--json"), "invalid_input", 2)  # a private key
+    error(cli("registry-signers", "add", "not an email", f"{keys['bob']}.pub", "--json"), "invalid_input", 2)
+    error(cli("registry-signers", "add", BOB, "--json"), "usage", 2)
+    error(cli("registry-signers", "frobnicate", "--json"), "usage", 2)
+    removed = cli("registry-signers", "remove", BOB, "--json")
+    assert removed.returncode == 0 and removed.json["data"]["changed"] is True
+    assert json.loads(cli("registry-signers", "list", "--json").stdout)["data"]["signers"] == []
+
+
+def test_signers_file_elsewhere(project: Path, make_artifact, keys) -> None:
+    r = ModelRegistry(root=project)
+    r.set_approval_required(
+        stage="production", approvers=[BOB], name="fraud.eu-1", signed=True, signers_file="config/signers"
+    )
+    r.add_signer(BOB, f"{keys['bob']}.pub")
+    assert BOB in (project / "config" / "signers").read_text()
+    r.register_model("fraud.eu-1", str(make_artifact(b"one")), version="1.0.0")
+    r.promote_model("fraud.eu-1", "1.0.0", to_stage="staging")
+    sign_with(project, keys["bob"])
+    r.approve_model("fraud.eu-1", "1.0.0", approver=BOB)
+    assert r.promote_model("fraud.eu-1", "1.0.0", to_stage="production").commit is not None
+
+
+def test_hooks_path_signs_too(project: Path, reg: ModelRegistry, keys) -> None:
+    """With a commit hook the write goes through ``git commit`` instead of commit-tree: it signs the same way."""
+    hook = project / ".git" / "hooks" / "post-commit"
+    hook.write_text("#!/bin/sh\nexit 0\n")
+    hook.chmod(0o755)
+    sign_with(project, keys["bob"])
+    reg.approve_model(NAME, "1.0.0", approver=BOB)
+    assert reg.promote_model(NAME, "1.0.0", to_stage="production").commit is not None
+
+
+def test_run_cli_smoke(project: Path, reg, keys) -> None:
+    """The promotion error through the CLI carries the unverified approvals."""
+    r = run_cli(project, "registry-promote", NAME, "v1.0.0", "--to", "production", "--json")
+    err = error(r, "approval_required", 1)
+    assert err["details"]["missing"] == 1 and err["details"]["unverified"] == []
