@@ -83,6 +83,7 @@ class Workflow:
         seq: int,
         reason: str | None,
         forced: bool = False,
+        auto: bool = False,
     ) -> dict[str, Any]:
         """Move one version to ``to``: rewrite its metadata and append a deployment_history.md row."""
         now = self._now()
@@ -96,6 +97,8 @@ class Workflow:
             "reason": reason,
             "forced": forced,
         }
+        if auto:  # done by registry-monitor on its own (SPEC §7.8)
+            entry["auto"] = True
 
         def change(meta: dict[str, Any]) -> None:
             meta["stage"] = to
@@ -125,16 +128,21 @@ class Workflow:
         forced: bool,
         displaced: dict[str, Any] | None,
         displaced_reason: str,
+        *,
+        auto: bool = False,
     ) -> tuple[list[str], set[str]]:
         """Move ``rec`` to ``to`` and archive the version it displaces, as consecutive seqs of one write.
 
         Returns the seqs (for the Registry-Seq trailer) and the increments whose derived files changed.
+        ``auto`` marks both stage changes as made by an auto-rollback.
         """
         seq = tx.index.max_seq(rec["name"]) + 1
-        self._stage_change(tx, rec, event=event, to=to, seq=seq, reason=reason, forced=forced)
+        self._stage_change(tx, rec, event=event, to=to, seq=seq, reason=reason, forced=forced, auto=auto)
         seqs, incs = [str(seq)], {self._inc(rec)}
         if displaced is not None:
-            self._stage_change(tx, displaced, event="archive", to="archived", seq=seq + 1, reason=displaced_reason)
+            self._stage_change(
+                tx, displaced, event="archive", to="archived", seq=seq + 1, reason=displaced_reason, auto=auto
+            )
             seqs.append(str(seq + 1))
             incs.add(self._inc(displaced))
         return seqs, incs

@@ -28,6 +28,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "registry-compare": ("compare", "compare"),
     "registry-lineage": ("lineage", "lineage"),
     "registry-policy": ("policy", "policy"),
+    "registry-monitor": ("monitor", "monitor"),
+    "registry-experiments": ("experiments", "experiments"),
     "registry-verify": ("maintenance", "verify"),
     "registry-reindex": ("maintenance", "reindex"),
     "sync-docs": ("docs", "sync_docs"),
