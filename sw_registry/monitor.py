@@ -22,7 +22,7 @@ from .errors import InvalidInput, NotFound, ThresholdBreached, UsageError
 if TYPE_CHECKING:
     from .registry import ModelRegistry
     from .results import ChangeResult
-    from .store.index import Index
+    from .store.index import Index, Source
     from .transaction import Transaction
 
 
@@ -213,6 +213,27 @@ def _warnings(index: Index, name: str, version: str, evaluations: list[dict[str,
         for e in evaluations
         if e["state"] == "no_baseline"
     )
+
+
+def doc_status(source: Source, index: Index, name: str) -> dict[str, Any] | None:
+    """For the living doc: the triggers of a monitored model evaluated at the production version's latest
+    observation (deterministic: the same files give the same figures), or None when it has no triggers."""
+    triggers = index.policy.auto_rollback(name)
+    if not triggers:
+        return None
+    rec = index.holder(name, "production")
+    if rec is None:
+        return {"version": None, "instant": None, "observations": 0, "evaluations": []}
+    rel = monitoring_rel(rec["dir"], name)
+    since = became_production(index, name, rec["version"])
+    mine = [
+        o
+        for o in parse_lines(source.read(rel), rel)
+        if o.get("version") == rec["version"] and isinstance(o.get("at"), str) and o["at"] >= (since or "")
+    ]
+    instant = max((o["at"] for o in mine), default=since or "1970-01-01T00:00:00Z")
+    evaluations = T.evaluate(triggers, mine, instant=instant, since=since, registered=rec.get("metrics") or {})
+    return {"version": rec["version"], "instant": instant, "observations": len(mine), "evaluations": evaluations}
 
 
 # -- record / evaluate -------------------------------------------------------------------

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
         PromoteResult,
         RollbackResult,
     )
-    from .store.index import Index
+    from .store.index import Index, Source
     from .transaction import Transaction
 
 HISTORY_HEADER = (
@@ -56,6 +56,7 @@ class Workflow:
         @property
         def root(self) -> Path: ...
         def index(self) -> Index: ...
+        def source(self) -> Source: ...
         def _now(self) -> str: ...
         def _write(self, *, allow_dirty: bool = False) -> AbstractContextManager[Transaction]: ...
         def _read_metadata(self, rec: dict[str, Any]) -> dict[str, Any]: ...
@@ -508,8 +509,11 @@ class Workflow:
         rel = self.layout.docs_rel(index.policy.docs_path)
         path = self.layout.abs(rel)
         current = path.read_text(encoding="utf-8") if path.exists() else None
+        from .monitor import doc_status
+
         models = [(n, index.records_of(n), index.policy.primary_metric(n)) for n in index.names()]
-        return rel, current, docs.splice(current, docs.render(models))
+        monitoring = {n: st for n in index.names() if (st := doc_status(self.source(), index, n)) is not None}
+        return rel, current, docs.splice(current, docs.render(models, monitoring))
 
     @pushes
     def sync_docs(self) -> dict[str, Any]:
@@ -647,6 +651,7 @@ class Workflow:
                 commits.get(e.get("seq") or -1),
                 e.get("seq") or 0,
                 bool(e.get("forced")),
+                bool(e.get("auto")),
             )
             for e in raw
         ]
