@@ -21,12 +21,14 @@ def head(project: Path) -> str:
 
 def test_an_experiment_that_raises_leaves_no_commit_and_no_file(project: Path) -> None:
     before = head(project)
-    with pytest.raises(RuntimeError, match="training diverged"):
-        with track_experiment("xgboost-v1", increment="0042", root=project) as exp:
-            exp.log_params({"max_depth": 6})
-            exp.log_metrics({"accuracy": 0.91})
-            exp.register_model(model={"weights": [1, 2, 3]}, name="fraud", auto_version=True)
-            raise RuntimeError("training diverged")
+    with (
+        pytest.raises(RuntimeError, match="training diverged"),
+        track_experiment("xgboost-v1", increment="0042", root=project) as exp,
+    ):
+        exp.log_params({"max_depth": 6})
+        exp.log_metrics({"accuracy": 0.91})
+        exp.register_model(model={"weights": [1, 2, 3]}, name="fraud", auto_version=True)
+        raise RuntimeError("training diverged")
     assert head(project) == before
     assert not (project / EXPERIMENTS).exists()
     assert not (project / ".specweave/increments" / INCREMENT / "models").exists()
@@ -94,9 +96,8 @@ def test_auto_version_bumps_from_the_last_version_and_names_are_checked(project:
     with pytest.raises(InvalidName):
         track_experiment("../escape", registry=reg)
     before = head(project)
-    with pytest.raises(UsageError):
-        with track_experiment("twice", registry=reg) as exp:
-            exp.register_model(model={"a": 1}, name="fraud")
-            exp.register_model(model={"b": 2}, name="fraud")
+    with pytest.raises(UsageError), track_experiment("twice", registry=reg) as exp:
+        exp.register_model(model={"a": 1}, name="fraud")
+        exp.register_model(model={"b": 2}, name="fraud")
     assert head(project) == before and not (project / EXPERIMENTS / "twice").exists()
     error(run_cli(project, "registry-experiments", "--increment", "0099", "--json"), "not_found", 3)

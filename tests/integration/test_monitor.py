@@ -29,7 +29,9 @@ def deploy(project: Path, make_artifact, versions=(("1.0.0", 0.90), ("1.1.0", 0.
     """Each version registered and promoted to production in turn, a day ago (so windows reach back to them)."""
     reg = ModelRegistry(root=project, clock=lambda: DAY_AGO)
     for version, accuracy in versions:
-        reg.register_model("fraud", str(make_artifact(version.encode())), version=version, metadata={"accuracy": accuracy})
+        reg.register_model(
+            "fraud", str(make_artifact(version.encode())), version=version, metadata={"accuracy": accuracy}
+        )
         reg.promote_model("fraud", version, to_stage="staging")
         reg.promote_model("fraud", version, to_stage="production")
     if triggers:
@@ -177,7 +179,9 @@ def test_an_auto_rollback_shows_as_such_in_history_audit_and_the_living_doc(proj
     events = run_cli(project, "registry-history", "fraud", "--json").json["data"]["events"]
     rollback, archive = events[-2:]
     assert (rollback["event"], rollback["version"], rollback["auto"]) == ("rollback", "1.0.0", True)
-    assert rollback["reason"] == "auto-rollback: error_rate 0.3 breached 0.05" and rollback["commit"] == rolled["commit"]
+    assert (
+        rollback["reason"] == "auto-rollback: error_rate 0.3 breached 0.05" and rollback["commit"] == rolled["commit"]
+    )
     assert (archive["event"], archive["version"], archive["auto"]) == ("archive", "1.1.0", True)
     assert not any(e["auto"] for e in events[:-2])
     assert "rollback (auto)" in run_cli(project, "registry-history", "fraud").stdout
@@ -205,7 +209,9 @@ def test_bad_observations_are_refused_and_write_nothing(project: Path, make_arti
     before = head(project)
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"at": "2024-01-15T10:00:00Z", "metrics": {"error_rate": "high"}}\n')
-    assert "must be a finite number" in error(monitor(project, "--observations", str(bad)), "invalid_input", 2)["message"]
+    assert (
+        "must be a finite number" in error(monitor(project, "--observations", str(bad)), "invalid_input", 2)["message"]
+    )
     bad.write_text("not json\n")
     assert "line 1" in error(monitor(project, "--observations", str(bad)), "invalid_input", 2)["message"]
     error(monitor(project, "--metric", "error_rate=high"), "invalid_input", 2)
