@@ -201,5 +201,91 @@ def run_demo(path: str | None, echo: Callable[[str], None]) -> dict[str, Any]:
                 hint="this is a bug; the output above says why",
                 details={"output": output},
             )
+    close_the_loop(root, work, env, echo, ran)
     echo(f"The demo project is at {root}; look around with: cd {shlex.quote(str(root))} && git log --stat")
     return {"root": str(root), "steps": ran}
+
+
+# -- experiments in, monitoring and auto-rollback out (issue 8) ------------------------------------------
+
+EXPERIMENT = "exp-003-retrain"
+TRAIN_SCRIPT = f"""\
+# A training run tracked as an experiment: on a clean exit one commit writes experiments/{EXPERIMENT}/
+# and registers the model it produced (lineage.experiment = {EXPERIMENT}).
+from sw_registry import track_experiment
+from sw_registry.demo import FEATURES, MODEL, _train
+
+model, accuracy, framework = _train(seed=3, epochs=300)
+with track_experiment("{EXPERIMENT}", increment="0042") as exp:
+    exp.log_params({{"max_iter": 300}})
+    exp.log_metrics({{"accuracy": round(accuracy, 4), "inference_latency_p95_ms": 45}})
+    exp.register_model(
+        model=model,
+        name=MODEL,
+        auto_version=True,
+        metadata={{"framework": framework, "training_data_version": "v2024-03", "features": list(FEATURES)}},
+    )
+print(f"experiment {EXPERIMENT}: registered {{exp.model_version.ref}} in commit {{exp.commit[:8]}}")
+"""
+
+
+def loop_steps() -> list[tuple[list[str], int]]:
+    """After the training run: promote its version, watch it in production, and let a breach roll it back."""
+    bob = ["--actor", "bob@example.com"]
+    return [
+        (["registry-experiments"], 0),
+        (["registry-lineage", "--uses", f"experiment:{EXPERIMENT}"], 0),
+        (["registry-policy", MODEL, "--trigger", "error_rate>0.05", "--window", "24h"], 0),
+        (["registry-promote", MODEL, "v1.1.1", "--to", "staging"], 0),
+        (["registry-approve", MODEL, "v1.1.1", "--comment", "retrained on v2024-03", *bob], 0),
+        (["registry-promote", MODEL, "v1.1.1", "--to", "production", "--from", "staging"], 0),
+        (["registry-monitor", MODEL, "--metric", "error_rate=0.01"], 0),  # healthy: one commit
+        (["registry-monitor", MODEL, "--metric", "error_rate=0.12"], 0),  # mean 0.065 > 0.05: auto-rollback
+        (["registry-history", MODEL], 0),
+        (["sync-docs", "update"], 0),
+    ]
+
+
+def close_the_loop(
+    root: Path, work: Path, env: dict[str, str], echo: Callable[[str], None], ran: list[dict[str, Any]]
+) -> None:
+    """The tracked experiment and the monitored breach, as steps that print their command and output."""
+    script = work / "train.py"
+    script.write_text(TRAIN_SCRIPT)
+    _step([sys.executable, str(script)], f"python {script.name}", 0, root, env, echo, ran)
+    for args, expected in loop_steps():
+        _step(
+            [sys.executable, "-m", "sw_registry", *args],
+            f"sw-registry {shlex.join(args)}",
+            expected,
+            root,
+            env,
+            echo,
+            ran,
+        )
+
+
+def _step(
+    argv: list[str],
+    shown: str,
+    expected: int,
+    root: Path,
+    env: dict[str, str],
+    echo: Callable[[str], None],
+    ran: list[dict[str, Any]],
+) -> None:
+    echo(f"$ {shown}")
+    proc = subprocess.run(argv, cwd=root, env=env, capture_output=True, text=True)
+    output = (proc.stdout + proc.stderr).rstrip()
+    if output:
+        echo(output)
+    echo("")
+    ran.append({"command": shlex.split(shown), "exit_code": proc.returncode})
+    if proc.returncode != expected:
+        from .errors import RegistryError
+
+        raise RegistryError(
+            f"demo step failed: {shown} (exit {proc.returncode}, expected {expected})",
+            hint="this is a bug; the output above says why",
+            details={"output": output},
+        )

@@ -37,8 +37,9 @@ class MonitorResult:
     rolled_back_to: str | None
     commit: str | None
     recorded: int = 0
-    reason: str | None = None
-    would_roll_back_to: str | None = None
+    reason: str | None = None  # on a breach: "auto-rollback: <metric> <value> breached <threshold>"
+    would_roll_back_to: str | None = None  # with record=False: the version a breach would roll back to
+    rollback_refused: str | None = None  # on a breach with no rollback target: why
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict[str, Any]:
@@ -52,6 +53,7 @@ class MonitorResult:
             "recorded": self.recorded,
             "reason": self.reason,
             "would_roll_back_to": self.would_roll_back_to,
+            "rollback_refused": self.rollback_refused,
         }
         if self.warnings:
             data["warnings"] = list(self.warnings)
@@ -267,7 +269,7 @@ def record(
         first = T.first_breach(result.evaluations) or {}
         raise ThresholdBreached(
             f"{name} v{result.version}: {T.reason(first)[len('auto-rollback: ') :]}, and there is no version to "
-            f"roll back to ({result.reason}); the observations were recorded",
+            f"roll back to ({result.rollback_refused}); the observations were recorded",
             hint=f"roll back or promote by hand (sw-registry registry-history {name}), or fix the production model",
             details=result.to_dict(),
         )
@@ -303,7 +305,7 @@ def _evaluate_only(registry: ModelRegistry, name: str, obs: list[dict[str, Any]]
         0,
         T.reason(breach) if breach else None,
         target["version"] if target else None,
-        _warnings(index, name, rec["version"], evaluations),
+        warnings=_warnings(index, name, rec["version"], evaluations),
     )
 
 
@@ -328,7 +330,7 @@ def _record(registry: ModelRegistry, name: str, obs: list[dict[str, Any]]) -> Mo
                 {"Event": "monitor", "Model": name, "Version": version, "Actor": tx.actor},
             )
             return MonitorResult(
-                name, version, "healthy", evaluations, None, commit, len(obs), None, None, (*warnings, *tx.warnings)
+                name, version, "healthy", evaluations, None, commit, len(obs), warnings=(*warnings, *tx.warnings)
             )
         why = T.reason(breach)
         target, refusal = _target(index, name, version)
@@ -341,7 +343,17 @@ def _record(registry: ModelRegistry, name: str, obs: list[dict[str, Any]]) -> Mo
                 body=refusal,
             )
             return MonitorResult(
-                name, version, "breached", evaluations, None, commit, len(obs), refusal, None, (*warnings, *tx.warnings)
+                name,
+                version,
+                "breached",
+                evaluations,
+                None,
+                commit,
+                len(obs),
+                why,
+                None,
+                refusal,
+                (*warnings, *tx.warnings),
             )
         commit = _auto_rollback(registry, tx, rec, target, why)
         return MonitorResult(
@@ -353,8 +365,7 @@ def _record(registry: ModelRegistry, name: str, obs: list[dict[str, Any]]) -> Mo
             commit,
             len(obs),
             why,
-            None,
-            (*warnings, *tx.warnings),
+            warnings=(*warnings, *tx.warnings),
         )
 
 
@@ -528,14 +539,24 @@ class ModelMonitor:
 
     def record(
         self,
-        metrics: dict[str, Any] | None = None,
+        metrics: dict[str, Any] | str | None = None,
+        values: dict[str, Any] | None = None,
         *,
         observations: str | list[dict[str, Any]] | None = None,
         at: str | None = None,
         record: bool = True,
         name: str | None = None,
     ) -> MonitorResult:
-        """Record observations of the tracked model and act on its triggers (``registry-monitor``)."""
+        """Record observations of the tracked model and act on its triggers (``registry-monitor``).
+
+        ``record({"error_rate": 0.02})`` for the tracked model, or ``record("other-model", {...})``.
+        """
+        if isinstance(metrics, str):
+            if name is not None:
+                raise UsageError("the model is named twice", hint="pass it positionally or as name=, not both")
+            name, metrics = metrics, values
+        elif values is not None:
+            raise UsageError("give the metrics once", hint="record({'error_rate': 0.02}) or record(name, {...})")
         model = self._model(name)
         if self.metrics is not None:
             given = set(metrics or {})

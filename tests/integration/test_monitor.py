@@ -11,6 +11,7 @@ import yaml
 
 from sw_registry import ModelMonitor, ModelRegistry
 from sw_registry.errors import InvalidInput, ThresholdBreached
+from tests.cli.inprocess import run_main
 from tests.conftest import INCREMENT, error, git, run_cli
 
 JSONL = Path(".specweave/increments") / INCREMENT / "registry/monitoring/fraud.jsonl"
@@ -53,6 +54,11 @@ def trailer(project: Path, key: str, rev: str = "HEAD") -> str:
 
 def monitor(project: Path, *args: str, input: str | None = None):
     return run_cli(project, "registry-monitor", "fraud", *args, "--json", input=input)
+
+
+def monitor_in_process(project: Path, *args: str):
+    """The same command through the console script's entry point, without a new interpreter (refusal tables)."""
+    return run_main(project, "registry-monitor", "fraud", *args, "--json")
 
 
 def production(project: Path) -> str:
@@ -126,6 +132,8 @@ def test_a_breach_with_no_rollback_target_is_threshold_breached_and_still_record
     err = error(monitor(project, "--metric", "error_rate=0.5"), "threshold_breached", 1)
     details = err["details"]
     assert details["status"] == "breached" and details["rolled_back_to"] is None
+    assert details["reason"] == "auto-rollback: error_rate 0.5 breached 0.05"
+    assert "no earlier stable production version" in details["rollback_refused"]
     assert details["evaluations"][0]["metric"] == "error_rate" and details["evaluations"][0]["breached"] is True
     assert details["commit"] == head(project) and git(project, "rev-parse", "HEAD~1").strip() == before
     assert files_of(project) == [str(JSONL)] and trailer(project, "Event") == "monitor"
@@ -176,7 +184,7 @@ def test_accuracy_drop_is_measured_against_the_registered_accuracy(project: Path
 def test_an_auto_rollback_shows_as_such_in_history_audit_and_the_living_doc(project: Path, make_artifact) -> None:
     deploy(project, make_artifact, triggers=ERROR_RATE)
     rolled = monitor(project, "--metric", "error_rate=0.3").json["data"]
-    events = run_cli(project, "registry-history", "fraud", "--json").json["data"]["events"]
+    events = run_main(project, "registry-history", "fraud", "--json").json["data"]["events"]
     rollback, archive = events[-2:]
     assert (rollback["event"], rollback["version"], rollback["auto"]) == ("rollback", "1.0.0", True)
     assert (
@@ -184,12 +192,12 @@ def test_an_auto_rollback_shows_as_such_in_history_audit_and_the_living_doc(proj
     )
     assert (archive["event"], archive["version"], archive["auto"]) == ("archive", "1.1.0", True)
     assert not any(e["auto"] for e in events[:-2])
-    assert "rollback (auto)" in run_cli(project, "registry-history", "fraud").stdout
-    audit = run_cli(project, "registry-audit", "fraud", "--json").json["data"]
+    assert "rollback (auto)" in run_main(project, "registry-history", "fraud").stdout
+    audit = run_main(project, "registry-audit", "fraud", "--json").json["data"]
     (rb,) = audit["rollbacks"]
     assert rb["auto"] is True and rb["commit"] == rolled["commit"] and rb["reason"].startswith("auto-rollback:")
     assert audit["deployments"][-1]["auto"] is True and audit["unaudited_commits"] == []
-    md = run_cli(project, "registry-audit", "fraud").stdout
+    md = run_main(project, "registry-audit", "fraud").stdout
     assert "rollback (auto)" in md and "automatically (registry-monitor" in md
     assert run_cli(project, "sync-docs", "update").returncode == 0
     doc = (project / ".specweave/docs/internal/architecture/model-registry.md").read_text()
@@ -210,16 +218,17 @@ def test_bad_observations_are_refused_and_write_nothing(project: Path, make_arti
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"at": "2024-01-15T10:00:00Z", "metrics": {"error_rate": "high"}}\n')
     assert (
-        "must be a finite number" in error(monitor(project, "--observations", str(bad)), "invalid_input", 2)["message"]
+        "must be a finite number"
+        in error(monitor_in_process(project, "--observations", str(bad)), "invalid_input", 2)["message"]
     )
     bad.write_text("not json\n")
-    assert "line 1" in error(monitor(project, "--observations", str(bad)), "invalid_input", 2)["message"]
-    error(monitor(project, "--metric", "error_rate=high"), "invalid_input", 2)
-    error(monitor(project, "--metric", "error_rate=0.1", "--at", "yesterday"), "invalid_input", 2)
+    assert "line 1" in error(monitor_in_process(project, "--observations", str(bad)), "invalid_input", 2)["message"]
+    error(monitor_in_process(project, "--metric", "error_rate=high"), "invalid_input", 2)
+    error(monitor_in_process(project, "--metric", "error_rate=0.1", "--at", "yesterday"), "invalid_input", 2)
     error(monitor(project), "usage", 2)
-    error(monitor(project, "--metric", "a=1", "--observations", str(bad)), "usage", 2)
-    error(monitor(project, "--observations", str(tmp_path)), "invalid_input", 2)
-    error(run_cli(project, "registry-monitor", "nope", "--metric", "a=1", "--json"), "not_found", 3)
+    error(monitor_in_process(project, "--metric", "a=1", "--observations", str(bad)), "usage", 2)
+    error(monitor_in_process(project, "--observations", str(tmp_path)), "invalid_input", 2)
+    error(run_main(project, "registry-monitor", "nope", "--metric", "a=1", "--json"), "not_found", 3)
     assert head(project) == before and not (project / JSONL).exists()
 
 
@@ -237,7 +246,7 @@ def test_model_monitor_and_the_seed_trigger_names(project: Path, make_artifact) 
     assert trailer(project, "Event") == "policy"
     with pytest.raises(InvalidInput):
         monitor_.record({"latency": 3})  # not a tracked metric
-    healthy = monitor_.record({"accuracy": 0.9, "error_rate": 0.01})
+    healthy = monitor_.record("fraud", {"accuracy": 0.9, "error_rate": 0.01})
     assert healthy.status == "healthy" and healthy.to_dict()["commit"] == head(project)
     rolled = monitor_.record({"accuracy": 0.5})
     assert rolled.status == "rolled_back" and rolled.rolled_back_to == "1.0.0"
@@ -255,3 +264,25 @@ def test_model_monitor_and_the_seed_trigger_names(project: Path, make_artifact) 
         "accuracy_drop": 0.1,
     }
     assert policy["models"]["fraud"]["auto_rollback"]["inference_latency_p95_ms"] == {"max": 150}
+
+
+def test_the_living_doc_charts_the_primary_metric_and_shows_the_latest_figures(project: Path, make_artifact) -> None:
+    deploy(project, make_artifact, triggers={**ERROR_RATE, "accuracy_drop": 0.1})
+    monitor(project, "--metric", "error_rate=0.01", "--metric", "accuracy=0.9")
+    monitor(project, "--metric", "error_rate=0.03")
+    assert run_cli(project, "sync-docs", "update", "--json").json["data"]["changed"] is True
+    doc = (project / ".specweave/docs/internal/architecture/model-registry.md").read_text()
+    chart = (
+        "```mermaid\nxychart-beta\n"
+        '    title "accuracy by version"\n'
+        '    x-axis ["v1.0.0", "v1.1.0"]\n'
+        '    y-axis "accuracy"\n'
+        "    line [0.9, 0.92]\n```"
+    )
+    assert chart in doc
+    assert "| error_rate | 0.02 | max 0.05 | since production | 2 (min 1) | ok |" in doc
+    assert "| accuracy_drop | 0.0217391 | drop 0.1 | since production | 1 (min 1) | ok |" in doc
+    assert "evaluated at its latest observation" in doc and "2 observation(s)" in doc
+    head_before = head(project)
+    again = run_cli(project, "sync-docs", "update", "--json").json["data"]
+    assert again["changed"] is False and head(project) == head_before  # deterministic
