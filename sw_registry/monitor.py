@@ -296,17 +296,10 @@ def _evaluate_only(registry: ModelRegistry, name: str, obs: list[dict[str, Any]]
     breach = T.first_breach(evaluations)
     target = _target(index, name, rec["version"])[0] if breach else None
     return MonitorResult(
-        name,
-        rec["version"],
-        "breached" if breach else "healthy",
-        evaluations,
-        None,
-        None,
-        0,
-        T.reason(breach) if breach else None,
-        target["version"] if target else None,
+        name, rec["version"], "breached" if breach else "healthy", evaluations, rolled_back_to=None, commit=None,
+        reason=T.reason(breach) if breach else None, would_roll_back_to=target["version"] if target else None,
         warnings=_warnings(index, name, rec["version"], evaluations),
-    )
+    )  # fmt: skip
 
 
 def _record(registry: ModelRegistry, name: str, obs: list[dict[str, Any]]) -> MonitorResult:
@@ -343,30 +336,14 @@ def _record(registry: ModelRegistry, name: str, obs: list[dict[str, Any]]) -> Mo
                 body=refusal,
             )
             return MonitorResult(
-                name,
-                version,
-                "breached",
-                evaluations,
-                None,
-                commit,
-                len(obs),
-                why,
-                None,
-                refusal,
-                (*warnings, *tx.warnings),
-            )
+                name, version, "breached", evaluations, None, commit, len(obs), why,
+                rollback_refused=refusal, warnings=(*warnings, *tx.warnings),
+            )  # fmt: skip
         commit = _auto_rollback(registry, tx, rec, target, why)
         return MonitorResult(
-            name,
-            version,
-            "rolled_back",
-            evaluations,
-            target["version"],
-            commit,
-            len(obs),
-            why,
+            name, version, "rolled_back", evaluations, target["version"], commit, len(obs), why,
             warnings=(*warnings, *tx.warnings),
-        )
+        )  # fmt: skip
 
 
 def _verify(registry: ModelRegistry, target: dict[str, Any]) -> str | None:
