@@ -17,8 +17,9 @@ PLUGIN = "ml"
 SKILL = """---
 name: model-registry
 description: Register, version, promote, approve, roll back and audit ML models with sw-registry, a git-backed
-  model registry for SpecWeave projects. Use for "model registry", "promote model", "rollback model",
-  "which model is in production", "model history" and "model lineage".
+  model registry for SpecWeave projects; track training runs as experiments and monitor production metrics with
+  auto-rollback. Use for "model registry", "promote model", "rollback model", "which model is in production",
+  "model history", "model lineage", "experiments" and "production monitoring".
 ---
 
 # Model registry (sw-registry)

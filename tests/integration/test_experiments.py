@@ -52,6 +52,8 @@ def test_two_experiments_one_commit_each_and_a_comparison_table(project: Path) -
     trailers = git(project, "log", "-1", "--format=%(trailers:only,unfold)")
     assert "Registry-Event: experiment" in trailers and "Registry-Experiment: xgboost-v1" in trailers
     assert "Registry-Model: fraud" in trailers and "Registry-Version: 1.0.0" in trailers
+    (register,) = ModelRegistry(root=project).history("fraud").events
+    assert (register.event, register.version, register.commit) == ("register", "1.0.0", first.commit)
     meta = ModelRegistry(root=project).info("fraud", "1.0.0").metadata
     assert meta["lineage"]["experiment"] == "xgboost-v1"
     assert meta["metrics"] == {"accuracy": 0.87, "recall": 0.6}
