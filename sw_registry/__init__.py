@@ -24,26 +24,36 @@ _EXPORTS = {
     "History": "sw_registry.results",
     "RegistryError": "sw_registry.errors",
     "ModelGovernance": "sw_registry.audit",
+    "ModelMonitor": "sw_registry.monitor",
+    "MonitorResult": "sw_registry.monitor",
+    "track_experiment": "sw_registry.experiments",
+    "Experiment": "sw_registry.experiments",
 }
 
 __all__ = [
     "ApproveResult",
     "DeprecateResult",
+    "Experiment",
     "History",
     "ModelGovernance",
     "ModelInfo",
+    "ModelMonitor",
     "ModelRegistry",
     "ModelSummary",
     "ModelVersion",
+    "MonitorResult",
     "PromoteResult",
     "RegistryError",
     "RollbackResult",
+    "track_experiment",
 ]
 
 if TYPE_CHECKING:
     from .audit import ModelGovernance
     from .errors import RegistryError
+    from .experiments import Experiment, track_experiment
     from .model import ModelInfo, ModelSummary, ModelVersion
+    from .monitor import ModelMonitor, MonitorResult
     from .registry import ModelRegistry
     from .results import ApproveResult, DeprecateResult, History, PromoteResult, RollbackResult
 

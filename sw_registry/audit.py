@@ -100,6 +100,7 @@ def _deployment(registry: ModelRegistry, index: Any, event: dict[str, Any]) -> d
         "kind": event["event"],
         "reason": event["reason"],
         "forced": event["forced"],
+        "auto": event["auto"],
         "commit": event["commit"],
         "approved_by": list(
             dict.fromkeys(a.get("approver") for a in meta.get("approvals") or [] if a.get("stage") == "production")
@@ -123,7 +124,8 @@ def markdown(data: dict[str, Any]) -> str:
     for d in data["deployments"]:
         metrics = ", ".join(f"{k}={v}" for k, v in d["metrics"].items())
         out.append(
-            f"| {d['at']} | {d['model']} | v{d['version']} | {d['kind']}{' (forced)' if d['forced'] else ''} | "
+            f"| {d['at']} | {d['model']} | v{d['version']} | {d['kind']}{' (forced)' if d['forced'] else ''}"
+            f"{' (auto)' if d.get('auto') else ''} | "
             f"{d['by']} | {', '.join(d['approved_by']) or '-'} | {d['data_version'] or '-'} | {metrics or '-'} | "
             f"{d['reason'] or ''} |"
         )
@@ -137,7 +139,9 @@ def markdown(data: dict[str, Any]) -> str:
     ] or ["- none"]
     out += ["", "## Rollbacks", ""]
     out += [
-        f"- {e['at']} {e['model']} to v{e['version']} by {e['actor']}: {e['reason'] or 'no reason given'}"
+        f"- {e['at']} {e['model']} to v{e['version']} "
+        + (f"automatically (registry-monitor, as {e['actor']})" if e.get("auto") else f"by {e['actor']}")
+        + f": {e['reason'] or 'no reason given'}"
         for e in data["rollbacks"]
     ] or ["- none"]
     out += ["", "## Forced transitions", ""]

@@ -180,34 +180,113 @@ def run_demo(path: str | None, echo: Callable[[str], None]) -> dict[str, Any]:
         }
         (folder / "metadata.json").write_text(json.dumps(meta, indent=2))
     env = _env(root)
-    ran = []
+    ran: list[dict[str, Any]] = []
     for args, expected in steps(work):
-        echo(f"$ sw-registry {shlex.join(args)}")
-        proc = subprocess.run(
-            [sys.executable, "-m", "sw_registry", *args], cwd=root, env=env, capture_output=True, text=True
-        )
-        output = (proc.stdout + proc.stderr).rstrip()
-        if output:
-            echo(output)
-        if expected:
-            echo(f"(exit {proc.returncode}: refused, as the policy says)")
-        echo("")
-        ran.append({"command": ["sw-registry", *args], "exit_code": proc.returncode})
-        if proc.returncode != expected:
-            from .errors import RegistryError
-
-            raise RegistryError(
-                f"demo step failed: sw-registry {shlex.join(args)} (exit {proc.returncode}, expected {expected})",
-                hint="this is a bug; the output above says why",
-                details={"output": output},
-            )
-    ran += _signed_approvals_step(root, env, echo)
+        argv = [sys.executable, "-m", "sw_registry", *args]
+        _step(argv, f"sw-registry {shlex.join(args)}", expected, root, env, echo, ran)
+    close_the_loop(root, work, env, echo, ran)
+    signed_approvals(root, env, echo, ran)
     echo(f"The demo project is at {root}; look around with: cd {shlex.quote(str(root))} && git log --stat")
     return {"root": str(root), "steps": ran}
 
 
-def _signed_approvals_step(root: Path, env: dict[str, str], echo: Callable[[str], None]) -> list[dict[str, Any]]:
-    """Signed approvals (SPEC §6) with throwaway SSH keys: a forged approval refused, a signed one accepted.
+# -- experiments in, monitoring and auto-rollback out (issue 8) ------------------------------------------
+
+EXPERIMENT = "exp-003-retrain"
+TRAIN_SCRIPT = f"""\
+# A training run tracked as an experiment: on a clean exit one commit writes experiments/{EXPERIMENT}/
+# and registers the model it produced (lineage.experiment = {EXPERIMENT}).
+from sw_registry import track_experiment
+from sw_registry.demo import FEATURES, MODEL, _train
+
+model, accuracy, framework = _train(seed=3, epochs=300)
+with track_experiment("{EXPERIMENT}", increment="0042") as exp:
+    exp.log_params({{"max_iter": 300}})
+    exp.log_metrics({{"accuracy": round(accuracy, 4), "inference_latency_p95_ms": 45}})
+    exp.register_model(
+        model=model,
+        name=MODEL,
+        auto_version=True,
+        metadata={{"framework": framework, "training_data_version": "v2024-03", "features": list(FEATURES)}},
+    )
+print(f"experiment {EXPERIMENT}: registered {{exp.model_version.ref}} in commit {{exp.commit[:8]}}")
+"""
+
+
+def loop_steps() -> list[tuple[list[str], int]]:
+    """After the training run: promote its version, watch it in production, and let a breach roll it back."""
+    bob = ["--actor", "bob@example.com"]
+    return [
+        (["registry-experiments"], 0),
+        (["registry-lineage", "--uses", f"experiment:{EXPERIMENT}"], 0),
+        (["registry-policy", MODEL, "--trigger", "error_rate>0.05", "--window", "24h"], 0),
+        (["registry-promote", MODEL, "v1.1.1", "--to", "staging"], 0),
+        (["registry-approve", MODEL, "v1.1.1", "--comment", "retrained on v2024-03", *bob], 0),
+        (["registry-promote", MODEL, "v1.1.1", "--to", "production", "--from", "staging"], 0),
+        (["registry-monitor", MODEL, "--metric", "error_rate=0.01"], 0),  # healthy: one commit
+        (["registry-monitor", MODEL, "--metric", "error_rate=0.12"], 0),  # mean 0.065 > 0.05: auto-rollback
+        (["registry-history", MODEL], 0),
+        (["sync-docs", "update"], 0),
+    ]
+
+
+def close_the_loop(
+    root: Path, work: Path, env: dict[str, str], echo: Callable[[str], None], ran: list[dict[str, Any]]
+) -> None:
+    """The tracked experiment and the monitored breach, as steps that print their command and output."""
+    script = work / "train.py"
+    script.write_text(TRAIN_SCRIPT)
+    _step([sys.executable, str(script)], f"python {script.name}", 0, root, env, echo, ran)
+    for args, expected in loop_steps():
+        _step(
+            [sys.executable, "-m", "sw_registry", *args],
+            f"sw-registry {shlex.join(args)}",
+            expected,
+            root,
+            env,
+            echo,
+            ran,
+        )
+
+
+def _step(
+    argv: list[str],
+    shown: str,
+    expected: int,
+    root: Path,
+    env: dict[str, str],
+    echo: Callable[[str], None],
+    ran: list[dict[str, Any]],
+    *,
+    note: str = "",
+) -> None:
+    """Run one demo command, print it and its output; a step that does not exit as expected stops the demo.
+
+    ``shown`` is the command as a user would type it (recorded in ``ran``); ``note`` is printed after it."""
+    echo(f"$ {shown}" + (f"    # {note}" if note else ""))
+    proc = subprocess.run(argv, cwd=root, env=env, capture_output=True, text=True)
+    output = (proc.stdout + proc.stderr).rstrip()
+    if output:
+        echo(output)
+    if expected:
+        echo(f"(exit {proc.returncode}: refused, as the policy says)")
+    echo("")
+    ran.append({"command": shlex.split(shown), "exit_code": proc.returncode})
+    if proc.returncode != expected:
+        from .errors import RegistryError
+
+        raise RegistryError(
+            f"demo step failed: {shown} (exit {proc.returncode}, expected {expected})",
+            hint="this is a bug; the output above says why",
+            details={"output": output},
+        )
+
+
+# -- signed approvals (SPEC §6) --------------------------------------------------------------------------
+
+
+def signed_approvals(root: Path, env: dict[str, str], echo: Callable[[str], None], ran: list[dict[str, Any]]) -> None:
+    """Signed approvals with throwaway SSH keys: a forged approval refused, a signed one accepted.
 
     Alice's git signs with Alice's key. Typing ``--actor bob@example.com`` no longer makes an approval Bob's:
     it is refused, because the signers file lists another key for Bob. With Bob's key (given to git for that
@@ -218,7 +297,7 @@ def _signed_approvals_step(root: Path, env: dict[str, str], echo: Callable[[str]
     if shutil.which("ssh-keygen") is None:
         echo("Signed approvals: skipped (ssh-keygen is not installed; it makes the demo's throwaway keys).")
         echo("")
-        return []
+        return
     keys = root / ".git" / "demo-keys"  # throwaway keys live and go with the demo project
     keys.mkdir()
     for who in ("alice", "bob"):
@@ -234,55 +313,17 @@ def _signed_approvals_step(root: Path, env: dict[str, str], echo: Callable[[str]
     echo("# Signed approvals: throwaway SSH keys for alice and bob; git signs with alice's key")
     echo(f"$ git config gpg.format ssh && git config user.signingkey {keys / 'alice'}")
     echo("")
+    policy = ["--require-approval", "production", "--approver", "bob@example.com", "--no-self-approval", "--signed"]
     steps: list[tuple[list[str], int, dict[str, str], str]] = [
         (["registry-signers", "add", "bob@example.com", str(keys / "bob.pub")], 0, {}, ""),
-        (
-            [
-                "registry-policy",
-                MODEL,
-                "--require-approval",
-                "production",
-                "--approver",
-                "bob@example.com",
-                "--no-self-approval",
-                "--signed",
-            ],
-            0,
-            {},
-            "",
-        ),
+        (["registry-policy", MODEL, *policy], 0, {}, ""),
         (["registry-promote", MODEL, "v1.1.0", "--to", "staging", "--reason", "threshold fixed"], 0, {}, ""),
         (["registry-promote", MODEL, "v1.1.0", "--to", "production"], 1, {}, "bob's earlier approval is not signed"),
-        (
-            ["registry-approve", MODEL, "v1.1.0", "--comment", "looks fine", *bob],
-            1,
-            {},
-            "forged: alice's key cannot approve as bob",
-        ),
-        (["registry-approve", MODEL, "v1.1.0", "--comment", "re-validated", *bob], 0, as_bob, "with bob's own key"),
+        (["registry-approve", MODEL, "v1.1.0", "--comment", "looks fine", *bob], 1, {}, "forged: alice's key"),
+        (["registry-approve", MODEL, "v1.1.0", "--comment", "re-validated", *bob], 0, as_bob, "bob's key"),
         (["registry-promote", MODEL, "v1.1.0", "--to", "production", "--reason", "signed approval"], 0, {}, ""),
         (["registry-audit", MODEL], 0, {}, ""),
     ]
-    ran = []
     for args, expected, extra, note in steps:
-        prefix = "GIT_CONFIG_*=<bob's key> " if extra else ""
-        echo(f"$ {prefix}sw-registry {shlex.join(args)}" + (f"    # {note}" if note else ""))
-        proc = subprocess.run(
-            [sys.executable, "-m", "sw_registry", *args], cwd=root, env={**env, **extra}, capture_output=True, text=True
-        )
-        output = (proc.stdout + proc.stderr).rstrip()
-        if output:
-            echo(output)
-        if expected:
-            echo(f"(exit {proc.returncode}: refused, as the policy says)")
-        echo("")
-        ran.append({"command": ["sw-registry", *args], "exit_code": proc.returncode})
-        if proc.returncode != expected:
-            from .errors import RegistryError
-
-            raise RegistryError(
-                f"demo step failed: sw-registry {shlex.join(args)} (exit {proc.returncode}, expected {expected})",
-                hint="this is a bug; the output above says why",
-                details={"output": output},
-            )
-    return ran
+        argv = [sys.executable, "-m", "sw_registry", *args]
+        _step(argv, f"sw-registry {shlex.join(args)}", expected, root, {**env, **extra}, echo, ran, note=note)

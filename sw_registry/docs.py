@@ -16,8 +16,71 @@ def _day(at: str | None) -> str:
     return at[:10] if at else "-"
 
 
-def model_section(name: str, records: list[dict[str, Any]], primary: str | None) -> str:
-    """One model's part of the doc. ``records`` are the model's versions (index summaries), in version order."""
+def _left_production(reason: str) -> str:
+    """The Notes cell of a version that production was rolled back from; auto-rollbacks say so, with the breach."""
+    if "auto-rollback: " in reason:
+        breach = reason.split("auto-rollback: ", 1)[1].replace("|", "\\|")
+        return f"Auto-rolled back ({breach})"
+    return "Rolled back"
+
+
+def metric_chart(records: list[dict[str, Any]], metric: str | None) -> list[str]:
+    """A Mermaid xychart of ``metric`` across versions (version order), or nothing when no version has it."""
+    points = [
+        (r["version"], value)
+        for r in records
+        if isinstance(value := r["metrics"].get(metric) if metric else None, (int, float))
+        and not isinstance(value, bool)
+        and value == value
+        and value not in (float("inf"), float("-inf"))
+    ]
+    if not points:
+        return []
+    axis = ", ".join(f'"v{version}"' for version, _ in points)
+    label = str(metric).replace('"', "'")
+    return [
+        "",
+        f"### {metric} by version",
+        "```mermaid",
+        "xychart-beta",
+        f'    title "{label} by version"',
+        f"    x-axis [{axis}]",
+        f'    y-axis "{label}"',
+        "    line [" + ", ".join(fmt(value) for _, value in points) + "]",
+        "```",
+    ]
+
+
+def monitoring_section(status: dict[str, Any]) -> list[str]:
+    """The latest evaluated figures of a monitored model against its thresholds (see monitor.doc_status)."""
+    from .triggers import figure
+
+    out = ["", "### Production Monitoring"]
+    if status["version"] is None:
+        return [*out, "No version is in production, so nothing is monitored."]
+    if status["observations"]:
+        out.append(
+            f"Auto-rollback triggers of v{status['version']}, evaluated at its latest observation "
+            f"({status['instant']}; {status['observations']} observation(s) since it became production):"
+        )
+    else:
+        out.append(f"No observations of v{status['version']} recorded since it became production.")
+    out += ["", "| Metric | Value | Threshold | Window | Observations | Status |", "|---|---|---|---|---|---|"]
+    bound = {"max": "max ", "min": "min ", "accuracy_drop": "drop "}
+    for e in status["evaluations"]:
+        state = "BREACHED" if e["breached"] else e["state"].replace("_", " ")
+        out.append(
+            f"| {e['metric']} | {figure(e['value'])} | {bound.get(e['kind'], '')}{figure(e['threshold'])} | "
+            f"{e['window']} | {e['observations']} (min {e['min_observations']}) | {state} |"
+        )
+    return out
+
+
+def model_section(
+    name: str, records: list[dict[str, Any]], primary: str | None, monitoring: dict[str, Any] | None = None
+) -> str:
+    """One model's part of the doc. ``records`` are the model's versions (index summaries), in version order;
+    ``monitoring`` the latest evaluation of a monitored model (monitor.doc_status)."""
     from .lifecycle import previous_production, stage_events
 
     events = stage_events(records)
@@ -31,7 +94,7 @@ def model_section(name: str, records: list[dict[str, Any]], primary: str | None)
             notes[e["version"]] = (
                 f"Replaced by {reason[len('replaced by ') :]}"
                 if reason.startswith("replaced by ")
-                else "Rolled back"
+                else _left_production(reason)
                 if reason.startswith("rolled back")
                 else "Retired"
             )
@@ -65,7 +128,7 @@ def model_section(name: str, records: list[dict[str, Any]], primary: str | None)
         )
     out += ["", "### Rollback Plan"]
     # the previous *stable* production version: not one that production was rolled back from
-    unstable = {v for v, n in notes.items() if n == "Rolled back"}
+    unstable = {v for v, n in notes.items() if n.startswith(("Rolled back", "Auto-rolled back"))}
     current = prod["version"] if prod else None
     previous = previous_production([e for e in events if e["version"] not in unstable], current)
     if prod is not None and previous is not None:
@@ -76,6 +139,9 @@ def model_section(name: str, records: list[dict[str, Any]], primary: str | None)
         out.append(f"3. Deploy a fix as v{_next_patch(prod['version'])}")
     else:
         out.append("No earlier production version to roll back to.")
+    out += metric_chart(records, metric_name)
+    if monitoring is not None:
+        out += monitoring_section(monitoring)
     g = lineage.graph(records)
     out += ["", "### Lineage", "```mermaid", lineage.mermaid(g).rstrip("\n"), "```"]
     return "\n".join(out) + "\n"
@@ -87,9 +153,12 @@ def _next_patch(version: str) -> str:
     return bump([version], "patch")
 
 
-def render(models: list[tuple[str, list[dict[str, Any]], str | None]]) -> str:
-    """The whole generated block, markers included."""
-    body = "\n".join(model_section(name, recs, primary) for name, recs, primary in models)
+def render(
+    models: list[tuple[str, list[dict[str, Any]], str | None]], monitoring: dict[str, dict[str, Any]] | None = None
+) -> str:
+    """The whole generated block, markers included; ``monitoring``: model name -> its latest evaluation."""
+    monitoring = monitoring or {}
+    body = "\n".join(model_section(name, recs, primary, monitoring.get(name)) for name, recs, primary in models)
     return f"{BEGIN}\n<!-- generated by sw-registry sync-docs; edit outside the markers -->\n\n{body}{END}"
 
 

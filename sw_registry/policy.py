@@ -72,9 +72,12 @@ def _check_triggers(where: str, triggers: dict[str, Any]) -> None:
         path = f"{where}.{metric}"
         if metric == "accuracy_drop":
             _check(path, rule, (int, float))
-            continue
-        _check(path, rule, dict)
-        _check_keys(path, rule, _TRIGGER_KEYS)
+        else:
+            _check(path, rule, dict)
+            _check_keys(path, rule, _TRIGGER_KEYS)
+        from .triggers import check_trigger  # values beyond types: windows, bounds (SPEC §5)
+
+        check_trigger(path, str(metric), rule)
 
 
 def validate(data: Any) -> dict[str, Any]:
@@ -91,9 +94,11 @@ def validate(data: Any) -> dict[str, Any]:
     metrics = data.get("metrics") or {}
     _check_keys("metrics", metrics, {"lower_is_better": list})
     defaults = data.get("defaults") or {}
-    _check_keys("defaults", defaults, {"approval": dict})
+    _check_keys("defaults", defaults, {"approval": dict, "auto_rollback": dict})
     if "approval" in defaults:
         _check_approval("defaults.approval", defaults["approval"])
+    if "auto_rollback" in defaults:
+        _check_triggers("defaults.auto_rollback", defaults["auto_rollback"])
     for name, model in (data.get("models") or {}).items():
         where = f"models.{name}"
         _check(where, model, dict)
@@ -190,6 +195,12 @@ class Policy:
         if rule.get("signed"):
             out["signed"] = True  # only when set: the shape of an unsigned rule stays as it was
         return out
+
+    def auto_rollback(self, name: str) -> dict[str, Any]:
+        """The model's auto-rollback triggers: ``defaults.auto_rollback`` overlaid by its own, per metric."""
+        merged = dict((self.data.get("defaults") or {}).get("auto_rollback") or {})
+        merged.update(self.model(name).get("auto_rollback") or {})
+        return merged
 
     def model_policy(self, name: str) -> dict[str, Any]:
         """What registry-info shows as ``policy``: the model's section with resolved approvals."""

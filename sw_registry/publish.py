@@ -35,6 +35,21 @@ def pushes(method: Callable[..., R]) -> Callable[..., R]:
     return wrapper
 
 
+def published(registry: Any, op: Callable[[], R]) -> R:
+    """Run a write ``op`` of ``registry`` as ``@pushes`` runs a method: publish its commit when ``registry.push``.
+
+    For operations that live outside ModelRegistry (monitor, experiments) and must decide after the push,
+    e.g. raise ``threshold_breached`` once the recorded observations are published.
+    """
+    if not getattr(registry, "push", False) or getattr(registry, "_publishing", False):
+        return op()
+    registry._publishing = True
+    try:
+        return publish(registry.root, op)
+    finally:
+        registry._publishing = False
+
+
 def publish(root: Any, op: Callable[[], R]) -> R:
     from .errors import Conflict, RegistryError
     from .gitops import open_repo

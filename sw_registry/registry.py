@@ -24,6 +24,9 @@ from .workflow import Workflow
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
+    from .experiments import Experiment
+    from .monitor import MonitorResult
+    from .results import ChangeResult
     from .store.artifacts import Progress
     from .transaction import Transaction
 
@@ -370,8 +373,12 @@ class ModelRegistry(Workflow, Maintenance):
         parent: str | None = None,
         allow_breaking: bool = False,
         progress: Progress | None = None,
+        transaction: Transaction | None = None,
     ) -> ModelVersion:
-        """Register a model object (pickled) or a file/folder path as a new version (SPEC §7.1)."""
+        """Register a model object (pickled) or a file/folder path as a new version (SPEC §7.1).
+
+        ``transaction``: register inside a write the caller holds (experiments.py), whose commit it makes.
+        """
         import tempfile
 
         from .metadata import check_metrics, merge_signature, normalize_features, sort_flat
@@ -418,6 +425,10 @@ class ModelRegistry(Workflow, Maintenance):
             if src.name in SIDE_FILES:
                 raise InvalidInput(f"the artifact may not be named {src.name!r}", hint="rename the file")
             inc = self._target_increment(increment, meta_increment)
+            if transaction is not None:
+                return self._register_in(
+                    transaction, name, canonical, bump, fields, src, fmt, inc, req_text, progress, allow_breaking
+                )
             with self._write() as tx:
                 return self._register_in(
                     tx, name, canonical, bump, fields, src, fmt, inc, req_text, progress, allow_breaking
@@ -518,6 +529,50 @@ class ModelRegistry(Workflow, Maintenance):
         )
         rec = tx.index.get(name, version)
         return self._version_of(meta, rec, commit, warnings=(*warnings, *tx.warnings))
+
+    # -- monitoring and experiments (monitor.py, experiments.py) -------------------------
+    def monitor(
+        self,
+        name: str,
+        metrics: dict[str, Any] | None = None,
+        *,
+        observations: str | list[dict[str, Any]] | None = None,
+        at: str | None = None,
+        record: bool = True,
+    ) -> MonitorResult:
+        """registry-monitor (SPEC §7.8): record production observations, evaluate triggers, auto-rollback."""
+        from . import monitor
+
+        return monitor.record(self, name, metrics=metrics, observations=observations, at=at, record=record)
+
+    @pushes
+    def set_auto_rollback_triggers(
+        self,
+        name: str | None = None,
+        error_rate_threshold: float | None = None,
+        latency_threshold: float | None = None,
+        accuracy_drop_threshold: float | None = None,
+        *,
+        window: str | None = None,
+        min_observations: int | None = None,
+    ) -> ChangeResult:
+        """The seed's thresholds as SPEC §5 triggers of ``name`` (None: every model); one commit."""
+        from . import monitor
+
+        triggers = monitor.seed_triggers(
+            error_rate_threshold=error_rate_threshold,
+            latency_threshold=latency_threshold,
+            accuracy_drop_threshold=accuracy_drop_threshold,
+            window=window,
+            min_observations=min_observations,
+        )
+        return monitor.set_triggers(self, name, triggers)
+
+    def experiments(self, increment: str | None = None) -> list[Experiment]:
+        """registry-experiments: the tracked experiments (of one increment), with the versions each produced."""
+        from . import experiments
+
+        return experiments.list_experiments(self, increment)
 
     def _rewrite_metadata(
         self, tx: Transaction, rec: dict[str, Any], change: Callable[[dict[str, Any]], None]

@@ -97,6 +97,7 @@ class HistoryEvent:
     commit: str | None
     seq: int = 0
     forced: bool = False
+    auto: bool = False  # made by an auto-rollback (registry-monitor), not by a person
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -110,6 +111,7 @@ class HistoryEvent:
             "commit": self.commit,
             "seq": self.seq,
             "forced": self.forced,
+            "auto": self.auto,
         }
 
 

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
         PromoteResult,
         RollbackResult,
     )
-    from .store.index import Index
+    from .store.index import Index, Source
     from .transaction import Transaction
 
 HISTORY_HEADER = (
@@ -56,6 +56,7 @@ class Workflow:
         @property
         def root(self) -> Path: ...
         def index(self) -> Index: ...
+        def source(self) -> Source: ...
         def _now(self) -> str: ...
         def _write(self, *, allow_dirty: bool = False) -> AbstractContextManager[Transaction]: ...
         def _read_metadata(self, rec: dict[str, Any]) -> dict[str, Any]: ...
@@ -83,6 +84,7 @@ class Workflow:
         seq: int,
         reason: str | None,
         forced: bool = False,
+        auto: bool = False,
     ) -> dict[str, Any]:
         """Move one version to ``to``: rewrite its metadata and append a deployment_history.md row."""
         now = self._now()
@@ -96,6 +98,8 @@ class Workflow:
             "reason": reason,
             "forced": forced,
         }
+        if auto:  # done by registry-monitor on its own (SPEC §7.8)
+            entry["auto"] = True
 
         def change(meta: dict[str, Any]) -> None:
             meta["stage"] = to
@@ -125,16 +129,21 @@ class Workflow:
         forced: bool,
         displaced: dict[str, Any] | None,
         displaced_reason: str,
+        *,
+        auto: bool = False,
     ) -> tuple[list[str], set[str]]:
         """Move ``rec`` to ``to`` and archive the version it displaces, as consecutive seqs of one write.
 
         Returns the seqs (for the Registry-Seq trailer) and the increments whose derived files changed.
+        ``auto`` marks both stage changes as made by an auto-rollback.
         """
         seq = tx.index.max_seq(rec["name"]) + 1
-        self._stage_change(tx, rec, event=event, to=to, seq=seq, reason=reason, forced=forced)
+        self._stage_change(tx, rec, event=event, to=to, seq=seq, reason=reason, forced=forced, auto=auto)
         seqs, incs = [str(seq)], {self._inc(rec)}
         if displaced is not None:
-            self._stage_change(tx, displaced, event="archive", to="archived", seq=seq + 1, reason=displaced_reason)
+            self._stage_change(
+                tx, displaced, event="archive", to="archived", seq=seq + 1, reason=displaced_reason, auto=auto
+            )
             seqs.append(str(seq + 1))
             incs.add(self._inc(displaced))
         return seqs, incs
@@ -538,8 +547,11 @@ class Workflow:
         rel = self.layout.docs_rel(index.policy.docs_path)
         path = self.layout.abs(rel)
         current = path.read_text(encoding="utf-8") if path.exists() else None
+        from .monitor import doc_status
+
         models = [(n, index.records_of(n), index.policy.primary_metric(n)) for n in index.names()]
-        return rel, current, docs.splice(current, docs.render(models))
+        monitoring = {n: st for n in index.names() if (st := doc_status(self.source(), index, n)) is not None}
+        return rel, current, docs.splice(current, docs.render(models, monitoring))
 
     @pushes
     def sync_docs(self) -> dict[str, Any]:
@@ -677,6 +689,7 @@ class Workflow:
                 commits.get(e.get("seq") or -1),
                 e.get("seq") or 0,
                 bool(e.get("forced")),
+                bool(e.get("auto")),
             )
             for e in raw
         ]

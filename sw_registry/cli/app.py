@@ -29,6 +29,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "registry-lineage": ("lineage", "lineage"),
     "registry-policy": ("policy", "policy"),
     "registry-signers": ("signers", "signers"),
+    "registry-monitor": ("monitor", "monitor"),
+    "registry-experiments": ("experiments", "experiments"),
     "registry-verify": ("maintenance", "verify"),
     "registry-reindex": ("maintenance", "reindex"),
     "sync-docs": ("docs", "sync_docs"),

@@ -249,6 +249,35 @@ COMMANDS: dict[str, Any] = {
             {'name': 'json', 'opts': ['--json'], 'off': [], 'flag': True, 'multiple': False, 'type': 'boolean', 'required': False},
         ],
     },
+    'registry-monitor': {
+        'module': 'monitor',
+        'func': 'monitor',
+        'arguments': [
+            {'name': 'name', 'type': 'str', 'required': True},
+        ],
+        'options': [
+            {'name': 'metric', 'opts': ['--metric'], 'off': [], 'flag': False, 'multiple': True, 'type': 'str', 'required': False},
+            {'name': 'observations', 'opts': ['--observations'], 'off': [], 'flag': False, 'multiple': False, 'type': 'str', 'required': False},
+            {'name': 'at', 'opts': ['--at'], 'off': [], 'flag': False, 'multiple': False, 'type': 'str', 'required': False},
+            {'name': 'no_record', 'opts': ['--no-record'], 'off': [], 'flag': True, 'multiple': False, 'type': 'boolean', 'required': False},
+            {'name': 'actor', 'opts': ['--actor'], 'off': [], 'flag': False, 'multiple': False, 'type': 'str', 'required': False},
+            {'name': 'allow_detached', 'opts': ['--allow-detached'], 'off': [], 'flag': True, 'multiple': False, 'type': 'boolean', 'required': False},
+            {'name': 'push', 'opts': ['--push'], 'off': [], 'flag': True, 'multiple': False, 'type': 'boolean', 'required': False},
+            {'name': 'root', 'opts': ['--root'], 'off': [], 'flag': False, 'multiple': False, 'type': 'path', 'required': False},
+            {'name': 'json', 'opts': ['--json'], 'off': [], 'flag': True, 'multiple': False, 'type': 'boolean', 'required': False},
+        ],
+    },
+    'registry-experiments': {
+        'module': 'experiments',
+        'func': 'experiments',
+        'arguments': [
+        ],
+        'options': [
+            {'name': 'increment', 'opts': ['--increment'], 'off': [], 'flag': False, 'multiple': False, 'type': 'str', 'required': False},
+            {'name': 'root', 'opts': ['--root'], 'off': [], 'flag': False, 'multiple': False, 'type': 'path', 'required': False},
+            {'name': 'json', 'opts': ['--json'], 'off': [], 'flag': True, 'multiple': False, 'type': 'boolean', 'required': False},
+        ],
+    },
     'registry-verify': {
         'module': 'maintenance',
         'func': 'verify',

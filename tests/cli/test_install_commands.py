@@ -23,9 +23,10 @@ def test_writes_a_plugin_with_one_command_per_registry_command(project: Path, tm
     data = json.loads(r.stdout)["data"]
     assert data["plugin"] == "ml" and Path(data["dest"]) == dest.resolve()
     assert json.loads((dest / ".claude-plugin" / "plugin.json").read_text())["name"] == "ml"
-    registry_commands = sorted(name for name in COMMANDS if name.startswith("registry-"))
-    assert sorted(p.stem for p in (dest / "commands").glob("*.md")) == registry_commands
-    for name in registry_commands:
+    every_command = sorted(COMMANDS)  # every command, so commands added later get one too
+    assert sorted(p.stem for p in (dest / "commands").glob("*.md")) == every_command
+    assert {"sync-docs", "registry-monitor", "registry-experiments"} <= set(every_command)
+    for name in every_command:
         text = (dest / "commands" / f"{name}.md").read_text()
         meta = front_matter(text)
         assert meta["description"] and "sw-registry" in meta["allowed-tools"]
@@ -35,6 +36,13 @@ def test_writes_a_plugin_with_one_command_per_registry_command(project: Path, tm
     skill = (dest / "skills" / "model-registry" / "SKILL.md").read_text()
     assert front_matter(skill)["name"] == "model-registry"
     assert "--json" in skill and "registry-rollback" in skill
+    for name in every_command:  # a line per command
+        assert f"- `sw-registry {name} " in skill
+    manifest = json.loads((dest / ".claude-plugin" / "plugin.json").read_text())
+    assert manifest["license"] == "MIT"
+    readme = (dest / "README.md").read_text()
+    assert len(readme.split()) >= 40 and "/ml:sync-docs" in readme
+    assert (dest / ".claude-plugin" / "icon.png").read_bytes().startswith(b"\x89PNG")
 
 
 def test_a_second_run_changes_nothing_and_defaults_into_the_project(project: Path) -> None:

@@ -96,6 +96,10 @@ def test_init_json_envelope(cli, tmp_path: Path) -> None:
 def test_demo_json_envelope(cli, tmp_path: Path) -> None:
     data = envelope_ok(cli("demo", str(tmp_path / "demo"), "--json", cwd=tmp_path))
     assert isinstance(data, dict)
+    # the demo's own story, checked here to run it once: a tracked experiment and a monitored auto-rollback
+    subjects = git(Path(data["root"]), "log", "--format=%s").splitlines()
+    assert "registry: experiment exp-003-retrain registers fraud-detection-model v1.1.1" in subjects
+    assert "registry: auto-rollback fraud-detection-model to v1.0.0" in subjects
 
 
 def test_env_var_turns_on_json_mode(cli, registered: Path) -> None:

@@ -112,3 +112,20 @@ def test_two_clones_promoting_to_staging_both_land_in_order(tmp_path: Path) -> N
     info = json.loads(run_cli(b, "registry-info", "m", "--json").stdout)["data"]
     assert info["stages"]["staging"] == "2.0.0"
     assert git(b, "rev-parse", "HEAD") == git(remote, "rev-parse", "main")
+
+
+def test_monitor_and_experiments_push_their_commit_even_when_the_breach_has_no_target(tmp_path: Path) -> None:
+    from sw_registry import ModelRegistry, track_experiment
+
+    remote, a, _ = clones(tmp_path)
+    reg = ModelRegistry(root=a, push=True)
+    with track_experiment("first-run", registry=reg) as exp:
+        exp.log_metrics({"accuracy": 0.9})
+        exp.register_model(model=artifact(tmp_path, "x", b"x"), name="m", version="1.0.0")
+    assert git(remote, "rev-parse", "main").strip() == exp.commit
+    reg.promote_model("m", "1.0.0", to_stage="production", force=True, reason="first release")
+    reg.set_auto_rollback_triggers(name="m", error_rate_threshold=0.05)
+    r = run_cli(a, "registry-monitor", "m", "--metric", "error_rate=0.5", "--push", "--json")
+    error = json.loads(r.stdout)["error"]
+    assert r.returncode == 1 and error["code"] == "threshold_breached"
+    assert git(remote, "rev-parse", "main").strip() == error["details"]["commit"]  # published, then refused

@@ -36,7 +36,7 @@ def history(
             t.add_row(
                 str(e["seq"]),
                 esc(e["at"] or "-"),
-                e["event"] + (" (forced)" if e["forced"] else ""),
+                e["event"] + (" (forced)" if e["forced"] else "") + (" (auto)" if e.get("auto") else ""),
                 v(e["version"]),
                 stage(e["from"]),
                 stage(e["to"]),

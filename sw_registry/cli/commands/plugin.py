@@ -18,15 +18,15 @@ if TYPE_CHECKING:
 
 
 def registry_commands() -> list[tuple[str, str, str]]:
-    """(name, one-line help, usage) of every registry-* command, read from the Typer app."""
+    """(name, one-line help, usage) of every command in the COMMANDS table, read from the Typer app."""
     import typer
 
-    from ..app import build
+    from ..app import COMMANDS, build
 
     group = typer.main.get_command(build())
     out = []
     for name, command in group.commands.items():  # type: ignore[attr-defined]
-        if not name.startswith("registry-"):
+        if name not in COMMANDS:
             continue
         summary = (command.help or "").strip().splitlines()[0]
         usage = " ".join(command.collect_usage_pieces(typer.Context(command)))
@@ -43,7 +43,7 @@ def install_commands(
     root: RootOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Write the /ml:registry-* slash commands (a Claude Code plugin named ml) and the model-registry skill."""
+    """Write a /ml: slash command for every command (a Claude Code plugin named ml) and the model-registry skill."""
     from ...layout import find_root
     from ...plugin import install
 
@@ -51,7 +51,7 @@ def install_commands(
     data = install(target.resolve(), registry_commands())
 
     def render(out: Any) -> None:
-        out.print(f"Slash commands /ml:registry-* in {esc(data['dest'])}")
+        out.print(f"Slash commands /ml:* (a Claude Code plugin named ml) in {esc(data['dest'])}")
         changed = data["changed"]
         out.print(f"  {len(changed)} file(s) written" if changed else "  already up to date; nothing changed")
 

@@ -1,0 +1,119 @@
+"""registry-monitor (SPEC §7.8)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+from ..output import emit
+from ..render import esc, short, table, v
+from .common import registry
+
+# Typer and the option aliases are only annotations here: app.build() provides them when it wires the
+# command into Typer, and the fast path (fastpath.py) calls the function without importing Typer.
+if TYPE_CHECKING:
+    import typer
+
+    from ..options import ActorOption, AllowDetachedOption, JsonOption, NameArg, PushOption, RootOption
+
+
+def _read(source: str) -> str:
+    """The --observations text: a file, or stdin for ``-``."""
+    from ...errors import InvalidInput
+
+    if source == "-":
+        data = sys.stdin.buffer.read()
+        where = "stdin"
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise InvalidInput(f"observations file {source!r} is not a readable file", hint="pass a JSON lines file")
+        if path.stat().st_size > 64 * 1024 * 1024:
+            raise InvalidInput(f"observations file {source!r} is over 64 MiB", hint="record it in smaller batches")
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise InvalidInput(f"cannot read {source!r}: {exc}", hint="pass a readable file") from None
+        where = source
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{where} is not UTF-8 text", hint="observations are JSON lines") from None
+
+
+def evaluations_table(out: Any, evaluations: list[dict[str, Any]]) -> None:
+    from ...triggers import figure
+
+    t = table("Trigger", "Value", "Threshold", "Window", "Observations", "State")
+    for e in evaluations:
+        bound = {"max": "> ", "min": "< ", "accuracy_drop": "drop > "}.get(e.get("kind", ""), "")
+        t.add_row(
+            esc(e["metric"]),
+            figure(e["value"]),
+            bound + figure(e["threshold"]),
+            esc(e.get("window") or "-"),
+            f"{e.get('observations', 0)} (min {e.get('min_observations', 1)})",
+            "[bold red]breached[/]" if e["breached"] else esc(e.get("state", "ok")),
+        )
+    out.print(t)
+
+
+def monitor(
+    name: NameArg,
+    metric: Annotated[
+        list[str] | None,
+        typer.Option("--metric", help="An observed production metric NAME=VALUE (repeatable)."),
+    ] = None,
+    observations: Annotated[
+        str | None,
+        typer.Option(
+            "--observations", help='JSON lines {"at": TIME, "metrics": {NAME: VALUE}} from FILE, or - for stdin.'
+        ),
+    ] = None,
+    at: Annotated[
+        str | None, typer.Option("--at", help="When the observations were made (ISO date-time; default now).")
+    ] = None,
+    no_record: Annotated[
+        bool, typer.Option("--no-record", help="Evaluate the triggers only: record nothing, roll back nothing.")
+    ] = False,
+    actor: ActorOption = None,
+    allow_detached: AllowDetachedOption = False,
+    push: PushOption = False,
+    root: RootOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Record production observations, evaluate the auto-rollback triggers, roll back on a breach."""
+    from ...errors import UsageError
+    from ...metadata import parse_key_values
+
+    if bool(metric) == (observations is not None):
+        raise UsageError(
+            "give --metric NAME=VALUE or --observations FILE, one of the two",
+            hint="e.g. sw-registry registry-monitor NAME --metric error_rate=0.02",
+        )
+    metrics = parse_key_values(metric, "metric") if metric else None
+    lines = _read(observations) if observations is not None else None
+    r = registry(root, actor=actor, allow_detached=allow_detached, push=push).monitor(
+        name, metrics, observations=lines, at=at, record=not no_record
+    )
+    data = r.to_dict()
+
+    def render(out: Any) -> None:
+        if r.status == "rolled_back":
+            out.print(
+                f"[bold red]{esc(r.name)}: auto-rollback[/] production {v(r.version)} → {v(r.rolled_back_to)} "
+                f"({esc(r.reason)}), commit {short(r.commit)}"
+            )
+        elif r.status == "breached":
+            target = f"; it would roll back to {v(r.would_roll_back_to)}" if r.would_roll_back_to else ""
+            out.print(
+                f"{esc(r.name)} {v(r.version)}: [bold red]breached[/] ({esc(r.reason)}){target}; nothing recorded"
+            )
+        else:
+            what = f"{r.recorded} observation(s) recorded, commit {short(r.commit)}" if r.commit else "nothing recorded"
+            out.print(f"{esc(r.name)} {v(r.version)}: [green]healthy[/]; {what}")
+        if r.evaluations:
+            evaluations_table(out, r.evaluations)
+
+    emit(json, data, render)
