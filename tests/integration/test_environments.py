@@ -222,3 +222,32 @@ def test_environments_config_is_validated(envs: dict, key: str) -> None:
     with pytest.raises(ConfigError) as exc:
         validate({"environments": envs})
     assert key in exc.value.message
+
+
+PROBE = """
+import sys
+from sw_registry.cli.app import main
+try:
+    main({args!r})
+finally:
+    print("GITPYTHON=" + str("git" in sys.modules), file=sys.stderr)
+"""
+
+
+def imports_gitpython(cwd: Path, *args: str) -> bool:
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", PROBE.format(args=list(args))], cwd=cwd, capture_output=True,
+                          text=True)
+    return [ln for ln in proc.stderr.splitlines() if ln.startswith("GITPYTHON=")][-1] == "GITPYTHON=True"
+
+
+def test_gitpython_is_imported_by_network_operations_only(source: Path, tmp_path: Path) -> None:
+    """README, "GitPython": reads and local writes never pay its import; clone/fetch/push do."""
+    remote = bare_remote(tmp_path)
+    set_environments(source, {"prod": {"root": remote.as_uri()}})
+    assert not imports_gitpython(source, "registry-list", "--json")
+    assert not imports_gitpython(source, "registry-promote", "m", "1.0.0", "--to", "staging", "--json")
+    assert imports_gitpython(source, "registry-promote", "m", "1.0.0", "--to-env", "prod", "--json")
+    assert head(remote, "main") == meta(source)["environments"]["prod"]["commit"]
