@@ -265,7 +265,18 @@ def promote_to_env(
         return run()
     from .publish import publish
 
-    return publish(reg.root, run)  # the link commit is pushed; a re-run re-lands (a no-op) and links again
+    # --push publishes this registry's link commit; a re-run on the new head re-lands (a no-op there) and links
+    # again, so publish() must judge "nothing left to do" by the link commit, not by the other registry's
+    return publish(reg.root, lambda: _Linked(run())).result
+
+
+@dataclass(frozen=True)
+class _Linked:
+    result: EnvPromoteResult
+
+    @property
+    def commit(self) -> str | None:
+        return self.result.source_commit
 
 
 def _promote(
@@ -377,6 +388,8 @@ def _in_env(exc: RegistryError, env: Environment) -> RegistryError:
     exc.message = f"environment {env.name!r} ({env.where}): {exc.message}"
     exc.args = (exc.message,)
     exc.details = {**(exc.details or {}), "environment": env.name, "target": env.where}
+    if exc.hint:
+        exc.hint = f"{exc.hint} (in that registry: {env.where})"
     return exc
 
 

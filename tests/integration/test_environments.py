@@ -251,3 +251,24 @@ def test_gitpython_is_imported_by_network_operations_only(source: Path, tmp_path
     assert not imports_gitpython(source, "registry-promote", "m", "1.0.0", "--to", "staging", "--json")
     assert imports_gitpython(source, "registry-promote", "m", "1.0.0", "--to-env", "prod", "--json")
     assert head(remote, "main") == meta(source)["environments"]["prod"]["commit"]
+
+
+def test_push_publishes_the_link_commit_and_names_the_origin_as_source(source: Path, tmp_path: Path) -> None:
+    prod = make_project(tmp_path / "prod", increments=())
+    set_environments(source, {"prod": {"root": "../prod"}})
+    origin = tmp_path / "src.git"
+    git(tmp_path, "init", "-q", "--bare", str(origin))
+    git(source, "remote", "add", "origin", str(origin))
+    git(source, "push", "-q", "-u", "origin", "main")
+    r = run_cli(source, "registry-promote", "m", "1.0.0", "--to-env", "prod", "--push", "--json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert head(origin, "main") == r.json["data"]["source_commit"] == head(source)
+    assert trailers(prod)["Registry-Source"] == f"{origin}@{git(source, 'rev-parse', 'HEAD~1').strip()}"
+
+
+def test_redact_url_drops_user_and_password() -> None:
+    from sw_registry.gitops import redact_url
+
+    assert redact_url("https://deploy:tok@git.example.com/a.git") == "https://git.example.com/a.git"
+    assert redact_url("fatal: 'ssh://me@host/x' failed") == "fatal: 'ssh://host/x' failed"
+    assert redact_url("git@github.com:org/models.git") == "git@github.com:org/models.git"  # a user, no secret
