@@ -171,16 +171,23 @@ def _sync_clone(env: Environment, dest: Path, progress: NetProgress | None) -> P
     assert env.url is not None
     try:
         if (dest / ".git").is_dir() and _origin(dest) == env.url:
-            repo = open_repo(dest)
-            branch = repo.branch()
-            net_fetch(repo, "origin", "+refs/heads/*:refs/remotes/origin/*", progress)
-            if branch and run_git(dest, "rev-parse", "-q", "--verify", f"refs/remotes/origin/{branch}",
-                                  check=False).returncode == 0:
-                run_git(dest, "reset", "-q", "--hard", f"refs/remotes/origin/{branch}")
-                run_git(dest, "clean", "-q", "-f", "-d")
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(repo.journal())
-            return dest
+            try:
+                repo = open_repo(dest)
+                branch = repo.branch()
+                net_fetch(repo, "origin", "+refs/heads/*:refs/remotes/origin/*", progress)
+                tracked = f"refs/remotes/origin/{branch}"
+                if branch and run_git(dest, "rev-parse", "-q", "--verify", tracked, check=False).returncode == 0:
+                    run_git(dest, "reset", "-q", "--hard", tracked)
+                    run_git(dest, "clean", "-q", "-f", "-d")
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(repo.journal())
+                    return dest
+                if not run_git(dest, "for-each-ref", "refs/remotes/origin").stdout.strip():
+                    return dest  # the remote is still empty: the first write makes its branch
+            except RegistryError as exc:
+                if (exc.details or {}).get("network"):
+                    raise
+            # a damaged clone, or one made of an empty remote that has a branch now: clone it again
         if dest.exists():
             shutil.rmtree(dest)
         tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
@@ -191,7 +198,9 @@ def _sync_clone(env: Environment, dest: Path, progress: NetProgress | None) -> P
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     except GitError as exc:
-        raise _unreachable(env, exc) from None
+        if (exc.details or {}).get("network"):
+            raise _unreachable(env, exc) from None
+        raise
     return dest
 
 

@@ -272,3 +272,15 @@ def test_redact_url_drops_user_and_password() -> None:
     assert redact_url("https://deploy:tok@git.example.com/a.git") == "https://git.example.com/a.git"
     assert redact_url("fatal: 'ssh://me@host/x' failed") == "fatal: 'ssh://host/x' failed"
     assert redact_url("git@github.com:org/models.git") == "git@github.com:org/models.git"  # a user, no secret
+
+
+def test_an_empty_bare_repository_gets_its_first_commit(source: Path, tmp_path: Path) -> None:
+    remote = tmp_path / "empty.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
+    set_environments(source, {"prod": {"root": remote.as_uri()}})
+    reg = ModelRegistry(root=source)
+    first = reg.promote_to(model="m@1.0.0", target_env="prod", stage="staging")
+    assert first.commit == head(remote, "main") and first.from_stage is None
+    second = reg.promote_to(model="m@2.0.0", target_env="prod", stage="staging")  # the clone is refreshed, not stale
+    assert second.replaced == "1.0.0" and second.commit == head(remote, "main")
+    assert git(remote, "rev-list", "--count", "main").strip() == "2"
