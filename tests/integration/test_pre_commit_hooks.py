@@ -84,8 +84,10 @@ def test_installed_hook_lets_registry_writes_through_and_stops_a_damaged_artifac
     repo, home = hook_repo
     project = registered_project(tmp_path)
     rev = git(repo, "rev-parse", "HEAD").strip()
+    # relative, as try-repo records it: pre-commit keys its installed environments by (repo, rev), so this
+    # reuses the environment the try-repo test built instead of installing a second one
     (project / ".pre-commit-config.yaml").write_text(
-        f"repos:\n  - repo: {repo}\n    rev: {rev}\n    hooks:\n      - id: registry-verify\n"
+        f"repos:\n  - repo: {os.path.relpath(repo, project)}\n    rev: {rev}\n    hooks:\n      - id: registry-verify\n"
     )
     git(project, "add", ".pre-commit-config.yaml")
     git(project, "commit", "-q", "-m", "pre-commit config")
