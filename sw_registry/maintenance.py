@@ -150,7 +150,14 @@ class Maintenance:
         except RegistryError:
             repo = None
         if repo is not None:
-            for rel in dirty_paths(repo, self.layout, None):
+            # inside a pre-commit hook (pre-commit sets PRE_COMMIT=1), changes staged in full are the commit
+            # being made, sw-registry's own writes included: only unstaged and untracked ones are problems
+            status = repo.changed_paths()
+            staged = {p for st, p in status if st[0] not in " ?" and st[1] == " "}
+            in_hook = os.environ.get("PRE_COMMIT") == "1"
+            for rel in dirty_paths(repo, self.layout, None, status=status):
+                if in_hook and rel in staged:
+                    continue
                 problems.append(_problem("uncommitted", rel, f"{rel} differs from HEAD (uncommitted change)"))
             for c in unaudited_commits(repo, self.layout):
                 problems.append(

@@ -107,6 +107,8 @@ def validate(data: Any) -> dict[str, Any]:
             _check_approval(f"{where}.approval", model["approval"])
         if "auto_rollback" in model:
             _check_triggers(f"{where}.auto_rollback", model["auto_rollback"])
+    if "environments" in data:
+        _check_environments(data["environments"])
     _check_signing(data)
     return data
 
@@ -135,6 +137,36 @@ def _check_signing(data: dict[str, Any]) -> None:
             "registry.yaml: require_signed needs signers_file",
             hint="set signers_file: .specweave/allowed_signers (sw-registry registry-signers add creates it)",
         )
+
+
+ENVIRONMENT_NAME = r"[a-z0-9][a-z0-9._-]{0,62}"  # also a folder name in the cache (SPEC §11)
+_ENVIRONMENT_KEYS = {"root": str, "stage": str}
+ENVIRONMENT_STAGES = ("dev", "staging", "production")
+
+
+def _check_environments(envs: dict[str, Any]) -> None:
+    """``environments: {NAME: {root: PATH_OR_GIT_URL, stage: dev|staging|production}}`` (SPEC §11)."""
+    import re
+
+    for name, env in envs.items():
+        path = f"environments.{name}"
+        if not isinstance(name, str) or not re.fullmatch(ENVIRONMENT_NAME, name) or ".." in name:
+            raise ConfigError(
+                f"registry.yaml: invalid environment name {path!r}",
+                hint="environment names are lower-case letters, digits, '.', '_' and '-'",
+            )
+        _check(path, env, dict)
+        _check_keys(path, env, _ENVIRONMENT_KEYS)
+        if not str(env.get("root") or "").strip():
+            raise ConfigError(
+                f"registry.yaml: {path}.root is required",
+                hint="give the other registry's folder or git URL, e.g. root: ../prod-registry",
+            )
+        if env.get("stage", "dev") not in ENVIRONMENT_STAGES:
+            raise ConfigError(
+                f"registry.yaml: {path}.stage must be one of {', '.join(ENVIRONMENT_STAGES)}, not {env['stage']!r}",
+                hint="the stage a version lands in when --to is not given (default dev)",
+            )
 
 
 @dataclass(frozen=True)
@@ -170,6 +202,10 @@ class Policy:
     @property
     def lower_is_better(self) -> list[str]:
         return list((self.data.get("metrics") or {}).get("lower_is_better") or DEFAULT_LOWER_IS_BETTER)
+
+    @property
+    def environments(self) -> dict[str, dict[str, Any]]:
+        return {str(k): dict(v) for k, v in (self.data.get("environments") or {}).items()}
 
     def model(self, name: str) -> dict[str, Any]:
         return dict((self.data.get("models") or {}).get(name) or {})

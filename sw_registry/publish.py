@@ -85,7 +85,9 @@ def _move_to_remote_head(repo: Repo, remote: str, branch: str) -> None:
     from .errors import Conflict
 
     ours = repo.head_commit()
-    repo.git("fetch", "-q", remote, f"refs/heads/{branch}")
+    from .gitops import net_fetch
+
+    net_fetch(repo, remote, f"refs/heads/{branch}")
     theirs = repo.git("rev-parse", "FETCH_HEAD^{commit}").stdout.decode().strip()
     parent = repo.git("rev-parse", "-q", "--verify", f"{ours}^").stdout.decode().strip()
     if repo.git("merge-base", "--is-ancestor", parent, theirs, check=False).returncode != 0:

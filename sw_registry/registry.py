@@ -24,7 +24,9 @@ from .workflow import Workflow
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
+    from .environments import EnvPromoteResult
     from .experiments import Experiment
+    from .gitops import NetProgress
     from .monitor import MonitorResult
     from .results import ChangeResult
     from .store.artifacts import Progress
@@ -61,7 +63,13 @@ class ModelRegistry(Workflow, Maintenance):
         allow_detached: bool = False,
         push: bool = False,
         clock: Clock | None = None,
+        environment: str | None = None,
     ) -> None:
+        if environment is not None:  # that environment's registry (SPEC §11); a git URL's clone pushes on write
+            from .environments import open_environment
+
+            root, pushes_writes = open_environment(root, environment)
+            push = push or pushes_writes
         self.layout = Layout(find_root(root))
         self.increment = increment
         self.actor = actor
@@ -318,6 +326,27 @@ class ModelRegistry(Workflow, Maintenance):
         from . import signers
 
         return signers.listing(self)
+    # -- environments (SPEC §11) ---------------------------------------------------------
+    def promote_to(
+        self,
+        model: str,
+        target_env: str,
+        stage: str | None = None,
+        *,
+        from_stage: str | None = None,
+        reason: str | None = None,
+        force: bool = False,
+        progress: NetProgress | None = None,
+    ) -> EnvPromoteResult:
+        """Promote ``NAME@VERSION`` (or the seed's ``NAME-vVERSION``) into another registry of registry.yaml's
+        ``environments``, in ``stage`` (default: that environment's landing stage). See environments.py."""
+        from .environments import parse_model_ref, promote_to_env
+
+        name, version = parse_model_ref(model)
+        return promote_to_env(
+            self, name, version, target_env, stage=stage, from_stage=from_stage, reason=reason, force=force,
+            progress=progress, push=self.push,
+        )
 
     # -- writing ---------------------------------------------------------------------
     def _now(self) -> str:

@@ -88,8 +88,9 @@ COMMANDS: dict[str, Any] = {
             {'name': 'version', 'type': 'str', 'required': True},
         ],
         'options': [
-            {'name': 'to', 'opts': ['--to'], 'off': [], 'flag': False, 'multiple': False, 'type': 'str', 'required': True},
+            {'name': 'to', 'opts': ['--to'], 'off': [], 'flag': False, 'multiple': False, 'type': 'str', 'required': False},
             {'name': 'from_', 'opts': ['--from'], 'off': [], 'flag': False, 'multiple': False, 'type': 'str', 'required': False},
+            {'name': 'to_env', 'opts': ['--to-env'], 'off': [], 'flag': False, 'multiple': False, 'type': 'str', 'required': False},
             {'name': 'reason', 'opts': ['--reason'], 'off': [], 'flag': False, 'multiple': False, 'type': 'str', 'required': False},
             {'name': 'force', 'opts': ['--force'], 'off': [], 'flag': True, 'multiple': False, 'type': 'boolean', 'required': False},
             {'name': 'actor', 'opts': ['--actor'], 'off': [], 'flag': False, 'multiple': False, 'type': 'str', 'required': False},

@@ -97,7 +97,7 @@ def test_fast_path_passes_what_typer_passes(name: str) -> None:
         ["registry-list", "--", "x"],
         ["registry-list", "extra"],  # no positional arguments
         ["registry-info"],  # missing argument
-        ["registry-promote", "m", "1.0.0"],  # missing required --to
+        ["registry-register", "m"],  # missing required --artifact
         ["registry-policy", "m", "--min-approvals", "two"],  # not an int
         ["registry-list", "-h"],
     ],

@@ -29,8 +29,24 @@ if TYPE_CHECKING:
 def promote(
     name: NameArg,
     version: VersionArg,
-    to: Annotated[str, typer.Option("--to", help="Target stage: staging, production or archived.")],
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            help="Target stage: staging, production or archived (with --to-env: default the environment's stage).",
+            show_default=False,
+        ),
+    ] = None,
     from_: Annotated[str | None, typer.Option("--from", help="Refuse unless the version is in this stage now.")] = None,
+    to_env: Annotated[
+        str | None,
+        typer.Option(
+            "--to-env",
+            help="Promote into the registry of this environment (registry.yaml environments): copy, verify, commit "
+            "there (push for a git URL), then record the link here.",
+            show_default=False,
+        ),
+    ] = None,
     reason: ReasonOption = None,
     force: ForceOption = False,
     actor: ActorOption = None,
@@ -39,10 +55,16 @@ def promote(
     root: RootOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Move a version to another stage (dev -> staging -> production -> archived)."""
-    r = registry(root, actor=actor, allow_detached=allow_detached, push=push).promote_model(
-        name, version, from_stage=from_, to_stage=to, reason=reason, force=force
-    )
+    """Move a version to another stage (dev -> staging -> production -> archived), or into another environment."""
+    reg = registry(root, actor=actor, allow_detached=allow_detached, push=push)
+    if to_env is not None:
+        _promote_to_env(reg, name, version, to, from_, to_env, reason, force, json)
+        return
+    if to is None:
+        from ...errors import UsageError
+
+        raise UsageError("registry-promote needs --to STAGE (or --to-env ENV)", hint="e.g. --to staging")
+    r = reg.promote_model(name, version, from_stage=from_, to_stage=to, reason=reason, force=force)
 
     def render(out: Any) -> None:
         if r.commit is None:
@@ -57,6 +79,57 @@ def promote(
             out.print(f"  {v(r.replaced)}: {stage(r.to_stage)} → {stage('archived')} (replaced by {v(r.version)})")
 
     emit(json, r.to_dict(), render)
+
+
+def _promote_to_env(
+    reg: Any, name: str, version: str, to: str | None, from_: str | None, env: str, reason: str | None, force: bool,
+    json: bool,
+) -> None:
+    from ..output import json_mode
+
+    bar, progress = _net_progress(json_mode(json))
+    try:
+        if bar is not None:
+            bar.start()
+        r = reg.promote_to(f"{name}@{version}", env, to, from_stage=from_, reason=reason, force=force,
+                           progress=progress)
+    finally:
+        if bar is not None:
+            bar.stop()
+
+    def render(out: Any) -> None:
+        where = f"environment {esc(r.environment)} ({esc(r.target)})"
+        if r.commit is None and r.source_commit is None:
+            out.print(f"{esc(r.name)} {v(r.version)} is already in {stage(r.to_stage)} of {where}; nothing changed")
+            return
+        if r.commit is not None:
+            came = stage(r.from_stage) if r.from_stage else "copied in"
+            out.print(
+                f"{esc(r.name)} {v(r.version)}: {came} → {stage(r.to_stage)} in {where} by {esc(r.actor)}, "
+                f"commit {short(r.commit)}"
+            )
+        if r.replaced:
+            moved = f"{stage(r.to_stage)} → {stage('archived')}"
+            out.print(f"  {v(r.replaced)}: {moved} there (replaced by {v(r.version)})")
+        if r.source_commit:
+            out.print(f"  recorded here as environments.{esc(r.environment)}, commit {short(r.source_commit)}")
+
+    emit(json, r.to_dict(), render)
+
+
+def _net_progress(as_json: bool) -> Any:
+    """A one-line rich progress of git's clone/fetch/push on a TTY; None otherwise."""
+    import sys
+
+    if as_json or not sys.stderr.isatty():
+        return None, None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), transient=True,
+                   console=Console(stderr=True))
+    task = bar.add_task("git", total=None)
+    return bar, (lambda what, done, total: bar.update(task, description=what, completed=done, total=total))
 
 
 def rollback(
