@@ -24,12 +24,14 @@ _EXPORTS = {
     "History": "sw_registry.results",
     "RegistryError": "sw_registry.errors",
     "ModelGovernance": "sw_registry.audit",
+    "MLflowRegistry": "sw_registry.mlflow_mirror",
 }
 
 __all__ = [
     "ApproveResult",
     "DeprecateResult",
     "History",
+    "MLflowRegistry",
     "ModelGovernance",
     "ModelInfo",
     "ModelRegistry",
@@ -43,6 +45,7 @@ __all__ = [
 if TYPE_CHECKING:
     from .audit import ModelGovernance
     from .errors import RegistryError
+    from .mlflow_mirror import MLflowRegistry
     from .model import ModelInfo, ModelSummary, ModelVersion
     from .registry import ModelRegistry
     from .results import ApproveResult, DeprecateResult, History, PromoteResult, RollbackResult
