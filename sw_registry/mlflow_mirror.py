@@ -47,7 +47,7 @@ CLIENT_ENV = {
     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
     "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
     "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0",
-    "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "8",
 }
 _BAD_TAG_CHARS = re.compile(r"[^\w.\- :]")  # MLflow's tag-name alphabet, less '/' (which it would normalise)
 _USERINFO = re.compile(r"(?<=//)[^/@\s]+@")

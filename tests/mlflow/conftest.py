@@ -105,9 +105,9 @@ class MlflowServer:
 
 
 def _launch() -> MlflowServer | None:
-    try:
-        import mlflow  # noqa: F401  (the full package: it provides `mlflow server`)
-    except ImportError:
+    import importlib.util
+
+    if importlib.util.find_spec("mlflow.server") is None:  # the full package provides `mlflow server`
         return None
     server = MlflowServer()
     server.start()

@@ -221,3 +221,21 @@ def test_bad_tracking_uris_and_models_are_refused_before_any_network(
     (three_versions.root / ".specweave" / "registry.yaml").write_text("mlflow_tracking_uri: http://u:p@h:5000\n")
     err = error(run("registry-list", "--json"), "config_error", 2)
     assert "credentials" in err["message"]
+
+
+def test_mlflow_is_imported_only_when_a_mirror_runs(three_versions: ModelRegistry) -> None:
+    """SPEC §11: MLflowRegistry is importable (and a registry opens and reads) without importing mlflow."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from sw_registry import MLflowRegistry\n"
+        f"reg = MLflowRegistry(tracking_uri='http://127.0.0.1:9', root={str(three_versions.root)!r})\n"
+        "reg.list_models(); reg.info('churn')\n"
+        "from sw_registry.cli.entry import main\n"
+        "main(['registry-list', '--json'])\n"
+        "assert 'mlflow' not in sys.modules, 'mlflow was imported'\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=three_versions.root)
+    assert proc.returncode == 0, proc.stderr
