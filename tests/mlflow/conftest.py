@@ -105,9 +105,11 @@ class MlflowServer:
 
 
 def _launch() -> MlflowServer | None:
-    import importlib.util
+    from importlib import metadata
 
-    if importlib.util.find_spec("mlflow.server") is None:  # the full package provides `mlflow server`
+    try:
+        metadata.version("mlflow")  # the full package (it provides `mlflow server`); cheaper than importing it
+    except metadata.PackageNotFoundError:
         return None
     server = MlflowServer()
     server.start()
