@@ -28,6 +28,7 @@ _EXPORTS = {
     "MonitorResult": "sw_registry.monitor",
     "track_experiment": "sw_registry.experiments",
     "Experiment": "sw_registry.experiments",
+    "MLflowRegistry": "sw_registry.mlflow_mirror",
 }
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "DeprecateResult",
     "Experiment",
     "History",
+    "MLflowRegistry",
     "ModelGovernance",
     "ModelInfo",
     "ModelMonitor",
@@ -52,6 +54,7 @@ if TYPE_CHECKING:
     from .audit import ModelGovernance
     from .errors import RegistryError
     from .experiments import Experiment, track_experiment
+    from .mlflow_mirror import MLflowRegistry
     from .model import ModelInfo, ModelSummary, ModelVersion
     from .monitor import ModelMonitor, MonitorResult
     from .registry import ModelRegistry

@@ -23,6 +23,7 @@ _TOP_KEYS = {
     "environments": dict,
     "signers_file": (str, type(None)),
     "require_signed": bool,
+    "mlflow_tracking_uri": (str, type(None)),
 }
 _MODEL_KEYS = {"owner": str, "primary_metric": str, "approval": dict, "auto_rollback": dict}
 _APPROVAL_KEYS = {"approvers": list, "min_approvals": int, "allow_self_approval": bool, "signed": bool}
@@ -90,6 +91,11 @@ def validate(data: Any) -> dict[str, Any]:
         raise ConfigError(
             f"registry.yaml has schema_version {data['schema_version']}, newer than this sw-registry knows",
             hint="upgrade sw-registry",
+        )
+    if "@" in str(data.get("mlflow_tracking_uri") or "").partition("//")[2].partition("/")[0]:
+        raise ConfigError(
+            "registry.yaml: mlflow_tracking_uri must not carry credentials (the file is committed)",
+            hint="drop user:password@ from the URL; set MLFLOW_TRACKING_USERNAME/PASSWORD or MLFLOW_TRACKING_TOKEN",
         )
     metrics = data.get("metrics") or {}
     _check_keys("metrics", metrics, {"lower_is_better": list})

@@ -32,7 +32,9 @@ def pushes(method: Callable[..., R]) -> Callable[..., R]:
         finally:
             self._publishing = False
 
-    return wrapper
+    from .hooks import after_commit
+
+    return after_commit(wrapper)
 
 
 def published(registry: Any, op: Callable[[], R]) -> R:

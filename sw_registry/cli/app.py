@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("init", "init"),
     "install-commands": ("plugin", "install_commands"),
     "demo": ("demo", "demo"),
+    "mlflow-sync": ("mlflow_sync", "mlflow_sync"),
 }
 
 

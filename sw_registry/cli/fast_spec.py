@@ -352,4 +352,16 @@ COMMANDS: dict[str, Any] = {
             {'name': 'json', 'opts': ['--json'], 'off': [], 'flag': True, 'multiple': False, 'type': 'boolean', 'required': False},
         ],
     },
+    'mlflow-sync': {
+        'module': 'mlflow_sync',
+        'func': 'mlflow_sync',
+        'arguments': [
+        ],
+        'options': [
+            {'name': 'tracking_uri', 'opts': ['--tracking-uri'], 'off': [], 'flag': False, 'multiple': False, 'type': 'str', 'required': False},
+            {'name': 'model', 'opts': ['--model'], 'off': [], 'flag': False, 'multiple': False, 'type': 'str', 'required': False},
+            {'name': 'root', 'opts': ['--root'], 'off': [], 'flag': False, 'multiple': False, 'type': 'path', 'required': False},
+            {'name': 'json', 'opts': ['--json'], 'off': [], 'flag': True, 'multiple': False, 'type': 'boolean', 'required': False},
+        ],
+    },
 }
