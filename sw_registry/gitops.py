@@ -430,7 +430,12 @@ class Repo:
     def blob_to_file(self, oid: str, dest: Path) -> None:
         with open(dest, "wb") as fh:
             proc = subprocess.run(
-                ["git", "cat-file", "blob", oid], cwd=self.root, stdout=fh, env=git_env(), check=False
+                ["git", "cat-file", "blob", oid],
+                cwd=self.root,
+                stdout=fh,
+                stderr=subprocess.PIPE,
+                env=git_env(),
+                check=False,
             )
         if proc.returncode != 0:
             raise GitError(f"git could not read object {oid}", hint="run git fsck")
@@ -522,6 +527,15 @@ def one_line(text: str | None, limit: int = 500) -> str | None:
     return cleaned[:limit]
 
 
+def body_line(text: str) -> str:
+    """The reason as the message body: one line that cannot pass for a trailer (SPEC §8: no line the tool did
+    not write starts with ``Registry-``, in any case)."""
+    line = one_line(text) or ""
+    if re.match(r"(?i)registry-", line):
+        line = "Reason: " + line
+    return line
+
+
 def commit_message(subject: str, trailers: dict[str, str | None], body: str | None = None) -> str:
     """A subject, an optional body, and ``Registry-*`` trailers that user text cannot forge.
 
@@ -530,7 +544,7 @@ def commit_message(subject: str, trailers: dict[str, str | None], body: str | No
     """
     lines = [one_line(subject) or "registry: change", ""]
     if body:
-        lines += [one_line(body) or "", ""]
+        lines += [body_line(body), ""]
     for key, value in trailers.items():
         if value is None:
             continue

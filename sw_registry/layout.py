@@ -13,7 +13,7 @@ from .errors import InvalidInput, NotFound
 SPECWEAVE = ".specweave"
 INCREMENTS = "increments"
 HIDDEN_GROUPS = ("_archive", "_abandoned", "_paused")
-INCREMENT_RE = re.compile(r"\d{4}-[a-z0-9]+(?:-[a-z0-9]+)*")  # always fullmatch
+INCREMENT_RE = re.compile(r"[0-9]{4}-[a-z0-9]+(?:-[a-z0-9]+)*")  # always fullmatch
 DEFAULT_DOCS_PATH = ".specweave/docs/internal/architecture/model-registry.md"
 # parts of an increment folder that the registry owns (SPEC §8)
 REGISTRY_PARTS = ("models", "registry", "experiments")
@@ -87,7 +87,7 @@ class Layout:
             if create:
                 return Increment(ref, f"{SPECWEAVE}/{INCREMENTS}/{ref}")
             raise NotFound(f"increment {ref!r} not found", hint=_candidates(known))
-        if ref.isdigit() and len(ref) <= 4:
+        if ref.isascii() and ref.isdigit() and len(ref) <= 4:
             matches = [inc for inc in known if inc.number == int(ref)]
             if len(matches) == 1:
                 return matches[0]

@@ -7,6 +7,7 @@ write lock and writes the result as one commit.
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import versions as V
@@ -17,7 +18,6 @@ from .publish import pushes
 if TYPE_CHECKING:
     from collections.abc import Callable
     from contextlib import AbstractContextManager
-    from pathlib import Path
 
     from .layout import Layout
     from .model import ModelVersion
@@ -43,6 +43,19 @@ HISTORY_HEADER = (
 )
 
 
+def _read_text_exact(path: Path, rel: str) -> str | None:
+    """A registry text file exactly as stored (CRLF stays CRLF), or None when it does not exist; a folder,
+    FIFO, device, huge or non-UTF-8 file there is an ``integrity`` error naming it."""
+    import os
+
+    from .errors import IntegrityError
+    from .inputs import decode_text, read_side_file
+
+    if not os.path.lexists(path):
+        return None
+    return decode_text(read_side_file(path, rel, IntegrityError, limit=64 * 1024 * 1024), rel, rel, IntegrityError)
+
+
 def _cell(text: Any) -> str:
     return "-" if text in (None, "") else str(text).replace("|", "\\|").replace("\n", " ")
 
@@ -57,7 +70,9 @@ class Workflow:
         def root(self) -> Path: ...
         def index(self) -> Index: ...
         def _now(self) -> str: ...
-        def _write(self, *, allow_dirty: bool = False) -> AbstractContextManager[Transaction]: ...
+        def _write(
+            self, *, allow_dirty: bool = False, adopt: tuple[str, ...] = ()
+        ) -> AbstractContextManager[Transaction]: ...
         def _read_metadata(self, rec: dict[str, Any]) -> dict[str, Any]: ...
         def _refresh_derived(self, tx: Transaction, increments: set[str]) -> None: ...
         def _version_of(
@@ -105,7 +120,7 @@ class Workflow:
         inc_rel = rec["dir"].rsplit("/models/", 1)[0]
         rel = f"{inc_rel}/registry/deployment_history.md"
         path = self.layout.abs(rel)
-        text = path.read_text(encoding="utf-8") if path.exists() else HISTORY_HEADER
+        text = _read_text_exact(path, rel) or HISTORY_HEADER
         if not text.endswith("\n"):
             text += "\n"
         text += (
@@ -397,7 +412,9 @@ class Workflow:
             return DeprecateResult(name, ver, reason, eol, commit, tx.actor, tuple(tx.warnings))
 
     # -- policy --------------------------------------------------------------------------
-    def _write_policy(self, tx: Transaction, data: dict[str, Any], subject: str, name: str | None) -> ChangeResult:
+    def _write_policy(
+        self, tx: Transaction, data: dict[str, Any], subject: str, name: str | None, reason: str | None = None
+    ) -> ChangeResult:
         import yaml
 
         from .policy import validate
@@ -408,7 +425,9 @@ class Workflow:
         text = yaml.dump(data, Dumper=dumper, sort_keys=False, default_flow_style=False, allow_unicode=True)
         if not tx.write_if_changed(".specweave/registry.yaml", text.encode("utf-8")):
             return ChangeResult(False, None)
-        commit = tx.commit(subject, {"Event": "policy", "Model": name, "Actor": tx.actor})
+        commit = tx.commit(
+            subject, {"Event": "policy", "Model": name, "Actor": tx.actor, "Reason": reason}, body=reason
+        )
         return ChangeResult(True, commit, tuple(tx.warnings))
 
     @pushes
@@ -461,6 +480,63 @@ class Workflow:
                 section.setdefault("auto_rollback", {}).update(triggers)
             return self._write_policy(tx, data, f"registry: policy for {name}", name)
 
+    @pushes
+    def update_policy(
+        self,
+        name: str,
+        *,
+        require_approval: str | None = None,
+        approvers: list[str] | None = None,
+        min_approvals: int = 1,
+        allow_self_approval: bool | None = None,
+        owner: str | None = None,
+        primary_metric: str | None = None,
+        triggers: dict[str, Any] | None = None,
+        reason: str | None = None,
+    ) -> ChangeResult:
+        """Everything one ``registry-policy NAME ...`` call sets, in one commit (SPEC §7.15)."""
+        from . import lifecycle as L
+
+        V.validate_name(name)
+        if require_approval is not None:
+            L.check_stage(require_approval)
+        with self._write() as tx:
+            data = copy.deepcopy(tx.index.policy.data) or {"schema_version": 1}
+            section = data.setdefault("models", {}).setdefault(name, {})
+            if require_approval is not None:
+                rule: dict[str, Any] = {"approvers": list(approvers or []), "min_approvals": int(min_approvals)}
+                if allow_self_approval is not None:
+                    rule["allow_self_approval"] = bool(allow_self_approval)
+                section.setdefault("approval", {})[require_approval] = rule
+            if owner is not None:
+                section["owner"] = owner
+            if primary_metric is not None:
+                section["primary_metric"] = primary_metric
+            if triggers:
+                section.setdefault("auto_rollback", {}).update(triggers)
+            return self._write_policy(tx, data, f"registry: policy for {name}", name, reason=reason)
+
+    @pushes
+    def commit_policy(self, reason: str | None = None, name: str | None = None) -> ChangeResult:
+        """``registry-policy --commit``: validate .specweave/registry.yaml as it is on disk (a hand edit) and
+        commit it (event policy). Unchanged from HEAD: nothing to do, ``commit`` None (SPEC §5)."""
+        from .results import ChangeResult
+        from .store.index import read_policy_file
+
+        if name is not None:
+            V.validate_name(name)
+        rel = ".specweave/registry.yaml"
+        with self._write(adopt=(rel,)) as tx:
+            read_policy_file(self.layout)  # the file as it is now, under the lock: parse, bound, validate
+            if not tx.adopted:
+                return ChangeResult(False, None)
+            commit = tx.commit(
+                "registry: commit a hand edit of registry.yaml",
+                {"Event": "policy", "Model": name, "Actor": tx.actor, "Reason": reason},
+                body=reason,
+            )
+            return ChangeResult(True, commit, tuple(tx.warnings))
+
     # -- signature -------------------------------------------------------------------------
     @pushes
     def set_model_signature(
@@ -499,7 +575,7 @@ class Workflow:
 
         rel = self.layout.docs_rel(index.policy.docs_path)
         path = self.layout.abs(rel)
-        current = path.read_text(encoding="utf-8") if path.exists() else None
+        current = _read_text_exact(path, rel)
         models = [(n, index.records_of(n), index.policy.primary_metric(n)) for n in index.names()]
         return rel, current, docs.splice(current, docs.render(models))
 

@@ -213,7 +213,7 @@ COMMANDS: dict[str, Any] = {
         'module': 'policy',
         'func': 'policy',
         'arguments': [
-            {'name': 'name', 'type': 'str', 'required': True},
+            {'name': 'name', 'type': 'str', 'required': False},
         ],
         'options': [
             {'name': 'require_approval', 'opts': ['--require-approval'], 'off': [], 'flag': False, 'multiple': False, 'type': 'str', 'required': False},
@@ -224,6 +224,8 @@ COMMANDS: dict[str, Any] = {
             {'name': 'window', 'opts': ['--window'], 'off': [], 'flag': False, 'multiple': False, 'type': 'str', 'required': False},
             {'name': 'owner', 'opts': ['--owner'], 'off': [], 'flag': False, 'multiple': False, 'type': 'str', 'required': False},
             {'name': 'primary_metric', 'opts': ['--primary-metric'], 'off': [], 'flag': False, 'multiple': False, 'type': 'str', 'required': False},
+            {'name': 'commit_file', 'opts': ['--commit'], 'off': [], 'flag': True, 'multiple': False, 'type': 'boolean', 'required': False},
+            {'name': 'reason', 'opts': ['--reason'], 'off': [], 'flag': False, 'multiple': False, 'type': 'str', 'required': False},
             {'name': 'actor', 'opts': ['--actor'], 'off': [], 'flag': False, 'multiple': False, 'type': 'str', 'required': False},
             {'name': 'allow_detached', 'opts': ['--allow-detached'], 'off': [], 'flag': True, 'multiple': False, 'type': 'boolean', 'required': False},
             {'name': 'push', 'opts': ['--push'], 'off': [], 'flag': True, 'multiple': False, 'type': 'boolean', 'required': False},
