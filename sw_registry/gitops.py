@@ -46,6 +46,11 @@ def run_git(
     check: bool = True,
     hint: str | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
+    # a NUL can come only from the API (argv cannot hold one), and git could not take it either
+    if any("\0" in a for a in args) or (env and any("\0" in v for v in env.values())):
+        from .errors import InvalidInput
+
+        raise InvalidInput("a value passed to git contains a NUL byte", hint="remove the NUL character")
     try:
         proc = subprocess.run(
             ["git", *args], cwd=cwd, input=input, capture_output=True, env=env or git_env(), check=False

@@ -23,8 +23,15 @@ def find_root(root: str | os.PathLike[str] | None = None, cwd: str | None = None
     """--root, else $SW_REGISTRY_ROOT, else the nearest folder with .specweave/ up to the git top level,
     else that top level, else the current folder."""
     if root is not None and str(root) != "":
-        p = Path(root).expanduser()
-        if not p.is_dir():
+        p = Path(root)
+        try:
+            p = p.expanduser()
+            found = p.is_dir()
+        except (OSError, ValueError, RuntimeError):  # a name too long, a NUL byte, an unknown ~user
+            raise InvalidInput(
+                f"root folder {str(root)[:200]!r} is not a usable path", hint="pass an existing folder to --root"
+            ) from None
+        if not found:
             raise NotFound(f"root folder {str(p)!r} does not exist", hint="pass an existing folder to --root")
         return p.resolve()
     env = os.environ.get("SW_REGISTRY_ROOT")

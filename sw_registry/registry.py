@@ -445,7 +445,7 @@ class ModelRegistry(Workflow, Maintenance):
         version = V.choose(existing, version, bump, change)
         rec = index.find(name, version)
         if rec is not None:
-            if hash_artifact(src) == (rec.get("artifact") or {}).get("sha256"):
+            if _reading_artifact(src, hash_artifact, src) == (rec.get("artifact") or {}).get("sha256"):
                 return self._version_of(self._read_metadata(rec), rec)
             raise AlreadyExists(
                 f"{name}@{version} is already registered with a different artifact",
@@ -463,7 +463,7 @@ class ModelRegistry(Workflow, Maintenance):
                 "to keep large files out of git"
             )
         dest = tx.make_dir(folder)
-        artifact = copy_artifact(src, dest / src.name, progress)
+        artifact = _reading_artifact(src, copy_artifact, src, dest / src.name, progress)
         if fmt:
             artifact["format"] = fmt
         now = self._now()
@@ -556,6 +556,17 @@ def _artifact_source(model: Any, scratch: Path) -> tuple[Path, str | None]:
             f"the model object cannot be pickled: {exc}", hint="save it to a file yourself and pass the path"
         ) from None
     return dest, PICKLE_FORMAT
+
+
+def _reading_artifact(src: Path, func: Callable[..., Any], *args: Any) -> Any:
+    """Run ``func`` over the artifact; an OS error while reading it (EIO, a file that vanished) is
+    ``invalid_input`` naming the artifact, and the transaction puts every file back."""
+    try:
+        return func(*args)
+    except OSError as exc:
+        raise InvalidInput(
+            f"cannot read artifact {str(src)!r}: {exc.strerror or exc}", hint="pass a readable model file or folder"
+        ) from None
 
 
 def _refuse_project_paths(src: Path, layout: Layout) -> None:

@@ -32,7 +32,8 @@ def parse(text: str) -> Version:
     """Parse a user-written version into a packaging Version restricted to SPEC §3."""
     raw = str(text).strip()
     body = raw[1:] if raw[:1] in ("v", "V") else raw
-    if not body.isascii() or not body[:1].isdigit():  # 'vv1.0.0', '', and digits of other scripts ('٤٢')
+    # 'vv1.0.0', '', digits of other scripts ('٤٢'), and numbers too long to be a version
+    if not body.isascii() or not body[:1].isdigit() or len(body) > 64:
         raise InvalidVersion(
             f"invalid version {text!r}",
             hint="use MAJOR.MINOR.PATCH with ASCII digits, e.g. v3.1.0 (one optional leading v)",
@@ -42,7 +43,7 @@ def parse(text: str) -> Version:
         body = f"{m.group(1)}{m.group(2)}{m.group(3) or '0'}"
     try:
         v = Version(body)
-    except _PkgInvalid:
+    except (_PkgInvalid, ValueError):
         raise InvalidVersion(
             f"invalid version {text!r}",
             hint="use MAJOR.MINOR.PATCH, e.g. v3.1.0 (pre-releases like 3.2.0rc1 are allowed)",
