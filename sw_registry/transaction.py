@@ -310,35 +310,23 @@ POLICY_FILE = ".specweave/registry.yaml"
 
 
 def refuse_escaping_links(layout: Layout, repo: Repo) -> None:
-    """Before anything is written: ``.specweave``, the increments, and their registry folders must not be
-    symlinks that lead outside the repository (SPEC §8). Version folders are checked as a write reaches them."""
-    import stat
-
-    checks = [".specweave", ".specweave/increments"]
-    for sub in checks:
+    """Before anything is written: ``.specweave``, the increments folder and the increments themselves must not
+    be symlinks that lead outside the repository (SPEC §8). This costs one scandir (the entries' types come with
+    it); the folders inside an increment (``models/``, ``registry/``, a version folder) are checked by
+    ``Transaction.check_contained`` before the first file is written into them."""
+    for sub in (".specweave", ".specweave/increments"):
         refuse_escaping_link(layout, repo, sub)
     base = layout.increments_dir
     for group in ("", "_archive", "_abandoned", "_paused"):
         folder = base / group if group else base
         try:
-            entries = list(os.scandir(folder))
+            with os.scandir(folder) as it:
+                links = [e.name for e in it if e.is_symlink()]
         except (FileNotFoundError, NotADirectoryError):
             continue
         prefix = f".specweave/increments/{group + '/' if group else ''}"
-        for e in entries:
-            if group == "" and e.name.startswith("_"):
-                if e.is_symlink():
-                    refuse_escaping_link(layout, repo, prefix + e.name)
-                continue
-            if e.is_symlink():
-                refuse_escaping_link(layout, repo, prefix + e.name)
-            for part in ("models", "registry", "experiments"):
-                try:
-                    st = os.lstat(f"{e.path}/{part}")
-                except (FileNotFoundError, NotADirectoryError):
-                    continue
-                if stat.S_ISLNK(st.st_mode):
-                    refuse_escaping_link(layout, repo, f"{prefix}{e.name}/{part}")
+        for name in links:
+            refuse_escaping_link(layout, repo, prefix + name)
 
 
 def refuse_escaping_link(layout: Layout, repo: Repo, rel: str) -> None:
