@@ -44,7 +44,12 @@ def parse_triggers(items: list[str] | None, window: str | None) -> dict[str, Any
 def policy(
     name: Annotated[
         str | None,
-        typer.Argument(help="Model name (not needed with --commit).", autocompletion=model_names, show_default=False),
+        typer.Argument(
+            help="Model name (not needed with --commit).",
+            metavar="NAME",
+            autocompletion=model_names,
+            show_default=False,
+        ),
     ] = None,
     require_approval: Annotated[
         str | None, typer.Option("--require-approval", help="Stage that needs approval (staging or production).")
