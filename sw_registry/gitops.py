@@ -48,6 +48,11 @@ def run_git(
     check: bool = True,
     hint: str | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
+    # a NUL can come only from the API (argv cannot hold one), and git could not take it either
+    if any("\0" in a for a in args) or (env and any("\0" in v for v in env.values())):
+        from .errors import InvalidInput
+
+        raise InvalidInput("a value passed to git contains a NUL byte", hint="remove the NUL character")
     try:
         proc = subprocess.run(
             ["git", *args], cwd=cwd, input=input, capture_output=True, env=env or git_env(), check=False
@@ -436,7 +441,12 @@ class Repo:
     def blob_to_file(self, oid: str, dest: Path) -> None:
         with open(dest, "wb") as fh:
             proc = subprocess.run(
-                ["git", "cat-file", "blob", oid], cwd=self.root, stdout=fh, env=git_env(), check=False
+                ["git", "cat-file", "blob", oid],
+                cwd=self.root,
+                stdout=fh,
+                stderr=subprocess.PIPE,
+                env=git_env(),
+                check=False,
             )
         if proc.returncode != 0:
             raise GitError(f"git could not read object {oid}", hint="run git fsck")
@@ -528,6 +538,15 @@ def one_line(text: str | None, limit: int = 500) -> str | None:
     return cleaned[:limit]
 
 
+def body_line(text: str) -> str:
+    """The reason as the message body: one line that cannot pass for a trailer (SPEC §8: no line the tool did
+    not write starts with ``Registry-``, in any case)."""
+    line = one_line(text) or ""
+    if re.match(r"(?i)registry-", line):
+        line = "Reason: " + line
+    return line
+
+
 def commit_message(subject: str, trailers: dict[str, str | None], body: str | None = None) -> str:
     """A subject, an optional body, and ``Registry-*`` trailers that user text cannot forge.
 
@@ -536,7 +555,7 @@ def commit_message(subject: str, trailers: dict[str, str | None], body: str | No
     """
     lines = [one_line(subject) or "registry: change", ""]
     if body:
-        lines += [one_line(body) or "", ""]
+        lines += [body_line(body), ""]
     for key, value in trailers.items():
         if value is None:
             continue

@@ -13,7 +13,7 @@ from .errors import InvalidInput, NotFound
 SPECWEAVE = ".specweave"
 INCREMENTS = "increments"
 HIDDEN_GROUPS = ("_archive", "_abandoned", "_paused")
-INCREMENT_RE = re.compile(r"\d{4}-[a-z0-9]+(?:-[a-z0-9]+)*")  # always fullmatch
+INCREMENT_RE = re.compile(r"[0-9]{4}-[a-z0-9]+(?:-[a-z0-9]+)*")  # always fullmatch
 DEFAULT_DOCS_PATH = ".specweave/docs/internal/architecture/model-registry.md"
 # parts of an increment folder that the registry owns (SPEC §8)
 REGISTRY_PARTS = ("models", "registry", "experiments")
@@ -23,8 +23,15 @@ def find_root(root: str | os.PathLike[str] | None = None, cwd: str | None = None
     """--root, else $SW_REGISTRY_ROOT, else the nearest folder with .specweave/ up to the git top level,
     else that top level, else the current folder."""
     if root is not None and str(root) != "":
-        p = Path(root).expanduser()
-        if not p.is_dir():
+        p = Path(root)
+        try:
+            p = p.expanduser()
+            found = p.is_dir()
+        except (OSError, ValueError, RuntimeError):  # a name too long, a NUL byte, an unknown ~user
+            raise InvalidInput(
+                f"root folder {str(root)[:200]!r} is not a usable path", hint="pass an existing folder to --root"
+            ) from None
+        if not found:
             raise NotFound(f"root folder {str(p)!r} does not exist", hint="pass an existing folder to --root")
         return p.resolve()
     env = os.environ.get("SW_REGISTRY_ROOT")
@@ -87,7 +94,7 @@ class Layout:
             if create:
                 return Increment(ref, f"{SPECWEAVE}/{INCREMENTS}/{ref}")
             raise NotFound(f"increment {ref!r} not found", hint=_candidates(known))
-        if ref.isdigit() and len(ref) <= 4:
+        if ref.isascii() and ref.isdigit() and len(ref) <= 4:
             matches = [inc for inc in known if inc.number == int(ref)]
             if len(matches) == 1:
                 return matches[0]

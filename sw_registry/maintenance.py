@@ -71,7 +71,9 @@ def classify_untracked(log: list[dict[str, Any]], layout: Layout) -> tuple[list[
         )
         if paths:
             unaudited.append({**base, "paths": paths})
-        elif any(status == "R100" for status, _ in c["changes"]):
+        elif any(
+            status == "R100" and any(layout.is_registry_path(p) for p in names) for status, names in c["changes"]
+        ):  # only renames that moved registry files: SpecWeave archives many increments that never held a model
             other.append({**base, "kind": "rename"})
     return unaudited, other
 
@@ -84,7 +86,9 @@ class Maintenance:
 
         @property
         def root(self) -> Path: ...
-        def _write(self, *, allow_dirty: bool = False) -> AbstractContextManager[Transaction]: ...
+        def _write(
+            self, *, allow_dirty: bool = False, adopt: tuple[str, ...] = ()
+        ) -> AbstractContextManager[Transaction]: ...
 
     def verify(self) -> dict[str, Any]:
         """Check every artifact hash, metadata file, derived file and the git record; raise on problems."""
@@ -160,14 +164,13 @@ class Maintenance:
                     continue
                 problems.append(_problem("uncommitted", rel, f"{rel} differs from HEAD (uncommitted change)"))
             for c in unaudited_commits(repo, self.layout):
-                problems.append(
-                    _problem(
-                        "unaudited_commit",
-                        ", ".join(c["paths"]),
-                        f"commit {c['commit'][:12]} by {c['author']} changed registry files without "
-                        "Registry-* trailers",
-                    )
+                problem = _problem(
+                    "unaudited_commit",
+                    ", ".join(c["paths"]),
+                    f"commit {c['commit']} by {c['author']} changed registry files without Registry-* trailers",
                 )
+                problem["commit"] = c["commit"]
+                problems.append(problem)
             if repo.index_lock().exists():
                 problems.append(_problem("index_lock", ".git/index.lock", "git's index.lock exists"))
             problems += _signature_problems(repo, source, metas, policy)
@@ -181,10 +184,13 @@ class Maintenance:
         return {"ok": True, "problems": [], "versions": len(records)}
 
     def repair(self) -> dict[str, Any]:
-        """Restore registry files to HEAD after a crash, clear a stale index.lock, rebuild derived files."""
-        from .transaction import clear_journal, dirty_paths
+        """After a crash: revert only what the interrupted write recorded as its own (copied first), clear a
+        stale index.lock, rebuild derived files. Any other change is reported and left exactly as it is."""
+        from .transaction import clear_journal, dirty_paths, journal_paths, owned_by_journal
 
         repaired: list[str] = []
+        restored: list[dict[str, str | None]] = []
+        left: list[str] = []
         with self._write(allow_dirty=True) as tx:
             lock = tx.repo.index_lock()
             if lock.exists():
@@ -196,19 +202,29 @@ class Maintenance:
                     )
                 lock.unlink()
                 repaired.append(f"removed a stale .git/index.lock ({age:.0f}s old, left by a killed git command)")
+            recorded = journal_paths(tx.repo)
             dirty = dirty_paths(tx.repo, self.layout, None, thorough=True)
-            if dirty:
-                for rel in tx.repo.restore_to_head(dirty):
+            owned = [p for p in dirty if owned_by_journal(p, recorded)]
+            left = [p for p in dirty if p not in owned]
+            if owned:
+                restored = _save_copies(self.layout, owned)
+                for rel in tx.repo.restore_to_head(owned):
                     path = self.layout.abs(rel)
                     if path.is_file() or path.is_symlink():
                         path.unlink()
                     _prune_empty(path.parent, self.layout.root)
-                repaired.append(f"restored {len(dirty)} registry file(s) to HEAD: " + ", ".join(dirty[:10]))
-            clear_journal(tx.repo)  # files are as HEAD has them again: the interrupted write is over
-            commit = self._rebuild(tx, "repair", "registry: repair derived files")
-            if commit:
-                repaired.append("rebuilt derived files (model_catalog.yaml, lineage_graph.json)")
-        return {"repaired": repaired, "commit": commit}
+                for item in restored:
+                    saved = f" (copy: {item['copy']})" if item["copy"] else " (it was deleted; nothing to copy)"
+                    repaired.append(f"restored {item['path']} to HEAD{saved}")
+            for rel in left:
+                repaired.append(f"left {rel} as it is: no interrupted write recorded it (a change of yours)")
+            clear_journal(tx.repo)  # what the interrupted write owned is as HEAD has it again: that write is over
+            commit = None
+            if not left:
+                commit = self._rebuild(tx, "repair", "registry: repair derived files")
+                if commit:
+                    repaired.append("rebuilt derived files (model_catalog.yaml, lineage_graph.json)")
+        return {"repaired": repaired, "commit": commit, "restored": restored, "left_alone": left}
 
     @pushes
     def reindex(self) -> ChangeResult:
@@ -268,6 +284,32 @@ def _signature_problems(
     if policy.require_signed:
         problems += signing.unsigned_commit_problems(repo, policy)
     return problems
+
+
+def _save_copies(layout: Layout, paths: list[str]) -> list[dict[str, str | None]]:
+    """Copy each path that exists to ``.specweave/cache/sw-registry/repair/<UTC time>/<path>`` before repair
+    reverts it; returns ``[{"path", "copy"}]`` (copy None for a path that no longer exists)."""
+    import shutil
+    from datetime import datetime, timezone
+    from pathlib import Path
+
+    from .store.index import ensure_ignored
+
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    base = layout.cache_dir / "repair" / stamp
+    out: list[dict[str, str | None]] = []
+    for rel in paths:
+        src = layout.abs(rel)
+        if not (src.is_file() or src.is_symlink()):
+            out.append({"path": rel, "copy": None})
+            continue
+        dest = base / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, dest, follow_symlinks=False)
+        out.append({"path": rel, "copy": str(Path(dest))})
+    if out:
+        ensure_ignored(base)
+    return out
 
 
 def _prune_empty(folder: Path, root: Path) -> None:

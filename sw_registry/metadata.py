@@ -197,8 +197,10 @@ def yaml_scalar(raw: str) -> Any:
 
     try:
         value = yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) if raw else ""
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError, ValueError, OverflowError):  # e.g. '[[[[…' 10,000 deep: kept as text
         return raw
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return raw  # NaN and infinities have no JSON form: kept as the text typed
     return value if isinstance(value, (int, float, bool, str)) or value is None else raw
 
 

@@ -86,12 +86,16 @@ def validate(data: Any) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         raise ConfigError("registry.yaml must be a mapping", hint="see SPEC §5 for its keys")
-    _check_keys("", data, _TOP_KEYS)
-    if data.get("schema_version", 1) > 1:
-        raise ConfigError(
-            f"registry.yaml has schema_version {data['schema_version']}, newer than this sw-registry knows",
-            hint="upgrade sw-registry",
+    schema = data.get("schema_version", 1)
+    if isinstance(schema, int) and not isinstance(schema, bool) and schema > 1:
+        from .errors import IntegrityError
+
+        raise IntegrityError(
+            f"registry.yaml has schema_version {schema}, newer than this sw-registry knows; nothing was written",
+            hint="upgrade sw-registry (pip install -U sw-registry)",
+            details={"path": ".specweave/registry.yaml"},
         )
+    _check_keys("", data, _TOP_KEYS)
     if "@" in str(data.get("mlflow_tracking_uri") or "").partition("//")[2].partition("/")[0]:
         raise ConfigError(
             "registry.yaml: mlflow_tracking_uri must not carry credentials (the file is committed)",

@@ -130,7 +130,7 @@ class ModelRegistry(Workflow, Maintenance):
     ) -> list[ModelSummary]:
         """One summary per model; a filter keeps the models with some version that matches it."""
         index = self.index()
-        inc_id = self.layout.resolve_increment(increment).id if increment else None
+        inc_id = self.layout.resolve_increment(increment).id if increment is not None else None
         out = []
         for name in index.names():
             agg = index.aggregate(name)
@@ -154,7 +154,7 @@ class ModelRegistry(Workflow, Maintenance):
     ) -> list[ModelVersion]:
         """Every matching version with its full metadata (``registry-list --all-versions``)."""
         index = self.index()
-        inc_id = self.layout.resolve_increment(increment).id if increment else None
+        inc_id = self.layout.resolve_increment(increment).id if increment is not None else None
         out = []
         for name in index.names():
             if model and name != model:
@@ -352,16 +352,21 @@ class ModelRegistry(Workflow, Maintenance):
     def _now(self) -> str:
         return iso(self.clock())
 
-    def _write(self, *, allow_dirty: bool = False) -> AbstractContextManager[Transaction]:
+    def _write(self, *, allow_dirty: bool = False, adopt: tuple[str, ...] = ()) -> AbstractContextManager[Transaction]:
         if self.rev:
             raise InvalidInput(
                 "--rev is for reading; a write always lands on the checked-out branch", hint="drop --rev"
             )
         from .transaction import transaction
 
-        return transaction(self.layout, actor=self.actor, allow_detached=self.allow_detached, allow_dirty=allow_dirty)
+        return transaction(
+            self.layout, actor=self.actor, allow_detached=self.allow_detached, allow_dirty=allow_dirty, adopt=adopt
+        )
 
     def _target_increment(self, explicit: str | None, from_metadata: Any) -> Increment:
+        for given in (explicit, self.increment):
+            if given is not None and not str(given).strip():
+                raise InvalidInput("the increment id is empty", hint="pass --increment 42, 0042 or 0042-name")
         ref = explicit or self.increment or (str(from_metadata) if from_metadata else None)
         if ref:
             return self.layout.resolve_increment(ref, create=True)
@@ -419,7 +424,8 @@ class ModelRegistry(Workflow, Maintenance):
                 f"new versions start in dev, not {stage!r}", hint="register, then run registry-promote to move it on"
             )
         fields = sort_flat(metadata)
-        version = version or fields.pop("version", None)
+        if version is None:
+            version = fields.pop("version", None)
         fields.pop("version", None)
         meta_increment = fields.pop("increment", None)
         if version is not None and bump is not None:
@@ -450,6 +456,7 @@ class ModelRegistry(Workflow, Maintenance):
         fields["signature"], fields["features"] = sig, feats
         with tempfile.TemporaryDirectory(prefix="sw-registry-") as scratch:
             src, fmt = _artifact_source(model, Path(scratch))
+            _refuse_project_paths(src, self.layout)
             req_text = _requirements_text(requirements, src)
             if src.name in SIDE_FILES:
                 raise InvalidInput(f"the artifact may not be named {src.name!r}", hint="rename the file")
@@ -498,7 +505,7 @@ class ModelRegistry(Workflow, Maintenance):
         version = V.choose(existing, version, bump, change)
         rec = index.find(name, version)
         if rec is not None:
-            if hash_artifact(src) == (rec.get("artifact") or {}).get("sha256"):
+            if _reading_artifact(src, hash_artifact, src) == (rec.get("artifact") or {}).get("sha256"):
                 return self._version_of(self._read_metadata(rec), rec)
             raise AlreadyExists(
                 f"{name}@{version} is already registered with a different artifact",
@@ -516,7 +523,7 @@ class ModelRegistry(Workflow, Maintenance):
                 "to keep large files out of git"
             )
         dest = tx.make_dir(folder)
-        artifact = copy_artifact(src, dest / src.name, progress)
+        artifact = _reading_artifact(src, copy_artifact, src, dest / src.name, progress)
         if fmt:
             artifact["format"] = fmt
         now = self._now()
@@ -630,10 +637,16 @@ def _signature(signature: dict[str, Any]) -> dict[str, dict[str, str]] | None:
 def _artifact_source(model: Any, scratch: Path) -> tuple[Path, str | None]:
     """A path to copy: the given file/folder, or a pickle of the model object written to scratch."""
     if isinstance(model, (str, os.PathLike)):
-        src = Path(model)
-        if not src.exists():
+        from .inputs import check_path_text
+
+        src = check_path_text(model, "artifact")
+        try:
+            exists, is_file, is_dir = src.exists(), src.is_file(), src.is_dir()
+        except OSError as exc:
+            raise InvalidInput(f"artifact {str(src)!r} cannot be read: {exc.strerror}", hint="check the path") from None
+        if not exists:
             raise InvalidInput(f"artifact {str(src)!r} does not exist", hint="pass the path of a model file or folder")
-        if not (src.is_file() or src.is_dir()):
+        if not (is_file or is_dir):
             raise InvalidInput(f"artifact {str(src)!r} is not a file or folder", hint="pass a regular file")
         return src, None
     import pickle
@@ -649,6 +662,42 @@ def _artifact_source(model: Any, scratch: Path) -> tuple[Path, str | None]:
     return dest, PICKLE_FORMAT
 
 
+def _reading_artifact(src: Path, func: Callable[..., Any], *args: Any) -> Any:
+    """Run ``func`` over the artifact; an OS error while reading it (EIO, a file that vanished) is
+    ``invalid_input`` naming the artifact, and the transaction puts every file back."""
+    try:
+        return func(*args)
+    except OSError as exc:
+        raise InvalidInput(
+            f"cannot read artifact {str(src)!r}: {exc.strerror or exc}", hint="pass a readable model file or folder"
+        ) from None
+
+
+def _refuse_project_paths(src: Path, layout: Layout) -> None:
+    """An artifact may not be the project (or hold it), nor lie inside .git or .specweave (SPEC §9)."""
+    real = src.resolve()
+    root = layout.root.resolve()
+    if real == root or real in root.parents:
+        raise InvalidInput(
+            f"artifact {str(src)!r} is the project folder or holds it; registering it would copy the project "
+            "(and its .git) into itself",
+            hint="pass the model file or a folder holding only the model",
+        )
+    for inner in (root / ".git", root / ".specweave"):
+        if real == inner or inner in real.parents:
+            raise InvalidInput(
+                f"artifact {str(src)!r} lies inside {inner.name}/, which the registry and git own",
+                hint="copy the model out of it first, or pass the model's own file",
+            )
+    if real.is_dir():
+        for _dirpath, dirnames, _files in os.walk(real):
+            if ".git" in dirnames or ".specweave" in dirnames:
+                raise InvalidInput(
+                    f"artifact folder {str(src)!r} holds a .git or .specweave folder: it is a project, not a model",
+                    hint="pass a folder holding only the model's files",
+                )
+
+
 def _requirements_text(requirements: str | os.PathLike[str] | None, artifact: Path | None = None) -> str:
     if requirements is None:
         from .store.requirements import detect
@@ -658,11 +707,9 @@ def _requirements_text(requirements: str | os.PathLike[str] | None, artifact: Pa
             found
             or "# sw-registry: no requirements were given or detected for this version (pass --requirements FILE)\n"
         )
-    path = Path(requirements)
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"cannot read requirements file {str(path)!r}: {exc}", hint="pass a text file") from None
+    from .inputs import decode_text, read_side_file
+
+    return decode_text(read_side_file(requirements, "requirements"), "requirements", str(requirements))
 
 
 def _features_yaml(features: list[dict[str, str]]) -> bytes:

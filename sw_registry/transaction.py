@@ -15,9 +15,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import DirtyRegistry, GitError
+from .errors import DirtyRegistry, GitError, IntegrityError, RegistryError
 from .gitops import Repo, commit_message, open_repo, write_lock
 from .layout import Layout
+from .stop_points import stop_point
 from .store.files import atomic_write
 from .store.index import Index, WorkTreeSource, empty_index, load_index
 
@@ -33,6 +34,9 @@ class Transaction:
     _new_dirs: list[str] = field(default_factory=list)
     _staged: bool = False
     _journaled: bool = False
+    _journal_fd: int | None = None
+    _checked_dirs: set[str] = field(default_factory=set)
+    adopted: list[str] = field(default_factory=list)  # the user's own files this write commits as they are
     head: str | None = None  # HEAD when the write began (it cannot move while we hold the lock)
     commit_id: str | None = None
     warnings: list[str] = field(default_factory=list)  # for data.warnings: hook output, large artifacts
@@ -40,28 +44,60 @@ class Transaction:
 
     # -- file changes ---------------------------------------------------------------
     def _begin(self) -> None:
-        """Before the first file changes: mark the write as in progress (see ``dirty_paths``)."""
+        """Before the first file changes: mark the write as in progress (see ``dirty_paths``).
+
+        The journal's first line is our pid; every path the write is about to create or change follows on a
+        line of its own, written before the change. ``registry-verify --repair`` reverts only those paths.
+        """
         if not self._journaled:
             # not fsync'd: it guards against a killed process, whose writes the page cache keeps anyway
-            atomic_write(self.repo.journal(), f"{os.getpid()}\n".encode(), durable=False)
+            fd = os.open(self.repo.journal(), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
+            os.write(fd, f"{os.getpid()}\n".encode())
+            self._journal_fd = fd
             self._journaled = True
 
+    def _record(self, *rels: str) -> None:
+        """Note in the journal that this write owns ``rels`` (before it touches them)."""
+        if self._journal_fd is not None:
+            os.write(self._journal_fd, "".join(f"{r}\n" for r in rels).encode("utf-8", "surrogateescape"))
+
+    def _close_journal(self) -> None:
+        if self._journal_fd is not None:
+            os.close(self._journal_fd)
+            self._journal_fd = None
+
     def end(self) -> None:
+        self._close_journal()
         if self._journaled:
             clear_journal(self.repo)
             self._journaled = False
 
+    def check_contained(self, rel: str) -> None:
+        """Refuse (``integrity``, naming the link) a path whose folders lead outside the repository (SPEC §8)."""
+        parts = rel.split("/")[:-1]
+        for i in range(1, len(parts) + 1):
+            sub = "/".join(parts[:i])
+            if sub in self._checked_dirs:
+                continue
+            refuse_escaping_link(self.layout, self.repo, sub)
+            self._checked_dirs.add(sub)
+
     def write(self, rel: str, data: bytes, *, durable: bool = True) -> None:
         """Write a registry file atomically; ``durable=False`` skips the fsync for files that can be rebuilt."""
+        self.check_contained(rel)
         self._begin()
         path = self.layout.abs(rel)
         if rel not in self._originals and not any(rel.startswith(d + "/") for d in self._new_dirs):
             try:
                 self._originals[rel] = path.read_bytes()
+                self._record(rel)
             except FileNotFoundError:
                 self._originals[rel] = None
                 self._remember_new_parents(path)
+                self._record(rel, *self._new_dirs[-1:])
         atomic_write(path, data, durable=durable)
+        if rel.endswith("/metadata.json"):
+            stop_point("after_metadata")
         if rel.endswith("/metadata.json") and "/models/" in rel:
             import json
 
@@ -88,17 +124,25 @@ class Transaction:
 
     def make_dir(self, rel: str) -> Path:
         """Create a new folder (it must not exist); it is removed whole if the write fails."""
+        self.check_contained(rel + "/_")
         self._begin()
         path = self.layout.abs(rel)
         if path.exists():
             raise FileExistsError(path)
         self._remember_new_parents(path / "_")
+        self._record(rel, *self._new_dirs[-1:])
         path.mkdir(parents=True)
         return path
 
+    def adopt(self, rel: str) -> None:
+        """Commit the user's own ``rel`` as it is on disk (registry-policy --commit): never written, never
+        reverted, not in the journal; a failed commit only unstages it."""
+        if rel not in self.adopted:
+            self.adopted.append(rel)
+
     @property
     def paths(self) -> list[str]:
-        return sorted({*self._originals, *self._new_dirs})
+        return sorted({*self._originals, *self._new_dirs, *self.adopted})
 
     def reload(self) -> Index:
         self.index = load_index(WorkTreeSource(self.layout))
@@ -120,17 +164,20 @@ class Transaction:
             return None
         self._staged = True
         self.repo.stage(paths)
+        stop_point("inside_commit")
         env = dict(self.git_env)
         if author is not None:
             env["GIT_AUTHOR_NAME"], env["GIT_AUTHOR_EMAIL"] = author
         self.commit_id, output = self.repo.commit(
             commit_message(subject, trailers, body), paths, env, head=self.head, sign=sign or self.sign
         )
+        stop_point("after_commit")
         if output:
             self.warnings.append(f"git hook output: {output}")
         return self.commit_id
 
     def rollback(self, head_before: str | None) -> None:
+        self._close_journal()
         for rel in reversed(self._new_dirs):
             shutil.rmtree(self.layout.abs(rel), ignore_errors=True)
         for rel, original in self._originals.items():
@@ -194,16 +241,26 @@ def check_repo(repo: Repo, *, allow_detached: bool, branch_policy: str | None, c
 
 @contextmanager
 def transaction(
-    layout: Layout, *, actor: str | None, allow_detached: bool = False, allow_dirty: bool = False
+    layout: Layout,
+    *,
+    actor: str | None,
+    allow_detached: bool = False,
+    allow_dirty: bool = False,
+    adopt: tuple[str, ...] = (),
 ) -> Iterator[Transaction]:
     """Lock, re-read, check, and yield the write; restore everything if it fails before its commit.
 
     ``allow_dirty`` is for registry-verify --repair only: it skips the dirty check (the caller restores the
     files, then calls ``tx.reload()``) and the branch policy, which it cannot trust before the restore.
+    ``adopt`` names user files the write commits as they are (registry-policy --commit): their changes do
+    not count as dirty, and those that differ from HEAD are in ``tx.adopted``.
     """
     repo = open_repo(layout.root)
     who, env = actor_identity(repo, actor)
+    refuse_escaping_links(layout, repo)
     with write_lock(repo):
+        stop_point("after_lock")
+        adopted: list[str] = []
         if allow_dirty:
             check_repo(repo, allow_detached=allow_detached, branch_policy=None, check_index_lock=False)
             index = empty_index(layout)
@@ -212,17 +269,14 @@ def transaction(
             index = load_index(WorkTreeSource(layout))
             check_repo(repo, allow_detached=allow_detached, branch_policy=index.policy.branch)
             dirty = dirty_paths(repo, layout, index.policy.docs_path, status=status())
+            adopted = [p for p in dirty if p in adopt]
+            dirty = [p for p in dirty if p not in adopt]
             if not dirty:
                 clear_journal(repo)  # a killed write that had not changed a file yet
             if dirty:
-                raise DirtyRegistry(
-                    f"registry files have uncommitted changes ({len(dirty)}): " + ", ".join(dirty[:5]),
-                    hint="a previous write was interrupted or files were edited by hand: commit them, or run "
-                    "'sw-registry registry-verify --repair' to restore them",
-                    details={"paths": dirty},
-                )
+                raise dirty_refusal(repo, dirty)
         head = repo.head_commit()
-        tx = Transaction(layout, repo, index, who, env, head=head)
+        tx = Transaction(layout, repo, index, who, env, head=head, adopted=adopted)
         if index.policy.require_signed:  # SPEC §6: every registry commit is signed
             from .signing import check_can_sign
 
@@ -238,6 +292,70 @@ def transaction(
                 tx.end()
             raise
         tx.end()
+
+
+def dirty_refusal(repo: Repo, dirty: list[str]) -> RegistryError:
+    """The ``dirty_registry`` error for ``dirty`` registry paths, with a hint that says why and what to run."""
+    hints = []
+    if POLICY_FILE in dirty:
+        hints.append(
+            f"{POLICY_FILE} has changes of yours: run 'sw-registry registry-policy --commit [--reason TEXT]' to "
+            "validate and commit them"
+        )
+    others = [p for p in dirty if p != POLICY_FILE]
+    if others:
+        if repo.journal().exists():
+            hints.append("a previous write was interrupted: run 'sw-registry registry-verify --repair' to restore it")
+        else:
+            hints.append(
+                "registry files were changed outside sw-registry: put them back (git checkout -- PATH, or delete "
+                "what you added) or commit them; 'sw-registry registry-verify --repair' lists them and reverts only "
+                "what an interrupted write left"
+            )
+    return DirtyRegistry(
+        f"registry files have uncommitted changes ({len(dirty)}): " + ", ".join(dirty[:5]),
+        hint="; ".join(hints),
+        details={"paths": dirty},
+    )
+
+
+POLICY_FILE = ".specweave/registry.yaml"
+
+
+def refuse_escaping_links(layout: Layout, repo: Repo) -> None:
+    """Before anything is written: ``.specweave``, the increments folder and the increments themselves must not
+    be symlinks that lead outside the repository (SPEC §8). This costs one scandir (the entries' types come with
+    it); the folders inside an increment (``models/``, ``registry/``, a version folder) are checked by
+    ``Transaction.check_contained`` before the first file is written into them."""
+    for sub in (".specweave", ".specweave/increments"):
+        refuse_escaping_link(layout, repo, sub)
+    base = layout.increments_dir
+    for group in ("", "_archive", "_abandoned", "_paused"):
+        folder = base / group if group else base
+        try:
+            with os.scandir(folder) as it:
+                links = [e.name for e in it if e.is_symlink()]
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        prefix = f".specweave/increments/{group + '/' if group else ''}"
+        for name in links:
+            refuse_escaping_link(layout, repo, prefix + name)
+
+
+def refuse_escaping_link(layout: Layout, repo: Repo, rel: str) -> None:
+    """``integrity`` if root-relative ``rel`` is a symlink whose target is outside the repository's work tree."""
+    path = layout.abs(rel)
+    if not os.path.islink(path):
+        return
+    target = path.resolve()
+    top = repo.toplevel.resolve()
+    if (target != top and top not in target.parents) or (top / ".git") in (target, *target.parents):
+        raise IntegrityError(
+            f"{rel} is a symbolic link to {target}, outside the repository's work tree; a write there would "
+            "leave the project",
+            hint=f"replace the link {rel} with a real folder inside the repository",
+            details={"path": rel, "target": str(target)},
+        )
 
 
 def dirty_paths(
@@ -266,3 +384,28 @@ def clear_journal(repo: Repo) -> None:
     """Forget an interrupted write (under the lock, once its files are as HEAD has them)."""
     with contextlib.suppress(FileNotFoundError):
         os.unlink(repo.journal())
+
+
+def journal_paths(repo: Repo) -> list[str] | None:
+    """The paths an interrupted write recorded as its own (None when no write was interrupted)."""
+    try:
+        raw = repo.journal().read_bytes()
+    except FileNotFoundError:
+        return None
+    lines = raw.decode("utf-8", "surrogateescape").split("\n")
+    return sorted({line for line in lines[1:] if line})  # the first line is the writer's pid
+
+
+def owned_by_journal(rel: str, recorded: list[str] | None) -> bool:
+    """Whether ``rel`` is a path the interrupted write recorded, lies in a folder it created, or is the temp
+    file of one of its atomic writes (``.<name>.<random>.tmp`` beside it)."""
+    if not recorded:
+        return False
+    for own in recorded:
+        if rel == own or rel.startswith(own + "/"):
+            return True
+        folder, _, name = own.rpartition("/")
+        r_folder, _, r_name = rel.rpartition("/")
+        if r_folder == folder and r_name.startswith(f".{name}.") and r_name.endswith(".tmp"):
+            return True
+    return False

@@ -32,12 +32,18 @@ def parse(text: str) -> Version:
     """Parse a user-written version into a packaging Version restricted to SPEC §3."""
     raw = str(text).strip()
     body = raw[1:] if raw[:1] in ("v", "V") else raw
+    # 'vv1.0.0', '', digits of other scripts ('٤٢'), and numbers too long to be a version
+    if not body.isascii() or not body[:1].isdigit() or len(body) > 64:
+        raise InvalidVersion(
+            f"invalid version {text!r}",
+            hint="use MAJOR.MINOR.PATCH with ASCII digits, e.g. v3.1.0 (one optional leading v)",
+        )
     m = _SEMVER_PRE.match(body)
     if m:
         body = f"{m.group(1)}{m.group(2)}{m.group(3) or '0'}"
     try:
         v = Version(body)
-    except _PkgInvalid:
+    except (_PkgInvalid, ValueError):
         raise InvalidVersion(
             f"invalid version {text!r}",
             hint="use MAJOR.MINOR.PATCH, e.g. v3.1.0 (pre-releases like 3.2.0rc1 are allowed)",
@@ -84,7 +90,9 @@ def is_prerelease(version: str) -> bool:
 def bump(existing: list[str], kind: str) -> str:
     """Next version from the highest final release of ``existing`` (SPEC §3)."""
     if kind not in BUMPS:
-        raise InvalidVersion(f"unknown bump {kind!r}", hint="use major, minor, patch or auto")
+        from .errors import UsageError
+
+        raise UsageError(f"unknown bump {kind!r}", hint="use --bump major, minor, patch or auto")
     parsed = [parse(v) for v in existing]
     finals = [v for v in parsed if v.pre is None]
     if not finals:

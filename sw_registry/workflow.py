@@ -7,6 +7,7 @@ write lock and writes the result as one commit.
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import versions as V
@@ -17,7 +18,6 @@ from .publish import pushes
 if TYPE_CHECKING:
     from collections.abc import Callable
     from contextlib import AbstractContextManager
-    from pathlib import Path
 
     from .layout import Layout
     from .model import ModelVersion
@@ -43,8 +43,45 @@ HISTORY_HEADER = (
 )
 
 
+def _read_text_exact(path: Path, rel: str) -> str | None:
+    """A registry text file exactly as stored (CRLF stays CRLF), or None when it does not exist; a folder,
+    FIFO, device, huge or non-UTF-8 file there is an ``integrity`` error naming it."""
+    import os
+
+    from .errors import IntegrityError
+    from .inputs import decode_text, read_side_file
+
+    if not os.path.lexists(path):
+        return None
+    return decode_text(read_side_file(path, rel, IntegrityError, limit=64 * 1024 * 1024), rel, rel, IntegrityError)
+
+
 def _cell(text: Any) -> str:
     return "-" if text in (None, "") else str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _approval_rule(
+    stage: str,
+    approvers: list[str] | None,
+    min_approvals: int,
+    allow_self_approval: bool | None,
+    signed: bool,
+    signers_file: str | None,
+) -> dict[str, Any]:
+    """One approval rule of registry.yaml (SPEC §5, §6), checked before anything is written."""
+    from . import lifecycle as L
+
+    L.check_stage(stage)
+    if signers_file is not None and not signed:
+        from .errors import UsageError
+
+        raise UsageError("a signers file is for signed approvals", hint="add --signed (API: signed=True)")
+    rule: dict[str, Any] = {"approvers": list(approvers or []), "min_approvals": int(min_approvals)}
+    if allow_self_approval is not None:
+        rule["allow_self_approval"] = bool(allow_self_approval)
+    if signed:
+        rule["signed"] = True
+    return rule
 
 
 class Workflow:
@@ -58,7 +95,9 @@ class Workflow:
         def index(self) -> Index: ...
         def source(self) -> Source: ...
         def _now(self) -> str: ...
-        def _write(self, *, allow_dirty: bool = False) -> AbstractContextManager[Transaction]: ...
+        def _write(
+            self, *, allow_dirty: bool = False, adopt: tuple[str, ...] = ()
+        ) -> AbstractContextManager[Transaction]: ...
         def _read_metadata(self, rec: dict[str, Any]) -> dict[str, Any]: ...
         def _refresh_derived(self, tx: Transaction, increments: set[str]) -> None: ...
         def _version_of(
@@ -109,7 +148,7 @@ class Workflow:
         inc_rel = rec["dir"].rsplit("/models/", 1)[0]
         rel = f"{inc_rel}/registry/deployment_history.md"
         path = self.layout.abs(rel)
-        text = path.read_text(encoding="utf-8") if path.exists() else HISTORY_HEADER
+        text = _read_text_exact(path, rel) or HISTORY_HEADER
         if not text.endswith("\n"):
             text += "\n"
         text += (
@@ -425,7 +464,9 @@ class Workflow:
             return DeprecateResult(name, ver, reason, eol, commit, tx.actor, tuple(tx.warnings))
 
     # -- policy --------------------------------------------------------------------------
-    def _write_policy(self, tx: Transaction, data: dict[str, Any], subject: str, name: str | None) -> ChangeResult:
+    def _write_policy(
+        self, tx: Transaction, data: dict[str, Any], subject: str, name: str | None, reason: str | None = None
+    ) -> ChangeResult:
         import yaml
 
         from .policy import validate
@@ -436,7 +477,9 @@ class Workflow:
         text = yaml.dump(data, Dumper=dumper, sort_keys=False, default_flow_style=False, allow_unicode=True)
         if not tx.write_if_changed(".specweave/registry.yaml", text.encode("utf-8")):
             return ChangeResult(False, None)
-        commit = tx.commit(subject, {"Event": "policy", "Model": name, "Actor": tx.actor})
+        commit = tx.commit(
+            subject, {"Event": "policy", "Model": name, "Actor": tx.actor, "Reason": reason}, body=reason
+        )
         return ChangeResult(True, commit, tuple(tx.warnings))
 
     @pushes
@@ -456,36 +499,31 @@ class Workflow:
         ``signed``: an approval counts only while its commit's signature verifies against a key the signers file
         (``signers_file``, default ``.specweave/allowed_signers`` unless registry.yaml names one) lists for the
         approver (SPEC §6)."""
-        from . import lifecycle as L
-
-        L.check_stage(stage)
         if name is not None:
             V.validate_name(name)
-        if signers_file is not None and not signed:
-            from .errors import UsageError
-
-            raise UsageError("a signers file is for signed approvals", hint="add --signed (API: signed=True)")
-        rule: dict[str, Any] = {"approvers": list(approvers or []), "min_approvals": int(min_approvals)}
-        if allow_self_approval is not None:
-            rule["allow_self_approval"] = bool(allow_self_approval)
-        if signed:
-            rule["signed"] = True
+        rule = _approval_rule(stage, approvers, min_approvals, allow_self_approval, signed, signers_file)
         with self._write() as tx:
             data = copy.deepcopy(tx.index.policy.data) or {"schema_version": 1}
-            if signed:
-                from .signing import DEFAULT_SIGNERS_FILE, project_path
-
-                if signers_file is not None:
-                    data["signers_file"] = project_path(self.layout, signers_file)
-                else:
-                    data["signers_file"] = data.get("signers_file") or DEFAULT_SIGNERS_FILE
             if name is None:
                 section = data.setdefault("defaults", {})
             else:
                 section = data.setdefault("models", {}).setdefault(name, {})
-            section.setdefault("approval", {})[stage] = rule
+            self._set_approval(data, section, stage, rule, signers_file)
             who = name or "every model"
             return self._write_policy(tx, data, f"registry: require approval for {stage} ({who})", name)
+
+    def _set_approval(
+        self, data: dict[str, Any], section: dict[str, Any], stage: str, rule: dict[str, Any], signers_file: str | None
+    ) -> None:
+        """Put ``rule`` in ``section``; a signed rule also names the signers file in registry.yaml (SPEC §6)."""
+        section.setdefault("approval", {})[stage] = rule
+        if rule.get("signed"):
+            from .signing import DEFAULT_SIGNERS_FILE, project_path
+
+            if signers_file is not None:
+                data["signers_file"] = project_path(self.layout, signers_file)
+            else:
+                data["signers_file"] = data.get("signers_file") or DEFAULT_SIGNERS_FILE
 
     @pushes
     def set_model_policy(
@@ -507,6 +545,67 @@ class Workflow:
             if triggers:
                 section.setdefault("auto_rollback", {}).update(triggers)
             return self._write_policy(tx, data, f"registry: policy for {name}", name)
+
+    @pushes
+    def update_policy(
+        self,
+        name: str,
+        *,
+        require_approval: str | None = None,
+        approvers: list[str] | None = None,
+        min_approvals: int = 1,
+        allow_self_approval: bool | None = None,
+        signed: bool = False,
+        signers_file: str | None = None,
+        owner: str | None = None,
+        primary_metric: str | None = None,
+        triggers: dict[str, Any] | None = None,
+        reason: str | None = None,
+    ) -> ChangeResult:
+        """Everything one ``registry-policy NAME ...`` call sets, in one commit (SPEC §7.15)."""
+        V.validate_name(name)
+        rule = None
+        if require_approval is not None:
+            rule = _approval_rule(require_approval, approvers, min_approvals, allow_self_approval, signed, signers_file)
+        elif signed or signers_file is not None:
+            from .errors import UsageError
+
+            raise UsageError(
+                "--signed makes an approval rule signed", hint="add --require-approval STAGE --approver EMAIL"
+            )
+        with self._write() as tx:
+            data = copy.deepcopy(tx.index.policy.data) or {"schema_version": 1}
+            section = data.setdefault("models", {}).setdefault(name, {})
+            if require_approval is not None and rule is not None:
+                self._set_approval(data, section, require_approval, rule, signers_file)
+            if owner is not None:
+                section["owner"] = owner
+            if primary_metric is not None:
+                section["primary_metric"] = primary_metric
+            if triggers:
+                section.setdefault("auto_rollback", {}).update(triggers)
+            return self._write_policy(tx, data, f"registry: policy for {name}", name, reason=reason)
+
+    @pushes
+    def commit_policy(self, reason: str | None = None, name: str | None = None) -> ChangeResult:
+        """``registry-policy --commit``: validate .specweave/registry.yaml as it is on disk (a hand edit) and
+        commit it (event policy). Unchanged from HEAD: nothing to do, ``commit`` None (SPEC §5)."""
+        from .results import ChangeResult
+        from .store.index import read_policy_file
+
+        if name is not None:
+            V.validate_name(name)
+        rel = ".specweave/registry.yaml"
+        with self._write(adopt=(rel,)) as tx:
+            read_policy_file(self.layout)  # the file as it is now, under the lock: parse, bound, validate
+            if not tx.adopted:
+                return ChangeResult(False, None)
+            commit = tx.commit(
+                "registry: commit a hand edit of registry.yaml",
+                {"Event": "policy", "Model": name, "Actor": tx.actor, "Reason": reason},
+                body=reason,
+            )
+            return ChangeResult(True, commit, tuple(tx.warnings))
 
     # -- signature -------------------------------------------------------------------------
     @pushes
@@ -546,7 +645,7 @@ class Workflow:
 
         rel = self.layout.docs_rel(index.policy.docs_path)
         path = self.layout.abs(rel)
-        current = path.read_text(encoding="utf-8") if path.exists() else None
+        current = _read_text_exact(path, rel)
         from .monitor import doc_status
 
         models = [(n, index.records_of(n), index.policy.primary_metric(n)) for n in index.names()]

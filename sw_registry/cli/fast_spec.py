@@ -214,7 +214,7 @@ COMMANDS: dict[str, Any] = {
         'module': 'policy',
         'func': 'policy',
         'arguments': [
-            {'name': 'name', 'type': 'str', 'required': True},
+            {'name': 'name', 'type': 'str', 'required': False},
         ],
         'options': [
             {'name': 'require_approval', 'opts': ['--require-approval'], 'off': [], 'flag': False, 'multiple': False, 'type': 'str', 'required': False},
@@ -227,6 +227,8 @@ COMMANDS: dict[str, Any] = {
             {'name': 'primary_metric', 'opts': ['--primary-metric'], 'off': [], 'flag': False, 'multiple': False, 'type': 'str', 'required': False},
             {'name': 'signed', 'opts': ['--signed'], 'off': [], 'flag': True, 'multiple': False, 'type': 'boolean', 'required': False},
             {'name': 'signers_file', 'opts': ['--signers-file'], 'off': [], 'flag': False, 'multiple': False, 'type': 'str', 'required': False},
+            {'name': 'commit_file', 'opts': ['--commit'], 'off': [], 'flag': True, 'multiple': False, 'type': 'boolean', 'required': False},
+            {'name': 'reason', 'opts': ['--reason'], 'off': [], 'flag': False, 'multiple': False, 'type': 'str', 'required': False},
             {'name': 'actor', 'opts': ['--actor'], 'off': [], 'flag': False, 'multiple': False, 'type': 'str', 'required': False},
             {'name': 'allow_detached', 'opts': ['--allow-detached'], 'off': [], 'flag': True, 'multiple': False, 'type': 'boolean', 'required': False},
             {'name': 'push', 'opts': ['--push'], 'off': [], 'flag': True, 'multiple': False, 'type': 'boolean', 'required': False},

@@ -113,19 +113,30 @@ def run(argv: Sequence[str], invoke: Callable[[list[str]], Any]) -> int:
         return 130
     except BrokenPipeError:
         return 1
+    except ValueError as exc:
+        if "null byte" not in str(exc) or not any("\0" in a for a in args):
+            return _bug(exc, as_json)
+        # a real argv cannot hold a NUL; an in-process caller can, and a path or value with one is a wrong command
+        nul = RegistryError("an argument contains a NUL byte", hint="remove the NUL character", code="usage")
+        return show_error(nul, as_json)
     except Exception as exc:  # Typer's usage errors, else the bug path: log, say so, exit 70
         typer = sys.modules.get("typer")  # the fast path never imports Typer, so it raised none of its errors
         if typer is not None and isinstance(exc, typer.TyperException):  # click's usage errors, vendored by Typer
             return _usage_error(exc, as_json)
         if typer is not None and isinstance(exc, typer.Abort):
             return 130
-        path = _debug_log(exc)
-        bug = RegistryError(
-            f"internal error: {type(exc).__name__}: {exc}. This is a bug in sw-registry; the traceback is in {path}",
-            hint="please report it with that file",
-            details={"debug_log": str(path)},
-        )
-        return show_error(bug, as_json)
+        return _bug(exc, as_json)
+
+
+def _bug(exc: BaseException, as_json: bool) -> int:
+    """The bug path: log the traceback, say where, exit 70."""
+    path = _debug_log(exc)
+    bug = RegistryError(
+        f"internal error: {type(exc).__name__}: {exc}. This is a bug in sw-registry; the traceback is in {path}",
+        hint="please report it with that file",
+        details={"debug_log": str(path)},
+    )
+    return show_error(bug, as_json)
 
 
 def _usage_error(exc: Any, as_json: bool) -> int:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import IntegrityError, InvalidInput
+from ..stop_points import stop_point
 
 CHUNK = 4 * 1024 * 1024
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
@@ -28,6 +29,8 @@ def _copy_file(
             chunk = view[:n]
             h.update(chunk)
             fout.write(chunk)
+            if not size:
+                stop_point("mid_copy")
             size += n
             if progress is not None:
                 progress(done + size, total)

@@ -19,6 +19,7 @@ def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~process_umask())  # what a new file gets, not mkstemp's 0600 (SPEC §9 / issue 6)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             if durable:
@@ -33,14 +34,44 @@ def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
         raise
 
 
+_UMASK: list[int] = []
+
+
+def process_umask() -> int:
+    """The process umask, read once (from /proc where it is, else by setting and restoring it)."""
+    if not _UMASK:
+        value = None
+        try:
+            with open("/proc/self/status", encoding="ascii") as fh:
+                for line in fh:
+                    if line.startswith("Umask:"):
+                        value = int(line.split()[1], 8)
+                        break
+        except (OSError, ValueError):
+            value = None
+        if value is None:
+            value = os.umask(0o022)
+            os.umask(value)
+        _UMASK.append(value)
+    return _UMASK[0]
+
+
 def dump_json(data: Any) -> bytes:
     return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def parse_metadata(raw: bytes, where: str) -> dict[str, Any]:
     """Parse a metadata.json; any damage is an ``integrity`` error naming the file."""
+    from ..inputs import check_depth
+
     try:
-        data = json.loads(raw)
+        data = check_depth(json.loads(raw), "metadata file", where, IntegrityError)
+    except RecursionError:
+        raise IntegrityError(
+            f"{where} is nested too deeply to be a metadata file",
+            hint="restore it with 'git checkout -- <file>'",
+            details={"path": where},
+        ) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise IntegrityError(
             f"{where} is not valid JSON: {exc}",

@@ -421,24 +421,38 @@ def _policy(source: Source, cached: Any) -> tuple[Any, dict[str, Any]]:
     fp = source.fingerprint(rel)
     if cached and cached[0] == fp:
         return fp, cached[1]
+    if isinstance(source, WorkTreeSource):
+        return fp, read_policy_file(source.layout)
     raw = source.read(rel)
     if raw is None:
         return fp, {}
-    import yaml
+    return fp, parse_policy(raw)
 
+
+def read_policy_file(layout: Layout) -> dict[str, Any]:
+    """registry.yaml of the work tree, read safely (a regular UTF-8 file of at most 16 MiB) and validated."""
     from ..errors import ConfigError
+    from ..inputs import read_side_file
 
-    try:
-        data = yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"registry.yaml does not parse: {exc}", hint="fix .specweave/registry.yaml") from None
-    return fp, validate(data)
+    path = layout.specweave / "registry.yaml"
+    if not os.path.lexists(path):
+        return {}
+    return parse_policy(read_side_file(path, ".specweave/registry.yaml", ConfigError))
+
+
+def parse_policy(raw: bytes) -> dict[str, Any]:
+    from ..errors import ConfigError
+    from ..inputs import decode_text, load_yaml
+
+    where = ".specweave/registry.yaml"
+    return validate(load_yaml(decode_text(raw, "registry.yaml", where, ConfigError), "policy file", where, ConfigError))
 
 
 def load_index(source: Source, *, use_cache: bool = True) -> Index:
     """The index of ``source``, parsing only metadata files whose fingerprint changed since the cache."""
     layout = source.layout
-    cache_dir = layout.cache_dir if use_cache else None
+    # a read writes its cache only inside a project it found (SPEC §9): never a new .specweave/ elsewhere
+    cache_dir = layout.cache_dir if use_cache and layout.specweave.is_dir() else None
     main_path = layout.cache_dir / f"index-{source.cache_key}.marshal"
     cache = _load_marshal(main_path) if cache_dir else {}
     old_files: dict[str, Any] = cache.get("files", {})

@@ -29,10 +29,17 @@ STDLIB_ROOTS = {
 
 def pickle_modules(path: Path) -> set[str]:
     """Top-level modules a pickle file imports when loaded (read with pickletools; nothing is unpickled)."""
+    try:
+        if not path.is_file() or path.stat().st_size > MAX_SCAN:
+            return set()
+        return _scan(path)
+    except OSError:  # unreadable: no requirements to report (the copy will say what is wrong)
+        return set()
+
+
+def _scan(path: Path) -> set[str]:
     import pickletools
 
-    if not path.is_file() or path.stat().st_size > MAX_SCAN:
-        return set()
     with open(path, "rb") as fh:
         if fh.read(1) != b"\x80":  # not a protocol 2+ pickle
             return set()

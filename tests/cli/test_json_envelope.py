@@ -145,7 +145,7 @@ def test_warnings_go_into_data_not_stderr(cli, main_cli, project: Path, make_art
         (("registry-list", "--stage", "nowhere"), "invalid_input", 2),
         (("registry-list", "--increment", "0999"), "not_found", 3),
         (("registry-register", "fraud-model", "--artifact", "/no/such/file"), "invalid_input", 2),
-        (("registry-register", "fraud-model", "--artifact", "{art}", "--bump", "huge"), "invalid_version", 2),
+        (("registry-register", "fraud-model", "--artifact", "{art}", "--bump", "huge"), "usage", 2),
         (("registry-register", "fraud-model", "--artifact", "{art}", "--metric", "accuracy=high"), "invalid_input", 2),
         (("registry-register", "fraud-model", "--artifact", "{art}", "--version", "1.0.0"), "already_exists", 5),
         (("registry-register", "fraud-model", "--artifact", "{art}", "--parent", "nope"), "invalid_version", 2),

@@ -91,7 +91,7 @@ def test_bump_never_produces_a_prerelease() -> None:
 def test_unknown_bump_kind_is_refused() -> None:
     with pytest.raises(RegistryError) as exc:
         V.bump(["1.0.0"], "huge")
-    assert exc.value.code == "invalid_version"
+    assert exc.value.code == "usage"  # SPEC §9: --bump huge is a wrong command line (issue 6)
 
 
 def test_choose_first_version_without_explicit_version_is_1_0_0() -> None:

@@ -14,7 +14,8 @@ from .common import registry
 if TYPE_CHECKING:
     import typer
 
-    from ..options import ActorOption, AllowDetachedOption, JsonOption, NameArg, PushOption, RootOption
+    from ..complete import model_names
+    from ..options import ActorOption, AllowDetachedOption, JsonOption, PushOption, RootOption
 
 
 TRIGGER = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*([<>])\s*([-+0-9.eE]+)\s*$")
@@ -41,7 +42,15 @@ def parse_triggers(items: list[str] | None, window: str | None) -> dict[str, Any
 
 
 def policy(
-    name: NameArg,
+    name: Annotated[
+        str | None,
+        typer.Argument(
+            help="Model name (not needed with --commit).",
+            metavar="NAME",
+            autocompletion=model_names,
+            show_default=False,
+        ),
+    ] = None,
     require_approval: Annotated[
         str | None, typer.Option("--require-approval", help="Stage that needs approval (staging or production).")
     ] = None,
@@ -72,50 +81,73 @@ def policy(
             "--signers-file", help="Allowed-signers file, from the project root (default .specweave/allowed_signers)."
         ),
     ] = None,
+    commit_file: Annotated[
+        bool,
+        typer.Option(
+            "--commit", help="Validate .specweave/registry.yaml as you edited it and commit it (event policy)."
+        ),
+    ] = False,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why (recorded in the commit).")] = None,
     actor: ActorOption = None,
     allow_detached: AllowDetachedOption = False,
     push: PushOption = False,
     root: RootOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Set a model's policy in .specweave/registry.yaml (one commit, reviewed like code)."""
+    """Set a model's policy in .specweave/registry.yaml, or commit your own edit of it with --commit.
+
+    One call is one commit, whatever options it combines (reviewed and audited like code)."""
     from ...errors import UsageError
 
     if min_approvals < 1:
         raise UsageError("--min-approvals must be at least 1", hint="e.g. --min-approvals 2")
-    triggers = parse_triggers(trigger, window)
-    if (signed or signers_file) and not require_approval:
-        raise UsageError("--signed makes an approval rule signed", hint="add --require-approval STAGE --approver EMAIL")
-    if signers_file and not signed:
-        raise UsageError("--signers-file is for signed approvals", hint="add --signed")
-    if not (require_approval or triggers or owner or primary_metric):
-        raise UsageError("nothing to set", hint="pass --require-approval, --trigger, --owner or --primary-metric")
-    reg = registry(root, actor=actor, allow_detached=allow_detached, push=push)
-    results = []
-    if require_approval:
-        results.append(
-            reg.set_approval_required(
-                require_approval,
-                approver or [],
-                name,
-                min_approvals=min_approvals,
-                allow_self_approval=self_approval,
-                signed=signed,
-                signers_file=signers_file,
+    setting = bool(require_approval or trigger or owner or primary_metric or approver or window)
+    setting = setting or signed or bool(signers_file)
+    if commit_file:
+        if setting:
+            raise UsageError(
+                "--commit commits registry.yaml as it is; it takes no policy options",
+                hint="edit the file and run 'registry-policy --commit', or set options without --commit",
             )
+        reg = registry(root, actor=actor, allow_detached=allow_detached, push=push)
+        result = reg.commit_policy(reason=reason, name=name)
+    else:
+        triggers = parse_triggers(trigger, window)
+        if name is None:
+            raise UsageError(
+                "missing the model NAME",
+                hint="registry-policy NAME --require-approval ..., or registry-policy --commit",
+            )
+        if not (require_approval or triggers or owner or primary_metric):
+            raise UsageError(
+                "nothing to set",
+                hint="pass --require-approval, --trigger, --owner or --primary-metric (or --commit for a hand edit)",
+            )
+        reg = registry(root, actor=actor, allow_detached=allow_detached, push=push)
+        result = reg.update_policy(
+            name,
+            require_approval=require_approval,
+            approvers=approver,
+            min_approvals=min_approvals,
+            allow_self_approval=self_approval,
+            owner=owner,
+            signed=signed,
+            signers_file=signers_file,
+            primary_metric=primary_metric,
+            triggers=triggers,
+            reason=reason,
         )
-    if triggers or owner or primary_metric:
-        results.append(reg.set_model_policy(name, owner=owner, primary_metric=primary_metric, triggers=triggers))
-    changed = any(r.changed for r in results)
-    commits = [r.commit for r in results if r.commit]
-    commit = commits[-1] if commits else None
-    data = {"changed": changed, "commit": commit}
+    changed, commit = result.changed, result.commit
+    data: dict[str, Any] = {"changed": changed, "commit": commit}
+    if result.warnings:
+        data["warnings"] = list(result.warnings)
+    what = f"policy of {name}" if name else "registry.yaml"
 
     def render(out: Any) -> None:
         out.print(
-            f"policy of {name} updated, commit {short(commit)}"
+            f"{what} committed, commit {short(commit)}"
             if changed
-            else f"policy of {name} already says that; nothing changed"
+            else f"{what} already says that; nothing changed"
         )
 
     emit(json, data, render)

@@ -19,24 +19,9 @@ if TYPE_CHECKING:
 
 
 def _load_structured(path: Path, what: str) -> Any:
-    from ...errors import InvalidInput
+    from ...inputs import load_structured
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InvalidInput(f"cannot read {what} file {str(path)!r}: {exc}", hint="pass an existing file") from None
-    try:
-        if path.suffix.lower() == ".json":
-            import json
-
-            return json.loads(text)
-        import yaml
-
-        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except ValueError as exc:  # json.JSONDecodeError and yaml.YAMLError both derive from it or Exception
-        raise InvalidInput(f"{what} file {str(path)!r} does not parse: {exc}", hint="fix the file") from None
-    except Exception as exc:  # yaml.YAMLError
-        raise InvalidInput(f"{what} file {str(path)!r} does not parse: {exc}", hint="fix the file") from None
+    return load_structured(path, what)
 
 
 def _progress(as_json: bool, size_hint: Path) -> Any:
