@@ -14,10 +14,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .errors import DirtyRegistry, GitError
 from .gitops import Repo, commit_message, open_repo, write_lock
 from .layout import Layout
+from .store import worktree_state
 from .store.files import atomic_write
 from .store.index import Index, WorkTreeSource, empty_index, load_index
 
@@ -34,6 +36,7 @@ class Transaction:
     _staged: bool = False
     _journaled: bool = False
     head: str | None = None  # HEAD when the write began (it cannot move while we hold the lock)
+    clean_state: dict[str, Any] | None = None  # stat snapshot of the registry as checked clean (worktree_state)
     commit_id: str | None = None
     warnings: list[str] = field(default_factory=list)  # for data.warnings: hook output, large artifacts
 
@@ -120,6 +123,10 @@ class Transaction:
         if author is not None:
             env["GIT_AUTHOR_NAME"], env["GIT_AUTHOR_EMAIL"] = author
         self.commit_id, output = self.repo.commit(commit_message(subject, trailers, body), paths, env, head=self.head)
+        if trailers.get("Model"):
+            from .store import seqcache
+
+            seqcache.note_commit(self.layout, str(trailers["Model"]), self.head, self.commit_id, trailers.get("Seq"))
         if output:
             self.warnings.append(f"git hook output: {output}")
         return self.commit_id
@@ -201,11 +208,11 @@ def transaction(
         if allow_dirty:
             check_repo(repo, allow_detached=allow_detached, branch_policy=None, check_index_lock=False)
             index = empty_index(layout)
+            state = None
         else:
-            status = repo.start_changed_paths()  # under the lock; git works while we read the registry
             index = load_index(WorkTreeSource(layout))
             check_repo(repo, allow_detached=allow_detached, branch_policy=index.policy.branch)
-            dirty = dirty_paths(repo, layout, index.policy.docs_path, status=status())
+            dirty, state = dirty_paths_for_write(repo, layout, index)
             if not dirty:
                 clear_journal(repo)  # a killed write that had not changed a file yet
             if dirty:
@@ -216,15 +223,43 @@ def transaction(
                     details={"paths": dirty},
                 )
         head = repo.head_commit()
-        tx = Transaction(layout, repo, index, who, env, head=head)
+        tx = Transaction(layout, repo, index, who, env, head=head, clean_state=state)
         try:
             yield tx
         except BaseException:
+            worktree_state.forget(layout)
             if tx.commit_id is None and repo.head_commit() == head:
                 tx.rollback(head)
                 tx.end()
             raise
         tx.end()
+        if tx.clean_state is not None:  # the registry matches HEAD again: the next write's check is cheap
+            worktree_state.save(layout, worktree_state.refresh(tx.clean_state, layout, repo, tx.paths))
+        else:
+            worktree_state.forget(layout)
+
+
+def dirty_paths_for_write(repo: Repo, layout: Layout, index: Index) -> tuple[list[str], dict[str, Any] | None]:
+    """The dirty check every write makes: what ``dirty_paths`` finds, found at a cost that follows what changed.
+
+    A journal left behind (a killed write) gets the full check, as before. Otherwise the registry's stat snapshot
+    from the last time it matched HEAD (``store/worktree_state.py``) says which paths changed since; only those are
+    given to ``git status``, and nothing is run when none did. No snapshot, a moved HEAD or a changed git index
+    (commit, checkout, merge, rebase, reset, ``git add``) mean the full ``git status``, once. Returns the dirty
+    paths, and the snapshot to keep when there are none.
+    """
+    docs_path = index.policy.docs_path
+    if repo.journal().exists():
+        return dirty_paths(repo, layout, docs_path), None
+    now = worktree_state.scan(layout, layout.docs_rel(docs_path), repo, index.fingerprints())
+    todo = worktree_state.changed(worktree_state.load(layout), now)
+    if todo == []:
+        return [], now
+    if todo is not None and len(todo) > 256:  # a checkout of many files: one walk beats a long command line
+        todo = None
+    status = repo.changed_paths() if todo is None else repo.changed_paths(paths=todo)
+    dirty = dirty_paths(repo, layout, docs_path, status=status)
+    return dirty, (None if dirty else now)
 
 
 def dirty_paths(
