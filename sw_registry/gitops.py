@@ -385,7 +385,8 @@ class Repo:
         # bottom-up: each folder's tree is written before its parent's, whose entry it becomes
         order = sorted(trees, key=lambda d: (-d.count("/") if d else 1, d))
         batch, expect = bytearray(), []
-        algo = "sha256" if head and len(head) == 64 else "sha1"
+        some_oid = next(iter(staged.values()), ("", head or ""))[1]
+        algo = "sha256" if len(some_oid) == 64 else "sha1"  # the repository's object format
         for d in order:
             entries = trees[d]
             if d:
