@@ -442,3 +442,22 @@ def test_hooks_under_core_hooks_path_still_run(tmp_path) -> None:
     ok = run_cli(project, "registry-register", "m", "--artifact", str(art), "--json")
     assert ok.returncode == 0, ok.stdout
     assert git(project, "reflog", "-1", "--format=%gs").startswith("commit: registry: register m v1.0.0")
+
+
+def test_commits_in_a_sha256_repository_from_its_first_commit(tmp_path: Path, make_artifact) -> None:
+    """The commit's trees are built by us and checked against git's: also with sha256 ids and no HEAD yet."""
+    repo = tmp_path / "sha256"
+    (repo / ".specweave" / "increments" / INCREMENT).mkdir(parents=True)
+    (repo / ".specweave" / "increments" / INCREMENT / "metadata.json").write_text('{"status": "active"}\n')
+    git(repo, "init", "-q", "--object-format=sha256", "-b", "main")
+    reg = ModelRegistry(root=repo)
+    first = reg.register_model("m", str(make_artifact(b"one")), version="1.0.0")
+    second = reg.register_model("m", str(make_artifact(b"two")), version="1.0.1")
+    assert first.commit and len(first.commit) == 64 and second.commit and len(second.commit) == 64
+    git(repo, "fsck", "--strict")
+    assert git(repo, "ls-tree", "-r", "--name-only", "HEAD").split() == sorted(
+        f"{MODELS}/m-v1.0.{i}/{f}" for i in (0, 1) for f in ("features.yaml", "metadata.json", "model.pkl",
+                                                             "requirements.txt")
+    ) + [f".specweave/increments/{INCREMENT}/registry/{f}" for f in ("lineage_graph.json", "model_catalog.yaml")]
+    # the increment's own metadata.json is the user's file: never committed by the registry
+    assert git(repo, "status", "--porcelain").split() == ["??", f".specweave/increments/{INCREMENT}/metadata.json"]
