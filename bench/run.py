@@ -1,28 +1,33 @@
 """Wall-time benchmarks of the sw-registry CLI, as a user runs it: one process per command.
 
-For each size N (versions per model; 3 models) it builds a registry with bench/build_registry.py,
-then times, per command, 1 warm-up run (which also warms the read cache) and --runs timed runs:
+Default (issue 10's budgets): two registries of 3 models each,
 
-    python -c pass                                   the interpreter baseline
-    sw-registry --help
-    sw-registry registry-list --json                 per N
-    sw-registry registry-info <model> --json         per N
-    sw-registry registry-promote <model> <a dev version> --to staging --json   per N (a new version each run)
-    sw-registry registry-register <model> --artifact <new 4 KB file> --bump patch --json   per N
+    1,500 versions   (--small 500)  registered one by one through the product's API: one commit per operation
+    10,002 versions  (--big 3334)   over 20 increments, via git fast-import: one commit per version with the
+                                    register trailers (derived files once per increment), stage changes by the product
 
-and prints a markdown table with the median, min and max and the budget beside each row.
+and in each, after 1 warm-up run, --runs timed runs of
 
-    python bench/run.py                  N = 50, 500          (150 and 1,500 versions)
-    python bench/run.py --big            N = 50, 500, 3334    (... and ~10,000 versions)
-    python bench/run.py --artifact-gib 1 register one 1 GiB file against sha256sum + cp, and its peak RSS
+    python -c pass                                  the floor of every command
+    git add && git commit                           in the same repository: the floor of a write, added to the above
+    registry-list / -info / -get / -history         reads
+    registry-register (new 4 KB file, --bump patch) / -promote / -approve / -rollback: writes, one commit each
+
+then `sw-registry --help` against `python -c pass`, the first read on fresh clones of the big registry (no cache),
+a read after deleting the cache (its rebuild), and `.git` after the 1,500-version build against a `git gc`'d copy.
+It prints a markdown table: each median, the own time (median minus the floor of the same registry), the growth
+from 1,500 to 10,002 versions and the peak RSS (GNU time), each against its budget.
+
+    python bench/run.py                       the default above (about 20-30 minutes on 2 busy cores)
+    python bench/run.py --small 20 --big 60   a quick check of the script itself
+    python bench/run.py --artifact-gib 1      register one 1 GiB file against sha256sum + cp, and its peak RSS
 
 Bytecode: the timed processes cache it in a folder of the benchmark's own (PYTHONPYCACHEPREFIX,
 filled by the warm-up runs), as an installed wheel has it, even if PYTHONDONTWRITEBYTECODE is set.
-Each register run adds a version, so its registry grows by 1 + --runs versions while it is timed.
 
 The console script is the installed one (shutil.which). A pyenv shim in front of it is a shell
 script that re-executes through pyenv (tens of ms per call that are not the product's), so the
-real script next to the running interpreter is timed instead, and the shim gets one reference row.
+real script next to the running interpreter is timed instead.
 Only the standard library and the product (through bench/build_registry.py) are used.
 """
 
@@ -50,18 +55,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from build_registry import build
 
 GIB = 1024**3
-SIZES = (50, 500)
 BIG_SIZE = 3334  # 3 x 3334 = 10,002 versions
 MODEL = "fraud-detection-model"
-HELP_BUDGET_MS = 120
-PROMOTE_BUDGET_MS = 250  # promote, including its commit; register has no budget of its own (shown for reference)
 RSS_BUDGET_MB = 150
 GIB_RATIO_BUDGET = 2.0
-
-
-def read_budget_ms(versions: int) -> int:
-    """list/info: 150 ms up to 1,500 versions, 300 ms up to 10,000."""
-    return 150 if versions <= 1500 else 300
 
 
 # -- running and timing ------------------------------------------------------------------------
@@ -125,13 +122,6 @@ class Row:
     @property
     def median(self) -> float:
         return statistics.median(self.times_ms)
-
-
-def measure(label: str, make_cmd: Callable[[int], Sequence[str]], runs: int, cwd: Path | None = None) -> list[float]:
-    """1 warm-up run, then ``runs`` timed runs; ``make_cmd(i)`` does its own setup before the clock starts."""
-    print(f"  {label} ...", file=sys.stderr, flush=True)
-    run_once(make_cmd(-1), cwd)
-    return [run_once(make_cmd(i), cwd) * 1000 for i in range(runs)]
 
 
 def judge(row: Row, budget_ms: float, reference: bool = False) -> Row:
