@@ -161,17 +161,15 @@ def changed(before: Snapshot | None, now: Snapshot) -> list[str] | None:
     if not before or before.get("format") != now["format"] or before.get("docs") != now["docs"]:
         return None
     taken = before["taken"]
-
-    def racy(fp: Any) -> bool:
-        return fp is not None and fp[0] >= taken - RACY_NS
-
-    if before["head"] != now["head"] or before["index"] != now["index"] or racy(before["index"]):
+    index = before["index"]
+    if before["head"] != now["head"] or index != now["index"] or (index is not None and index[0] >= taken - RACY_NS):
         return None
     if before["increments"] != now["increments"]:
         return None
     old, new = before["entries"], now["entries"]
-    out = [rel for rel, fp in new.items() if old.get(rel, False) != fp or racy(fp)]
-    out += [rel for rel in old if rel not in new]
+    limit = taken - RACY_NS
+    out = [rel for rel, fp in new.items() if old.get(rel, False) != fp or (fp is not None and fp[0] >= limit)]
+    out += old.keys() - new.keys()  # removed since
     return sorted(set(out))
 
 
