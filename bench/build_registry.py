@@ -43,6 +43,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from sw_registry.gitops import FAST_OBJECTS as FAST_GIT  # the git options of the product's own writes
 from sw_registry.layout import Layout
 from sw_registry.metadata import SCHEMA_VERSION, ordered
 from sw_registry.store.derived import derived_files
@@ -56,8 +57,7 @@ ARTIFACT_BYTES = 4096
 BASE_TIME = datetime(2024, 1, 1, tzinfo=timezone.utc)
 FEATURES = (("amount", "float"), ("merchant_risk_score", "float"), ("country", "str"), ("hour", "int"))
 REQUIREMENTS = "scikit-learn==1.4.0\nnumpy==1.26.4\n"
-# git options the product itself uses for its commits (SPEC §7.1): no zlib, stream big files
-FAST_GIT = ("-c", "core.compression=0", "-c", "core.looseCompression=0", "-c", "core.bigFileThreshold=64m")
+
 
 
 def version_string(i: int) -> str:
@@ -81,14 +81,14 @@ def git(root: Path, *args: str) -> None:
     subprocess.run(["git", *args], cwd=root, check=True, stdout=subprocess.DEVNULL)
 
 
-def init_project(root: Path) -> None:
-    """A git repo with a local identity, a .gitignore for the cache and three increments (0001 active)."""
+def init_project(root: Path, increments: tuple[str, ...] = INCREMENTS) -> None:
+    """A git repo with a local identity, a .gitignore for the cache and the increments (the first active)."""
     git(root, "init", "-q", "-b", "main")
     git(root, "config", "user.name", ACTOR_NAME)
     git(root, "config", "user.email", ACTOR_EMAIL)
     git(root, "config", "commit.gpgsign", "false")
     (root / ".gitignore").write_text(".specweave/cache/\n")
-    for n, inc in enumerate(INCREMENTS):
+    for n, inc in enumerate(increments):
         folder = root / ".specweave" / "increments" / inc
         folder.mkdir(parents=True)
         status = "active" if n == 0 else "completed"
@@ -211,6 +211,150 @@ def build(out: Path, versions: int, seed: int = 0) -> dict[str, Any]:
         f"bench: registry of {len(MODELS)} models x {versions} versions ({count} versions)")
     return {"root": str(root), "models": list(MODELS), "versions_per_model": versions, "versions": count,
             "increments": list(INCREMENTS), "seconds": round(time.perf_counter() - t0, 2)}
+
+
+# -- realistic histories (issue 10): one commit per operation --------------------------------------------------
+
+
+def _finish_stages(reg: Any, versions: int) -> None:
+    """Per model, through the product: the version three from the top to production (staging, an approval,
+    production), the next one to staging. One commit per operation, as a team would make them."""
+    prod, staging = max(0, versions - 3), max(0, versions - 3) + 1
+    for name in MODELS:
+        reg.promote_model(name, version_string(prod), to_stage="staging", reason="bench")
+        reg.approve_model(name, version_string(prod), approver="reviewer@example.com", comments="bench approval")
+        reg.promote_model(name, version_string(prod), to_stage="production", reason="bench")
+        reg.promote_model(name, version_string(staging), to_stage="staging", reason="bench")
+
+
+def build_through_product(out: Path, versions: int, seed: int = 0,
+                          increments: tuple[str, ...] = INCREMENTS) -> dict[str, Any]:
+    """Every version registered by the product's API, one commit each (register), then the stage changes.
+
+    The slow, faithful builder: each registration is the product's own write (lock, dirty check, files, derived
+    files, one commit with trailers), spread in order over ``increments``.
+    """
+    from sw_registry.registry import ModelRegistry
+
+    out.mkdir(parents=True, exist_ok=True)
+    if any(out.iterdir()):
+        raise SystemExit(f"{out} is not empty; pass a new or empty folder to --out")
+    root = out.resolve()
+    t0 = time.perf_counter()
+    init_project(root, increments)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "project")
+    rng = random.Random(seed)
+    reg = ModelRegistry(root=root, actor=ACTOR_EMAIL)
+    per_increment = -(-versions // len(increments))
+    scratch = Path(tempfile.mkdtemp(prefix="bench-artifacts-"))
+    try:
+        for i in range(versions):
+            for name in MODELS:
+                art = scratch / "model.pkl"
+                art.write_bytes(rng.randbytes(ARTIFACT_BYTES))
+                reg.register_model(name, str(art), version=version_string(i), **_register_fields(name, i, rng),
+                                   increment=increments[i // per_increment])
+        _finish_stages(reg, versions)
+    finally:
+        import shutil
+
+        shutil.rmtree(scratch, ignore_errors=True)
+    return {"root": str(root), "models": list(MODELS), "versions_per_model": versions,
+            "versions": versions * len(MODELS), "increments": list(increments),
+            "seconds": round(time.perf_counter() - t0, 2), "builder": "product"}
+
+
+def _register_fields(name: str, i: int, rng: random.Random) -> dict[str, Any]:
+    return {
+        "description": f"{name} benchmark version {version_string(i)}",
+        "tags": ["bench", f"batch-{i // 100}"],
+        "metrics": {"accuracy": round(rng.uniform(0.80, 0.95), 4), "precision": round(rng.uniform(0.75, 0.95), 4),
+                    "recall": round(rng.uniform(0.55, 0.80), 4), "f1": round(rng.uniform(0.65, 0.85), 4),
+                    "inference_latency_p95_ms": rng.randint(40, 120)},
+        "params": {"n_estimators": rng.randint(100, 900), "max_depth": rng.randint(3, 12)},
+        "inputs": dict(FEATURES),
+        "outputs": {"score": "float"},
+        "data_version": f"v2024-{1 + i % 12:02d}",
+        "experiment": f"exp-{i:04d}",
+        "parent": f"{name}@{version_string(i - 1)}" if i else None,
+        "requirements": None,
+    }
+
+
+def build_fast(out: Path, versions: int, n_increments: int = 20, seed: int = 0) -> dict[str, Any]:
+    """The same shape of history, quickly: ``git fast-import`` writes one commit per registered version (its
+    folder, with the product's register trailers), and after each increment's versions one reindex commit with
+    that increment's derived files (rendered by the product's code); then the stage changes go through the product.
+
+    What differs from build_through_product: the derived files are committed once per increment instead of with
+    every registration, and the files are written by this script (same schema, same trailers).
+    """
+    from sw_registry.store.index import summarize
+
+    out.mkdir(parents=True, exist_ok=True)
+    if any(out.iterdir()):
+        raise SystemExit(f"{out} is not empty; pass a new or empty folder to --out")
+    root = out.resolve()
+    t0 = time.perf_counter()
+    increments = tuple(f"{k + 1:04d}-bench" for k in range(n_increments))
+    init_project(root, increments)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "project")
+    rng = random.Random(seed)
+    layout = Layout(root)
+    per_increment = -(-versions // n_increments)
+    req = REQUIREMENTS.encode()
+    stream = bytearray()
+    when = int(BASE_TIME.timestamp())
+    mark = 0
+
+    def blob(path: str, data: bytes) -> None:
+        stream.extend(b"M 100644 inline " + path.encode() + b"\n" + b"data %d\n" % len(data) + data + b"\n")
+
+    def commit(message: str, files: dict[str, bytes], at: int) -> None:
+        nonlocal mark
+        mark += 1
+        msg = message.encode()
+        stream.extend(b"commit refs/heads/main\nmark :%d\n" % mark)
+        stream.extend(f"author {ACTOR_NAME} <{ACTOR_EMAIL}> {at} +0000\n".encode())
+        stream.extend(f"committer {ACTOR_NAME} <{ACTOR_EMAIL}> {at} +0000\n".encode())
+        stream.extend(b"data %d\n" % len(msg) + msg + b"\n")
+        if mark == 1:
+            stream.extend(b"from refs/heads/main^0\n")
+        for path, data in files.items():
+            blob(path, data)
+        stream.extend(b"\n")
+
+    records: dict[str, list[dict[str, Any]]] = {inc: [] for inc in increments}
+    for i in range(versions):
+        inc = increments[i // per_increment]
+        for name in MODELS:
+            folder = f".specweave/increments/{inc}/models/{layout.version_dirname(name, version_string(i))}"
+            artifact = rng.randbytes(ARTIFACT_BYTES)
+            meta = version_metadata(name, i, versions, inc, artifact, rng, -1, -1)
+            meta_bytes = dump_json(meta)
+            records[inc].append(summarize(meta, f"{folder}/metadata.json"))
+            ver = version_string(i)
+            message = (f"registry: register {name} v{ver}\n\nRegistry-Event: register\nRegistry-Model: {name}\n"
+                       f"Registry-Version: {ver}\nRegistry-To: dev\nRegistry-Actor: {ACTOR_EMAIL}\n"
+                       f"Registry-Seq: {i + 1}\n")
+            commit(message, {f"{folder}/model.pkl": artifact, f"{folder}/metadata.json": meta_bytes,
+                             f"{folder}/features.yaml": features_yaml(meta["features"]),
+                             f"{folder}/requirements.txt": req}, when + 3600 * i)
+        if i == versions - 1 or (i + 1) // per_increment != i // per_increment:
+            inc_rel = f".specweave/increments/{inc}"
+            message = f"registry: reindex {inc}\n\nRegistry-Event: reindex\nRegistry-Actor: {ACTOR_EMAIL}\n"
+            commit(message, derived_files(inc_rel, inc, records[inc]), when + 3600 * i + 1)
+    stream.extend(b"done\n")
+    subprocess.run(["git", "fast-import", "--quiet", "--done"], cwd=root, input=bytes(stream), check=True)
+    git(root, "reset", "-q", "--hard", "main")
+    from sw_registry.registry import ModelRegistry
+
+    _finish_stages(ModelRegistry(root=root, actor=ACTOR_EMAIL), versions)
+    return {"root": str(root), "models": list(MODELS), "versions_per_model": versions,
+            "versions": versions * len(MODELS), "increments": list(increments),
+            "seconds": round(time.perf_counter() - t0, 2), "builder": "fast-import"}
 
 
 def main(argv: list[str] | None = None) -> int:

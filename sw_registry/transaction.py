@@ -14,11 +14,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .errors import DirtyRegistry, GitError, IntegrityError, RegistryError
 from .gitops import Repo, commit_message, open_repo, write_lock
 from .layout import Layout
 from .stop_points import stop_point
+from .store import worktree_state
 from .store.files import atomic_write
 from .store.index import Index, WorkTreeSource, empty_index, load_index
 
@@ -38,6 +40,7 @@ class Transaction:
     _checked_dirs: set[str] = field(default_factory=set)
     adopted: list[str] = field(default_factory=list)  # the user's own files this write commits as they are
     head: str | None = None  # HEAD when the write began (it cannot move while we hold the lock)
+    clean_state: dict[str, Any] | None = None  # stat snapshot of the registry as checked clean (worktree_state)
     commit_id: str | None = None
     warnings: list[str] = field(default_factory=list)  # for data.warnings: hook output, large artifacts
     sign: bool = False  # sign every commit of this write (registry.yaml require_signed, SPEC §6)
@@ -172,6 +175,10 @@ class Transaction:
             commit_message(subject, trailers, body), paths, env, head=self.head, sign=sign or self.sign
         )
         stop_point("after_commit")
+        if trailers.get("Model"):
+            from .store import seqcache
+
+            seqcache.note_commit(self.layout, str(trailers["Model"]), self.head, self.commit_id, trailers.get("Seq"))
         if output:
             self.warnings.append(f"git hook output: {output}")
         return self.commit_id
@@ -264,11 +271,11 @@ def transaction(
         if allow_dirty:
             check_repo(repo, allow_detached=allow_detached, branch_policy=None, check_index_lock=False)
             index = empty_index(layout)
+            state = None
         else:
-            status = repo.start_changed_paths()  # under the lock; git works while we read the registry
             index = load_index(WorkTreeSource(layout))
             check_repo(repo, allow_detached=allow_detached, branch_policy=index.policy.branch)
-            dirty = dirty_paths(repo, layout, index.policy.docs_path, status=status())
+            dirty, state = dirty_paths_for_write(repo, layout, index)
             adopted = [p for p in dirty if p in adopt]
             dirty = [p for p in dirty if p not in adopt]
             if not dirty:
@@ -276,7 +283,7 @@ def transaction(
             if dirty:
                 raise dirty_refusal(repo, dirty)
         head = repo.head_commit()
-        tx = Transaction(layout, repo, index, who, env, head=head, adopted=adopted)
+        tx = Transaction(layout, repo, index, who, env, head=head, adopted=adopted, clean_state=state)
         if index.policy.require_signed:  # SPEC §6: every registry commit is signed
             from .signing import check_can_sign
 
@@ -287,11 +294,39 @@ def transaction(
         try:
             yield tx
         except BaseException:
+            worktree_state.forget(layout)
             if tx.commit_id is None and repo.head_commit() == head:
                 tx.rollback(head)
                 tx.end()
             raise
         tx.end()
+        if tx.clean_state is not None:  # the registry matches HEAD again: the next write's check is cheap
+            worktree_state.save(layout, worktree_state.refresh(tx.clean_state, layout, repo, tx.paths))
+        else:
+            worktree_state.forget(layout)
+
+
+def dirty_paths_for_write(repo: Repo, layout: Layout, index: Index) -> tuple[list[str], dict[str, Any] | None]:
+    """The dirty check every write makes: what ``dirty_paths`` finds, found at a cost that follows what changed.
+
+    A journal left behind (a killed write) gets the full check, as before. Otherwise the registry's stat snapshot
+    from the last time it matched HEAD (``store/worktree_state.py``) says which paths changed since; only those are
+    given to ``git status``, and nothing is run when none did. No snapshot, a moved HEAD or a changed git index
+    (commit, checkout, merge, rebase, reset, ``git add``) mean the full ``git status``, once. Returns the dirty
+    paths, and the snapshot to keep when there are none.
+    """
+    docs_path = index.policy.docs_path
+    if repo.journal().exists():
+        return dirty_paths(repo, layout, docs_path), None
+    now = worktree_state.scan(layout, layout.docs_rel(docs_path), repo, index.fingerprints())
+    todo = worktree_state.changed(worktree_state.load(layout), now)
+    if todo == []:
+        return [], now
+    if todo is not None and len(todo) > 256:  # a checkout of many files: one walk beats a long command line
+        todo = None
+    status = repo.changed_paths() if todo is None else repo.changed_paths(paths=todo)
+    dirty = dirty_paths(repo, layout, docs_path, status=status)
+    return dirty, (None if dirty else now)
 
 
 def dirty_refusal(repo: Repo, dirty: list[str]) -> RegistryError:

@@ -742,38 +742,12 @@ class Workflow:
         V.validate_name(name)
         index = self.index()
         recs = index.versions_of(name)
-        raw: list[dict[str, Any]] = []
-        for rec in recs:
-            meta = self._read_metadata(rec)
-            for e in meta.get("stage_history") or []:
-                raw.append({**e, "version": rec["version"]})
-            for a in meta.get("approvals") or []:
-                raw.append(
-                    {
-                        "seq": a.get("seq"),
-                        "event": "approve",
-                        "from": None,
-                        "to": a.get("stage"),
-                        "at": a.get("at"),
-                        "by": a.get("approver"),
-                        "reason": a.get("comment"),
-                        "version": rec["version"],
-                    }
-                )
-            dep = meta.get("deprecation")
-            if isinstance(dep, dict):
-                raw.append(
-                    {
-                        "seq": dep.get("seq"),
-                        "event": "deprecate",
-                        "from": None,
-                        "to": None,
-                        "at": dep.get("at"),
-                        "by": dep.get("by"),
-                        "reason": dep.get("reason"),
-                        "version": rec["version"],
-                    }
-                )
+        # from the index's records (stat-validated cache), not by reading every version's metadata.json
+        from .store.index import EVENT_FIELDS
+
+        raw: list[dict[str, Any]] = [
+            {**dict(zip(EVENT_FIELDS, e)), "version": rec["version"]} for rec in recs for e in rec["events"]
+        ]
         raw.sort(key=lambda e: (e.get("seq") is None, e.get("seq") or 0, e.get("at") or ""))
         commits = self._seq_commits(name)
         events = [
@@ -797,9 +771,10 @@ class Workflow:
     def _seq_commits(self, name: str) -> dict[int, str]:
         from .errors import RegistryError
         from .gitops import open_repo
+        from .store import seqcache
 
         try:
-            return open_repo(self.root).seq_commits(name)
+            return seqcache.seq_commits(self.layout, open_repo(self.root), name)
         except RegistryError:
             return {}  # no git here: history still comes from the files
 

@@ -23,7 +23,7 @@ from .files import atomic_write, parse_metadata
 if TYPE_CHECKING:
     from ..gitops import Repo
 
-CACHE_FORMAT = 5
+CACHE_FORMAT = 7
 Record = dict[str, Any]
 
 
@@ -186,11 +186,37 @@ def summarize(meta: dict[str, Any], rel: str) -> Record:
             ]
             for e in history
         ],
+        # every event of the version (stage changes, approvals, deprecation), as registry-history shows them
+        "events": _events(meta),
         "lineage": meta.get("lineage") if isinstance(meta.get("lineage"), dict) else {},
         "artifact": {k: art.get(k) for k in ("path", "sha256", "size_bytes", "store")},
         "features": [f.get("name") for f in meta.get("features") or [] if isinstance(f, dict)],
         "schema_version": meta.get("schema_version", 1),
     }
+
+
+EVENT_FIELDS = ("seq", "event", "from", "to", "at", "by", "reason", "forced", "auto")
+
+
+def _events(meta: dict[str, Any]) -> list[list[Any]]:
+    """[seq, event, from, to, at, by, reason, forced, auto] of each event recorded in one metadata.json."""
+    out: list[list[Any]] = [
+        [e.get("seq"), e.get("event"), e.get("from"), e.get("to"), e.get("at"), e.get("by"), e.get("reason"),
+         bool(e.get("forced")), bool(e.get("auto"))]
+        for e in meta.get("stage_history") or []
+        if isinstance(e, dict)
+    ]
+    out += [
+        [a.get("seq"), "approve", None, a.get("stage"), a.get("at"), a.get("approver"), a.get("comment"), False, False]
+        for a in meta.get("approvals") or []
+        if isinstance(a, dict)
+    ]
+    dep = meta.get("deprecation")
+    if isinstance(dep, dict):
+        out.append(
+            [dep.get("seq"), "deprecate", None, None, dep.get("at"), dep.get("by"), dep.get("reason"), False, False]
+        )
+    return out
 
 
 def aggregate(records: list[Record]) -> dict[str, Any]:
@@ -317,6 +343,10 @@ class Index:
             if rec["stage"] == stage:
                 return rec
         return None
+
+    def fingerprints(self) -> dict[str, Any]:
+        """metadata.json path -> the fingerprint this read found (stat for the work tree)."""
+        return self._files
 
     def max_seq(self, name: str) -> int:
         agg = self._aggregates.get(name)

@@ -248,19 +248,65 @@ def stored_kib(repo: Path) -> int:
     return int(counts["size"]) + int(counts["size-pack"])
 
 
-def test_artifacts_are_written_without_zlib_compression(project: Path, tmp_path: Path) -> None:
-    zeros = tmp_path / "zeros.bin"
-    zeros.write_bytes(b"\0" * (1 << 20))  # 1 MiB that deflates to ~1 KiB with git's default settings
+def test_only_big_artifacts_skip_zlib_everything_else_is_compressed(project: Path, tmp_path: Path) -> None:
+    reg = ModelRegistry(root=project)
+    big = tmp_path / "big.bin"
+    with open(big, "wb") as fh:  # 65 MiB of zeros: above core.bigFileThreshold (64 MiB), deflates to ~64 KiB
+        fh.truncate(65 << 20)
     before = stored_kib(project)
-    ModelRegistry(root=project).register_model("m", str(zeros), version="1.0.0")
-    assert stored_kib(project) - before >= 1000  # stored, not deflated
-    # control: the same content committed by plain git with its defaults takes a few KiB
-    other = tmp_path / "control"
-    other.mkdir()
-    git(other, "init", "-q")
-    (other / "zeros.bin").write_bytes(b"\0" * (1 << 20))
-    git(other, "add", "zeros.bin")
-    assert stored_kib(other) < 64
+    reg.register_model("m", str(big), version="1.0.0")
+    assert stored_kib(project) - before >= 65 * 1024  # stored, not deflated (SPEC §7.1: big files do not compress)
+    # a small artifact, metadata, derived files, trees and the commit are compressed as git compresses them
+    small = tmp_path / "small.bin"
+    small.write_bytes(b"\0" * (1 << 20))
+    before = stored_kib(project)
+    reg.register_model("m", str(small), version="1.0.1")
+    assert stored_kib(project) - before < 64
+    assert git(project, "status", "--porcelain") == ""
+    assert git(project, "cat-file", "-s", "HEAD:" + MODELS + "/m-v1.0.0/big.bin").strip() == str(65 << 20)
+
+
+def test_a_write_starts_gits_automatic_housekeeping_detached_and_silent(project: Path, make_artifact,
+                                                                        tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    trace = tmp_path / "trace.txt"
+    r = run_cli(project, "registry-register", "m", "--artifact", str(make_artifact()), "--json",
+                env={"GIT_TRACE": str(trace)})
+    ok(r)  # nothing on stderr: housekeeping prints nothing
+    import time
+
+    deadline = time.monotonic() + 60  # detached: it may still be starting when the write returns
+    while "maintenance run --auto" not in (trace.read_text() if trace.exists() else "") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "maintenance run --auto --quiet" in trace.read_text()
+
+
+def test_housekeeping_follows_the_users_gc_settings(project: Path, make_artifact) -> None:
+    """With gc.auto=1 git packs the loose objects after a write, as it would after its own ``git commit``."""
+    import hashlib
+    import time
+
+    # git estimates its loose objects from the folder objects/17/: put two there, so gc.auto=1 makes gc due
+    found = 0
+    for i in range(100_000):
+        data = f"filler {i}\n".encode()
+        if hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest().startswith("17"):
+            (project / "filler.txt").write_bytes(data)
+            git(project, "hash-object", "-w", "filler.txt")
+            found += 1
+            if found == 2:
+                break
+    (project / "filler.txt").unlink()
+    git(project, "config", "gc.auto", "1")
+    assert "packs: 0" in git(project, "count-objects", "-v")
+    ModelRegistry(root=project).register_model("m", str(make_artifact()), version="1.0.0")
+
+    deadline = time.monotonic() + 60
+    while "packs: 0" in git(project, "count-objects", "-v") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "packs: 0" not in git(project, "count-objects", "-v")
+    assert git(project, "status", "--porcelain") == ""
 
 
 def trailers(project: Path, key: str) -> list[str]:
@@ -396,3 +442,22 @@ def test_hooks_under_core_hooks_path_still_run(tmp_path) -> None:
     ok = run_cli(project, "registry-register", "m", "--artifact", str(art), "--json")
     assert ok.returncode == 0, ok.stdout
     assert git(project, "reflog", "-1", "--format=%gs").startswith("commit: registry: register m v1.0.0")
+
+
+def test_commits_in_a_sha256_repository_from_its_first_commit(tmp_path: Path, make_artifact) -> None:
+    """The commit's trees are built by us and checked against git's: also with sha256 ids and no HEAD yet."""
+    repo = tmp_path / "sha256"
+    (repo / ".specweave" / "increments" / INCREMENT).mkdir(parents=True)
+    (repo / ".specweave" / "increments" / INCREMENT / "metadata.json").write_text('{"status": "active"}\n')
+    git(repo, "init", "-q", "--object-format=sha256", "-b", "main")
+    reg = ModelRegistry(root=repo)
+    first = reg.register_model("m", str(make_artifact(b"one")), version="1.0.0")
+    second = reg.register_model("m", str(make_artifact(b"two")), version="1.0.1")
+    assert first.commit and len(first.commit) == 64 and second.commit and len(second.commit) == 64
+    git(repo, "fsck", "--strict")
+    assert git(repo, "ls-tree", "-r", "--name-only", "HEAD").split() == sorted(
+        f"{MODELS}/m-v1.0.{i}/{f}" for i in (0, 1) for f in ("features.yaml", "metadata.json", "model.pkl",
+                                                             "requirements.txt")
+    ) + [f".specweave/increments/{INCREMENT}/registry/{f}" for f in ("lineage_graph.json", "model_catalog.yaml")]
+    # the increment's own metadata.json is the user's file: never committed by the registry
+    assert git(repo, "status", "--porcelain").split() == ["??", f".specweave/increments/{INCREMENT}/metadata.json"]

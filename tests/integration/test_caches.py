@@ -1,0 +1,144 @@
+"""The caches behind history and the write's dirty check stay correct whatever git or a person does meanwhile:
+a hand edit, a checkout, a merge, a rebase, a reset, an amended commit. Correctness only, never timing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sw_registry.errors import RegistryError
+from sw_registry.gitops import open_repo
+from sw_registry.registry import ModelRegistry
+from tests.conftest import INCREMENT, git
+
+NAME = "m"
+MODELS = Path(".specweave/increments") / INCREMENT / "models"
+
+
+def history(reg: ModelRegistry) -> list[tuple[int, str, str, str | None, str | None]]:
+    return [(e.seq, e.event, e.version, e.commit, e.reason) for e in reg.history(NAME).events]
+
+
+def assert_history_matches_git(project: Path, reg: ModelRegistry) -> list[tuple[int, str, str, str | None, str | None]]:
+    """Every event's commit is what a full walk of git log says (the uncached answer)."""
+    truth = open_repo(project).seq_commits(NAME)
+    events = history(reg)
+    assert events, "no events"
+    assert [(seq, commit) for seq, _e, _v, commit, _r in events] == [(seq, truth.get(seq)) for seq, *_ in events]
+    return events
+
+
+def head(project: Path) -> str:
+    return git(project, "rev-parse", "HEAD").strip()
+
+
+@pytest.fixture
+def reg(project: Path) -> ModelRegistry:
+    return ModelRegistry(root=project)
+
+
+def test_history_follows_checkout_merge_rebase_reset_and_amend(project: Path, reg: ModelRegistry,
+                                                                 make_artifact) -> None:
+    reg.register_model(NAME, str(make_artifact(b"one")), version="1.0.0")
+    first = head(project)
+    assert assert_history_matches_git(project, reg)[0][3] == first  # builds the cache
+
+    git(project, "checkout", "-q", "-b", "side")
+    reg.register_model(NAME, str(make_artifact(b"two")), version="1.1.0")  # the write extends the cache
+    side = head(project)
+    assert [e[3] for e in assert_history_matches_git(project, reg)] == [first, side]
+
+    git(project, "checkout", "-q", "main")  # checkout: side's commit is not in this history
+    assert [(e[2], e[3]) for e in assert_history_matches_git(project, reg)] == [("1.0.0", first)]
+
+    git(project, "merge", "-q", "--no-ff", "-m", "merge side", "side")  # merge: its commits come in
+    assert [e[3] for e in assert_history_matches_git(project, reg)] == [first, side]
+
+    git(project, "checkout", "-q", "-b", "topic")
+    reg.register_model(NAME, str(make_artifact(b"three")), version="1.2.0")
+    topic = head(project)
+    assert assert_history_matches_git(project, reg)[-1][3] == topic
+    git(project, "checkout", "-q", "main")
+    (project / "notes.txt").write_text("unrelated\n")
+    git(project, "add", "notes.txt")
+    git(project, "commit", "-q", "-m", "unrelated work on main")
+    git(project, "checkout", "-q", "topic")
+    git(project, "rebase", "-q", "main")  # rebase: topic's registry commit gets a new id
+    rebased = head(project)
+    assert rebased != topic
+    assert assert_history_matches_git(project, reg)[-1][3] == rebased
+
+    git(project, "commit", "-q", "--amend", "-m", "registry: register m v1.2.0 (amended)\n\n"
+        "Registry-Event: register\nRegistry-Model: m\nRegistry-Version: 1.2.0\nRegistry-Seq: 3")
+    amended = head(project)
+    assert assert_history_matches_git(project, reg)[-1][3] == amended
+
+    git(project, "reset", "-q", "--hard", "HEAD~1")  # reset: the version and its commit are gone
+    assert [e[2] for e in assert_history_matches_git(project, reg)] == ["1.0.0", "1.1.0"]
+
+
+def test_history_sees_a_hand_edit_of_a_metadata_file(project: Path, reg: ModelRegistry, make_artifact) -> None:
+    reg.register_model(NAME, str(make_artifact()), version="1.0.0")
+    reg.promote_model(NAME, "1.0.0", to_stage="staging", reason="looks good")
+    assert history(reg)[-1][4] == "looks good"
+    path = project / MODELS / "m-v1.0.0" / "metadata.json"
+    meta = json.loads(path.read_text())
+    meta["stage_history"][-1]["reason"] = "edited by hand"
+    path.write_text(json.dumps(meta, indent=2))
+    assert history(reg)[-1][4] == "edited by hand"
+    git(project, "commit", "-q", "-am", "hand edit")  # a commit without trailers: commit ids stay right
+    events = assert_history_matches_git(project, reg)
+    assert events[-1][4] == "edited by hand"
+
+
+def refusal(call) -> str:  # type: ignore[no-untyped-def]
+    with pytest.raises(RegistryError) as exc:
+        call()
+    return exc.value.code
+
+
+def test_the_writes_dirty_check_sees_what_git_status_sees(project: Path, reg: ModelRegistry, make_artifact) -> None:
+    """After a write the next one trusts a stat snapshot; every kind of change still makes it dirty_registry."""
+    reg.register_model(NAME, str(make_artifact(b"a")), version="1.0.0")
+    reg.register_model(NAME, str(make_artifact(b"b")), version="1.0.1")
+    version = project / MODELS / "m-v1.0.0"
+
+    # a staged hand edit (git's index changed)
+    original = (version / "features.yaml").read_bytes()
+    (version / "features.yaml").write_bytes(original + b"# staged\n")
+    git(project, "add", str(version / "features.yaml"))
+    assert refusal(lambda: reg.promote_model(NAME, "1.0.0", to_stage="staging")) == "dirty_registry"
+    git(project, "reset", "-q", "HEAD", "--", str(version / "features.yaml"))
+    (version / "features.yaml").write_bytes(original)
+    reg.promote_model(NAME, "1.0.0", to_stage="staging")  # clean again: the write lands
+
+    # registry.yaml edited in place, same size
+    reg.set_model_policy(NAME, owner="abc@example.com")
+    policy = project / ".specweave" / "registry.yaml"
+    text = policy.read_text()
+    policy.write_text(text.replace("abc@", "xyz@"))
+    assert refusal(lambda: reg.promote_model(NAME, "1.0.1", to_stage="staging")) == "dirty_registry"
+    policy.write_text(text)
+
+    # a derived file edited in place
+    catalog = project / ".specweave" / "increments" / INCREMENT / "registry" / "model_catalog.yaml"
+    before = catalog.read_bytes()
+    catalog.write_bytes(before.replace(b"stage", b"STAGE", 1))
+    assert refusal(lambda: reg.promote_model(NAME, "1.0.1", to_stage="staging")) == "dirty_registry"
+    catalog.write_bytes(before)
+
+    # a stray file in a version folder, and a new folder in models/
+    (version / "notes.txt").write_text("stray\n")
+    assert refusal(lambda: reg.promote_model(NAME, "1.0.1", to_stage="staging")) == "dirty_registry"
+    (version / "notes.txt").unlink()
+    (project / MODELS / "m-v9.9.9").mkdir()
+    (project / MODELS / "m-v9.9.9" / "model.pkl").write_bytes(b"half")
+    assert refusal(lambda: reg.promote_model(NAME, "1.0.1", to_stage="staging")) == "dirty_registry"
+    (project / MODELS / "m-v9.9.9" / "model.pkl").unlink()
+    (project / MODELS / "m-v9.9.9").rmdir()
+
+    # clean again: the write lands and leaves nothing uncommitted
+    reg.promote_model(NAME, "1.0.1", to_stage="staging")
+    assert git(project, "status", "--porcelain") == ""
