@@ -24,10 +24,13 @@ _EXPORTS = {
     "History": "sw_registry.results",
     "RegistryError": "sw_registry.errors",
     "ModelGovernance": "sw_registry.audit",
+    "CustomRegistry": "sw_registry.custom",
+    "StoreError": "sw_registry.errors",
 }
 
 __all__ = [
     "ApproveResult",
+    "CustomRegistry",
     "DeprecateResult",
     "History",
     "ModelGovernance",
@@ -38,11 +41,13 @@ __all__ = [
     "PromoteResult",
     "RegistryError",
     "RollbackResult",
+    "StoreError",
 ]
 
 if TYPE_CHECKING:
     from .audit import ModelGovernance
-    from .errors import RegistryError
+    from .custom import CustomRegistry
+    from .errors import RegistryError, StoreError
     from .model import ModelInfo, ModelSummary, ModelVersion
     from .registry import ModelRegistry
     from .results import ApproveResult, DeprecateResult, History, PromoteResult, RollbackResult

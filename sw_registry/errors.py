@@ -26,6 +26,7 @@ EXIT_CODES: dict[str, int] = {
     "conflict": 5,
     "git_error": 6,
     "not_a_git_repo": 6,
+    "store_error": 7,
     "internal": 70,
 }
 
@@ -87,3 +88,6 @@ Locked = _subclass("Locked", "locked", "Another writer holds the lock.")
 Conflict = _subclass("Conflict", "conflict", "Concurrent remote change could not be reconciled.")
 GitError = _subclass("GitError", "git_error", "git refused.")
 NotAGitRepo = _subclass("NotAGitRepo", "not_a_git_repo", "No git work tree here.")
+StoreError = _subclass(
+    "StoreError", "store_error", "The artifact store (or another server) could not be reached or refused."
+)

@@ -19,6 +19,7 @@ SPEC_TABLE = """
 | 4 | `integrity`, `dirty_registry` | stored data is damaged or unexpected |
 | 5 | `already_exists`, `locked`, `conflict` | clashes with existing or concurrent state |
 | 6 | `git_error`, `not_a_git_repo` | the git environment refused |
+| 7 | `store_error` | the artifact store, an MLflow server or another registry could not be reached or refused (the message names the URL without credentials) |
 | 70 | `internal` | a bug: message plus where the debug log went |
 """
 
