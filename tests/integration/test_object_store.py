@@ -87,7 +87,7 @@ def test_get_from_a_fresh_clone_downloads_verifies_and_reuses_the_cache(
     s3_project: tuple[Path, str], s3: S3Server, make_artifact: Callable[..., Path], tmp_path: Path
 ) -> None:
     project, bucket = s3_project
-    data = os.urandom(5000)
+    data = os.urandom(8 * 1024 * 1024 + 5000)  # over one 8 MiB part: a multipart upload
     assert register(project, make_artifact(data)).returncode == 0
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(project), str(clone)], check=True)
@@ -219,10 +219,15 @@ def test_rollback_fetches_and_verifies_a_stored_artifact(
 def test_file_store_works_the_same_way(project: Path, make_artifact: Callable[..., Path], tmp_path: Path) -> None:
     store = tmp_path / "shared-store"
     configure(project, f"file://{store}")
+    (project / ".specweave/registry.yaml").write_text(
+        (project / ".specweave/registry.yaml").read_text() + "large_artifact_warn_mb: 0.001\n"
+    )
+    git(project, "commit", "-q", "-am", "registry: policy", "-m", "Registry-Event: policy")
     data = os.urandom(1500)
     sha = hashlib.sha256(data).hexdigest()
     r = register(project, make_artifact(data))
     assert r.returncode == 0, r.stdout
+    assert "warnings" not in r.json["data"]  # the large-artifact warning is for artifacts kept in git
     obj = store / "sha256" / sha[:2] / sha
     assert r.json["data"]["artifact"]["store"] == f"file://{obj}"
     assert obj.read_bytes() == data
