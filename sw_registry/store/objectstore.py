@@ -39,7 +39,7 @@ _SECRET_NAMES = {"key", "sas", "session"}
 _S3_CONFIG = {"connect_timeout": 5, "read_timeout": 300, "retries": {"max_attempts": 2, "mode": "standard"}}
 MIN_PART = 8 * 1024 * 1024  # S3 multipart part size (S3 allows 5 MiB and up; 5 MiB parts measured slower)
 MAX_PARTS = 9_000  # below S3's 10,000-part limit
-CONCURRENCY = 3  # parts in flight (a sliding window): 24 MiB of buffers; 118 MiB peak RSS, 133 MiB with 4
+CONCURRENCY = 4  # parts in flight (a sliding window): 1 GiB measured 145 MiB peak RSS (118 with 3, but 1.68x boto3)
 
 
 def is_git(store: str | None) -> bool:
