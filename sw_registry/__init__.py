@@ -29,10 +29,13 @@ _EXPORTS = {
     "track_experiment": "sw_registry.experiments",
     "Experiment": "sw_registry.experiments",
     "MLflowRegistry": "sw_registry.mlflow_mirror",
+    "CustomRegistry": "sw_registry.custom",
+    "StoreError": "sw_registry.errors",
 }
 
 __all__ = [
     "ApproveResult",
+    "CustomRegistry",
     "DeprecateResult",
     "Experiment",
     "History",
@@ -47,12 +50,14 @@ __all__ = [
     "PromoteResult",
     "RegistryError",
     "RollbackResult",
+    "StoreError",
     "track_experiment",
 ]
 
 if TYPE_CHECKING:
     from .audit import ModelGovernance
-    from .errors import RegistryError
+    from .custom import CustomRegistry
+    from .errors import RegistryError, StoreError
     from .experiments import Experiment, track_experiment
     from .mlflow_mirror import MLflowRegistry
     from .model import ModelInfo, ModelSummary, ModelVersion

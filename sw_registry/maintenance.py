@@ -83,6 +83,7 @@ class Maintenance:
 
     if TYPE_CHECKING:  # provided by ModelRegistry
         layout: Layout
+        storage_uri: str | None
 
         @property
         def root(self) -> Path: ...
@@ -90,15 +91,20 @@ class Maintenance:
             self, *, allow_dirty: bool = False, adopt: tuple[str, ...] = ()
         ) -> AbstractContextManager[Transaction]: ...
 
-    def verify(self) -> dict[str, Any]:
-        """Check every artifact hash, metadata file, derived file and the git record; raise on problems."""
+    def verify(self, deep: bool = False) -> dict[str, Any]:
+        """Check every artifact hash, metadata file, derived file and the git record; raise on problems.
+
+        An artifact in an object store is checked there: it exists with its recorded size, or with ``deep``
+        it is downloaded and hashed. A store that cannot be reached is ``store_error``, not a problem."""
         from .gitops import open_repo
         from .store.artifacts import verify_artifact
         from .store.derived import derived_files
+        from .store.objectstore import check_artifact, is_store_artifact, store_for
         from .transaction import dirty_paths
 
         problems: list[dict[str, Any]] = []
         source = WorkTreeSource(self.layout)
+        policy = None
         records = []
         metas: dict[str, dict[str, Any]] = {}  # for the signed-approval check
         seen: dict[tuple[str, str], str] = {}
@@ -115,6 +121,20 @@ class Maintenance:
                 problems.append(_problem("duplicate", folder, f"{key[0]}@{key[1]} is also registered in {seen[key]}"))
             seen[key] = folder
             art = meta.get("artifact") or {}
+            if is_store_artifact(art):
+                policy = policy or load_index(source).policy
+                where = f"{key[0]}@{key[1]}"
+                found = check_artifact(
+                    store_for(str(art["store"]), policy, self.storage_uri),
+                    art,
+                    where,
+                    deep=deep,
+                    scratch=self.layout.cache_dir,
+                )
+                if found:
+                    problems.append(_problem("artifact", folder, found))
+                records.append(rel)
+                continue
             try:
                 verify_artifact(self.layout.abs(f"{folder}/{art.get('path', '')}"), art, f"{key[0]}@{key[1]}")
             except IntegrityError as exc:

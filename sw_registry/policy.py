@@ -14,6 +14,7 @@ STAGES_WITH_APPROVAL = ("staging", "production")
 _TOP_KEYS = {
     "schema_version": int,
     "artifact_store": str,
+    "artifact_store_options": dict,
     "large_artifact_warn_mb": (int, float),
     "docs_path": str,
     "metrics": dict,
@@ -101,6 +102,11 @@ def validate(data: Any) -> dict[str, Any]:
             "registry.yaml: mlflow_tracking_uri must not carry credentials (the file is committed)",
             hint="drop user:password@ from the URL; set MLFLOW_TRACKING_USERNAME/PASSWORD or MLFLOW_TRACKING_TOKEN",
         )
+    if "artifact_store" in data or "artifact_store_options" in data:
+        from .store.objectstore import check_options, check_url
+
+        check_url(data.get("artifact_store", "git"))
+        check_options(data.get("artifact_store_options"))
     metrics = data.get("metrics") or {}
     _check_keys("metrics", metrics, {"lower_is_better": list})
     defaults = data.get("defaults") or {}

@@ -53,6 +53,8 @@ class ModelRegistry(Workflow, Maintenance):
     every write's commit, re-running the write on the remote head when the push is rejected.
     """
 
+    storage_uri: str | None = None  # CustomRegistry: the artifact store, whatever registry.yaml leaves unset
+
     def __init__(
         self,
         increment: str | None = None,
@@ -116,7 +118,13 @@ class ModelRegistry(Workflow, Maintenance):
         warnings: tuple[str, ...] = (),
     ) -> ModelVersion:
         art = meta.get("artifact") or {}
-        path = self.layout.abs(f"{rec['dir']}/{art.get('path', '')}")
+        store = art.get("store")
+        # an artifact in an object store is where its URL says until registry-get fetches it into the cache
+        path = (
+            store
+            if isinstance(store, str) and "://" in store
+            else self.layout.abs(f"{rec['dir']}/{art.get('path', '')}")
+        )
         warn = newer_schema_warning(meta, f"{rec['dir']}/metadata.json")
         return ModelVersion(meta, str(path), commit, verified, warnings + ((warn,) if warn else ()))
 
@@ -254,7 +262,16 @@ class ModelRegistry(Workflow, Maintenance):
         return self.get_model(name, load=load, date=date)
 
     def _verified(self, meta: dict[str, Any], rec: dict[str, Any]) -> ModelVersion:
+        from .store.objectstore import is_store_artifact
+
         art = meta.get("artifact") or {}
+        if is_store_artifact(art):
+            from .store.objectstore import fetch_artifact, store_for
+
+            store = store_for(str(art["store"]), self.index().policy, self.storage_uri)
+            path = fetch_artifact(store, art, self.layout.cache_dir / "artifacts", f"{rec['name']}@{rec['version']}")
+            mv = self._version_of(meta, rec, verified=True)
+            return ModelVersion(mv.metadata, str(path), None, True, mv.warnings)
         if self.rev:
             path = self._materialize(rec, art)
         else:
@@ -514,16 +531,25 @@ class ModelRegistry(Workflow, Maintenance):
             )
         folder = self.layout.version_rel(inc, name, version)
         warnings: list[str] = []
+        store = self._object_store(index.policy)
         size = src.stat().st_size if src.is_file() else None
         limit = index.policy.large_artifact_warn_mb
-        if size is not None and size > limit * 1024 * 1024:
+        if store is None and size is not None and size > limit * 1024 * 1024:
             warnings.append(
                 f"artifact is {size / 1048576:.0f} MB, above large_artifact_warn_mb ({limit:g}); "
                 "set artifact_store in .specweave/registry.yaml (e.g. s3://bucket/prefix) "
                 "to keep large files out of git"
             )
         dest = tx.make_dir(folder)
-        artifact = _reading_artifact(src, copy_artifact, src, dest / src.name, progress)
+        if store is not None:
+            from .store.objectstore import upload_artifact
+
+            # before any metadata is written: a failed upload (store_error) leaves nothing behind
+            artifact = upload_artifact(store, src, progress)
+            if not artifact.pop("uploaded"):
+                warnings.append(f"artifact already in the store ({artifact['store']}); nothing uploaded")
+        else:
+            artifact = _reading_artifact(src, copy_artifact, src, dest / src.name, progress)
         if fmt:
             artifact["format"] = fmt
         now = self._now()
@@ -609,6 +635,12 @@ class ModelRegistry(Workflow, Maintenance):
         from . import experiments
 
         return experiments.list_experiments(self, increment)
+
+    def _object_store(self, policy: Any) -> Any:
+        """The object store new artifacts go to (SPEC §11), or None when they are kept in git."""
+        from .store.objectstore import from_policy
+
+        return from_policy(policy, self.storage_uri)
 
     def _rewrite_metadata(
         self, tx: Transaction, rec: dict[str, Any], change: Callable[[dict[str, Any]], None]

@@ -100,6 +100,7 @@ class Workflow:
         ) -> AbstractContextManager[Transaction]: ...
         def _read_metadata(self, rec: dict[str, Any]) -> dict[str, Any]: ...
         def _refresh_derived(self, tx: Transaction, increments: set[str]) -> None: ...
+        def _verified(self, meta: dict[str, Any], rec: dict[str, Any]) -> ModelVersion: ...
         def _version_of(
             self,
             meta: dict[str, Any],
@@ -354,7 +355,6 @@ class Workflow:
         """Make an earlier production version production again, in one commit; no approval needed."""
         from . import lifecycle as L
         from .results import RollbackResult
-        from .store.artifacts import verify_artifact
 
         V.validate_name(name)
         target_ver = V.canonical(to_version) if to_version is not None else None
@@ -379,9 +379,7 @@ class Workflow:
             if target_ver == current_ver:
                 return RollbackResult(name, current_ver, target_ver, reason, None, tx.actor)
             L.check_rollback(target_ver, evts, deprecated=target["deprecated"], force=force, ref=f"{name}@{target_ver}")
-            meta = self._read_metadata(target)
-            art = meta.get("artifact") or {}
-            verify_artifact(self.layout.abs(f"{target['dir']}/{art.get('path', '')}"), art, f"{name}@{target_ver}")
+            self._verified(self._read_metadata(target), target)  # in git, or fetched from the store and hashed
             seqs, incs = self._move(
                 tx,
                 target,

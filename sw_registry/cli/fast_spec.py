@@ -288,6 +288,7 @@ COMMANDS: dict[str, Any] = {
         ],
         'options': [
             {'name': 'repair', 'opts': ['--repair'], 'off': [], 'flag': True, 'multiple': False, 'type': 'boolean', 'required': False},
+            {'name': 'deep', 'opts': ['--deep'], 'off': [], 'flag': True, 'multiple': False, 'type': 'boolean', 'required': False},
             {'name': 'actor', 'opts': ['--actor'], 'off': [], 'flag': False, 'multiple': False, 'type': 'str', 'required': False},
             {'name': 'allow_detached', 'opts': ['--allow-detached'], 'off': [], 'flag': True, 'multiple': False, 'type': 'boolean', 'required': False},
             {'name': 'root', 'opts': ['--root'], 'off': [], 'flag': False, 'multiple': False, 'type': 'path', 'required': False},

@@ -24,6 +24,14 @@ def verify(
             help="Restore registry files to HEAD after a crash, clear a stale .git/index.lock, rebuild derived files.",
         ),
     ] = False,
+    deep: Annotated[
+        bool,
+        typer.Option(
+            "--deep",
+            help="For artifacts in an object store: download each object and check its sha256 "
+            "(default: check that it exists with the recorded size).",
+        ),
+    ] = False,
     actor: ActorOption = None,
     allow_detached: AllowDetachedOption = False,
     root: RootOption = None,
@@ -44,7 +52,7 @@ def verify(
 
         emit(json, data, render_repair)
         return
-    result = reg.verify()
+    result = reg.verify(deep=deep)
     emit(json, result, lambda out: out.print(f"Registry verified: {result['versions']} version(s), no problems."))
 
 

@@ -45,7 +45,8 @@ def _progress(as_json: bool, size_hint: Path) -> Any:
         console=__import__("rich.console").console.Console(stderr=True),
     )
     task = bar.add_task("copy", total=total)
-    return bar, (lambda done, _total: bar.update(task, completed=done))
+    # total may grow: with an artifact_store the bar spans the local hash pass and the upload (2 x the size)
+    return bar, (lambda done, total: bar.update(task, completed=done, total=total))
 
 
 def register(
