@@ -343,6 +343,7 @@ class ModelRegistry(Workflow, Maintenance):
         from . import signers
 
         return signers.listing(self)
+
     # -- environments (SPEC §11) ---------------------------------------------------------
     def promote_to(
         self,

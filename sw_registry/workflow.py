@@ -523,7 +523,6 @@ class Workflow:
             else:
                 data["signers_file"] = data.get("signers_file") or DEFAULT_SIGNERS_FILE
 
-    @pushes
     def set_model_policy(
         self,
         name: str,
@@ -532,17 +531,8 @@ class Workflow:
         primary_metric: str | None = None,
         triggers: dict[str, Any] | None = None,
     ) -> ChangeResult:
-        V.validate_name(name)
-        with self._write() as tx:
-            data = copy.deepcopy(tx.index.policy.data) or {"schema_version": 1}
-            section = data.setdefault("models", {}).setdefault(name, {})
-            if owner is not None:
-                section["owner"] = owner
-            if primary_metric is not None:
-                section["primary_metric"] = primary_metric
-            if triggers:
-                section.setdefault("auto_rollback", {}).update(triggers)
-            return self._write_policy(tx, data, f"registry: policy for {name}", name)
+        """Set a model's owner, primary metric or auto-rollback triggers (one commit; see ``update_policy``)."""
+        return self.update_policy(name, owner=owner, primary_metric=primary_metric, triggers=triggers)
 
     @pushes
     def update_policy(
