@@ -546,7 +546,7 @@ def _copy_in(
             raise IntegrityError(
                 f"{name}@{ver}: the artifact uploaded to {placed['store']} hashes {placed['sha256']}, "
                 f"metadata says {art.get('sha256')}",
-                hint="run 'sw-registry registry-verify --deep' in this registry",
+                hint="the artifact changed while it was being promoted; run registry-verify and promote again",
             )
     else:
         placed = copy_artifact(artifact, dest / str(art["path"]))

@@ -357,6 +357,25 @@ def test_to_env_into_a_git_registry_copies_a_stored_folder_into_git(
     assert Path(got.stdout.strip()) == prod / VERSION_DIR / "saved_model"
 
 
+def test_to_env_uploads_an_artifact_kept_in_git_here_to_the_store_there(
+    project: Path, s3: S3Server, make_artifact: Callable[..., Path], tmp_path: Path
+) -> None:
+    from tests.conftest import make_project
+
+    bucket = s3.new_bucket()
+    prod = make_project(tmp_path / "prod", increments=())
+    policy(prod, {"artifact_store": f"s3://{bucket}/m", "artifact_store_options": {"endpoint_url": s3.endpoint}})
+    policy(project, {"environments": {"prod": {"root": str(prod)}}})
+    data = os.urandom(500)
+    sha = hashlib.sha256(data).hexdigest()
+    assert register(project, make_artifact(data)).returncode == 0
+    r = run_cli(project, "registry-promote", "fraud", "1.0.0", "--to-env", "prod", "--json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert metadata(prod)["artifact"]["store"] == f"s3://{bucket}/m/sha256/{sha[:2]}/{sha}"
+    assert s3.client().get_object(Bucket=bucket, Key=f"m/sha256/{sha[:2]}/{sha}")["Body"].read() == data
+    assert not (prod / VERSION_DIR / "model.pkl").exists()
+
+
 def test_to_env_a_failing_upload_there_changes_neither_side(
     project: Path, s3: S3Server, make_artifact: Callable[..., Path], tmp_path: Path
 ) -> None:
