@@ -2,7 +2,9 @@
 
 ``registry.yaml`` names them: ``environments: {prod: {root: ../prod-registry | git@host:org/models.git,
 stage: staging}}``. A promotion copies the version (artifact, metadata.json, features.yaml,
-requirements.txt) into the same increment id of the other registry, verifies its hash there, applies that
+requirements.txt) into the same increment id of the other registry (the artifact where that registry's own
+``artifact_store`` keeps artifacts: its git folder or its object store; one kept in an object store here is
+fetched and verified first, as registry-get does), verifies its hash there, applies that
 registry's own rules (approvals, exclusivity, archiving the displaced holder) and commits there with a
 ``Registry-Source`` trailer; a git URL is cloned into this project's cache, and the commit is pushed (a
 rejected push re-runs the landing on the new remote head, as ``--push`` does). Then the source version's
@@ -315,13 +317,15 @@ def _promote(
         meta = reg._read_metadata(rec)
         check_writable(meta, f"{rec['dir']}/metadata.json")
         art = meta.get("artifact") or {}
-        if str(art.get("store") or "git") != "git":
-            raise InvalidInput(
-                f"{ref} keeps its artifact in {art.get('store')}; --to-env copies artifacts kept in git only",
-                hint="promote it with the other registry pointing at the same artifact_store",
-            )
         src_dir = reg.layout.abs(rec["dir"])
-        verify_artifact(src_dir / str(art.get("path", "")), art, ref)
+        from .store.objectstore import is_store_artifact
+
+        if is_store_artifact(art):
+            # as registry-get: a copy in this project's cache, downloaded if needed, its hash verified
+            artifact = Path(reg._verified(meta, rec).path)
+        else:
+            artifact = src_dir / str(art.get("path", ""))
+            verify_artifact(artifact, art, ref)
         source_ref = f"{_describe(stx.repo)}@{stx.head or 'unborn'}"
         troot = target_root(env, reg.root, progress)
         if troot.resolve() == reg.root.resolve():
@@ -333,7 +337,7 @@ def _promote(
         target = ModelRegistry(root=troot, actor=reg.actor or stx.actor)
 
         def land() -> _Landed:
-            return _land(target, rec, meta, src_dir, to, reason, force, source_ref)
+            return _land(target, rec, meta, src_dir, artifact, to, reason, force, source_ref)
 
         try:
             landed = publish(troot, land) if env.url is not None else land()
@@ -427,6 +431,7 @@ def _land(
     src: Record,
     src_meta: dict[str, Any],
     src_dir: Path,
+    artifact: Path,
     to: str,
     reason: str | None,
     force: bool,
@@ -471,7 +476,7 @@ def _land(
                     hint="pick another version, or pass --force with --reason",
                 )
             L.check_approvals(rule, [], to, src_meta.get("created_by"), ref)
-            seqs, incs = _copy_in(target, tx, src, src_meta, src_dir, to, reason, source_ref, holder, ver)
+            seqs, incs = _copy_in(target, tx, src, src_meta, src_dir, artifact, to, reason, source_ref, holder, ver)
             from_stage, forced = None, False
         commit = target._finish(
             tx,
@@ -500,13 +505,19 @@ def _copy_in(
     src: Record,
     src_meta: dict[str, Any],
     src_dir: Path,
+    artifact: Path,
     to: str,
     reason: str | None,
     source_ref: str,
     holder: Record | None,
     ver: str,
 ) -> tuple[list[str], set[str]]:
-    """Copy a version new to the other registry into the same increment id, verify it there, place it in ``to``."""
+    """Copy a version new to the other registry into the same increment id, verify it there, place it in ``to``.
+
+    ``artifact`` is the verified local copy (in git, or fetched from the source's store). The other registry's
+    own ``artifact_store`` decides where it goes: into the version folder (git), or a content-addressed upload to
+    its object store (nothing sent when the object is there already, as when both registries share one store).
+    """
     from .metadata import ordered
     from .store.artifacts import copy_artifact, verify_artifact
     from .store.files import dump_json
@@ -523,9 +534,25 @@ def _copy_in(
             details={"path": folder},
         )
     dest = tx.make_dir(folder)
-    copied = copy_artifact(src_dir / str(art["path"]), dest / str(art["path"]))
-    verify_artifact(dest / str(art["path"]), art, f"{name}@{ver} (copied)")  # its hash, read back there
-    del copied
+    store = target._object_store(tx.index.policy)
+    if store is not None:
+        from .store.objectstore import upload_artifact
+
+        # before any metadata is written: a failed upload (store_error) leaves nothing behind, on either side
+        placed = upload_artifact(store, artifact)  # hashes the bytes it reads, and again the bytes it sends
+        if not placed.pop("uploaded"):
+            tx.warnings.append(f"artifact already in the store ({placed['store']}); nothing uploaded")
+        if placed["sha256"] != art.get("sha256"):
+            raise IntegrityError(
+                f"{name}@{ver}: the artifact uploaded to {placed['store']} hashes {placed['sha256']}, "
+                f"metadata says {art.get('sha256')}",
+                hint="the artifact changed while it was being promoted; run registry-verify and promote again",
+            )
+    else:
+        placed = copy_artifact(artifact, dest / str(art["path"]))
+        verify_artifact(dest / str(art["path"]), art, f"{name}@{ver} (copied)")  # its hash, read back there
+    art.pop("files", None)
+    art.update(placed)  # where this registry keeps it (store, files); format and the rest as the source says
     for side in ("requirements.txt", "features.yaml"):
         data = (src_dir / side).read_bytes() if (src_dir / side).is_file() else b""
         tx.write(f"{folder}/{side}", data)
@@ -535,6 +562,7 @@ def _copy_in(
     meta.pop("environments", None)  # the source's links are not this registry's
     meta.update(
         {
+            "artifact": art,
             "increment": inc.id,
             "stage": to,
             "updated_at": now,

@@ -272,3 +272,119 @@ def test_custom_registry_writes_to_its_storage_uri(
     with pytest.raises(RegistryError) as caught:
         reg.register_model(name="fraud", model={"weights": [4]}, version="v2")
     assert caught.value.code == "config_error"
+
+
+# -- registry-promote --to-env with a stored artifact (SPEC §11) ---------------------------------------------------
+VERSION_DIR = ".specweave/increments/0042-fraud-detection/models/fraud-v1.0.0"
+
+
+def policy(project: Path, data: dict[str, object]) -> None:
+    (project / ".specweave").mkdir(exist_ok=True)
+    (project / ".specweave" / "registry.yaml").write_text(json.dumps(data) + "\n")
+    git(project, "add", ".specweave/registry.yaml")
+    git(project, "commit", "-q", "-m", "registry: policy", "-m", "Registry-Event: policy")
+
+
+def metadata(project: Path) -> dict:
+    return json.loads((project / VERSION_DIR / "metadata.json").read_text())
+
+
+def env_pair(project: Path, s3: S3Server, tmp_path: Path, target_store: str | None) -> tuple[Path, str]:
+    """The source keeps artifacts in a fresh bucket; environment prod is a folder registry with ``target_store``
+    (None: it keeps artifacts in git)."""
+    from tests.conftest import make_project
+
+    bucket = s3.new_bucket()
+    options = {"endpoint_url": s3.endpoint}
+    prod = make_project(tmp_path / "prod", increments=())
+    if target_store is not None:
+        policy(prod, {"artifact_store": target_store.replace("BUCKET", bucket), "artifact_store_options": options})
+    policy(
+        project,
+        {
+            "artifact_store": f"s3://{bucket}/models",
+            "artifact_store_options": options,
+            "environments": {"prod": {"root": str(prod)}},
+        },
+    )
+    return prod, bucket
+
+
+def test_to_env_sharing_the_store_uploads_nothing_and_points_at_the_store(
+    project: Path, s3: S3Server, make_artifact: Callable[..., Path], tmp_path: Path
+) -> None:
+    prod, bucket = env_pair(project, s3, tmp_path, "s3://BUCKET/models")
+    data = os.urandom(3000)
+    assert register(project, make_artifact(data)).returncode == 0
+    s3.start_recording()
+    r = run_cli(project, "registry-promote", "fraud", "1.0.0", "--to-env", "prod", "--json")
+    requests = s3.stop_recording()
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert requests and [q for q in requests if q["method"] in ("PUT", "POST")] == []
+    assert any("nothing uploaded" in w for w in r.json["data"]["warnings"])
+    assert len(s3.keys(bucket)) == 1
+    assert metadata(prod)["artifact"] == metadata(project)["artifact"]  # the same object's URL
+    assert sorted(p.name for p in (prod / VERSION_DIR).iterdir()) == [
+        "features.yaml", "metadata.json", "requirements.txt"
+    ]
+    got = run_cli(prod, "registry-get", "fraud", "--version", "1", "--path-only")
+    assert got.returncode == 0, got.stdout + got.stderr
+    assert Path(got.stdout.strip()).read_bytes() == data
+    assert run_cli(prod, "registry-verify", "--deep", "--json").json["data"]["ok"] is True
+    assert git(prod, "status", "--porcelain") == "" and git(project, "status", "--porcelain") == ""
+    assert metadata(project)["environments"]["prod"]["commit"] == head(prod)
+
+
+def test_to_env_into_a_git_registry_copies_a_stored_folder_into_git(
+    project: Path, s3: S3Server, tmp_path: Path
+) -> None:
+    prod, _ = env_pair(project, s3, tmp_path, None)
+    src = tmp_path / "saved_model"
+    (src / "variables").mkdir(parents=True)
+    (src / "saved_model.pb").write_bytes(b"graph")
+    (src / "variables" / "data").write_bytes(os.urandom(700))
+    assert register(project, src).returncode == 0
+    r = run_cli(project, "registry-promote", "fraud", "1.0.0", "--to-env", "prod", "--json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    art, source_art = metadata(prod)["artifact"], metadata(project)["artifact"]
+    assert art["store"] == "git" and source_art["store"].startswith("s3://")
+    assert (art["sha256"], art["files"]) == (source_art["sha256"], source_art["files"])
+    tracked = git(prod, "ls-tree", "-r", "--name-only", "HEAD").split()
+    assert f"{VERSION_DIR}/saved_model/variables/data" in tracked
+    assert (prod / VERSION_DIR / "saved_model/variables/data").read_bytes() == (src / "variables/data").read_bytes()
+    assert run_cli(prod, "registry-verify", "--json").json["data"]["ok"] is True
+    got = run_cli(prod, "registry-get", "fraud", "--version", "1", "--path-only")
+    assert Path(got.stdout.strip()) == prod / VERSION_DIR / "saved_model"
+
+
+def test_to_env_uploads_an_artifact_kept_in_git_here_to_the_store_there(
+    project: Path, s3: S3Server, make_artifact: Callable[..., Path], tmp_path: Path
+) -> None:
+    from tests.conftest import make_project
+
+    bucket = s3.new_bucket()
+    prod = make_project(tmp_path / "prod", increments=())
+    policy(prod, {"artifact_store": f"s3://{bucket}/m", "artifact_store_options": {"endpoint_url": s3.endpoint}})
+    policy(project, {"environments": {"prod": {"root": str(prod)}}})
+    data = os.urandom(500)
+    sha = hashlib.sha256(data).hexdigest()
+    assert register(project, make_artifact(data)).returncode == 0
+    r = run_cli(project, "registry-promote", "fraud", "1.0.0", "--to-env", "prod", "--json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert metadata(prod)["artifact"]["store"] == f"s3://{bucket}/m/sha256/{sha[:2]}/{sha}"
+    assert s3.client().get_object(Bucket=bucket, Key=f"m/sha256/{sha[:2]}/{sha}")["Body"].read() == data
+    assert not (prod / VERSION_DIR / "model.pkl").exists()
+
+
+def test_to_env_a_failing_upload_there_changes_neither_side(
+    project: Path, s3: S3Server, make_artifact: Callable[..., Path], tmp_path: Path
+) -> None:
+    prod, _ = env_pair(project, s3, tmp_path, "s3://no-such-bucket-there/models")
+    assert register(project, make_artifact(os.urandom(100))).returncode == 0
+    before = head(project), head(prod)
+    r = run_cli(project, "registry-promote", "fraud", "1.0.0", "--to-env", "prod", "--json")
+    err = error(r, "store_error", 7)
+    assert err["details"]["environment"] == "prod" and "no-such-bucket-there" in err["message"]
+    assert (head(project), head(prod)) == before
+    assert git(prod, "status", "--porcelain", "--ignored", ".specweave/increments") == ""
+    assert git(project, "status", "--porcelain") == "" and "environments" not in metadata(project)
