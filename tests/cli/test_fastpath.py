@@ -13,7 +13,7 @@ import pytest
 import typer
 
 from sw_registry.cli import fastpath
-from sw_registry.cli.app import COMMANDS, resolved
+from sw_registry.cli.app import COMMANDS, build, resolved
 from sw_registry.cli.fast_spec import COMMANDS as SPEC
 from sw_registry.cli.options import ANNOTATIONS
 from sw_registry.cli.reference import SpecError, fast_spec_module, param_spec
@@ -169,3 +169,12 @@ def test_annotation_names_are_the_ones_the_module_imports(module: str) -> None:
     assert imported, f"{module}.py imports its annotation names under TYPE_CHECKING"
     for name, value in imported.items():
         assert ANNOTATIONS.get(name) is value, f"{module}.py: {name} is not options.ANNOTATIONS[{name!r}]"
+
+
+def test_building_the_app_leaves_the_command_modules_alone() -> None:
+    """No names are written into a command module's globals to make its annotations resolve."""
+    modules = {module: importlib.import_module(f"sw_registry.cli.commands.{module}") for module, _ in COMMANDS.values()}
+    before = {name: dict(vars(module)) for name, module in modules.items()}
+    build()
+    for name, module in modules.items():
+        assert vars(module) == before[name], name
