@@ -1,8 +1,16 @@
-"""A registry write: lock -> re-read -> validate -> atomic writes -> one commit of our paths.
+"""A registry write (SPEC §8): ``transaction()`` resolves the actor, refuses links that escape the
+project, takes the write lock, re-reads the index from the work tree, checks the repository (detached
+HEAD, the policy's branch, a left-over index.lock) and that no registry file is dirty, then yields a
+``Transaction``. Its writes are atomic and first noted in a journal of the paths the write owns (so that
+``registry-verify --repair`` can revert a killed write, and only that); ``commit`` makes one commit of
+exactly those paths, signed when the policy requires it.
 
 Anything that fails before the commit lands puts every file back as it was, and the index entries
-the write staged back to HEAD. The user's own staged and unstaged changes elsewhere are never read
-or touched: the commit names only the registry paths it wrote (``git commit -- <paths>``).
+the write staged back to HEAD. The user's own staged and unstaged changes elsewhere are never
+touched: the commit names only the registry paths it wrote (``git commit -- <paths>``).
+
+Also here: the dirty check (``dirty_paths``, ``dirty_paths_for_write``) and the journal helpers
+(``journal_paths``, ``owned_by_journal``, ``clear_journal``) that registry-verify uses.
 """
 
 from __future__ import annotations

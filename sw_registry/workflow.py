@@ -1,7 +1,13 @@
-"""Stage workflow operations (SPEC §6, §7.4–§7.7, §7.12): promote, approve, rollback, deprecate, policy, history.
+"""The ``Workflow`` mixin of ModelRegistry: the stage changes and the other operations around them.
 
-The rules are the pure functions of lifecycle.py; this module reads state, applies them under the
-write lock and writes the result as one commit.
+- stage changes (SPEC §6, §7.4–§7.7): promote_model, approve_model, rollback, deprecate_model;
+- policy writes to registry.yaml (§5, §7.15): set_approval_required, set_model_policy, update_policy,
+  commit_policy, and set_model_signature (a version's signature in its metadata);
+- docs (§7.9): sync_docs, review_docs; insight (§7.10–§7.12): compare_models, get_lineage, history;
+- ``production_at``: the production version of a model at a date (registry-get --date, §7.13).
+
+The stage rules are the pure functions of lifecycle.py; each write here reads state, applies them under
+the write lock (transaction.py) and lands as one commit.
 """
 
 from __future__ import annotations

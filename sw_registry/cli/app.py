@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import typer
@@ -16,13 +16,13 @@ machine-readable output (SPEC §9); exit codes are stable."""
 # command name -> (module in .commands, function): a run imports and builds only the command it needs
 COMMANDS: dict[str, tuple[str, str]] = {
     "registry-register": ("register", "register"),
-    "registry-list": ("listing", "list_"),
+    "registry-list": ("list_", "list_"),
     "registry-info": ("info", "info"),
     "registry-get": ("get", "get"),
-    "registry-promote": ("stages", "promote"),
-    "registry-rollback": ("stages", "rollback"),
-    "registry-approve": ("stages", "approve"),
-    "registry-deprecate": ("stages", "deprecate"),
+    "registry-promote": ("promote", "promote"),
+    "registry-rollback": ("rollback", "rollback"),
+    "registry-approve": ("approve", "approve"),
+    "registry-deprecate": ("deprecate", "deprecate"),
     "registry-history": ("history", "history"),
     "registry-audit": ("audit", "audit"),
     "registry-compare": ("compare", "compare"),
@@ -31,11 +31,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "registry-signers": ("signers", "signers"),
     "registry-monitor": ("monitor", "monitor"),
     "registry-experiments": ("experiments", "experiments"),
-    "registry-verify": ("maintenance", "verify"),
-    "registry-reindex": ("maintenance", "reindex"),
-    "sync-docs": ("docs", "sync_docs"),
+    "registry-verify": ("verify", "verify"),
+    "registry-reindex": ("reindex", "reindex"),
+    "sync-docs": ("sync_docs", "sync_docs"),
     "init": ("init", "init"),
-    "install-commands": ("plugin", "install_commands"),
+    "install-commands": ("install_commands", "install_commands"),
     "demo": ("demo", "demo"),
     "mlflow-sync": ("mlflow_sync", "mlflow_sync"),
 }
@@ -70,25 +70,40 @@ def build(only: str | None = None) -> typer.Typer:
     ) -> None:
         """sw-registry: a git-backed model registry for SpecWeave projects."""
 
-    from . import options
-
-    # The command modules import neither Typer nor the option aliases at run time (see fastpath.py); their
-    # annotations are strings that Typer resolves here, in the module's namespace, so give it both.
-    from .complete import model_names, model_versions
-
-    annotation_names = {
-        "typer": typer,
-        "model_names": model_names,
-        "model_versions": model_versions,
-        **{k: v for k, v in vars(options).items() if k.endswith(("Option", "Arg"))},
-    }
     for name, (module_name, func) in COMMANDS.items():
         if only is None or name == only:
             module = importlib.import_module(f"{__package__}.commands.{module_name}")
-            for key, value in annotation_names.items():
-                module.__dict__.setdefault(key, value)
-            app.command(name)(getattr(module, func))
+            app.command(name)(resolved(getattr(module, func)))
     return app
+
+
+def resolved(func: Callable[..., Any]) -> Callable[..., Any]:
+    """A copy of the command ``func`` whose signature carries real annotations, for Typer to read.
+
+    The command modules import Typer and the option aliases only under TYPE_CHECKING (the fast path calls
+    them without Typer), so their annotations are strings. They are evaluated here, in the module's own
+    globals plus options.ANNOTATIONS, and handed to Typer on a new wrapper: no module or function is changed.
+    """
+    import functools
+    import inspect
+    import typing
+
+    from .options import ANNOTATIONS
+
+    hints = typing.get_type_hints(func, globalns={**ANNOTATIONS, **func.__globals__}, include_extras=True)
+    signature = inspect.signature(func)
+    signature = signature.replace(
+        parameters=[p.replace(annotation=hints.get(p.name, p.annotation)) for p in signature.parameters.values()],
+        return_annotation=hints.get("return", signature.return_annotation),
+    )
+
+    @functools.wraps(func)
+    def command(*args: Any, **kwargs: Any) -> Any:
+        return func(*args, **kwargs)
+
+    command.__signature__ = signature  # type: ignore[attr-defined]  # what inspect.signature (and Typer) reads
+    command.__annotations__ = hints
+    return command
 
 
 def _requested(args: list[str]) -> str | None:

@@ -36,7 +36,7 @@ COMMANDS: dict[str, Any] = {
         ],
     },
     'registry-list': {
-        'module': 'listing',
+        'module': 'list_',
         'func': 'list_',
         'arguments': [
         ],
@@ -81,7 +81,7 @@ COMMANDS: dict[str, Any] = {
         ],
     },
     'registry-promote': {
-        'module': 'stages',
+        'module': 'promote',
         'func': 'promote',
         'arguments': [
             {'name': 'name', 'type': 'str', 'required': True},
@@ -101,7 +101,7 @@ COMMANDS: dict[str, Any] = {
         ],
     },
     'registry-rollback': {
-        'module': 'stages',
+        'module': 'rollback',
         'func': 'rollback',
         'arguments': [
             {'name': 'name', 'type': 'str', 'required': True},
@@ -118,7 +118,7 @@ COMMANDS: dict[str, Any] = {
         ],
     },
     'registry-approve': {
-        'module': 'stages',
+        'module': 'approve',
         'func': 'approve',
         'arguments': [
             {'name': 'name', 'type': 'str', 'required': True},
@@ -135,7 +135,7 @@ COMMANDS: dict[str, Any] = {
         ],
     },
     'registry-deprecate': {
-        'module': 'stages',
+        'module': 'deprecate',
         'func': 'deprecate',
         'arguments': [
             {'name': 'name', 'type': 'str', 'required': True},
@@ -282,7 +282,7 @@ COMMANDS: dict[str, Any] = {
         ],
     },
     'registry-verify': {
-        'module': 'maintenance',
+        'module': 'verify',
         'func': 'verify',
         'arguments': [
         ],
@@ -296,7 +296,7 @@ COMMANDS: dict[str, Any] = {
         ],
     },
     'registry-reindex': {
-        'module': 'maintenance',
+        'module': 'reindex',
         'func': 'reindex',
         'arguments': [
         ],
@@ -309,7 +309,7 @@ COMMANDS: dict[str, Any] = {
         ],
     },
     'sync-docs': {
-        'module': 'docs',
+        'module': 'sync_docs',
         'func': 'sync_docs',
         'arguments': [
             {'name': 'action', 'type': 'str', 'required': True},
@@ -335,7 +335,7 @@ COMMANDS: dict[str, Any] = {
         ],
     },
     'install-commands': {
-        'module': 'plugin',
+        'module': 'install_commands',
         'func': 'install_commands',
         'arguments': [
         ],

@@ -50,3 +50,23 @@ PushOption = Annotated[
         "--push", help="Push the commit; if the push is rejected, re-run the write on the remote head (3 tries)."
     ),
 ]
+
+# The names the command modules' string annotations use, and where app.build() resolves them. A command
+# module imports these same names under TYPE_CHECKING only (for readers and mypy), so the fast path
+# (fastpath.py) never imports Typer; tests/cli/test_fastpath.py checks the two agree.
+ANNOTATIONS: dict[str, object] = {
+    "typer": typer,
+    "model_names": model_names,
+    "model_versions": model_versions,
+    "JsonOption": JsonOption,
+    "RootOption": RootOption,
+    "ActorOption": ActorOption,
+    "RevOption": RevOption,
+    "AllowDetachedOption": AllowDetachedOption,
+    "IncrementOption": IncrementOption,
+    "NameArg": NameArg,
+    "VersionArg": VersionArg,
+    "ReasonOption": ReasonOption,
+    "ForceOption": ForceOption,
+    "PushOption": PushOption,
+}

@@ -61,8 +61,44 @@ def help_module() -> str:
     )
 
 
+class SpecError(Exception):
+    """A command parameter the fast path (fastpath.py) cannot reproduce: the spec is not written."""
+
+
+def param_spec(command: str, p: Any) -> dict[str, Any]:
+    """One Click parameter of ``command`` as fast_spec.py stores it.
+
+    fastpath.py converts the plain command line itself and calls the function; it runs no Click callback,
+    reads no environment variable, prompts for nothing and counts nothing. A parameter that relies on one of
+    those would behave differently on the two paths, so it is refused here instead of silently dropped.
+    """
+    unsupported = {
+        "callback=": p.callback is not None,
+        "envvar=": bool(p.envvar),
+        "prompt=": bool(getattr(p, "prompt", None)),
+        "count=": bool(getattr(p, "count", False)),
+    }
+    refused = [what for what, used in unsupported.items() if used]
+    if refused:
+        raise SpecError(
+            f"{command}: parameter {p.name!r} uses {', '.join(refused)}, which the fast path (fastpath.py) cannot "
+            "reproduce; do that work inside the command function instead (or teach fastpath.py and this check)"
+        )
+    if p.param_type_name == "argument":
+        return {"name": p.name, "type": p.type.name, "required": p.required}
+    return {
+        "name": p.name,
+        "opts": list(p.opts),
+        "off": list(p.secondary_opts),
+        "flag": bool(p.is_flag),
+        "multiple": bool(p.multiple),
+        "type": p.type.name,
+        "required": p.required,
+    }
+
+
 def fast_spec() -> dict[str, Any]:
-    """Every command's parameters, as the Typer app defines them, for fastpath.py."""
+    """Every command's parameters, as the Typer app defines them, for fastpath.py (SpecError if one cannot be)."""
     from typer.main import get_command
 
     from .app import COMMANDS, build
@@ -71,23 +107,13 @@ def fast_spec() -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, command in group.commands.items():  # type: ignore[attr-defined]
         module, func = COMMANDS[name]
-        options, arguments = [], []
-        for p in command.params:
-            if p.param_type_name == "argument":
-                arguments.append({"name": p.name, "type": p.type.name, "required": p.required})
-            else:
-                options.append(
-                    {
-                        "name": p.name,
-                        "opts": list(p.opts),
-                        "off": list(p.secondary_opts),
-                        "flag": bool(p.is_flag),
-                        "multiple": bool(p.multiple),
-                        "type": p.type.name,
-                        "required": p.required,
-                    }
-                )
-        out[name] = {"module": module, "func": func, "options": options, "arguments": arguments}
+        params = [(p.param_type_name, param_spec(name, p)) for p in command.params]
+        out[name] = {
+            "module": module,
+            "func": func,
+            "options": [spec for kind, spec in params if kind != "argument"],
+            "arguments": [spec for kind, spec in params if kind == "argument"],
+        }
     return out
 
 
@@ -132,17 +158,22 @@ def completion_scripts() -> dict[str, str]:
 
 def main() -> None:
     text = reference()
-    if "--write" in sys.argv:
-        path = Path(__file__).resolve().parents[2] / "README.md"
-        path.write_text(splice(path.read_text(encoding="utf-8"), text), encoding="utf-8")
-        (Path(__file__).parent / "help_text.py").write_text(help_module(), encoding="utf-8")
-        (Path(__file__).parent / "fast_spec.py").write_text(fast_spec_module(), encoding="utf-8")
-        completions = Path(__file__).resolve().parents[2] / "completions"
-        completions.mkdir(exist_ok=True)
-        for name, script in completion_scripts().items():
-            (completions / name).write_text(script, encoding="utf-8")
-    else:
+    if "--write" not in sys.argv:
         print(text)
+        return
+    here, top = Path(__file__).parent, Path(__file__).resolve().parents[2]
+    try:
+        spec = fast_spec_module()  # first: a refused parameter writes nothing
+    except SpecError as e:
+        sys.exit(f"error: {e}")
+    readme = top / "README.md"
+    readme.write_text(splice(readme.read_text(encoding="utf-8"), text), encoding="utf-8")
+    (here / "help_text.py").write_text(help_module(), encoding="utf-8")
+    (here / "fast_spec.py").write_text(spec, encoding="utf-8")
+    completions = top / "completions"
+    completions.mkdir(exist_ok=True)
+    for name, script in completion_scripts().items():
+        (completions / name).write_text(script, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import functools
 import importlib
 import inspect
@@ -12,18 +13,18 @@ import pytest
 import typer
 
 from sw_registry.cli import fastpath
-from sw_registry.cli.app import COMMANDS, build
+from sw_registry.cli.app import COMMANDS, build, resolved
 from sw_registry.cli.fast_spec import COMMANDS as SPEC
-from sw_registry.cli.reference import fast_spec_module
+from sw_registry.cli.options import ANNOTATIONS
+from sw_registry.cli.reference import SpecError, fast_spec_module, param_spec
 
 SAMPLE = {"str": "value-1", "path": "some/file.txt", "int": "3"}
 
 
 def typer_kwargs(name: str, args: list[str]) -> dict[str, Any]:
     """What Typer passes to the command for ``args`` (the command itself replaced by a recorder)."""
-    build(only=name)  # gives the command's module the names its annotations use
     module, func = COMMANDS[name]
-    real = getattr(importlib.import_module(f"sw_registry.cli.commands.{module}"), func)
+    real = resolved(getattr(importlib.import_module(f"sw_registry.cli.commands.{module}"), func))  # as build() does
     captured: dict[str, Any] = {}
 
     @functools.wraps(real)
@@ -122,3 +123,58 @@ def test_fast_path_imports_no_typer(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True)
     assert out.stdout.strip().endswith("False 0"), out.stdout + out.stderr
+
+
+def _one_command(**option: Any) -> Any:
+    """A Click command with a single ``--x`` option built by Typer from ``option``."""
+    app = typer.Typer()
+
+    @app.command()
+    def cmd(x: str = typer.Option("", "--x", **option)) -> None:  # not Annotated: this file's annotations are strings
+        pass
+
+    return typer.main.get_command(app)
+
+
+@pytest.mark.parametrize(
+    ("option", "named"),
+    [
+        ({"callback": lambda value: value}, "callback="),
+        ({"envvar": "SW_REGISTRY_X"}, "envvar="),
+    ],
+)
+def test_the_spec_generator_refuses_what_the_fast_path_cannot_reproduce(option: dict[str, Any], named: str) -> None:
+    command = _one_command(**option)
+    with pytest.raises(SpecError, match=rf"registry-x: parameter 'x' uses {named}"):
+        param_spec("registry-x", command.params[0])
+
+
+def test_the_spec_generator_takes_a_plain_option() -> None:
+    command = _one_command(help="plain")
+    assert param_spec("registry-x", command.params[0])["opts"] == ["--x"]
+
+
+@pytest.mark.parametrize("module", sorted({module for module, _ in COMMANDS.values()}))
+def test_annotation_names_are_the_ones_the_module_imports(module: str) -> None:
+    """The names a command module imports under TYPE_CHECKING are the very objects its annotations resolve to."""
+    path = Path(fastpath.__file__).parent / "commands" / f"{module}.py"
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    imported: dict[str, Any] = {}
+    for node in tree.body:
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+            namespace: dict[str, Any] = {}
+            code = ast.unparse(ast.Module(body=node.body, type_ignores=[]))
+            exec(compile(code, str(path), "exec"), {"__package__": "sw_registry.cli.commands"}, namespace)
+            imported.update(namespace)
+    assert imported, f"{module}.py imports its annotation names under TYPE_CHECKING"
+    for name, value in imported.items():
+        assert ANNOTATIONS.get(name) is value, f"{module}.py: {name} is not options.ANNOTATIONS[{name!r}]"
+
+
+def test_building_the_app_leaves_the_command_modules_alone() -> None:
+    """No names are written into a command module's globals to make its annotations resolve."""
+    modules = {module: importlib.import_module(f"sw_registry.cli.commands.{module}") for module, _ in COMMANDS.values()}
+    before = {name: dict(vars(module)) for name, module in modules.items()}
+    build()
+    for name, module in modules.items():
+        assert vars(module) == before[name], name

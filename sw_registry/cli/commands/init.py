@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 from ..output import emit
 from ..render import esc
 
-# Typer and the option aliases are only annotations here: app.build() provides them when it wires the
-# command into Typer, and the fast path (fastpath.py) calls the function without importing Typer.
+# Typer and the option aliases are only annotations here, imported for readers and mypy: the fast path
+# (fastpath.py) calls the function without importing Typer, and app.resolved() evaluates the annotations in
+# this module's globals plus options.ANNOTATIONS, which holds these same names (a test checks it).
 if TYPE_CHECKING:
     import typer
 
@@ -24,7 +25,7 @@ def init(
     json: JsonOption = False,
 ) -> None:
     """Create .specweave/ for the registry and keep its cache out of git."""
-    from ...setup import init_project
+    from ...init_project import init_project
 
     result = init_project(path, git=git)
 

@@ -1,4 +1,4 @@
-"""registry-verify [--repair] and registry-reindex (SPEC §7.14)."""
+"""registry-verify [--repair] (SPEC §7.14)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from ..output import emit
 from ..render import esc, short
 from .common import registry
 
-# Typer and the option aliases are only annotations here: app.build() provides them when it wires the
-# command into Typer, and the fast path (fastpath.py) calls the function without importing Typer.
+# Typer and the option aliases are only annotations here, imported for readers and mypy: the fast path
+# (fastpath.py) calls the function without importing Typer, and app.resolved() evaluates the annotations in
+# this module's globals plus options.ANNOTATIONS, which holds these same names (a test checks it).
 if TYPE_CHECKING:
     import typer
 
-    from ..options import ActorOption, AllowDetachedOption, JsonOption, PushOption, RootOption
+    from ..options import ActorOption, AllowDetachedOption, JsonOption, RootOption
 
 
 def verify(
@@ -54,24 +55,3 @@ def verify(
         return
     result = reg.verify(deep=deep)
     emit(json, result, lambda out: out.print(f"Registry verified: {result['versions']} version(s), no problems."))
-
-
-def reindex(
-    actor: ActorOption = None,
-    allow_detached: AllowDetachedOption = False,
-    push: PushOption = False,
-    root: RootOption = None,
-    json: JsonOption = False,
-) -> None:
-    """Rebuild model_catalog.yaml and lineage_graph.json from the metadata files (e.g. after a merge)."""
-    r = registry(root, actor=actor, allow_detached=allow_detached, push=push).reindex()
-
-    def render(out: Any) -> None:
-        if r.changed and r.commit is None:
-            out.print("Derived files rebuilt and staged; finish the merge with: git commit")
-        elif r.changed:
-            out.print(f"Derived files rebuilt, commit {short(r.commit)}")
-        else:
-            out.print("Derived files are up to date; nothing changed")
-
-    emit(json, r.to_dict(), render)

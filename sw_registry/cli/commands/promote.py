@@ -1,4 +1,4 @@
-"""registry-promote, registry-rollback, registry-approve, registry-deprecate (SPEC §7.4–§7.7)."""
+"""registry-promote (SPEC §7.4)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from ..output import emit
 from ..render import esc, short, stage, v
 from .common import registry
 
-# Typer and the option aliases are only annotations here: app.build() provides them when it wires the
-# command into Typer, and the fast path (fastpath.py) calls the function without importing Typer.
+# Typer and the option aliases are only annotations here, imported for readers and mypy: the fast path
+# (fastpath.py) calls the function without importing Typer, and app.resolved() evaluates the annotations in
+# this module's globals plus options.ANNOTATIONS, which holds these same names (a test checks it).
 if TYPE_CHECKING:
     import typer
 
@@ -130,95 +131,3 @@ def _net_progress(as_json: bool) -> Any:
                    console=Console(stderr=True))
     task = bar.add_task("git", total=None)
     return bar, (lambda what, done, total: bar.update(task, description=what, completed=done, total=total))
-
-
-def rollback(
-    name: NameArg,
-    to: Annotated[
-        str | None, typer.Option("--to", help="Version to roll back to (default: the previous production version).")
-    ] = None,
-    reason: ReasonOption = None,
-    force: ForceOption = False,
-    actor: ActorOption = None,
-    allow_detached: AllowDetachedOption = False,
-    push: PushOption = False,
-    root: RootOption = None,
-    json: JsonOption = False,
-) -> None:
-    """Make an earlier production version production again, in one commit."""
-    r = registry(root, actor=actor, allow_detached=allow_detached, push=push).rollback(name, to, reason, force=force)
-
-    def render(out: Any) -> None:
-        if r.commit is None:
-            out.print(f"{esc(r.name)} {v(r.to_version)} is already in production; nothing changed")
-            return
-        out.print(
-            f"{esc(r.name)} rolled back: production {v(r.from_version)} → {v(r.to_version)} "
-            f"by {esc(r.actor)}, commit {short(r.commit)}"
-        )
-        if r.reason:
-            out.print(f"  reason: {esc(r.reason)}")
-
-    emit(json, r.to_dict(), render)
-
-
-def approve(
-    name: NameArg,
-    version: VersionArg,
-    stage_: Annotated[str, typer.Option("--stage", help="The stage the approval is for.")] = "production",
-    comment: Annotated[str | None, typer.Option("--comment", help="A comment kept with the approval.")] = None,
-    actor: ActorOption = None,
-    allow_detached: AllowDetachedOption = False,
-    push: PushOption = False,
-    root: RootOption = None,
-    json: JsonOption = False,
-) -> None:
-    """Approve a version for a stage, as the actor (the commit is authored by the approver)."""
-    r = registry(root, actor=actor, allow_detached=allow_detached, push=push).approve_model(
-        name, version, approver=actor, comments=comment, stage=stage_
-    )
-
-    def render(out: Any) -> None:
-        if r.commit is None:
-            out.print(
-                f"{esc(r.approver)} has already approved {esc(r.name)} {v(r.version)} for {r.stage}; nothing changed"
-            )
-            return
-        need = f" ({r.approvals} of {r.required} required)" if r.required else ""
-        signed = f", signed with {r.signing_key}" if r.signing_key else ""
-        out.print(
-            f"{esc(r.name)} {v(r.version)} approved for {stage(r.stage)} by {esc(r.approver)}{need}, "
-            f"commit {short(r.commit)}{signed}"
-        )
-
-    emit(json, r.to_dict(), render)
-
-
-def deprecate(
-    name: NameArg,
-    version: VersionArg,
-    reason: Annotated[str, typer.Option("--reason", help="Why it is deprecated.")],
-    end_of_life: Annotated[
-        str | None, typer.Option("--end-of-life", help="Date (YYYY-MM-DD) it stops being supported.")
-    ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Allow deprecating the production version.")] = False,
-    actor: ActorOption = None,
-    allow_detached: AllowDetachedOption = False,
-    push: PushOption = False,
-    root: RootOption = None,
-    json: JsonOption = False,
-) -> None:
-    """Mark a version deprecated: it can no longer be promoted or rolled back to without --force."""
-    r = registry(root, actor=actor, allow_detached=allow_detached, push=push).deprecate_model(
-        name, version, reason, end_of_life, force=force
-    )
-
-    def render(out: Any) -> None:
-        if r.commit is None:
-            out.print(f"{esc(r.name)} {v(r.version)} is already deprecated; nothing changed")
-            return
-        eol = f", end of life {r.end_of_life}" if r.end_of_life else ""
-        out.print(f"{esc(r.name)} {v(r.version)} deprecated by {esc(r.actor)}{eol}, commit {short(r.commit)}")
-        out.print(f"  reason: {esc(r.reason)}")
-
-    emit(json, r.to_dict(), render)

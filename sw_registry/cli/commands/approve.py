@@ -1,0 +1,57 @@
+"""registry-approve (SPEC §7.6)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+from ..output import emit
+from ..render import esc, short, stage, v
+from .common import registry
+
+# Typer and the option aliases are only annotations here, imported for readers and mypy: the fast path
+# (fastpath.py) calls the function without importing Typer, and app.resolved() evaluates the annotations in
+# this module's globals plus options.ANNOTATIONS, which holds these same names (a test checks it).
+if TYPE_CHECKING:
+    import typer
+
+    from ..options import (
+        ActorOption,
+        AllowDetachedOption,
+        JsonOption,
+        NameArg,
+        PushOption,
+        RootOption,
+        VersionArg,
+    )
+
+
+def approve(
+    name: NameArg,
+    version: VersionArg,
+    stage_: Annotated[str, typer.Option("--stage", help="The stage the approval is for.")] = "production",
+    comment: Annotated[str | None, typer.Option("--comment", help="A comment kept with the approval.")] = None,
+    actor: ActorOption = None,
+    allow_detached: AllowDetachedOption = False,
+    push: PushOption = False,
+    root: RootOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Approve a version for a stage, as the actor (the commit is authored by the approver)."""
+    r = registry(root, actor=actor, allow_detached=allow_detached, push=push).approve_model(
+        name, version, approver=actor, comments=comment, stage=stage_
+    )
+
+    def render(out: Any) -> None:
+        if r.commit is None:
+            out.print(
+                f"{esc(r.approver)} has already approved {esc(r.name)} {v(r.version)} for {r.stage}; nothing changed"
+            )
+            return
+        need = f" ({r.approvals} of {r.required} required)" if r.required else ""
+        signed = f", signed with {r.signing_key}" if r.signing_key else ""
+        out.print(
+            f"{esc(r.name)} {v(r.version)} approved for {stage(r.stage)} by {esc(r.approver)}{need}, "
+            f"commit {short(r.commit)}{signed}"
+        )
+
+    emit(json, r.to_dict(), render)

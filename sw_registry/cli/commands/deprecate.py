@@ -1,0 +1,55 @@
+"""registry-deprecate (SPEC §7.7)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+from ..output import emit
+from ..render import esc, short, v
+from .common import registry
+
+# Typer and the option aliases are only annotations here, imported for readers and mypy: the fast path
+# (fastpath.py) calls the function without importing Typer, and app.resolved() evaluates the annotations in
+# this module's globals plus options.ANNOTATIONS, which holds these same names (a test checks it).
+if TYPE_CHECKING:
+    import typer
+
+    from ..options import (
+        ActorOption,
+        AllowDetachedOption,
+        JsonOption,
+        NameArg,
+        PushOption,
+        RootOption,
+        VersionArg,
+    )
+
+
+def deprecate(
+    name: NameArg,
+    version: VersionArg,
+    reason: Annotated[str, typer.Option("--reason", help="Why it is deprecated.")],
+    end_of_life: Annotated[
+        str | None, typer.Option("--end-of-life", help="Date (YYYY-MM-DD) it stops being supported.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Allow deprecating the production version.")] = False,
+    actor: ActorOption = None,
+    allow_detached: AllowDetachedOption = False,
+    push: PushOption = False,
+    root: RootOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Mark a version deprecated: it can no longer be promoted or rolled back to without --force."""
+    r = registry(root, actor=actor, allow_detached=allow_detached, push=push).deprecate_model(
+        name, version, reason, end_of_life, force=force
+    )
+
+    def render(out: Any) -> None:
+        if r.commit is None:
+            out.print(f"{esc(r.name)} {v(r.version)} is already deprecated; nothing changed")
+            return
+        eol = f", end of life {r.end_of_life}" if r.end_of_life else ""
+        out.print(f"{esc(r.name)} {v(r.version)} deprecated by {esc(r.actor)}{eol}, commit {short(r.commit)}")
+        out.print(f"  reason: {esc(r.reason)}")
+
+    emit(json, r.to_dict(), render)

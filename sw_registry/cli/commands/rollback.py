@@ -1,0 +1,56 @@
+"""registry-rollback (SPEC §7.5)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+from ..output import emit
+from ..render import esc, short, v
+from .common import registry
+
+# Typer and the option aliases are only annotations here, imported for readers and mypy: the fast path
+# (fastpath.py) calls the function without importing Typer, and app.resolved() evaluates the annotations in
+# this module's globals plus options.ANNOTATIONS, which holds these same names (a test checks it).
+if TYPE_CHECKING:
+    import typer
+
+    from ..options import (
+        ActorOption,
+        AllowDetachedOption,
+        ForceOption,
+        JsonOption,
+        NameArg,
+        PushOption,
+        ReasonOption,
+        RootOption,
+    )
+
+
+def rollback(
+    name: NameArg,
+    to: Annotated[
+        str | None, typer.Option("--to", help="Version to roll back to (default: the previous production version).")
+    ] = None,
+    reason: ReasonOption = None,
+    force: ForceOption = False,
+    actor: ActorOption = None,
+    allow_detached: AllowDetachedOption = False,
+    push: PushOption = False,
+    root: RootOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Make an earlier production version production again, in one commit."""
+    r = registry(root, actor=actor, allow_detached=allow_detached, push=push).rollback(name, to, reason, force=force)
+
+    def render(out: Any) -> None:
+        if r.commit is None:
+            out.print(f"{esc(r.name)} {v(r.to_version)} is already in production; nothing changed")
+            return
+        out.print(
+            f"{esc(r.name)} rolled back: production {v(r.from_version)} → {v(r.to_version)} "
+            f"by {esc(r.actor)}, commit {short(r.commit)}"
+        )
+        if r.reason:
+            out.print(f"  reason: {esc(r.reason)}")
+
+    emit(json, r.to_dict(), render)
