@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from .errors import AlreadyExists, InvalidInput, InvalidName, UsageError
+from . import versions as V
+from .errors import AlreadyExists, InvalidInput, UsageError
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -29,19 +29,13 @@ if TYPE_CHECKING:
     from .registry import ModelRegistry
     from .transaction import Transaction
 
-NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")
 FILES = ("params.json", "metrics.json", "metadata.yaml")
 COMPARISON = "comparison.md"
 
 
 def validate_name(name: str) -> str:
-    if not isinstance(name, str) or not NAME_RE.fullmatch(name) or ".." in name:
-        raise InvalidName(
-            f"invalid experiment name {name!r}",
-            hint="use lower-case letters, digits, '.', '_' and '-', starting with a letter or digit "
-            "(at most 100 characters, no '..')",
-        )
-    return name
+    """An experiment name follows the model-name rule (SPEC §3): it becomes a folder name."""
+    return V.validate_name(name, "experiment")
 
 
 def experiments_rel(inc: Increment) -> str:
@@ -303,8 +297,6 @@ class TrackedExperiment:
         those of ``ModelRegistry.register_model``. One registration per experiment.
         """
         import pickle
-
-        from . import versions as V
 
         V.validate_name(name)
         if self._registration is not None:

@@ -18,10 +18,11 @@ BUMPS = ("major", "minor", "patch")
 SortKey = tuple[Any, ...]
 
 
-def validate_name(name: str) -> str:
+def validate_name(name: str, what: str = "model") -> str:
+    """SPEC §3's name rule (also the path-traversal guard), for model names and other names stored as folders."""
     if not isinstance(name, str) or not NAME_RE.fullmatch(name) or ".." in name:
         raise InvalidName(
-            f"invalid model name {name!r}",
+            f"invalid {what} name {name!r}",
             hint="use lower-case letters, digits, '.', '_' and '-', starting with a letter or digit "
             "(at most 100 characters, no '..')",
         )
