@@ -131,3 +131,12 @@ def test_an_invalid_registry_yaml_is_config_error_naming_the_key(run, project: P
     assert err["code"] == "config_error"
     assert key in err["message"]
     assert r.stderr == ""
+
+
+def test_a_window_without_a_trigger_is_refused_and_writes_nothing(run, project: Path) -> None:
+    head = git(project, "rev-parse", "HEAD")
+    r = run("registry-policy", "fraud", "--owner", "o@example.com", "--window", "24h", "--json")
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert json.loads(r.stdout)["error"]["code"] == "usage"
+    assert git(project, "rev-parse", "HEAD") == head
+    assert not (project / ".specweave" / "registry.yaml").exists()

@@ -24,8 +24,12 @@ TRIGGER = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*([<>])\s*([-+0-9.eE]+)\s*$")
 
 def parse_triggers(items: list[str] | None, window: str | None) -> dict[str, Any]:
     """'accuracy<0.80' -> {accuracy: {min: 0.8}}; 'error_rate>0.05' -> {error_rate: {max: 0.05}}."""
-    from ...errors import InvalidInput
+    from ...errors import InvalidInput, UsageError
 
+    if window and not items:  # a window belongs to the triggers it sets: alone it would do nothing
+        raise UsageError(
+            "--window sets the window of the --trigger options given with it", hint='add --trigger "METRIC>VALUE"'
+        )
     out: dict[str, Any] = {}
     for item in items or []:
         m = TRIGGER.match(item)
