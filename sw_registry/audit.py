@@ -1,4 +1,5 @@
-"""registry-audit (SPEC §7.12): a governance report built from git history (the Registry-* trailers)."""
+"""registry-audit (SPEC §7.12): the report's markdown and the seed's ModelGovernance API; the data is built
+from git history (the Registry-* trailers) by ops/history.py."""
 
 from __future__ import annotations
 
@@ -8,106 +9,13 @@ if TYPE_CHECKING:
     from .registry import ModelRegistry
 
 
-def _bound(text: str | None, end: bool) -> str | None:
-    """A --since/--until value for git: a date means the start (since) or the end (until) of that UTC day."""
-    if not text:
-        return None
-    from .lifecycle import to_instant
-
-    instant = to_instant(text)
-    return instant[:10] + "T00:00:00Z" if len(str(text).strip()) == 10 and not end else instant
-
-
 def audit(
     registry: ModelRegistry, name: str | None = None, since: str | None = None, until: str | None = None
 ) -> dict[str, Any]:
-    from .gitops import open_repo
-    from .maintenance import classify_untracked
+    """registry-audit's data (ops/history.py builds it from git history)."""
+    from .ops.history import audit as build
 
-    repo = open_repo(registry.root)
-    index = registry.index()
-    log = repo.registry_log(_bound(since, False), _bound(until, True))
-    unaudited, other = classify_untracked(log, registry.layout)
-    if name is not None:  # this model's version folders, and registry.yaml (which holds every model's policy)
-        unaudited = [
-            u for u in unaudited if any(f"/models/{name}-v" in p or p == ".specweave/registry.yaml" for p in u["paths"])
-        ]
-    events, deployments, approvals = [], [], []
-    for c in log:
-        t: dict[str, str] = c["trailers"]
-        if not c["event"] or (name is not None and t.get("model") != name):
-            continue
-        event = {
-            "event": t.get("event"),
-            "model": t.get("model"),
-            "version": t.get("version"),
-            "from": t.get("from"),
-            "to": t.get("to"),
-            "actor": t.get("actor"),
-            "author": c["author"],
-            "at": c["date"],
-            "reason": t.get("reason"),
-            "forced": t.get("forced") == "true",
-            "auto": t.get("auto") == "true",
-            "replaced": t.get("replaced"),
-            "commit": c["commit"],
-        }
-        events.append(event)
-        if event["event"] == "approve":
-            approvals.append(
-                {
-                    "model": event["model"],
-                    "version": event["version"],
-                    "stage": event["to"],
-                    "approver": t.get("approver") or event["actor"],
-                    "author": c["author"],
-                    "at": c["date"],
-                    "comment": event["reason"],
-                    "commit": c["commit"],
-                }
-            )
-        if event["to"] == "production" and event["event"] in ("promote", "rollback"):
-            deployments.append(_deployment(registry, index, event))
-    if approvals:  # signer, key fingerprint and signature status of each approval (SPEC §6)
-        from .signing import audit_signatures
-
-        audit_signatures(repo, index.policy, approvals)
-    return {
-        "model": name,
-        "since": since,
-        "until": until,
-        "events": events,
-        "deployments": deployments,
-        "approvals": approvals,
-        "rollbacks": [e for e in events if e["event"] == "rollback"],
-        "forced": [e for e in events if e["forced"]],
-        "unaudited_commits": unaudited,
-        "other_commits": other,
-    }
-
-
-def _deployment(registry: ModelRegistry, index: Any, event: dict[str, Any]) -> dict[str, Any]:
-    """A production deployment with who approved it, its metrics and the data it was trained on (as now stored)."""
-    meta: dict[str, Any] = {}
-    rec = index.find(event["model"], event["version"]) if event["model"] and event["version"] else None
-    if rec is not None:
-        meta = registry._read_metadata(rec)
-    return {
-        "model": event["model"],
-        "version": event["version"],
-        "at": event["at"],
-        "by": event["actor"],
-        "kind": event["event"],
-        "reason": event["reason"],
-        "forced": event["forced"],
-        "auto": event["auto"],
-        "commit": event["commit"],
-        "approved_by": list(
-            dict.fromkeys(a.get("approver") for a in meta.get("approvals") or [] if a.get("stage") == "production")
-        ),  # once each: a signed approval may follow the same approver's unsigned one
-        "metrics": meta.get("metrics") or {},
-        "data_version": (meta.get("lineage") or {}).get("data"),
-    }
+    return build(registry.ctx, name, since, until)
 
 
 def markdown(data: dict[str, Any]) -> str:

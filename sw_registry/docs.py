@@ -81,23 +81,10 @@ def model_section(
 ) -> str:
     """One model's part of the doc. ``records`` are the model's versions (index summaries), in version order;
     ``monitoring`` the latest evaluation of a monitored model (monitor.doc_status)."""
-    from .lifecycle import previous_production, stage_events
+    from .lifecycle import stage_events
 
     events = stage_events(records)
-    deployed: dict[str, str] = {}  # version -> when it last became production
-    notes: dict[str, str] = {}  # version -> why it last left production
-    for e in events:
-        if e["to"] == "production" and e["from"] != "production":
-            deployed[e["version"]] = e["at"] or ""
-        if e["event"] == "archive" and e["from"] == "production":
-            reason = e["reason"] or ""
-            notes[e["version"]] = (
-                f"Replaced by {reason[len('replaced by ') :]}"
-                if reason.startswith("replaced by ")
-                else _left_production(reason)
-                if reason.startswith("rolled back")
-                else "Retired"
-            )
+    deployed, notes = _production_notes(events)
     prod = next((r for r in records if r["stage"] == "production"), None)
     title = name.replace("-", " ").title()
     out = [f"## {title}" + (" - Production" if prod else ""), ""]
@@ -126,7 +113,40 @@ def model_section(
             f"| v{rec['version']} | {STAGE_LABEL.get(rec['stage'], rec['stage'])} | {fmt(value)} | "
             f"{_day(deployed.get(rec['version']))} | {note} |"
         )
-    out += ["", "### Rollback Plan"]
+    out += _rollback_plan(name, prod, events, notes)
+    out += metric_chart(records, metric_name)
+    if monitoring is not None:
+        out += monitoring_section(monitoring)
+    g = lineage.graph(records)
+    out += ["", "### Lineage", "```mermaid", lineage.mermaid(g).rstrip("\n"), "```"]
+    return "\n".join(out) + "\n"
+
+
+def _production_notes(events: list[dict[str, Any]]) -> tuple[dict[str, str], dict[str, str]]:
+    """(version -> when it last became production, version -> why it last left production)."""
+    deployed: dict[str, str] = {}
+    notes: dict[str, str] = {}
+    for e in events:
+        if e["to"] == "production" and e["from"] != "production":
+            deployed[e["version"]] = e["at"] or ""
+        if e["event"] == "archive" and e["from"] == "production":
+            reason = e["reason"] or ""
+            notes[e["version"]] = (
+                f"Replaced by {reason[len('replaced by ') :]}"
+                if reason.startswith("replaced by ")
+                else _left_production(reason)
+                if reason.startswith("rolled back")
+                else "Retired"
+            )
+    return deployed, notes
+
+
+def _rollback_plan(
+    name: str, prod: dict[str, Any] | None, events: list[dict[str, Any]], notes: dict[str, str]
+) -> list[str]:
+    from .lifecycle import previous_production
+
+    out = ["", "### Rollback Plan"]
     # the previous *stable* production version: not one that production was rolled back from
     unstable = {v for v, n in notes.items() if n.startswith(("Rolled back", "Auto-rolled back"))}
     current = prod["version"] if prod else None
@@ -139,12 +159,7 @@ def model_section(
         out.append(f"3. Deploy a fix as v{_next_patch(prod['version'])}")
     else:
         out.append("No earlier production version to roll back to.")
-    out += metric_chart(records, metric_name)
-    if monitoring is not None:
-        out += monitoring_section(monitoring)
-    g = lineage.graph(records)
-    out += ["", "### Lineage", "```mermaid", lineage.mermaid(g).rstrip("\n"), "```"]
-    return "\n".join(out) + "\n"
+    return out
 
 
 def _next_patch(version: str) -> str:

@@ -17,6 +17,8 @@ INCREMENT_RE = re.compile(r"[0-9]{4}-[a-z0-9]+(?:-[a-z0-9]+)*")  # always fullma
 DEFAULT_DOCS_PATH = ".specweave/docs/internal/architecture/model-registry.md"
 # parts of an increment folder that the registry owns (SPEC §8)
 REGISTRY_PARTS = ("models", "registry", "experiments")
+POLICY_REL = f"{SPECWEAVE}/registry.yaml"  # the policy file, relative to the root
+HISTORY_FILE = "deployment_history.md"  # in each increment's registry/ folder
 
 
 def find_root(root: str | os.PathLike[str] | None = None, cwd: str | None = None) -> Path:
@@ -147,7 +149,30 @@ class Layout:
         return f"{name}-v{version}"
 
     def version_rel(self, inc: Increment, name: str, version: str) -> str:
-        return f"{inc.rel}/models/{self.version_dirname(name, version)}"
+        return f"{self.models_rel(inc.rel)}/{self.version_dirname(name, version)}"
+
+    @staticmethod
+    def models_rel(inc_rel: str) -> str:
+        """An increment's folder of version folders."""
+        return f"{inc_rel}/models"
+
+    @staticmethod
+    def registry_rel(inc_rel: str, file: str | None = None) -> str:
+        """An increment's folder of derived files and ``deployment_history.md``, or ``file`` in it."""
+        return f"{inc_rel}/registry/{file}" if file else f"{inc_rel}/registry"
+
+    @staticmethod
+    def metadata_rel(version_dir: str) -> str:
+        return f"{version_dir}/metadata.json"
+
+    def history_rel(self, version_dir: str) -> str:
+        """The deployment_history.md of the increment a version folder lies in (prose for people)."""
+        return self.registry_rel(version_dir.rsplit("/models/", 1)[0], HISTORY_FILE)
+
+    @staticmethod
+    def is_model_version_path(rel: str, name: str) -> bool:
+        """Whether ``rel`` lies in a version folder of model ``name`` (or is registry.yaml, every model's policy)."""
+        return f"/models/{Layout.version_dirname(name, '')}" in rel or rel == POLICY_REL
 
     def abs(self, rel: str) -> Path:
         return self.root / rel
@@ -166,7 +191,7 @@ class Layout:
 
     def is_registry_path(self, rel: str, docs_path: str | None = None) -> bool:
         """Whether a root-relative posix path is one the registry owns and commits (SPEC §8)."""
-        if rel == f"{SPECWEAVE}/registry.yaml" or rel == self.docs_rel(docs_path):
+        if rel == POLICY_REL or rel == self.docs_rel(docs_path):
             return True
         parts = rel.split("/")
         if len(parts) < 4 or parts[0] != SPECWEAVE or parts[1] != INCREMENTS:

@@ -30,6 +30,12 @@ class Move:
     forced: bool = False
 
 
+def check_force_reason(force: bool, reason: str | None) -> None:
+    """The one home of "--force needs --reason": a bypassed rule is always explained (SPEC §6)."""
+    if force and not (reason and reason.strip()):
+        raise UsageError("--force needs a --reason", hint="say why the rule is being bypassed: --reason TEXT")
+
+
 def plan_promotion(
     current: str,
     to: str,
@@ -43,8 +49,7 @@ def plan_promotion(
     check_stage(to)
     if from_stage is not None:
         check_stage(from_stage)
-    if force and not (reason and reason.strip()):
-        raise UsageError("--force needs a --reason", hint="say why the rule is being bypassed: --reason TEXT")
+    check_force_reason(force, reason)
     if current == to:
         return Move(noop=True)
     if from_stage is not None and current != from_stage:

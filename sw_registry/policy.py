@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ConfigError
+from .layout import POLICY_REL
 
 DEFAULT_LOWER_IS_BETTER = ["latency", "error", "loss", "rmse", "mae", "mse", "size", "fpr"]
 STAGES_WITH_APPROVAL = ("staging", "production")
@@ -98,7 +99,7 @@ def validate(data: Any) -> dict[str, Any]:
         raise IntegrityError(
             f"registry.yaml has schema_version {schema}, newer than this sw-registry knows; nothing was written",
             hint="upgrade sw-registry (pip install -U sw-registry)",
-            details={"path": ".specweave/registry.yaml"},
+            details={"path": POLICY_REL},
         )
     _check_keys("", data, _TOP_KEYS)
     if "@" in str(data.get("mlflow_tracking_uri") or "").partition("//")[2].partition("/")[0]:

@@ -1,0 +1,108 @@
+"""Pieces every operation shares: read one version's metadata, turn it into a ModelVersion, rewrite it inside
+a write, refresh the derived files, and pick the increment a new version goes to."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InvalidInput, NotFound
+from ..model import ModelVersion
+from ..store.files import newer_schema_warning, parse_metadata
+
+if TYPE_CHECKING:
+    from ..layout import Increment, Layout
+    from ..store.index import Index
+    from ..transaction import Transaction
+    from .context import Context
+
+
+def read_metadata(ctx: Context, rec: dict[str, Any]) -> dict[str, Any]:
+    rel = ctx.layout.metadata_rel(rec["dir"])
+    raw = ctx.source().read(rel)
+    if raw is None:
+        raise NotFound(f"{rel} disappeared", hint="run the command again")
+    return parse_metadata(raw, rel)
+
+
+def version_of(
+    ctx: Context,
+    meta: dict[str, Any],
+    rec: dict[str, Any],
+    commit: str | None = None,
+    verified: bool = False,
+    warnings: tuple[str, ...] = (),
+) -> ModelVersion:
+    art = meta.get("artifact") or {}
+    store = art.get("store")
+    # an artifact in an object store is where its URL says until registry-get fetches it into the cache
+    path = (
+        store
+        if isinstance(store, str) and "://" in store
+        else ctx.layout.abs(f"{rec['dir']}/{art.get('path', '')}")
+    )
+    warn = newer_schema_warning(meta, ctx.layout.metadata_rel(rec["dir"]))
+    return ModelVersion(meta, str(path), commit, verified, warnings + ((warn,) if warn else ()))
+
+
+def rewrite_metadata(
+    ctx: Context, tx: Transaction, rec: dict[str, Any], change: Callable[[dict[str, Any]], None]
+) -> dict[str, Any]:
+    """Read, check writable, change and write back one version's metadata (unknown keys kept)."""
+    import copy
+
+    from ..store.files import check_writable, dump_json
+
+    rel = ctx.layout.metadata_rel(rec["dir"])
+    meta = read_metadata(ctx, rec)
+    check_writable(meta, rel)
+    meta = copy.deepcopy(meta)
+    change(meta)
+    meta["updated_at"] = ctx.now()
+    tx.write(rel, dump_json(meta))
+    return meta
+
+
+def derived_of(layout: Layout, index: Index, increments: set[str] | None = None) -> Iterator[tuple[str, bytes, bool]]:
+    """``(path, wanted bytes, has versions)`` of every derived file (model_catalog.yaml, lineage_graph.json):
+    of the named increments, or (None) of every increment that holds versions or has a registry folder."""
+    from ..store.derived import derived_files
+
+    chosen = layout.increments()
+    if increments is not None:
+        known = {i.id: i for i in chosen}
+        chosen = [known[inc_id] for inc_id in sorted(increments)]
+    for inc in chosen:
+        recs = index.in_increment(inc.id)
+        if increments is None and not recs and not layout.abs(layout.registry_rel(inc.rel)).is_dir():
+            continue
+        for rel, data in derived_files(inc.rel, inc.id, recs).items():
+            yield rel, data, bool(recs)
+
+
+def refresh_derived(
+    layout: Layout, tx: Transaction, increments: set[str] | None = None, *, durable: bool = False
+) -> None:
+    """Bring the derived files of ``increments`` (None: all) in step with the metadata, inside ``tx``.
+
+    Not durable by default: registry-reindex rebuilds them; reindex and repair write them durably."""
+    for rel, data, _ in derived_of(layout, tx.index, increments):
+        tx.write_if_changed(rel, data, durable=durable)
+
+
+def target_increment(ctx: Context, explicit: str | None, from_metadata: Any) -> Increment:
+    """The increment a new version goes to: the call's, the registry's, the metadata's, else the active one."""
+    for given in (explicit, ctx.increment):
+        if given is not None and not str(given).strip():
+            raise InvalidInput("the increment id is empty", hint="pass --increment 42, 0042 or 0042-name")
+    ref = explicit or ctx.increment or (str(from_metadata) if from_metadata else None)
+    if ref:
+        return ctx.layout.resolve_increment(ref, create=True)
+    return ctx.layout.active_increment()
+
+
+def object_store(ctx: Context, policy: Any) -> Any:
+    """The object store new artifacts go to (SPEC §11), or None when they are kept in git."""
+    from ..store.objectstore import from_policy
+
+    return from_policy(policy, ctx.storage_uri)

@@ -1,0 +1,93 @@
+"""The one explicit input of every operation: a frozen ``Context`` (where, who, when, and the write options).
+
+An operation in ``sw_registry/ops/`` is a plain function ``op(ctx, ...)``. It reads through ``ctx.index()`` and
+``ctx.source()``, writes inside ``ctx.write()`` (the transaction factory: lock, journal, one commit), and takes the
+time from ``ctx.now()``. Nothing is kept between calls on a shared object: results (and their warnings) are
+returned. ``ModelRegistry`` builds a Context from its options for each call (``ModelRegistry.ctx``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import InvalidInput
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    from ..layout import Layout
+    from ..store.index import Index, Source
+    from ..transaction import Transaction
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(dt: datetime) -> str:
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything an operation may depend on, given explicitly.
+
+    ``source``/``load_index``: the read side (the work tree, or the commit ``rev`` names); None reads the work
+    tree (or ``rev``) afresh. ``increment``: where new versions go unless the call names one. ``push``: publish
+    each write's commit (applied by the facade's ``@pushes``). ``storage_uri``: the object store new artifacts
+    go to when registry.yaml sets none (CustomRegistry).
+    """
+
+    layout: Layout
+    actor: str | None = None
+    rev: str | None = None
+    increment: str | None = None
+    allow_detached: bool = False
+    push: bool = False
+    clock: Clock = utc_now
+    storage_uri: str | None = None
+    source_of: Callable[[], Source] | None = None
+    load_index: Callable[[], Index] | None = None
+
+    @property
+    def root(self) -> Path:
+        return self.layout.root
+
+    def source(self) -> Source:
+        if self.source_of is not None:
+            return self.source_of()
+        from ..store.index import GitRevSource, WorkTreeSource
+
+        if self.rev:
+            from ..gitops import open_repo
+
+            return GitRevSource(self.layout, open_repo(self.root), self.rev)
+        return WorkTreeSource(self.layout)
+
+    def index(self) -> Index:
+        if self.load_index is not None:
+            return self.load_index()
+        from ..store.index import load_index
+
+        return load_index(self.source())
+
+    def now(self) -> str:
+        return iso(self.clock())
+
+    def write(self, *, allow_dirty: bool = False, adopt: tuple[str, ...] = ()) -> AbstractContextManager[Transaction]:
+        """The transaction factory: the write lock, the journal, and at most one commit (transaction.py)."""
+        if self.rev:
+            raise InvalidInput(
+                "--rev is for reading; a write always lands on the checked-out branch", hint="drop --rev"
+            )
+        from ..transaction import transaction
+
+        return transaction(
+            self.layout, actor=self.actor, allow_detached=self.allow_detached, allow_dirty=allow_dirty, adopt=adopt
+        )

@@ -1,0 +1,180 @@
+"""History (SPEC §7.12, §7.13): a model's events in seq order, the production version at a date, and the
+governance audit built from git history (the Registry-* trailers; its markdown is in sw_registry/audit.py)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .. import versions as V
+from ..errors import NotFound
+
+if TYPE_CHECKING:
+    from ..results import History
+    from ..store.index import Index
+    from .context import Context
+
+
+def history(ctx: Context, name: str) -> History:
+    """Every event of a model (register, promote, archive, rollback, approve, deprecate) in seq order."""
+    from ..results import History, HistoryEvent
+    from ..store.index import EVENT_FIELDS
+
+    V.validate_name(name)
+    recs = ctx.index().versions_of(name)
+    # from the index's records (stat-validated cache), not by reading every version's metadata.json
+    raw: list[dict[str, Any]] = [
+        {**dict(zip(EVENT_FIELDS, e)), "version": rec["version"]} for rec in recs for e in rec["events"]
+    ]
+    raw.sort(key=lambda e: (e.get("seq") is None, e.get("seq") or 0, e.get("at") or ""))
+    commits = seq_commits(ctx, name)
+    events = [
+        HistoryEvent(
+            str(e.get("event")),
+            e["version"],
+            e.get("from"),
+            e.get("to"),
+            e.get("at"),
+            e.get("by"),
+            e.get("reason"),
+            commits.get(e.get("seq") or -1),
+            e.get("seq") or 0,
+            bool(e.get("forced")),
+            bool(e.get("auto")),
+        )
+        for e in raw
+    ]
+    return History(name, events)
+
+
+def seq_commits(ctx: Context, name: str) -> dict[int, str]:
+    """The commit of each seq of ``name`` (a cache over git log); empty where there is no git."""
+    from ..errors import RegistryError
+    from ..gitops import open_repo
+    from ..store import seqcache
+
+    try:
+        return seqcache.seq_commits(ctx.layout, open_repo(ctx.root), name)
+    except RegistryError:
+        return {}  # no git here: history still comes from the files
+
+
+def production_at(index: Index, name: str, date: str) -> dict[str, Any]:
+    """The version of ``name`` that was in production at ``date`` (SPEC §7.13), from seq-ordered events."""
+    from .. import lifecycle as L
+
+    instant = L.to_instant(date)
+    recs = index.versions_of(name)
+    version = L.holder_at(L.stage_events(recs), "production", instant)
+    if version is None:
+        raise NotFound(
+            f"no version of {name} was in production at {instant}", hint=f"see 'sw-registry registry-history {name}'"
+        )
+    return dict(index.get(name, version))
+
+
+def _bound(text: str | None, end: bool) -> str | None:
+    """A --since/--until value for git: a date means the start (since) or the end (until) of that UTC day."""
+    if not text:
+        return None
+    from ..lifecycle import to_instant
+
+    instant = to_instant(text)
+    return instant[:10] + "T00:00:00Z" if len(str(text).strip()) == 10 and not end else instant
+
+
+def audit(ctx: Context, name: str | None = None, since: str | None = None, until: str | None = None) -> dict[str, Any]:
+    """registry-audit: every registry event in a span, with production deployments, approvals, rollbacks,
+    forced moves, and the commits that changed registry files without trailers."""
+    from ..gitops import open_repo
+    from .verify import classify_untracked
+
+    repo = open_repo(ctx.root)
+    index = ctx.index()
+    log = repo.registry_log(_bound(since, False), _bound(until, True))
+    unaudited, other = classify_untracked(log, ctx.layout)
+    if name is not None:  # this model's version folders, and registry.yaml (which holds every model's policy)
+        unaudited = [u for u in unaudited if any(ctx.layout.is_model_version_path(p, name) for p in u["paths"])]
+    events, deployments, approvals = [], [], []
+    for c in log:
+        t: dict[str, str] = c["trailers"]
+        if not c["event"] or (name is not None and t.get("model") != name):
+            continue
+        event = _event(c)
+        events.append(event)
+        if event["event"] == "approve":
+            approvals.append(
+                {
+                    "model": event["model"],
+                    "version": event["version"],
+                    "stage": event["to"],
+                    "approver": t.get("approver") or event["actor"],
+                    "author": c["author"],
+                    "at": c["date"],
+                    "comment": event["reason"],
+                    "commit": c["commit"],
+                }
+            )
+        if event["to"] == "production" and event["event"] in ("promote", "rollback"):
+            deployments.append(_deployment(ctx, index, event))
+    if approvals:  # signer, key fingerprint and signature status of each approval (SPEC §6)
+        from ..signing import audit_signatures
+
+        audit_signatures(repo, index.policy, approvals)
+    return {
+        "model": name,
+        "since": since,
+        "until": until,
+        "events": events,
+        "deployments": deployments,
+        "approvals": approvals,
+        "rollbacks": [e for e in events if e["event"] == "rollback"],
+        "forced": [e for e in events if e["forced"]],
+        "unaudited_commits": unaudited,
+        "other_commits": other,
+    }
+
+
+def _event(c: dict[str, Any]) -> dict[str, Any]:
+    """One registry commit of the log as an audit event."""
+    t: dict[str, str] = c["trailers"]
+    return {
+        "event": t.get("event"),
+        "model": t.get("model"),
+        "version": t.get("version"),
+        "from": t.get("from"),
+        "to": t.get("to"),
+        "actor": t.get("actor"),
+        "author": c["author"],
+        "at": c["date"],
+        "reason": t.get("reason"),
+        "forced": t.get("forced") == "true",
+        "auto": t.get("auto") == "true",
+        "replaced": t.get("replaced"),
+        "commit": c["commit"],
+    }
+
+
+def _deployment(ctx: Context, index: Index, event: dict[str, Any]) -> dict[str, Any]:
+    """A production deployment with who approved it, its metrics and the data it was trained on (as now stored)."""
+    from .common import read_metadata
+
+    meta: dict[str, Any] = {}
+    rec = index.find(event["model"], event["version"]) if event["model"] and event["version"] else None
+    if rec is not None:
+        meta = read_metadata(ctx, rec)
+    return {
+        "model": event["model"],
+        "version": event["version"],
+        "at": event["at"],
+        "by": event["actor"],
+        "kind": event["event"],
+        "reason": event["reason"],
+        "forced": event["forced"],
+        "auto": event["auto"],
+        "commit": event["commit"],
+        "approved_by": list(
+            dict.fromkeys(a.get("approver") for a in meta.get("approvals") or [] if a.get("stage") == "production")
+        ),  # once each: a signed approval may follow the same approver's unsigned one
+        "metrics": meta.get("metrics") or {},
+        "data_version": (meta.get("lineage") or {}).get("data"),
+    }

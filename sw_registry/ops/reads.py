@@ -1,0 +1,202 @@
+"""Reads: registry-list, registry-info, registry-get (by stage, version or date) and the next version number.
+
+Reads go through the index (a stat-validated cache, store/index.py): they never re-read every metadata.json.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .. import versions as V
+from ..errors import NotFound
+from ..model import ModelInfo, ModelSummary, ModelVersion, VersionRow
+from ..policy import primary_metric_of
+from .common import read_metadata, version_of
+
+if TYPE_CHECKING:
+    from ..store.index import Index
+    from .context import Context
+
+from .artifact_input import PICKLE_FORMAT
+
+Opt = str | None  # a filter of registry-list: None keeps everything
+
+
+def _increment_id(ctx: Context, increment: str | None) -> str | None:
+    return ctx.layout.resolve_increment(increment).id if increment is not None else None
+
+
+def list_models(ctx: Context, stage: Opt, model: Opt, increment: Opt, tag: Opt) -> list[ModelSummary]:
+    """One summary per model; a filter keeps the models with some version that matches it."""
+    index = ctx.index()
+    inc_id = _increment_id(ctx, increment)
+    out = []
+    for name in index.names():
+        agg = index.aggregate(name)
+        if (
+            (model and name != model)
+            or (stage and stage not in agg["stages"])
+            or (inc_id and inc_id not in agg["increments"])
+            or (tag and tag not in agg["tags"])
+        ):
+            continue
+        out.append(summary(index, name, agg))
+    return out
+
+
+def list_versions(ctx: Context, stage: Opt, model: Opt, increment: Opt, tag: Opt) -> list[ModelVersion]:
+    """Every matching version with its full metadata (``registry-list --all-versions``)."""
+    index = ctx.index()
+    inc_id = _increment_id(ctx, increment)
+    recs = [r for n in index.names() if not model or n == model for r in index.records_of(n)]
+    return [
+        version_of(ctx, read_metadata(ctx, r), r)
+        for r in recs
+        if not (
+            (stage and r["stage"] != stage) or (inc_id and r["increment"] != inc_id) or (tag and tag not in r["tags"])
+        )
+    ]
+
+
+def summary(index: Index, name: str, agg: dict[str, Any]) -> ModelSummary:
+    metrics = agg["production_metrics"]
+    return ModelSummary(
+        name=name,
+        production=agg["production"],
+        staging=agg["staging"],
+        latest=agg["latest"],
+        version_count=agg["count"],
+        primary_metric=primary_metric_of(index.policy, name, metrics) if metrics is not None else None,
+        updated_at=agg["updated_at"],
+        owner=index.policy.owner(name),
+    )
+
+
+def info(ctx: Context, name: str, version: str | None = None) -> ModelInfo | ModelVersion:
+    V.validate_name(name)
+    index = ctx.index()
+    if version is not None:
+        rec = index.get(name, V.canonical(version))
+        return version_of(ctx, read_metadata(ctx, rec), rec)
+    recs = index.versions_of(name)
+    policy = index.policy
+    rows = [
+        VersionRow(
+            r["version"],
+            r["stage"],
+            r["created_at"],
+            r["increment"],
+            r["deprecated"],
+            r["metrics"],
+            primary_metric_of(policy, name, r["metrics"]),
+        )
+        for r in recs
+    ]
+    stages = {s: (h["version"] if (h := index.holder(name, s)) else None) for s in ("staging", "production")}
+    return ModelInfo(name, policy.owner(name), policy.model_policy(name), stages, rows)
+
+
+def resolve(
+    ctx: Context, name: str, *, stage: str | None = None, version: str | None = None, date: str | None = None
+) -> dict[str, Any]:
+    """The index record of one version: by version, by the production version at a date, or by stage."""
+    V.validate_name(name)
+    index = ctx.index()
+    if version is not None:
+        return index.get(name, V.canonical(version))
+    if date is not None:
+        from .history import production_at
+
+        return production_at(index, name, date)
+    stage = stage or "production"
+    index.versions_of(name)
+    rec = index.holder(name, stage)
+    if rec is None:
+        raise NotFound(
+            f"model {name!r} has no version in {stage}",
+            hint=f"see 'sw-registry registry-info {name}' for its versions",
+        )
+    return rec
+
+
+def get_model(
+    ctx: Context, name: str, stage: str | None = None, version: str | None = None, load: bool = True, *,
+    date: str | None = None,
+) -> Any:
+    """The loaded object for a pickle this registry wrote (after its hash verifies), else a ModelVersion."""
+    if stage is None and version is None and date is None:
+        stage = "production"
+    rec = resolve(ctx, name, stage=stage, version=version, date=date)
+    meta = read_metadata(ctx, rec)
+    mv = verified(ctx, meta, rec)
+    art = meta.get("artifact") or {}
+    if load and art.get("format") == PICKLE_FORMAT:
+        import pickle
+
+        with open(mv.path, "rb") as fh:
+            return pickle.load(fh)
+    return mv
+
+
+def verified(ctx: Context, meta: dict[str, Any], rec: dict[str, Any]) -> ModelVersion:
+    """The version with its artifact at hand and its hash checked (fetched from git objects or the store)."""
+    from ..store.objectstore import is_store_artifact
+
+    art = meta.get("artifact") or {}
+    if is_store_artifact(art):
+        from ..store.objectstore import fetch_artifact, store_for
+
+        store = store_for(str(art["store"]), ctx.index().policy, ctx.storage_uri)
+        path = fetch_artifact(store, art, ctx.layout.cache_dir / "artifacts", f"{rec['name']}@{rec['version']}")
+    else:
+        path = materialize(ctx, rec, art) if ctx.rev else ctx.layout.abs(f"{rec['dir']}/{art.get('path', '')}")
+        from ..store.artifacts import verify_artifact
+
+        verify_artifact(path, art, f"{rec['name']}@{rec['version']}")
+    mv = version_of(ctx, meta, rec, verified=True)
+    return ModelVersion(mv.metadata, str(path), None, True, mv.warnings)
+
+
+def materialize(ctx: Context, rec: dict[str, Any], art: dict[str, Any]) -> Path:
+    """Extract an artifact from git objects into the cache (``--rev`` reads), keyed by its sha256."""
+    import tempfile
+
+    from ..errors import IntegrityError
+    from ..store.index import GitRevSource, ensure_ignored
+
+    source = ctx.source()
+    assert isinstance(source, GitRevSource)
+    name = str(art.get("path") or "")
+    if not name or "/" in name or name in (".", ".."):
+        raise IntegrityError(
+            f"{ctx.layout.metadata_rel(rec['dir'])} names an invalid artifact path {name!r}",
+            hint="restore the file from git",
+        )
+    folder = ctx.layout.cache_dir / "artifacts"
+    dest = folder / str(art.get("sha256")) / name
+    if dest.exists():
+        return dest
+    base = f"{rec['dir']}/{name}"
+    entry = source.entry(base)
+    entries = {base: entry} if entry else source.under(base)  # a file, or a folder's files
+    if not entries:
+        raise NotFound(f"artifact {base} is not in {ctx.rev}", hint="check the revision")
+    folder.mkdir(parents=True, exist_ok=True)
+    ensure_ignored(folder)
+    tmp = Path(tempfile.mkdtemp(dir=folder))
+    for rel, (_kind, oid, _size) in entries.items():
+        target = tmp / name / rel[len(base) + 1 :] if rel != base else tmp / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        source.repo.blob_to_file(oid, target)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(tmp / name, dest)
+    os.rmdir(tmp)
+    return dest
+
+
+def next_version(ctx: Context, name: str, version_type: str = "minor") -> str:
+    """The next version of ``name`` for a bump; registers nothing."""
+    V.validate_name(name)
+    return V.bump([r["version"] for r in ctx.index().records_of(name)], version_type)
