@@ -11,10 +11,10 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .layout import Layout, find_root
+from .layout import Layout
 from .ops import common, moves, reads
 from .ops import policy as policy_ops
-from .ops.context import Clock, Context, utc_now
+from .ops.context import Clock, Context, open_root, utc_now
 from .publish import pushes
 
 # write-side modules (transaction, git, artifacts, derived files) load inside the operations: reads start fast
@@ -51,12 +51,8 @@ class ModelRegistry:
         rev: str | None = None, allow_detached: bool = False, push: bool = False, clock: Clock | None = None,
         environment: str | None = None,
     ) -> None:
-        if environment is not None:  # that environment's registry (SPEC §11); a git URL's clone pushes on write
-            from .environments import open_environment
-
-            root, pushes_writes = open_environment(root, environment)
-            push = push or pushes_writes
-        self.layout = Layout(find_root(root))
+        found, push = open_root(root, environment, push)
+        self.layout = Layout(found)
         self.increment, self.actor, self.rev, self.allow_detached = increment, actor, rev, allow_detached
         self.push = push  # publish each write's commit (SPEC §7 --push; see publish.py)
         self.clock: Clock = clock or utc_now

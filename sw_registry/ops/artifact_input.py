@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput
 from ..layout import SPECWEAVE
+from .reads import PICKLE_FORMAT
 
 if TYPE_CHECKING:
     from ..layout import Layout
 
 SIDE_FILES = ("metadata.json", "requirements.txt", "features.yaml")
-PICKLE_FORMAT = "sw-registry-pickle"
 
 def artifact_source(model: Any, scratch: Path) -> tuple[Path, str | None]:
     """A path to copy: the given file/folder, or a pickle of the model object written to scratch."""

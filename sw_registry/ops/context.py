@@ -8,6 +8,7 @@ returned. ``ModelRegistry`` builds a Context from its options for each call (``M
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -32,6 +33,21 @@ def utc_now() -> datetime:
 
 def iso(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def open_root(
+    root: str | os.PathLike[str] | None, environment: str | None, push: bool
+) -> tuple[Path, bool]:
+    """The project root (SPEC §2 discovery), or that of an environment's registry (SPEC §11), and whether
+    writes push (a git URL's clone always does)."""
+    if environment is not None:
+        from ..environments import open_environment
+
+        root, pushes_writes = open_environment(root, environment)
+        push = push or pushes_writes
+    from ..layout import find_root
+
+    return find_root(root), push
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,7 @@ if TYPE_CHECKING:
     from ..store.index import Index
     from .context import Context
 
-from .artifact_input import PICKLE_FORMAT
-
+PICKLE_FORMAT = "sw-registry-pickle"  # the artifact format of a model object the registry pickled
 Opt = str | None  # a filter of registry-list: None keeps everything
 
 
