@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Annotated, Any
 
 from ..output import emit
@@ -17,33 +16,6 @@ if TYPE_CHECKING:
 
     from ..complete import model_names
     from ..options import ActorOption, AllowDetachedOption, JsonOption, PushOption, RootOption
-
-
-TRIGGER = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*([<>])\s*([-+0-9.eE]+)\s*$")
-
-
-def parse_triggers(items: list[str] | None, window: str | None) -> dict[str, Any]:
-    """'accuracy<0.80' -> {accuracy: {min: 0.8}}; 'error_rate>0.05' -> {error_rate: {max: 0.05}}."""
-    from ...errors import InvalidInput, UsageError
-
-    if window and not items:  # a window belongs to the triggers it sets: alone it would do nothing
-        raise UsageError(
-            "--window sets the window of the --trigger options given with it", hint='add --trigger "METRIC>VALUE"'
-        )
-    out: dict[str, Any] = {}
-    for item in items or []:
-        m = TRIGGER.match(item)
-        if not m:
-            raise InvalidInput(f"invalid trigger {item!r}", hint='write "METRIC<VALUE" or "METRIC>VALUE"')
-        try:
-            value = float(m.group(3))
-        except ValueError:
-            raise InvalidInput(f"invalid trigger value in {item!r}", hint="use a number") from None
-        rule: dict[str, Any] = {"min" if m.group(2) == "<" else "max": value}
-        if window:
-            rule["window"] = window
-        out[m.group(1)] = rule
-    return out
 
 
 def policy(
@@ -117,6 +89,8 @@ def policy(
         reg = registry(root, actor=actor, allow_detached=allow_detached, push=push)
         result = reg.commit_policy(reason=reason, name=name)
     else:
+        from ...triggers import parse_triggers
+
         triggers = parse_triggers(trigger, window)
         if name is None:
             raise UsageError(
