@@ -19,12 +19,6 @@ if TYPE_CHECKING:
     from ..options import ActorOption, AllowDetachedOption, IncrementOption, JsonOption, PushOption, RootOption
 
 
-def _load_structured(path: Path, what: str) -> Any:
-    from ...inputs import load_structured
-
-    return load_structured(path, what)
-
-
 def _progress(as_json: bool, size_hint: Path) -> Any:
     """A rich progress bar on a TTY for artifacts over 64 MB; None otherwise."""
     if as_json or not sys.stderr.isatty():
@@ -91,14 +85,10 @@ def register(
     json: JsonOption = False,
 ) -> None:
     """Register a trained model file or folder as a new version (starts in dev; one commit)."""
-    from ...metadata import normalize_features, parse_key_values, parse_typed
+    from ...inputs import load_register_files
+    from ...metadata import parse_key_values, parse_typed
 
-    flat = _load_structured(metadata, "metadata") if metadata else None
-    feats = None
-    if features is not None:
-        doc = _load_structured(features, "features")
-        feats = normalize_features(doc.get("features") if isinstance(doc, dict) else doc)
-    sig = _load_structured(signature, "signature") if signature else None
+    files = load_register_files(metadata, features, signature)
     reg = registry(root, actor=actor, increment=increment, allow_detached=allow_detached, push=push)
     as_json = json_mode(json)
     bar, progress = _progress(as_json, artifact)
@@ -109,14 +99,14 @@ def register(
             name,
             str(artifact),
             version=version,
-            metadata=flat,
+            metadata=files["metadata"],
             tags=tag,
-            signature=sig,
+            signature=files["signature"],
             requirements=requirements,
             bump=bump,
             metrics=parse_key_values(metric, "metric"),
             params=parse_key_values(param, "param"),
-            features=feats,
+            features=files["features"],
             inputs=parse_typed(feature, "feature"),
             outputs=parse_typed(output, "output"),
             description=description,
