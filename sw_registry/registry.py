@@ -137,6 +137,10 @@ class ModelRegistry(Workflow, Maintenance):
         tag: str | None = None,
     ) -> list[ModelSummary]:
         """One summary per model; a filter keeps the models with some version that matches it."""
+        if stage is not None:
+            from .lifecycle import check_stage
+
+            check_stage(stage)
         index = self.index()
         inc_id = self.layout.resolve_increment(increment).id if increment is not None else None
         out = []
@@ -161,6 +165,10 @@ class ModelRegistry(Workflow, Maintenance):
         tag: str | None = None,
     ) -> list[ModelVersion]:
         """Every matching version with its full metadata (``registry-list --all-versions``)."""
+        if stage is not None:
+            from .lifecycle import check_stage
+
+            check_stage(stage)
         index = self.index()
         inc_id = self.layout.resolve_increment(increment).id if increment is not None else None
         out = []
@@ -225,7 +233,9 @@ class ModelRegistry(Workflow, Maintenance):
             from .workflow import production_at
 
             return production_at(index, name, date, self._read_metadata)
-        stage = stage or "production"
+        from .lifecycle import check_stage
+
+        stage = check_stage(stage or "production")
         index.versions_of(name)
         rec = index.holder(name, stage)
         if rec is None:
