@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from ..output import emit
 from ..render import short
-from .common import registry
+from .common import WriteOptions, writes
 
 # Typer and the option aliases are only annotations here, imported for readers and mypy: the fast path
 # (fastpath.py) calls the function without importing Typer, and app.resolved() evaluates the annotations in
@@ -15,9 +15,9 @@ if TYPE_CHECKING:
     import typer
 
     from ..complete import model_names
-    from ..options import ActorOption, AllowDetachedOption, JsonOption, PushOption, RootOption
 
 
+@writes
 def policy(
     name: Annotated[
         str | None,
@@ -65,11 +65,8 @@ def policy(
         ),
     ] = False,
     reason: Annotated[str | None, typer.Option("--reason", help="Why (recorded in the commit).")] = None,
-    actor: ActorOption = None,
-    allow_detached: AllowDetachedOption = False,
-    push: PushOption = False,
-    root: RootOption = None,
-    json: JsonOption = False,
+    *,
+    w: WriteOptions,
 ) -> None:
     """Set a model's policy in .specweave/registry.yaml, or commit your own edit of it with --commit.
 
@@ -86,7 +83,7 @@ def policy(
                 "--commit commits registry.yaml as it is; it takes no policy options",
                 hint="edit the file and run 'registry-policy --commit', or set options without --commit",
             )
-        reg = registry(root, actor=actor, allow_detached=allow_detached, push=push)
+        reg = w.registry()
         result = reg.commit_policy(reason=reason, name=name)
     else:
         from ...triggers import parse_triggers
@@ -102,7 +99,7 @@ def policy(
                 "nothing to set",
                 hint="pass --require-approval, --trigger, --owner or --primary-metric (or --commit for a hand edit)",
             )
-        reg = registry(root, actor=actor, allow_detached=allow_detached, push=push)
+        reg = w.registry()
         result = reg.update_policy(
             name,
             require_approval=require_approval,
@@ -129,4 +126,4 @@ def policy(
             else f"{what} already says that; nothing changed"
         )
 
-    emit(json, data, render)
+    emit(w.json, data, render)
