@@ -88,3 +88,15 @@ def writes(func: Callable[..., None]) -> Callable[..., None]:
     if return_annotation is not None:
         command.__annotations__["return"] = return_annotation
     return command
+
+
+def check_format(fmt: str, *choices: str) -> str:
+    """A command's ``--format`` value, refused (usage) unless it is one of ``choices``."""
+    if fmt not in choices:
+        from ...errors import UsageError
+
+        said = f"{', '.join(choices[:-1])} or {choices[-1]}"
+        if len(choices) == 2:  # "use --format md or --format json"
+            said = f"{choices[0]} or --format {choices[1]}"
+        raise UsageError(f"unknown format {fmt!r}", hint=f"use --format {said}")
+    return fmt
