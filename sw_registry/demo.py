@@ -50,22 +50,21 @@ def _project(path: Path) -> Path:
         from .errors import InvalidInput
 
         raise InvalidInput(f"demo folder {str(path)!r} is not empty", hint="pass a new or empty folder")
-    env = _env(path)
+    from .gitops import run_git
+
     for args in (
         ["init", "-q", "-b", "main"],
         ["config", "user.name", "Demo Alice"],
         ["config", "user.email", "alice@example.com"],
     ):
-        subprocess.run(["git", *args], cwd=path, env=env, check=True, capture_output=True)
+        run_git(path, *args)
     inc = path / ".specweave" / "increments" / INCREMENT
     inc.mkdir(parents=True)
     (inc / "spec.md").write_text("# Fraud detection\n\nDemo increment built by `sw-registry demo`.\n")
     (inc / "metadata.json").write_text(json.dumps({"id": INCREMENT, "status": "active"}, indent=2) + "\n")
     (path / ".gitignore").write_text(".specweave/cache/\n")
-    subprocess.run(["git", "add", "-A"], cwd=path, env=env, check=True, capture_output=True)
-    subprocess.run(
-        ["git", "commit", "-q", "-m", "SpecWeave increment 0042"], cwd=path, env=env, check=True, capture_output=True
-    )
+    run_git(path, "add", "-A")
+    run_git(path, "commit", "-q", "-m", "SpecWeave increment 0042")
     return path
 
 
@@ -80,48 +79,18 @@ def _env(root: Path) -> dict[str, str]:
     return env
 
 
+def _register(work: Path, n: int, how: list[str], extra: list[str]) -> list[str]:
+    """registry-register of the demo model's v<n> files (``how``: --version or --bump; ``extra``: the rest)."""
+    files = ["--metadata", str(work / f"v{n}" / "metadata.json"), "--requirements", str(work / "requirements.txt")]
+    return ["registry-register", MODEL, "--artifact", str(work / f"v{n}" / "model.pkl"), *how, *files, *extra]
+
+
 def steps(work: Path) -> list[tuple[list[str], int]]:
     """The demo's commands (``sw-registry`` arguments) with the exit code each is expected to give."""
     bob = ["--actor", "bob@example.com"]
     return [
-        (
-            [
-                "registry-register",
-                MODEL,
-                "--artifact",
-                str(work / "v1" / "model.pkl"),
-                "--version",
-                "v1.0.0",
-                "--metadata",
-                str(work / "v1" / "metadata.json"),
-                "--requirements",
-                str(work / "requirements.txt"),
-                "--tag",
-                "fraud",
-                "--description",
-                "baseline",
-            ],
-            0,
-        ),
-        (
-            [
-                "registry-register",
-                MODEL,
-                "--artifact",
-                str(work / "v2" / "model.pkl"),
-                "--bump",
-                "minor",
-                "--metadata",
-                str(work / "v2" / "metadata.json"),
-                "--requirements",
-                str(work / "requirements.txt"),
-                "--parent",
-                f"{MODEL}@1.0.0",
-                "--tag",
-                "fraud",
-            ],
-            0,
-        ),
+        (_register(work, 1, ["--version", "v1.0.0"], ["--tag", "fraud", "--description", "baseline"]), 0),
+        (_register(work, 2, ["--bump", "minor"], ["--parent", f"{MODEL}@1.0.0", "--tag", "fraud"]), 0),
         (
             [
                 "registry-policy",
@@ -306,8 +275,10 @@ def signed_approvals(root: Path, env: dict[str, str], echo: Callable[[str], None
             check=True,
             capture_output=True,
         )
-    for args in (["config", "gpg.format", "ssh"], ["config", "user.signingkey", str(keys / "alice")]):
-        subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
+    from .gitops import run_git
+
+    run_git(root, "config", "gpg.format", "ssh")
+    run_git(root, "config", "user.signingkey", str(keys / "alice"))
     as_bob = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "user.signingkey", "GIT_CONFIG_VALUE_0": str(keys / "bob")}
     bob = ["--actor", "bob@example.com"]
     echo("# Signed approvals: throwaway SSH keys for alice and bob; git signs with alice's key")

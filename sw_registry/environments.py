@@ -12,12 +12,15 @@ metadata gains ``environments.<env>: {stage, commit, at}`` in a commit of its ow
 change. The source's write lock is held throughout, so a source that cannot take the link commit (dirty,
 detached, wrong branch) refuses before the other registry is touched, and a refusal in the other registry
 (approvals, an existing version with other bytes, a conflict) changes neither side.
+
+This module resolves an environment (its folder, or a clone of its git URL in the cache) and is the entry
+point; env_promote.py does the promotion itself (the source side and the link commit), env_landing.py the
+landing inside the other registry.
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
 import os
 import re
 import shutil
@@ -28,22 +31,17 @@ from typing import TYPE_CHECKING, Any
 
 from . import versions as V
 from .errors import (
-    AlreadyExists,
     ConfigError,
     GitError,
-    IntegrityError,
     InvalidInput,
-    InvalidTransition,
     RegistryError,
     StoreError,
 )
 from .results import _Result
 
 if TYPE_CHECKING:
-    from .gitops import NetProgress, Repo
+    from .gitops import NetProgress
     from .registry import ModelRegistry
-    from .store.index import Record
-    from .transaction import Transaction
 
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 _SCP = re.compile(r"^[^/:@\s]+@[^/:\s]+:")  # git@host:org/models.git
@@ -269,8 +267,10 @@ def promote_to_env(
             hint="archive it in that registry itself",
         )
 
+    from .env_promote import promote
+
     def run() -> EnvPromoteResult:
-        return _promote(reg, name, ver, env, to, from_stage, reason, force, progress)
+        return promote(reg, name, ver, env, to, from_stage, reason, force, progress)
 
     if not push:
         return run()
@@ -288,314 +288,3 @@ class _Linked:
     @property
     def commit(self) -> str | None:
         return self.result.source_commit
-
-
-def _promote(
-    reg: ModelRegistry,
-    name: str,
-    ver: str,
-    env: Environment,
-    to: str,
-    from_stage: str | None,
-    reason: str | None,
-    force: bool,
-    progress: NetProgress | None,
-) -> EnvPromoteResult:
-    from .publish import publish
-    from .store.artifacts import verify_artifact
-    from .store.files import check_writable
-
-    ref = f"{name}@{ver}"
-    with reg._write() as stx:  # held to the end: the link commit cannot be refused after the other side moved
-        rec = stx.index.get(name, ver)
-        if from_stage is not None and rec["stage"] != from_stage:
-            raise InvalidTransition(
-                f"{ref} is in {rec['stage']}, not {from_stage}",
-                hint="drop --from, or check the version's stage with registry-info",
-                details={"stage": rec["stage"], "expected": from_stage},
-            )
-        meta = reg._read_metadata(rec)
-        check_writable(meta, f"{rec['dir']}/metadata.json")
-        art = meta.get("artifact") or {}
-        src_dir = reg.layout.abs(rec["dir"])
-        from .store.objectstore import is_store_artifact
-
-        if is_store_artifact(art):
-            # as registry-get: a copy in this project's cache, downloaded if needed, its hash verified
-            artifact = Path(reg._verified(meta, rec).path)
-        else:
-            artifact = src_dir / str(art.get("path", ""))
-            verify_artifact(artifact, art, ref)
-        source_ref = f"{_describe(stx.repo)}@{stx.head or 'unborn'}"
-        troot = target_root(env, reg.root, progress)
-        if troot.resolve() == reg.root.resolve():
-            raise ConfigError(
-                f"environment {env.name!r} is this registry itself", hint=f"fix environments.{env.name}.root"
-            )
-        from .registry import ModelRegistry
-
-        target = ModelRegistry(root=troot, actor=reg.actor or stx.actor)
-
-        def land() -> _Landed:
-            return _land(target, rec, meta, src_dir, artifact, to, reason, force, source_ref)
-
-        try:
-            landed = publish(troot, land) if env.url is not None else land()
-        except GitError as exc:
-            if env.url is not None and (exc.details or {}).get("network"):
-                raise _unreachable(env, exc) from None
-            raise _in_env(exc, env) from None
-        except RegistryError as exc:
-            raise _in_env(exc, env) from None
-        link = (meta.get("environments") or {}).get(env.name) if isinstance(meta.get("environments"), dict) else None
-        if landed.commit is None and isinstance(link, dict) and link.get("stage") == to:
-            return _result(name, ver, env, to, landed, None, stx)
-        entry = {"stage": to, "commit": landed.commit or landed.head, "at": reg._now()}
-
-        def change(m: dict[str, Any]) -> None:
-            envs = m.get("environments")
-            if not isinstance(envs, dict):
-                envs = m["environments"] = {}
-            envs[env.name] = entry
-
-        reg._rewrite_metadata(stx, rec, change)
-        source_commit = reg._finish(
-            stx,
-            {str(rec["increment"])},
-            f"registry: {name} v{ver} is in {to} of environment {env.name}",
-            {
-                "Event": "promote",
-                "Model": name,
-                "Version": ver,
-                "Environment": env.name,
-                "Environment-Stage": to,
-                "Environment-Commit": entry["commit"],
-                "Actor": stx.actor,
-                "Reason": reason,
-            },
-        )
-        return _result(name, ver, env, to, landed, source_commit, stx)
-
-
-def _result(
-    name: str, ver: str, env: Environment, to: str, landed: _Landed, source_commit: str | None, stx: Transaction
-) -> EnvPromoteResult:
-    return EnvPromoteResult(
-        name,
-        ver,
-        landed.from_stage,
-        to,
-        landed.replaced,
-        landed.commit,
-        env.name,
-        env.where,
-        source_commit,
-        landed.actor,
-        landed.forced,
-        tuple(dict.fromkeys([*landed.warnings, *stx.warnings])),
-    )
-
-
-def _in_env(exc: RegistryError, env: Environment) -> RegistryError:
-    """The other registry's refusal, said to be theirs (same code and exit code)."""
-    exc.message = f"environment {env.name!r} ({env.where}): {exc.message}"
-    exc.args = (exc.message,)
-    exc.details = {**(exc.details or {}), "environment": env.name, "target": env.where}
-    if exc.hint:
-        exc.hint = f"{exc.hint} (in that registry: {env.where})"
-    return exc
-
-
-def _describe(repo: Repo) -> str:
-    """This registry as the other one should name it: its origin URL without credentials, else its folder."""
-    from .gitops import redact_url
-
-    proc = repo.git("remote", "get-url", "origin", check=False)
-    url = proc.stdout.decode("utf-8", "replace").strip() if proc.returncode == 0 else ""
-    return redact_url(url) if url else str(repo.toplevel)
-
-
-@dataclass(frozen=True)
-class _Landed:
-    from_stage: str | None
-    replaced: str | None
-    commit: str | None  # publish() reads this: None means there was nothing to do
-    actor: str
-    forced: bool
-    head: str | None  # the other registry's HEAD after the landing
-    warnings: tuple[str, ...]
-
-
-def _land(
-    target: ModelRegistry,
-    src: Record,
-    src_meta: dict[str, Any],
-    src_dir: Path,
-    artifact: Path,
-    to: str,
-    reason: str | None,
-    force: bool,
-    source_ref: str,
-) -> _Landed:
-    """Inside the other registry: copy (if new) and put the version in ``to`` under its own rules; one commit."""
-    from . import lifecycle as L
-
-    name, ver = str(src["name"]), str(src["version"])
-    ref = f"{name}@{ver}"
-    sha = (src_meta.get("artifact") or {}).get("sha256")
-    with target._write() as tx:
-        index = tx.index
-        have = index.find(name, ver)
-        holder = index.holder(name, to) if to in L.EXCLUSIVE else None
-        holder = holder if holder is not None and holder["version"] != ver else None
-        replaced = holder["version"] if holder else None
-        rule = index.policy.approval(name, to) if to in L.EXCLUSIVE else None
-        if have is not None:
-            if (have.get("artifact") or {}).get("sha256") != sha:
-                raise AlreadyExists(
-                    f"{ref} exists there with a different artifact",
-                    hint="register a new version here and promote that one",
-                    details={"path": have["dir"]},
-                )
-            move = L.plan_promotion(
-                have["stage"], to, force=force, reason=reason, deprecated=have["deprecated"], ref=ref
-            )
-            if move.noop:
-                return _Landed(have["stage"], None, None, tx.actor, False, tx.head, ())
-            tmeta = target._read_metadata(have)
-            L.check_approvals(rule, tmeta.get("approvals") or [], to, tmeta.get("created_by"), ref)
-            seqs, incs = target._move(tx, have, "promote", to, reason, move.forced, holder, f"replaced by v{ver}")
-            from_stage: str | None = have["stage"]
-            forced = move.forced
-        else:
-            if src_meta.get("deprecation") and not force:
-                from .errors import Deprecated
-
-                raise Deprecated(
-                    f"{ref} is deprecated and cannot be promoted to another registry",
-                    hint="pick another version, or pass --force with --reason",
-                )
-            L.check_approvals(rule, [], to, src_meta.get("created_by"), ref)
-            seqs, incs = _copy_in(target, tx, src, src_meta, src_dir, artifact, to, reason, source_ref, holder, ver)
-            from_stage, forced = None, False
-        commit = target._finish(
-            tx,
-            incs,
-            f"registry: promote {name} v{ver} {from_stage or 'from ' + source_ref.rsplit('@', 1)[0]} -> {to}",
-            {
-                "Event": "promote",
-                "Model": name,
-                "Version": ver,
-                "From": from_stage,
-                "To": to,
-                "Actor": tx.actor,
-                "Reason": reason,
-                "Forced": "true" if forced else None,
-                "Replaced": replaced,
-                "Seq": ",".join(seqs),
-                "Source": source_ref,
-            },
-        )
-        return _Landed(from_stage, replaced, commit, tx.actor, forced, commit, tuple(tx.warnings))
-
-
-def _copy_in(
-    target: ModelRegistry,
-    tx: Transaction,
-    src: Record,
-    src_meta: dict[str, Any],
-    src_dir: Path,
-    artifact: Path,
-    to: str,
-    reason: str | None,
-    source_ref: str,
-    holder: Record | None,
-    ver: str,
-) -> tuple[list[str], set[str]]:
-    """Copy a version new to the other registry into the same increment id, verify it there, place it in ``to``.
-
-    ``artifact`` is the verified local copy (in git, or fetched from the source's store). The other registry's
-    own ``artifact_store`` decides where it goes: into the version folder (git), or a content-addressed upload to
-    its object store (nothing sent when the object is there already, as when both registries share one store).
-    """
-    from .metadata import ordered
-    from .store.artifacts import copy_artifact, verify_artifact
-    from .store.files import dump_json
-    from .workflow import HISTORY_HEADER, _cell
-
-    name = str(src["name"])
-    art = dict(src_meta.get("artifact") or {})
-    inc = target.layout.resolve_increment(str(src["increment"]), create=True)
-    folder = target.layout.version_rel(inc, name, ver)
-    if target.layout.abs(folder).exists():
-        raise IntegrityError(
-            f"{folder} exists there but holds no registered version",
-            hint="run 'sw-registry registry-verify' in that registry and remove or commit the folder",
-            details={"path": folder},
-        )
-    dest = tx.make_dir(folder)
-    store = target._object_store(tx.index.policy)
-    if store is not None:
-        from .store.objectstore import upload_artifact
-
-        # before any metadata is written: a failed upload (store_error) leaves nothing behind, on either side
-        placed = upload_artifact(store, artifact)  # hashes the bytes it reads, and again the bytes it sends
-        if not placed.pop("uploaded"):
-            tx.warnings.append(f"artifact already in the store ({placed['store']}); nothing uploaded")
-        if placed["sha256"] != art.get("sha256"):
-            raise IntegrityError(
-                f"{name}@{ver}: the artifact uploaded to {placed['store']} hashes {placed['sha256']}, "
-                f"metadata says {art.get('sha256')}",
-                hint="the artifact changed while it was being promoted; run registry-verify and promote again",
-            )
-    else:
-        placed = copy_artifact(artifact, dest / str(art["path"]))
-        verify_artifact(dest / str(art["path"]), art, f"{name}@{ver} (copied)")  # its hash, read back there
-    art.pop("files", None)
-    art.update(placed)  # where this registry keeps it (store, files); format and the rest as the source says
-    for side in ("requirements.txt", "features.yaml"):
-        data = (src_dir / side).read_bytes() if (src_dir / side).is_file() else b""
-        tx.write(f"{folder}/{side}", data)
-    now = target._now()
-    seq = tx.index.max_seq(name) + 1
-    meta = copy.deepcopy(src_meta)
-    meta.pop("environments", None)  # the source's links are not this registry's
-    meta.update(
-        {
-            "artifact": art,
-            "increment": inc.id,
-            "stage": to,
-            "updated_at": now,
-            "approvals": [],  # approvals are this registry's own
-            "deprecation": None,
-            "stage_history": [
-                {
-                    "seq": seq,
-                    "event": "promote",
-                    "from": None,
-                    "to": to,
-                    "at": now,
-                    "by": tx.actor,
-                    "reason": reason,
-                    "forced": False,
-                    "source": source_ref,
-                }
-            ],
-            "source": {"registry": source_ref.rsplit("@", 1)[0], "commit": source_ref.rsplit("@", 1)[1]},
-        }
-    )
-    tx.write(f"{folder}/metadata.json", dump_json(ordered(meta)))
-    rel = f"{inc.rel}/registry/deployment_history.md"
-    path = target.layout.abs(rel)
-    text = path.read_text(encoding="utf-8") if path.exists() else HISTORY_HEADER
-    text += ("" if text.endswith("\n") else "\n") + (
-        f"| {now} | {_cell(name)} | v{ver} | from {_cell(source_ref)} | {to} | {_cell(tx.actor)} | {_cell(reason)} |\n"
-    )
-    tx.write(rel, text.encode("utf-8"), durable=False)
-    seqs, incs = [str(seq)], {inc.id}
-    if holder is not None:
-        target._stage_change(tx, holder, event="archive", to="archived", seq=seq + 1, reason=f"replaced by v{ver}")
-        seqs.append(str(seq + 1))
-        incs.add(str(holder["increment"]))
-    return seqs, incs
-

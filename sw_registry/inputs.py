@@ -222,3 +222,25 @@ def load_structured(value: str | os.PathLike[str], what: str) -> Any:
     if path.suffix.lower() == ".json":
         return load_json(text, f"{what} file", str(path))
     return load_yaml(text, f"{what} file", str(path))
+
+
+def load_register_files(
+    metadata: str | os.PathLike[str] | None = None,
+    features: str | os.PathLike[str] | None = None,
+    signature: str | os.PathLike[str] | None = None,
+) -> dict[str, Any]:
+    """registry-register's side files, read and checked: ``{"metadata", "features", "signature"}`` as
+    ``ModelRegistry.register_model`` takes them (None for a file not given).
+
+    ``metadata`` is flat metadata (SPEC §4); ``features`` is a features.yaml (``features: [{name, type}]``, or the
+    list itself); ``signature`` holds ``inputs`` and ``outputs`` maps. JSON by extension, YAML otherwise.
+    """
+    from .metadata import normalize_features
+
+    flat = load_structured(metadata, "metadata") if metadata else None
+    feats = None
+    if features is not None:
+        doc = load_structured(features, "features")
+        feats = normalize_features(doc.get("features") if isinstance(doc, dict) else doc)
+    sig = load_structured(signature, "signature") if signature else None
+    return {"metadata": flat, "features": feats, "signature": sig}

@@ -6,236 +6,50 @@ A breach rolls production back to the previous production version through the sa
 ``registry-rollback`` (workflow.py ``_move``), in the same commit as the observations (event ``rollback``,
 ``Registry-Auto: true``). A breach with no target records the observations and raises ``threshold_breached``.
 ``record=False`` evaluates only and changes nothing.
+
+This module is the face (``record``, the policy setters, ``ModelMonitor``); monitor_observations.py parses and
+evaluates, monitor_record.py writes.
 """
 
 from __future__ import annotations
 
 import json
-import math
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import triggers as T
 from . import versions as V
-from .errors import InvalidInput, NotFound, ThresholdBreached, UsageError
+from .errors import InvalidInput, ThresholdBreached, UsageError
+
+# observations and their evaluation, and the writes, live in modules of their own; their public names are
+# importable from here as before (ops/docs.py and the API use them)
+from .monitor_observations import (
+    OBS_HINT,
+    became_production,
+    doc_status,
+    monitoring_rel,
+    observations_from,
+    parse_lines,
+)
+from .monitor_record import MonitorResult, evaluate_only, record_observations
+
+__all__ = [
+    "OBS_HINT",
+    "ModelMonitor",
+    "MonitorResult",
+    "became_production",
+    "doc_status",
+    "monitoring_rel",
+    "observations_from",
+    "parse_lines",
+    "record",
+    "seed_triggers",
+    "set_triggers",
+]
 
 if TYPE_CHECKING:
     from .registry import ModelRegistry
     from .results import ChangeResult
-    from .store.index import Index, Source
-    from .transaction import Transaction
 
-
-@dataclass(frozen=True)
-class MonitorResult:
-    """registry-monitor's result; ``to_dict()`` is its JSON data (SPEC §9.1)."""
-
-    name: str
-    version: str
-    status: str  # healthy | rolled_back | breached (evaluated only, or no rollback target)
-    evaluations: list[dict[str, Any]]
-    rolled_back_to: str | None
-    commit: str | None
-    recorded: int = 0
-    reason: str | None = None  # on a breach: "auto-rollback: <metric> <value> breached <threshold>"
-    would_roll_back_to: str | None = None  # with record=False: the version a breach would roll back to
-    rollback_refused: str | None = None  # on a breach with no rollback target: why
-    warnings: tuple[str, ...] = field(default_factory=tuple)
-
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "name": self.name,
-            "version": self.version,
-            "status": self.status,
-            "evaluations": [dict(e) for e in self.evaluations],
-            "rolled_back_to": self.rolled_back_to,
-            "commit": self.commit,
-            "recorded": self.recorded,
-            "reason": self.reason,
-            "would_roll_back_to": self.would_roll_back_to,
-            "rollback_refused": self.rollback_refused,
-        }
-        if self.warnings:
-            data["warnings"] = list(self.warnings)
-        return data
-
-
-# -- observations in ---------------------------------------------------------------------
-
-
-def _instant(text: Any, where: str) -> str:
-    from .lifecycle import to_instant
-
-    if not isinstance(text, str) or not text.strip():
-        raise InvalidInput(f"{where}: 'at' must be an ISO date-time, got {text!r}", hint="e.g. 2024-01-15T10:30:00Z")
-    return to_instant(text)
-
-
-def _metrics(values: Any, where: str) -> dict[str, float | int]:
-    if not isinstance(values, dict) or not values:
-        raise InvalidInput(f"{where}: 'metrics' must be a non-empty mapping of names to numbers", hint=OBS_HINT)
-    for key, value in values.items():
-        if not isinstance(key, str) or not key.strip():
-            raise InvalidInput(f"{where}: metric names must be text, got {key!r}", hint=OBS_HINT)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise InvalidInput(f"{where}: metric {key!r} must be a finite number, got {value!r}", hint=OBS_HINT)
-    return dict(values)
-
-
-OBS_HINT = 'each line is {"at": "2024-01-15T10:30:00Z", "metrics": {"error_rate": 0.02}}'
-
-
-def observations_from(
-    metrics: dict[str, Any] | None = None,
-    lines: str | None = None,
-    *,
-    at: str | None = None,
-    now: str,
-) -> list[dict[str, Any]]:
-    """``{"at", "metrics"}`` observations from ``--metric`` values or JSON lines (``--observations``).
-
-    ``at`` (default ``now``) is the time of ``metrics`` and of lines that give none.
-    """
-    if (metrics is None) == (lines is None):
-        raise UsageError(
-            "give observations either as metrics or as JSON lines, not both or neither",
-            hint="pass --metric NAME=VALUE (repeatable) or --observations FILE (or - for stdin)",
-        )
-    default_at = _instant(at, "--at") if at is not None else now
-    if metrics is not None:
-        return [{"at": default_at, "metrics": _metrics(metrics, "--metric")}]
-    out = []
-    for number, line in enumerate(str(lines).splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"observations line {number}"
-        try:
-            doc = json.loads(line)
-        except ValueError as exc:
-            raise InvalidInput(f"{where} is not JSON: {exc}", hint=OBS_HINT) from None
-        if not isinstance(doc, dict):
-            raise InvalidInput(f"{where} must be a JSON object", hint=OBS_HINT)
-        when = _instant(doc["at"], where) if doc.get("at") is not None else default_at
-        out.append({"at": when, "metrics": _metrics(doc.get("metrics"), where)})
-    if not out:
-        raise InvalidInput("the observations are empty", hint=OBS_HINT)
-    return out
-
-
-# -- the monitoring file -----------------------------------------------------------------
-
-
-def monitoring_rel(version_dir: str, name: str) -> str:
-    """``<increment>/registry/monitoring/<name>.jsonl`` of the increment holding ``version_dir``."""
-    return f"{version_dir.rsplit('/models/', 1)[0]}/registry/monitoring/{name}.jsonl"
-
-
-def parse_lines(raw: bytes | None, rel: str) -> list[dict[str, Any]]:
-    from .errors import IntegrityError
-
-    if not raw:
-        return []
-    out = []
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise IntegrityError(f"{rel} is not UTF-8", hint="restore it from git") from None
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            doc = json.loads(line)
-        except ValueError:
-            doc = None
-        if not isinstance(doc, dict):
-            raise IntegrityError(f"{rel} line {number} is not a JSON object", hint="restore it from git")
-        out.append(doc)
-    return out
-
-
-def _line(obs: dict[str, Any], version: str, by: str | None) -> str:
-    record = {"at": obs["at"], "version": version, "metrics": obs["metrics"], "recorded_by": by}
-    return json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n"
-
-
-def became_production(index: Index, name: str, version: str) -> str | None:
-    """When ``version`` last became production (its stage event's time; events in seq order)."""
-    from .lifecycle import stage_events
-
-    at = None
-    for e in stage_events(index.versions_of(name)):
-        if e["version"] == version and e["to"] == "production" and e["from"] != "production":
-            at = e["at"]
-    return at
-
-
-def _evaluate(
-    index: Index, rec: dict[str, Any], lines: list[dict[str, Any]], new: list[dict[str, Any]], now: str
-) -> list[dict[str, Any]]:
-    name, version = rec["name"], rec["version"]
-    mine = [o for o in lines if o.get("version") == version] + new
-    instant = max([now, *(o["at"] for o in new)])
-    return T.evaluate(
-        index.policy.auto_rollback(name),
-        mine,
-        instant=instant,
-        since=became_production(index, name, version),
-        registered=rec.get("metrics") or {},
-    )
-
-
-def _target(index: Index, name: str, current: str) -> tuple[dict[str, Any] | None, str | None]:
-    """The auto-rollback target or why there is none: the previous *stable* production version, so never one
-    that production was rolled back from (two breaching versions must not take turns in production)."""
-    from .lifecycle import previous_production, stage_events
-
-    evts = stage_events(index.versions_of(name))
-    unstable = {
-        e["version"]
-        for e in evts
-        if e["event"] == "archive" and e["from"] == "production" and str(e["reason"] or "").startswith("rolled back")
-    }
-    version = previous_production([e for e in evts if e["version"] not in unstable], current)
-    if version is None:
-        return None, f"{name} has no earlier stable production version to roll back to"
-    rec = index.get(name, version)
-    if rec["deprecated"]:
-        return None, f"the previous production version v{version} is deprecated"
-    return rec, None
-
-
-def _warnings(index: Index, name: str, version: str, evaluations: list[dict[str, Any]]) -> tuple[str, ...]:
-    if not index.policy.auto_rollback(name):
-        return (
-            f"{name} has no auto_rollback triggers: the observations are recorded, nothing is evaluated "
-            f'(set some with: sw-registry registry-policy {name} --trigger "error_rate>0.05")',
-        )
-    return tuple(
-        f"accuracy_drop is not evaluated: {name} v{version} has no registered accuracy"
-        for e in evaluations
-        if e["state"] == "no_baseline"
-    )
-
-
-def doc_status(source: Source, index: Index, name: str) -> dict[str, Any] | None:
-    """For the living doc: the triggers of a monitored model evaluated at the production version's latest
-    observation (deterministic: the same files give the same figures), or None when it has no triggers."""
-    triggers = index.policy.auto_rollback(name)
-    if not triggers:
-        return None
-    rec = index.holder(name, "production")
-    if rec is None:
-        return {"version": None, "instant": None, "observations": 0, "evaluations": []}
-    rel = monitoring_rel(rec["dir"], name)
-    since = became_production(index, name, rec["version"])
-    mine = [
-        o
-        for o in parse_lines(source.read(rel), rel)
-        if o.get("version") == rec["version"] and isinstance(o.get("at"), str) and o["at"] >= (since or "")
-    ]
-    instant = max((o["at"] for o in mine), default=since or "1970-01-01T00:00:00Z")
-    evaluations = T.evaluate(triggers, mine, instant=instant, since=since, registered=rec.get("metrics") or {})
-    return {"version": rec["version"], "instant": instant, "observations": len(mine), "evaluations": evaluations}
 
 
 # -- record / evaluate -------------------------------------------------------------------
@@ -263,8 +77,8 @@ def record(
     )
     obs = observations_from(metrics, lines, at=at, now=registry._now())
     if not record:
-        return _evaluate_only(registry, name, obs)
-    result = published(registry, lambda: _record(registry, name, obs))
+        return evaluate_only(registry, name, obs)
+    result = published(registry, lambda: record_observations(registry, name, obs))
     if result.status == "breached":
         first = T.first_breach(result.evaluations) or {}
         raise ThresholdBreached(
@@ -274,119 +88,6 @@ def record(
             details=result.to_dict(),
         )
     return result
-
-
-def _production(index: Index, name: str) -> dict[str, Any]:
-    index.versions_of(name)  # not_found for an unknown model
-    rec = index.holder(name, "production")
-    if rec is None:
-        raise NotFound(
-            f"model {name!r} has no version in production to monitor",
-            hint=f"promote one first: sw-registry registry-promote {name} VERSION --to production",
-        )
-    return rec
-
-
-def _evaluate_only(registry: ModelRegistry, name: str, obs: list[dict[str, Any]]) -> MonitorResult:
-    index = registry.index()
-    rec = _production(index, name)
-    rel = monitoring_rel(rec["dir"], name)
-    lines = parse_lines(registry.source().read(rel), rel)
-    evaluations = _evaluate(index, rec, lines, obs, registry._now())
-    breach = T.first_breach(evaluations)
-    target = _target(index, name, rec["version"])[0] if breach else None
-    return MonitorResult(
-        name, rec["version"], "breached" if breach else "healthy", evaluations, rolled_back_to=None, commit=None,
-        reason=T.reason(breach) if breach else None, would_roll_back_to=target["version"] if target else None,
-        warnings=_warnings(index, name, rec["version"], evaluations),
-    )  # fmt: skip
-
-
-def _record(registry: ModelRegistry, name: str, obs: list[dict[str, Any]]) -> MonitorResult:
-    with registry._write() as tx:
-        index = tx.index
-        rec = _production(index, name)
-        version = rec["version"]
-        rel = monitoring_rel(rec["dir"], name)
-        path = registry.layout.abs(rel)
-        raw = path.read_bytes() if path.exists() else b""
-        lines = parse_lines(raw, rel)
-        if raw and not raw.endswith(b"\n"):
-            raw += b"\n"
-        tx.write(rel, raw + "".join(_line(o, version, tx.actor) for o in obs).encode("utf-8"))
-        evaluations = _evaluate(index, rec, lines, obs, registry._now())
-        warnings = _warnings(index, name, rec["version"], evaluations)
-        breach = T.first_breach(evaluations)
-        if breach is None:
-            commit = tx.commit(
-                f"registry: monitor {name} v{version} ({len(obs)} observation{'s' if len(obs) != 1 else ''})",
-                {"Event": "monitor", "Model": name, "Version": version, "Actor": tx.actor},
-            )
-            return MonitorResult(
-                name, version, "healthy", evaluations, None, commit, len(obs), warnings=(*warnings, *tx.warnings)
-            )
-        why = T.reason(breach)
-        target, refusal = _target(index, name, version)
-        if target is not None:
-            refusal = _verify(registry, target)
-        if target is None or refusal is not None:
-            commit = tx.commit(
-                f"registry: monitor {name} v{version}: {why[len('auto-rollback: ') :]}, no rollback target",
-                {"Event": "monitor", "Model": name, "Version": version, "Actor": tx.actor, "Reason": why},
-                body=refusal,
-            )
-            return MonitorResult(
-                name, version, "breached", evaluations, None, commit, len(obs), why,
-                rollback_refused=refusal, warnings=(*warnings, *tx.warnings),
-            )  # fmt: skip
-        commit = _auto_rollback(registry, tx, rec, target, why)
-        return MonitorResult(
-            name, version, "rolled_back", evaluations, target["version"], commit, len(obs), why,
-            warnings=(*warnings, *tx.warnings),
-        )  # fmt: skip
-
-
-def _verify(registry: ModelRegistry, target: dict[str, Any]) -> str | None:
-    """The rollback target's artifact hash, checked first as registry-rollback does; the refusal, if any."""
-    from .errors import IntegrityError
-    from .store.artifacts import verify_artifact
-
-    meta = registry._read_metadata(target)
-    art = meta.get("artifact") or {}
-    try:
-        verify_artifact(
-            registry.layout.abs(f"{target['dir']}/{art.get('path', '')}"), art, f"{target['name']}@{target['version']}"
-        )
-    except IntegrityError as exc:
-        return f"the rollback target failed its hash check: {exc.message}"
-    return None
-
-
-def _auto_rollback(
-    registry: ModelRegistry, tx: Transaction, current: dict[str, Any], target: dict[str, Any], why: str
-) -> str | None:
-    """The rollback of workflow.py, marked automatic, into the commit that also holds the observations."""
-    name, target_ver = current["name"], target["version"]
-    seqs, incs = registry._move(
-        tx, target, "rollback", "production", why, False, current, f"rolled back to v{target_ver}: {why}", auto=True
-    )
-    return registry._finish(
-        tx,
-        incs,
-        f"registry: auto-rollback {name} to v{target_ver}",
-        {
-            "Event": "rollback",
-            "Model": name,
-            "Version": target_ver,
-            "From": target["stage"],
-            "To": "production",
-            "Actor": tx.actor,
-            "Reason": why,
-            "Auto": "true",
-            "Replaced": current["version"],
-            "Seq": ",".join(seqs),
-        },
-    )
 
 
 # -- policy: the seed's trigger names ------------------------------------------------------

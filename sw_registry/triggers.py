@@ -186,3 +186,33 @@ def direction(metric: str, lower_is_better: list[str]) -> str:
     from .compare import lower_is_better as lib
 
     return "max" if lib(metric, lower_is_better) else "min"
+
+
+# a trigger as registry-policy --trigger writes it: METRIC<VALUE (breach below) or METRIC>VALUE (above)
+TRIGGER = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*([<>])\s*([-+0-9.eE]+)\s*$")
+
+
+def parse_triggers(items: list[str] | None, window: str | None) -> dict[str, Any]:
+    """The trigger grammar of ``--trigger``: 'accuracy<0.80' -> {accuracy: {min: 0.8}}; 'error_rate>0.05' ->
+    {error_rate: {max: 0.05}}; ``window`` (``--window``) is set on each. A bad trigger is ``invalid_input``, a
+    window without triggers ``usage`` (alone it would do nothing)."""
+    from .errors import InvalidInput, UsageError
+
+    if window and not items:  # a window belongs to the triggers it sets: alone it would do nothing
+        raise UsageError(
+            "--window sets the window of the --trigger options given with it", hint='add --trigger "METRIC>VALUE"'
+        )
+    out: dict[str, Any] = {}
+    for item in items or []:
+        m = TRIGGER.match(item)
+        if not m:
+            raise InvalidInput(f"invalid trigger {item!r}", hint='write "METRIC<VALUE" or "METRIC>VALUE"')
+        try:
+            value = float(m.group(3))
+        except ValueError:
+            raise InvalidInput(f"invalid trigger value in {item!r}", hint="use a number") from None
+        rule: dict[str, Any] = {"min" if m.group(2) == "<" else "max": value}
+        if window:
+            rule["window"] = window
+        out[m.group(1)] = rule
+    return out

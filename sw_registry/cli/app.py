@@ -83,6 +83,7 @@ def resolved(func: Callable[..., Any]) -> Callable[..., Any]:
     The command modules import Typer and the option aliases only under TYPE_CHECKING (the fast path calls
     them without Typer), so their annotations are strings. They are evaluated here, in the module's own
     globals plus options.ANNOTATIONS, and handed to Typer on a new wrapper: no module or function is changed.
+    (A ``@writes`` command is a wrapper from commands/common.py: its module is the wrapped function's.)
     """
     import functools
     import inspect
@@ -90,7 +91,8 @@ def resolved(func: Callable[..., Any]) -> Callable[..., Any]:
 
     from .options import ANNOTATIONS
 
-    hints = typing.get_type_hints(func, globalns={**ANNOTATIONS, **func.__globals__}, include_extras=True)
+    module_globals = inspect.unwrap(func).__globals__
+    hints = typing.get_type_hints(func, globalns={**ANNOTATIONS, **module_globals}, include_extras=True)
     signature = inspect.signature(func)
     signature = signature.replace(
         parameters=[p.replace(annotation=hints.get(p.name, p.annotation)) for p in signature.parameters.values()],

@@ -27,8 +27,17 @@ def _increment_id(ctx: Context, increment: str | None) -> str | None:
     return ctx.layout.resolve_increment(increment).id if increment is not None else None
 
 
+def _check_stage(stage: str | None) -> None:
+    """An unknown stage filter is refused (invalid_input), for API callers as for the CLI."""
+    if stage is not None:
+        from ..lifecycle import check_stage
+
+        check_stage(stage)
+
+
 def list_models(ctx: Context, stage: Opt, model: Opt, increment: Opt, tag: Opt) -> list[ModelSummary]:
     """One summary per model; a filter keeps the models with some version that matches it."""
+    _check_stage(stage)
     index = ctx.index()
     inc_id = _increment_id(ctx, increment)
     out = []
@@ -47,6 +56,7 @@ def list_models(ctx: Context, stage: Opt, model: Opt, increment: Opt, tag: Opt) 
 
 def list_versions(ctx: Context, stage: Opt, model: Opt, increment: Opt, tag: Opt) -> list[ModelVersion]:
     """Every matching version with its full metadata (``registry-list --all-versions``)."""
+    _check_stage(stage)
     index = ctx.index()
     inc_id = _increment_id(ctx, increment)
     recs = [r for n in index.names() if not model or n == model for r in index.records_of(n)]
@@ -109,7 +119,9 @@ def resolve(
         from .history import production_at
 
         return production_at(index, name, date)
-    stage = stage or "production"
+    from ..lifecycle import check_stage
+
+    stage = check_stage(stage or "production")
     index.versions_of(name)
     rec = index.holder(name, stage)
     if rec is None:

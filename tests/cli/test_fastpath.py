@@ -178,3 +178,28 @@ def test_building_the_app_leaves_the_command_modules_alone() -> None:
     build()
     for name, module in modules.items():
         assert vars(module) == before[name], name
+
+
+def test_writing_commands_take_the_write_options_last() -> None:
+    """@writes (commands/common.py) gives a command --actor --allow-detached --push --root --json, as its last
+    options on both paths, and hands them to the function as one WriteOptions."""
+    from sw_registry.cli.commands.common import WRITE_OPTIONS, WriteOptions, writes
+
+    names = [name for name, _, _ in WRITE_OPTIONS]
+    functions = {name: getattr(importlib.import_module(f"sw_registry.cli.commands.{module}"), func)
+                 for name, (module, func) in COMMANDS.items()}
+    decorated = [name for name, function in functions.items() if hasattr(function, "__wrapped__")]
+    assert {"registry-register", "registry-promote", "registry-policy", "sync-docs"} <= set(decorated)
+    for name in decorated:
+        assert [o["name"] for o in SPEC[name]["options"]][-len(names):] == names, name
+
+    seen: list[WriteOptions] = []
+
+    @writes
+    def command(x: str, *, w: WriteOptions) -> None:
+        seen.append(w)
+
+    command("a", actor="ann@example.com", push=True)
+    assert seen == [WriteOptions(actor="ann@example.com", push=True)]
+    with pytest.raises(TypeError, match="keyword-only 'w: WriteOptions'"):
+        writes(lambda x, w: None)

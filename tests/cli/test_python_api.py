@@ -153,6 +153,10 @@ def test_api_errors_carry_spec_codes(reg: ModelRegistry, make_artifact) -> None:
         (lambda: reg.get_model(name="nope", version="1.0.0"), "not_found"),
         (lambda: reg.info("nope"), "not_found"),
         (lambda: reg.register_model(name="m", model=lambda x: x), "invalid_input"),  # not picklable
+        # an unknown stage is refused by the API itself, not only by the CLI's options (lifecycle.check_stage)
+        (lambda: reg.list_models(stage="prod"), "invalid_input"),
+        (lambda: reg.list_versions(stage="prod"), "invalid_input"),
+        (lambda: reg.get_model(name="m", stage="prod"), "invalid_input"),
     ]
     for call, code in cases:
         with pytest.raises(RegistryError) as exc:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from sw_registry.errors import RegistryError
@@ -132,3 +134,24 @@ def test_param_without_equals_is_invalid_input() -> None:
     with pytest.raises(RegistryError) as exc:
         parse_key_values(["novalue"], "param")
     assert exc.value.code == "invalid_input"
+
+
+def test_register_side_files_are_loaded_by_the_core(tmp_path: Path) -> None:
+    """registry-register's --metadata/--features/--signature, read without the CLI (inputs.load_register_files)."""
+    from sw_registry.errors import InvalidInput
+    from sw_registry.inputs import load_register_files
+
+    (tmp_path / "meta.json").write_text('{"accuracy": 0.9}')
+    (tmp_path / "features.yaml").write_text("features:\n  - amount\n  - {name: risk, type: float}\n")
+    (tmp_path / "list.yaml").write_text("[amount]\n")
+    (tmp_path / "sig.yaml").write_text("inputs: {amount: float}\noutputs: {score: float}\n")
+    got = load_register_files(tmp_path / "meta.json", tmp_path / "features.yaml", tmp_path / "sig.yaml")
+    assert got == {
+        "metadata": {"accuracy": 0.9},
+        "features": [{"name": "amount", "type": "any"}, {"name": "risk", "type": "float"}],
+        "signature": {"inputs": {"amount": "float"}, "outputs": {"score": "float"}},
+    }
+    assert load_register_files(features=tmp_path / "list.yaml")["features"] == [{"name": "amount", "type": "any"}]
+    assert load_register_files() == {"metadata": None, "features": None, "signature": None}
+    with pytest.raises(InvalidInput):
+        load_register_files(metadata=tmp_path / "missing.json")

@@ -98,3 +98,22 @@ def test_default_triggers_apply_to_every_model_and_a_model_overrides_them_per_me
     )
     assert policy.auto_rollback("m") == {"error_rate": {"max": 0.01}, "accuracy_drop": 0.1}
     assert policy.auto_rollback("other") == {"error_rate": {"max": 0.05}, "accuracy_drop": 0.1}
+
+
+def test_the_trigger_grammar_of_registry_policy_is_a_core_rule() -> None:
+    """registry-policy --trigger/--window, parsed without the CLI (triggers.parse_triggers)."""
+    from sw_registry.errors import InvalidInput, UsageError
+
+    assert T.parse_triggers(["accuracy<0.80", " error_rate > 5e-2 "], "24h") == {
+        "accuracy": {"min": 0.8, "window": "24h"},
+        "error_rate": {"max": 0.05, "window": "24h"},
+    }
+    assert T.parse_triggers(["latency_ms>120"], None) == {"latency_ms": {"max": 120.0}}
+    assert T.parse_triggers(None, None) == {}
+    for bad in ("accuracy=0.8", "accuracy<", "<0.8", "accuracy<0.8.1"):
+        with pytest.raises(InvalidInput) as exc:
+            T.parse_triggers([bad], None)
+        assert exc.value.code == "invalid_input" and bad in exc.value.message
+    with pytest.raises(UsageError) as usage:
+        T.parse_triggers([], "24h")
+    assert usage.value.exit_code == 2 and "--trigger" in str(usage.value.hint)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from ..output import emit
 from ..render import esc, short, stage, v
-from .common import registry
+from .common import WriteOptions, writes
 
 # Typer and the option aliases are only annotations here, imported for readers and mypy: the fast path
 # (fastpath.py) calls the function without importing Typer, and app.resolved() evaluates the annotations in
@@ -14,32 +14,20 @@ from .common import registry
 if TYPE_CHECKING:
     import typer
 
-    from ..options import (
-        ActorOption,
-        AllowDetachedOption,
-        JsonOption,
-        NameArg,
-        PushOption,
-        RootOption,
-        VersionArg,
-    )
+    from ..options import NameArg, VersionArg
 
 
+@writes
 def approve(
     name: NameArg,
     version: VersionArg,
     stage_: Annotated[str, typer.Option("--stage", help="The stage the approval is for.")] = "production",
     comment: Annotated[str | None, typer.Option("--comment", help="A comment kept with the approval.")] = None,
-    actor: ActorOption = None,
-    allow_detached: AllowDetachedOption = False,
-    push: PushOption = False,
-    root: RootOption = None,
-    json: JsonOption = False,
+    *,
+    w: WriteOptions,
 ) -> None:
     """Approve a version for a stage, as the actor (the commit is authored by the approver)."""
-    r = registry(root, actor=actor, allow_detached=allow_detached, push=push).approve_model(
-        name, version, approver=actor, comments=comment, stage=stage_
-    )
+    r = w.registry().approve_model(name, version, approver=w.actor, comments=comment, stage=stage_)
 
     def render(out: Any) -> None:
         if r.commit is None:
@@ -54,4 +42,4 @@ def approve(
             f"commit {short(r.commit)}{signed}"
         )
 
-    emit(json, r.to_dict(), render)
+    emit(w.json, r.to_dict(), render)

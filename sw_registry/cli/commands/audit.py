@@ -6,7 +6,7 @@ import sys
 from typing import TYPE_CHECKING, Annotated
 
 from ..output import emit
-from .common import registry
+from .common import check_format, registry
 
 # Typer and the option aliases are only annotations here, imported for readers and mypy: the fast path
 # (fastpath.py) calls the function without importing Typer, and app.resolved() evaluates the annotations in
@@ -28,11 +28,9 @@ def audit(
 ) -> None:
     """Governance report from git history: deployments, approvals, rollbacks, forced moves, changes made outside."""
     from ...audit import ModelGovernance, markdown
-    from ...errors import UsageError
     from ...versions import validate_name
 
-    if fmt not in ("md", "json"):
-        raise UsageError(f"unknown format {fmt!r}", hint="use --format md or --format json")
+    check_format(fmt, "md", "json")
     if name is not None:
         validate_name(name)
     data = ModelGovernance(registry(root)).generate_audit_report(name, since, until).to_dict()

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from ..output import emit
 from ..render import esc, table
-from .common import registry
+from .common import check_format, registry
 
 # Typer and the option aliases are only annotations here, imported for readers and mypy: the fast path
 # (fastpath.py) calls the function without importing Typer, and app.resolved() evaluates the annotations in
@@ -29,10 +29,8 @@ def compare(
     """Compare two versions: metrics with their change and verdict, size, features, hyperparameters, signature."""
     from ...compare import fmt as show
     from ...compare import markdown
-    from ...errors import UsageError
 
-    if fmt not in ("table", "json", "md"):
-        raise UsageError(f"unknown format {fmt!r}", hint="use --format table, json or md")
+    check_format(fmt, "table", "json", "md")
     data = registry(root, rev=rev).compare_models(f"{name}@{version_a}", f"{name}@{version_b}").to_dict()
     if fmt == "md" and not json:
         print(markdown(data), end="")

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from ..output import emit
 from ..render import esc, short, v
-from .common import registry
+from .common import WriteOptions, writes
 
 # Typer and the option aliases are only annotations here, imported for readers and mypy: the fast path
 # (fastpath.py) calls the function without importing Typer, and app.resolved() evaluates the annotations in
@@ -14,17 +14,10 @@ from .common import registry
 if TYPE_CHECKING:
     import typer
 
-    from ..options import (
-        ActorOption,
-        AllowDetachedOption,
-        JsonOption,
-        NameArg,
-        PushOption,
-        RootOption,
-        VersionArg,
-    )
+    from ..options import NameArg, VersionArg
 
 
+@writes
 def deprecate(
     name: NameArg,
     version: VersionArg,
@@ -33,14 +26,11 @@ def deprecate(
         str | None, typer.Option("--end-of-life", help="Date (YYYY-MM-DD) it stops being supported.")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Allow deprecating the production version.")] = False,
-    actor: ActorOption = None,
-    allow_detached: AllowDetachedOption = False,
-    push: PushOption = False,
-    root: RootOption = None,
-    json: JsonOption = False,
+    *,
+    w: WriteOptions,
 ) -> None:
     """Mark a version deprecated: it can no longer be promoted or rolled back to without --force."""
-    r = registry(root, actor=actor, allow_detached=allow_detached, push=push).deprecate_model(
+    r = w.registry().deprecate_model(
         name, version, reason, end_of_life, force=force
     )
 
@@ -52,4 +42,4 @@ def deprecate(
         out.print(f"{esc(r.name)} {v(r.version)} deprecated by {esc(r.actor)}{eol}, commit {short(r.commit)}")
         out.print(f"  reason: {esc(r.reason)}")
 
-    emit(json, r.to_dict(), render)
+    emit(w.json, r.to_dict(), render)

@@ -38,12 +38,8 @@ def get(
 ) -> None:
     """Resolve a version, verify its artifact hash and print its path."""
     from ...errors import UsageError
-    from ...lifecycle import check_stage
-
     if sum(x is not None for x in (stage, version, date)) > 1:
         raise UsageError("give one of --stage, --version or --date", hint="e.g. --stage production")
-    if stage is not None:
-        check_stage(stage)
     reg = registry(root, rev=rev)
     mv = reg.get_model(name, stage=stage, version=version, date=date, load=False)
     data = with_warnings(mv.to_dict(), reg)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from ..output import emit
 from ..render import esc, stage, table, v
-from .common import registry
+from .common import check_format, registry
 
 # Typer and the option aliases are only annotations here, imported for readers and mypy: the fast path
 # (fastpath.py) calls the function without importing Typer, and app.resolved() evaluates the annotations in
@@ -25,10 +25,8 @@ def history(
     json: JsonOption = False,
 ) -> None:
     """Every event of a model, in the order it happened."""
-    from ...errors import UsageError
 
-    if fmt not in ("md", "json"):
-        raise UsageError(f"unknown format {fmt!r}", hint="use --format md or --format json")
+    check_format(fmt, "md", "json")
     data = registry(root, rev=rev).history(name).to_dict()
 
     def render(out: Any) -> None:

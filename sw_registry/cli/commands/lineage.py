@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any
 
 from ..output import emit
-from .common import registry
+from .common import check_format, registry
 
 # Typer and the option aliases are only annotations here, imported for readers and mypy: the fast path
 # (fastpath.py) calls the function without importing Typer, and app.resolved() evaluates the annotations in
@@ -33,11 +33,9 @@ def lineage(
     json: JsonOption = False,
 ) -> None:
     """Trace lineage: data -> feature engineering -> experiment -> model -> deployment, and who uses what."""
-    from ...errors import UsageError
     from ...lineage import mermaid, tree
 
-    if fmt not in ("tree", "mermaid", "json"):
-        raise UsageError(f"unknown format {fmt!r}", hint="use --format tree, mermaid or json")
+    check_format(fmt, "tree", "mermaid", "json")
     data = registry(root, rev=rev).get_lineage(name, version, uses=uses, feature=feature).to_dict()
     if fmt == "mermaid" and not json:
         print(mermaid(data), end="")

@@ -28,10 +28,6 @@ def list_(
     json: JsonOption = False,
 ) -> None:
     """List models with their production, staging and latest versions."""
-    from ...lifecycle import check_stage
-
-    if stage is not None:
-        check_stage(stage)
     reg = registry(root, rev=rev)
     data: dict[str, Any]
     if all_versions:

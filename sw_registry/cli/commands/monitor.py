@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from ..output import emit
 from ..render import esc, short, table, v
-from .common import registry
+from .common import WriteOptions, writes
 
 # Typer and the option aliases are only annotations here, imported for readers and mypy: the fast path
 # (fastpath.py) calls the function without importing Typer, and app.resolved() evaluates the annotations in
@@ -16,7 +16,7 @@ from .common import registry
 if TYPE_CHECKING:
     import typer
 
-    from ..options import ActorOption, AllowDetachedOption, JsonOption, NameArg, PushOption, RootOption
+    from ..options import NameArg
 
 
 def _read(source: str) -> str:
@@ -60,6 +60,7 @@ def evaluations_table(out: Any, evaluations: list[dict[str, Any]]) -> None:
     out.print(t)
 
 
+@writes
 def monitor(
     name: NameArg,
     metric: Annotated[
@@ -78,11 +79,8 @@ def monitor(
     no_record: Annotated[
         bool, typer.Option("--no-record", help="Evaluate the triggers only: record nothing, roll back nothing.")
     ] = False,
-    actor: ActorOption = None,
-    allow_detached: AllowDetachedOption = False,
-    push: PushOption = False,
-    root: RootOption = None,
-    json: JsonOption = False,
+    *,
+    w: WriteOptions,
 ) -> None:
     """Record production observations, evaluate the auto-rollback triggers, roll back on a breach."""
     from ...errors import UsageError
@@ -95,7 +93,7 @@ def monitor(
         )
     metrics = parse_key_values(metric, "metric") if metric else None
     lines = _read(observations) if observations is not None else None
-    r = registry(root, actor=actor, allow_detached=allow_detached, push=push).monitor(
+    r = w.registry().monitor(
         name, metrics, observations=lines, at=at, record=not no_record
     )
     data = r.to_dict()
@@ -117,4 +115,4 @@ def monitor(
         if r.evaluations:
             evaluations_table(out, r.evaluations)
 
-    emit(json, data, render)
+    emit(w.json, data, render)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Annotated, Any
 
 from ..output import emit
 from ..render import short
-from .common import registry
+from .common import WriteOptions, writes
 
 # Typer and the option aliases are only annotations here, imported for readers and mypy: the fast path
 # (fastpath.py) calls the function without importing Typer, and app.resolved() evaluates the annotations in
@@ -16,36 +15,9 @@ if TYPE_CHECKING:
     import typer
 
     from ..complete import model_names
-    from ..options import ActorOption, AllowDetachedOption, JsonOption, PushOption, RootOption
 
 
-TRIGGER = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*([<>])\s*([-+0-9.eE]+)\s*$")
-
-
-def parse_triggers(items: list[str] | None, window: str | None) -> dict[str, Any]:
-    """'accuracy<0.80' -> {accuracy: {min: 0.8}}; 'error_rate>0.05' -> {error_rate: {max: 0.05}}."""
-    from ...errors import InvalidInput, UsageError
-
-    if window and not items:  # a window belongs to the triggers it sets: alone it would do nothing
-        raise UsageError(
-            "--window sets the window of the --trigger options given with it", hint='add --trigger "METRIC>VALUE"'
-        )
-    out: dict[str, Any] = {}
-    for item in items or []:
-        m = TRIGGER.match(item)
-        if not m:
-            raise InvalidInput(f"invalid trigger {item!r}", hint='write "METRIC<VALUE" or "METRIC>VALUE"')
-        try:
-            value = float(m.group(3))
-        except ValueError:
-            raise InvalidInput(f"invalid trigger value in {item!r}", hint="use a number") from None
-        rule: dict[str, Any] = {"min" if m.group(2) == "<" else "max": value}
-        if window:
-            rule["window"] = window
-        out[m.group(1)] = rule
-    return out
-
-
+@writes
 def policy(
     name: Annotated[
         str | None,
@@ -93,11 +65,8 @@ def policy(
         ),
     ] = False,
     reason: Annotated[str | None, typer.Option("--reason", help="Why (recorded in the commit).")] = None,
-    actor: ActorOption = None,
-    allow_detached: AllowDetachedOption = False,
-    push: PushOption = False,
-    root: RootOption = None,
-    json: JsonOption = False,
+    *,
+    w: WriteOptions,
 ) -> None:
     """Set a model's policy in .specweave/registry.yaml, or commit your own edit of it with --commit.
 
@@ -114,9 +83,11 @@ def policy(
                 "--commit commits registry.yaml as it is; it takes no policy options",
                 hint="edit the file and run 'registry-policy --commit', or set options without --commit",
             )
-        reg = registry(root, actor=actor, allow_detached=allow_detached, push=push)
+        reg = w.registry()
         result = reg.commit_policy(reason=reason, name=name)
     else:
+        from ...triggers import parse_triggers
+
         triggers = parse_triggers(trigger, window)
         if name is None:
             raise UsageError(
@@ -128,7 +99,7 @@ def policy(
                 "nothing to set",
                 hint="pass --require-approval, --trigger, --owner or --primary-metric (or --commit for a hand edit)",
             )
-        reg = registry(root, actor=actor, allow_detached=allow_detached, push=push)
+        reg = w.registry()
         result = reg.update_policy(
             name,
             require_approval=require_approval,
@@ -155,4 +126,4 @@ def policy(
             else f"{what} already says that; nothing changed"
         )
 
-    emit(json, data, render)
+    emit(w.json, data, render)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from ..output import emit
 from ..render import esc, short, stage, v
-from .common import registry
+from .common import WriteOptions, writes
 
 # Typer and the option aliases are only annotations here, imported for readers and mypy: the fast path
 # (fastpath.py) calls the function without importing Typer, and app.resolved() evaluates the annotations in
@@ -14,19 +14,10 @@ from .common import registry
 if TYPE_CHECKING:
     import typer
 
-    from ..options import (
-        ActorOption,
-        AllowDetachedOption,
-        ForceOption,
-        JsonOption,
-        NameArg,
-        PushOption,
-        ReasonOption,
-        RootOption,
-        VersionArg,
-    )
+    from ..options import ForceOption, NameArg, ReasonOption, VersionArg
 
 
+@writes
 def promote(
     name: NameArg,
     version: VersionArg,
@@ -50,16 +41,13 @@ def promote(
     ] = None,
     reason: ReasonOption = None,
     force: ForceOption = False,
-    actor: ActorOption = None,
-    allow_detached: AllowDetachedOption = False,
-    push: PushOption = False,
-    root: RootOption = None,
-    json: JsonOption = False,
+    *,
+    w: WriteOptions,
 ) -> None:
     """Move a version to another stage (dev -> staging -> production -> archived), or into another environment."""
-    reg = registry(root, actor=actor, allow_detached=allow_detached, push=push)
+    reg = w.registry()
     if to_env is not None:
-        _promote_to_env(reg, name, version, to, from_, to_env, reason, force, json)
+        _promote_to_env(reg, name, version, to, from_, to_env, reason, force, w.json)
         return
     if to is None:
         from ...errors import UsageError
@@ -79,7 +67,7 @@ def promote(
         if r.replaced:
             out.print(f"  {v(r.replaced)}: {stage(r.to_stage)} → {stage('archived')} (replaced by {v(r.version)})")
 
-    emit(json, r.to_dict(), render)
+    emit(w.json, r.to_dict(), render)
 
 
 def _promote_to_env(

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from ..output import emit, json_mode
 from ..render import esc, short, v
-from .common import registry
+from .common import WriteOptions, writes
 
 # Typer and the option aliases are only annotations here, imported for readers and mypy: the fast path
 # (fastpath.py) calls the function without importing Typer, and app.resolved() evaluates the annotations in
@@ -16,13 +16,7 @@ from .common import registry
 if TYPE_CHECKING:
     import typer
 
-    from ..options import ActorOption, AllowDetachedOption, IncrementOption, JsonOption, PushOption, RootOption
-
-
-def _load_structured(path: Path, what: str) -> Any:
-    from ...inputs import load_structured
-
-    return load_structured(path, what)
+    from ..options import IncrementOption
 
 
 def _progress(as_json: bool, size_hint: Path) -> Any:
@@ -50,6 +44,7 @@ def _progress(as_json: bool, size_hint: Path) -> Any:
     return bar, (lambda done, total: bar.update(task, completed=done, total=total))
 
 
+@writes
 def register(
     name: Annotated[str, typer.Argument(help="Model name (lower-case, digits, . _ -).")],
     artifact: Annotated[Path, typer.Option("--artifact", help="The model file or folder to register.")],
@@ -84,23 +79,16 @@ def register(
         bool, typer.Option("--allow-breaking", help="Allow a breaking signature change without a major version.")
     ] = False,
     increment: IncrementOption = None,
-    actor: ActorOption = None,
-    allow_detached: AllowDetachedOption = False,
-    push: PushOption = False,
-    root: RootOption = None,
-    json: JsonOption = False,
+    *,
+    w: WriteOptions,
 ) -> None:
     """Register a trained model file or folder as a new version (starts in dev; one commit)."""
-    from ...metadata import normalize_features, parse_key_values, parse_typed
+    from ...inputs import load_register_files
+    from ...metadata import parse_key_values, parse_typed
 
-    flat = _load_structured(metadata, "metadata") if metadata else None
-    feats = None
-    if features is not None:
-        doc = _load_structured(features, "features")
-        feats = normalize_features(doc.get("features") if isinstance(doc, dict) else doc)
-    sig = _load_structured(signature, "signature") if signature else None
-    reg = registry(root, actor=actor, increment=increment, allow_detached=allow_detached, push=push)
-    as_json = json_mode(json)
+    files = load_register_files(metadata, features, signature)
+    reg = w.registry(increment=increment)
+    as_json = json_mode(w.json)
     bar, progress = _progress(as_json, artifact)
     try:
         if bar is not None:
@@ -109,14 +97,14 @@ def register(
             name,
             str(artifact),
             version=version,
-            metadata=flat,
+            metadata=files["metadata"],
             tags=tag,
-            signature=sig,
+            signature=files["signature"],
             requirements=requirements,
             bump=bump,
             metrics=parse_key_values(metric, "metric"),
             params=parse_key_values(param, "param"),
-            features=feats,
+            features=files["features"],
             inputs=parse_typed(feature, "feature"),
             outputs=parse_typed(output, "output"),
             description=description,
@@ -142,4 +130,4 @@ def register(
         out.print(f"  artifact {esc(mv.path)}")
         out.print(f"  sha256   {mv.sha256}")
 
-    emit(json, data, render)
+    emit(w.json, data, render)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from ..output import emit
 from ..render import esc, short, v
-from .common import registry
+from .common import WriteOptions, writes
 
 # Typer and the option aliases are only annotations here, imported for readers and mypy: the fast path
 # (fastpath.py) calls the function without importing Typer, and app.resolved() evaluates the annotations in
@@ -14,18 +14,10 @@ from .common import registry
 if TYPE_CHECKING:
     import typer
 
-    from ..options import (
-        ActorOption,
-        AllowDetachedOption,
-        ForceOption,
-        JsonOption,
-        NameArg,
-        PushOption,
-        ReasonOption,
-        RootOption,
-    )
+    from ..options import ForceOption, NameArg, ReasonOption
 
 
+@writes
 def rollback(
     name: NameArg,
     to: Annotated[
@@ -33,14 +25,11 @@ def rollback(
     ] = None,
     reason: ReasonOption = None,
     force: ForceOption = False,
-    actor: ActorOption = None,
-    allow_detached: AllowDetachedOption = False,
-    push: PushOption = False,
-    root: RootOption = None,
-    json: JsonOption = False,
+    *,
+    w: WriteOptions,
 ) -> None:
     """Make an earlier production version production again, in one commit."""
-    r = registry(root, actor=actor, allow_detached=allow_detached, push=push).rollback(name, to, reason, force=force)
+    r = w.registry().rollback(name, to, reason, force=force)
 
     def render(out: Any) -> None:
         if r.commit is None:
@@ -53,4 +42,4 @@ def rollback(
         if r.reason:
             out.print(f"  reason: {esc(r.reason)}")
 
-    emit(json, r.to_dict(), render)
+    emit(w.json, r.to_dict(), render)

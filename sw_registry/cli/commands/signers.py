@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from ..output import emit
 from ..render import esc, short
-from .common import registry
+from .common import WriteOptions, writes
 
 # Typer and the option aliases are only annotations here, imported for readers and mypy: the fast path
 # (fastpath.py) calls the function without importing Typer, and app.resolved() evaluates the annotations in
@@ -14,22 +14,19 @@ from .common import registry
 if TYPE_CHECKING:
     import typer
 
-    from ..options import ActorOption, AllowDetachedOption, JsonOption, PushOption, RootOption
 
 USAGE = "registry-signers add EMAIL PUBKEY_FILE | remove EMAIL | list"
 
 
+@writes
 def signers(
     action: Annotated[str, typer.Argument(help="add, remove or list.")],
     email: Annotated[str | None, typer.Argument(help="The signer's email (add, remove).")] = None,
     pubkey_file: Annotated[
         str | None, typer.Argument(help="Their SSH public key file, e.g. id_ed25519.pub (add).")
     ] = None,
-    actor: ActorOption = None,
-    allow_detached: AllowDetachedOption = False,
-    push: PushOption = False,
-    root: RootOption = None,
-    json: JsonOption = False,
+    *,
+    w: WriteOptions,
 ) -> None:
     """Maintain the allowed-signers file of signed approvals: one commit (event policy) per change."""
     from ...errors import UsageError
@@ -38,7 +35,7 @@ def signers(
     given = [a for a in (email, pubkey_file) if a is not None]
     if action not in wanted or len(given) != wanted[action]:
         raise UsageError(f"usage: sw-registry {USAGE}", hint="e.g. registry-signers add bob@example.com bob.pub")
-    reg = registry(root, actor=actor, allow_detached=allow_detached, push=push)
+    reg = w.registry()
     if action == "list":
         data = reg.list_signers()
 
@@ -53,7 +50,7 @@ def signers(
                 comment = f"  ({esc(s['comment'])})" if s["comment"] else ""
                 out.print(f"  {esc(', '.join(s['principals']))}  {s['key_type']} {s['fingerprint']}{comment}")
 
-        emit(json, data, render_list)
+        emit(w.json, data, render_list)
         return
     assert email is not None
     r = reg.add_signer(email, pubkey_file or "") if action == "add" else reg.remove_signer(email)
@@ -66,4 +63,4 @@ def signers(
             done = "added" if action == "add" else "removed"
             out.print(f"{done} signer {esc(email)}, commit {short(r.commit)}")
 
-    emit(json, r.to_dict(), render)
+    emit(w.json, r.to_dict(), render)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from ..output import emit, json_mode
 from ..render import esc, short
-from .common import registry
+from .common import WriteOptions, writes
 
 # Typer and the option aliases are only annotations here, imported for readers and mypy: the fast path
 # (fastpath.py) calls the function without importing Typer, and app.resolved() evaluates the annotations in
@@ -15,30 +15,27 @@ from .common import registry
 if TYPE_CHECKING:
     import typer
 
-    from ..options import ActorOption, AllowDetachedOption, JsonOption, PushOption, RootOption
 
 
+@writes
 def sync_docs(
     action: Annotated[str, typer.Argument(help="update (write the doc, one commit) or review (print the diff).")],
     check: Annotated[
         bool, typer.Option("--check", help="With review: exit 1 (stale_docs) when the doc is stale.")
     ] = False,
-    actor: ActorOption = None,
-    allow_detached: AllowDetachedOption = False,
-    push: PushOption = False,
-    root: RootOption = None,
-    json: JsonOption = False,
+    *,
+    w: WriteOptions,
 ) -> None:
     """Keep the living doc (docs_path) in step with the registry; text outside its markers is never touched."""
     from ...errors import StaleDocs, UsageError
 
     if action not in ("update", "review"):
         raise UsageError(f"unknown action {action!r}", hint="use: sync-docs update, or sync-docs review [--check]")
-    reg = registry(root, actor=actor, allow_detached=allow_detached, push=push)
+    reg = w.registry()
     if action == "update" and not check:
         data = reg.sync_docs()
         emit(
-            json,
+            w.json,
             data,
             lambda out: out.print(
                 f"{esc(data['path'])} updated, commit {short(data['commit'])}"
@@ -49,7 +46,7 @@ def sync_docs(
         return
     data = reg.review_docs()
     if check and data["changed"]:
-        if not json_mode(json):
+        if not json_mode(w.json):
             sys.stdout.write(data["diff"])
         raise StaleDocs(
             f"{data['path']} is out of date with the registry",
@@ -63,4 +60,4 @@ def sync_docs(
         else:
             out.print(f"{esc(data['path'])} is up to date")
 
-    emit(json, data, render)
+    emit(w.json, data, render)
