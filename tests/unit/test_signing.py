@@ -76,7 +76,8 @@ def test_add_and_remove_signers(key: Path) -> None:
 
 
 def _sig(status: str = "good", signer: str | None = "bob@example.com", **trailers: str) -> signing.Signature:
-    base = {"model": "m", "version": "1.0.0", "to": "production", "approver": "bob@example.com"}
+    base = {"event": "approve", "model": "m", "version": "1.0.0", "to": "production", "approver": "bob@example.com"}
+    base["seq"] = "3"
     return signing.Signature("c" * 40, status, signer, "SHA256:x", {**base, **trailers})
 
 
@@ -89,6 +90,8 @@ def test_an_approval_counts_only_with_a_good_signature_by_the_approver_on_that_a
     assert signing.approval_status(entry, "m", "1.0.0", _sig(signer="alice@example.com")) == "wrong_signer"
     assert signing.approval_status(entry, "m", "1.0.0", _sig(version="2.0.0")) == "mismatch"
     assert signing.approval_status(entry, "m", "1.0.0", _sig(approver="carol@example.com")) == "mismatch"
+    assert signing.approval_status(entry, "m", "1.0.0", _sig(seq="4")) == "mismatch"  # another approval's commit
+    assert signing.approval_status(entry, "m", "1.0.0", _sig(event="promote")) == "mismatch"
 
 
 def test_registry_yaml_signing_keys() -> None:
