@@ -108,11 +108,13 @@ def signers_text(repo: Repo, rel: str) -> str | None:
 
 def note_commit(repo: Repo, parent: str | None, commit: str | None, paths: Sequence[str]) -> None:
     """A registry write committed ``paths`` as ``commit`` on ``parent``: carry a memo for ``parent`` over to ``commit``
-    when the commit leaves the signers file alone (else drop it: the next read asks git)."""
+    when the commit leaves the signers file alone and no commit hook ran (else drop it: the next read asks git)."""
     memo = _load(repo)
     if memo is None or parent is None or commit is None or memo["head"] != parent:
         return
-    _save(repo, None if memo["rel"] in paths else {**memo, "head": commit})
+    # a commit hook may have committed more than ``paths``: then only git can say what HEAD has
+    changed = memo["rel"] in paths or repo.runs_commit_hooks()
+    _save(repo, None if changed else {**memo, "head": commit})
 
 
 @contextlib.contextmanager

@@ -385,3 +385,22 @@ def test_an_uncommitted_signers_file_grants_nothing(project: Path, reg: ModelReg
     git(project, "checkout", "--", str(signers))
     git(project, "revert", "--no-edit", "HEAD")  # the removal undone by a commit made by hand: carol counts again
     assert reg.promote_model(NAME, "1.0.0", to_stage="production").commit is not None
+
+
+def test_a_key_removed_by_a_commit_hook_stops_counting(project: Path, reg: ModelRegistry, keys) -> None:
+    """A pre-commit hook that commits a signers file without bob (the work tree keeps him): HEAD's file counts."""
+    hook = project / ".git" / "hooks" / "pre-commit"
+    hook.write_text(
+        "#!/bin/sh\nf=.specweave/allowed_signers\n"
+        'blob=$(git show ":$f" | grep -v "^bob@" | git hash-object -w --stdin)\n'
+        'git update-index --cacheinfo "100644,$blob,$f"\n'
+    )
+    hook.chmod(0o755)
+    sign_with(project, keys["bob"])
+    reg.approve_model(NAME, "1.0.0", approver=BOB)
+    assert BOB not in git(project, "show", "HEAD:.specweave/allowed_signers")
+    assert BOB in (project / ".specweave" / "allowed_signers").read_text()
+    hook.unlink()
+    with pytest.raises(ApprovalRequired) as refused:
+        reg.promote_model(NAME, "1.0.0", to_stage="production")
+    assert refused.value.details["unverified"][0]["status"] == "unknown_key"
