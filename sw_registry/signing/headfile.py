@@ -71,14 +71,15 @@ def _read(path: Path) -> bytes | None:
         return None
 
 
-def _from_git(repo: Repo, rel: str) -> tuple[str | None, bytes | None]:
-    """(blob id, bytes) of ``rel`` in HEAD, in one ``git cat-file --batch``; (None, None) when HEAD lacks it."""
+def _from_git(repo: Repo, rel: str) -> tuple[str | None, bytes | None, bool]:
+    """(blob id, bytes, sure) of ``rel`` in HEAD, in one ``git cat-file --batch``: (None, None, True) when HEAD lacks
+    it, ``sure`` False when git failed otherwise (nothing to remember then)."""
     proc = repo.git("cat-file", "--batch", input=f"HEAD:{repo.prefix}{rel}\n".encode(), check=False)
     header, _, body = proc.stdout.partition(b"\n")
     fields = header.split()
     if proc.returncode != 0 or len(fields) != 3 or fields[1] != b"blob" or not fields[2].isdigit():
-        return None, None
-    return fields[0].decode("ascii"), body[: int(fields[2])]
+        return None, None, proc.returncode == 0 and header.endswith(b" missing")
+    return fields[0].decode("ascii"), body[: int(fields[2])], True
 
 
 def head_file(repo: Repo, rel: str) -> HeadFile:
@@ -93,8 +94,8 @@ def head_file(repo: Repo, rel: str) -> HeadFile:
         data = _read(full)
         if data is not None and blob_id(data, len(oid)) == oid:
             return HeadFile(data.decode("utf-8", "replace"), full)
-    oid, blob = _from_git(repo, rel)
-    if head is not None:
+    oid, blob, sure = _from_git(repo, rel)
+    if head is not None and sure:
         _save(repo, {"head": head, "rel": rel, "oid": oid})
     if blob is None:
         return HeadFile(None, None)

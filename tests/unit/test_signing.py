@@ -1,4 +1,4 @@
-"""The pure half of signed approvals (sw_registry/signing.py): the allowed-signers format, keys, and the
+"""The pure half of signed approvals (sw_registry/signing/keys.py, verify.py): the allowed-signers format, keys, and the
 rule that decides whether one approval's signature counts. No git; ssh-keygen only makes a key to compare with."""
 
 from __future__ import annotations
