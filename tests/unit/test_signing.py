@@ -120,3 +120,14 @@ def test_registry_yaml_signing_keys() -> None:
     with pytest.raises(ConfigError, match="require_signed"):
         validate({"require_signed": "yes"})
     assert validate({"signers_file": None}) == {"signers_file": None}
+
+
+def test_blob_id_is_the_id_git_gives_the_bytes(tmp_path: Path) -> None:
+    """The work-tree signers file is used only when its bytes hash to HEAD's blob: the hash must be git's."""
+    from sw_registry.signing.headfile import blob_id
+
+    data = b"bob@example.com ssh-ed25519 AAAA\r\nno newline at the end \xff"
+    (tmp_path / "f").write_bytes(data)
+    out = subprocess.run(["git", "hash-object", str(tmp_path / "f")], capture_output=True, text=True, check=True)
+    assert blob_id(data, 40) == out.stdout.strip()
+    assert blob_id(data, 40) != blob_id(data + b"\n", 40) and len(blob_id(data, 64)) == 64
