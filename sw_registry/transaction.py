@@ -187,6 +187,10 @@ class Transaction:
             from .store import seqcache
 
             seqcache.note_commit(self.layout, str(trailers["Model"]), self.head, self.commit_id, trailers.get("Seq"))
+        if self.index.policy.signers_file:  # keep the signed-approval check's memo of HEAD's signers file current
+            from .signing.headfile import note_commit
+
+            note_commit(self.repo, self.head, self.commit_id, paths)
         if output:
             self.warnings.append(f"git hook output: {output}")
         return self.commit_id

@@ -332,3 +332,75 @@ def test_run_cli_smoke(project: Path, reg, keys) -> None:
     r = run_cli(project, "registry-promote", NAME, "v1.0.0", "--to", "production", "--json")
     err = error(r, "approval_required", 1)
     assert err["details"]["missing"] == 1 and err["details"]["unverified"] == []
+
+
+# -- the promotion check's shortcuts: HEAD's signers file read from the work tree, approval commits from the
+# -- seq -> commit map. Each is warmed first, then HEAD or the file is changed behind the registry's back.
+
+
+def memo_head(project: Path) -> str | None:
+    path = project / ".git" / "sw-registry-signers.json"
+    return json.loads(path.read_text())["head"] if path.is_file() else None
+
+
+def test_a_rewrite_after_the_maps_were_current_still_stops_the_approval_counting(
+    project: Path, reg: ModelRegistry, keys
+) -> None:
+    sign_with(project, keys["bob"])
+    reg.approve_model(NAME, "1.0.0", approver=BOB)
+    reg.history(NAME)  # the seq -> commit map is now current for HEAD
+    assert memo_head(project) == head(project)  # and so is the memo of HEAD's signers file
+    git(project, "commit", "-q", "--amend", "--no-edit", "--no-gpg-sign")
+    with pytest.raises(ApprovalRequired) as refused:
+        reg.promote_model(NAME, "1.0.0", to_stage="production")
+    assert [(u["status"], u["commit"]) for u in refused.value.details["unverified"]] == [("unsigned", head(project))]
+
+
+def test_a_key_removed_by_a_commit_made_by_hand_stops_counting(project: Path, reg: ModelRegistry, keys) -> None:
+    sign_with(project, keys["bob"])
+    reg.approve_model(NAME, "1.0.0", approver=BOB)
+    assert memo_head(project) == head(project)
+    signers = project / ".specweave" / "allowed_signers"
+    signers.write_text("".join(ln for ln in signers.read_text().splitlines(True) if not ln.startswith(BOB)))
+    git(project, "commit", "-q", "-m", "drop bob", "--", str(signers))
+    with pytest.raises(ApprovalRequired) as refused:
+        reg.promote_model(NAME, "1.0.0", to_stage="production")
+    assert refused.value.details["unverified"][0]["status"] == "unknown_key"
+
+
+def test_an_uncommitted_signers_file_grants_nothing(project: Path, reg: ModelRegistry, keys) -> None:
+    reg.add_signer(CAROL, f"{keys['carol']}.pub")
+    sign_with(project, keys["carol"])
+    reg.approve_model(NAME, "1.0.0", approver=CAROL)
+    signers = project / ".specweave" / "allowed_signers"
+    listed = signers.read_text()
+    sign_with(project, keys["alice"])
+    reg.remove_signer(CAROL)
+    signers.write_text(listed)  # carol back in the work tree only
+    for _ in range(2):  # the second time with the memo of HEAD's file current
+        with pytest.raises(ApprovalRequired) as refused:
+            reg.promote_model(NAME, "1.0.0", to_stage="production")
+        assert [(u["approver"], u["status"]) for u in refused.value.details["unverified"]] == [(CAROL, "unknown_key")]
+    assert memo_head(project) == head(project)
+    git(project, "checkout", "--", str(signers))
+    git(project, "revert", "--no-edit", "HEAD")  # the removal undone by a commit made by hand: carol counts again
+    assert reg.promote_model(NAME, "1.0.0", to_stage="production").commit is not None
+
+
+def test_a_key_removed_by_a_commit_hook_stops_counting(project: Path, reg: ModelRegistry, keys) -> None:
+    """A pre-commit hook that commits a signers file without bob (the work tree keeps him): HEAD's file counts."""
+    hook = project / ".git" / "hooks" / "pre-commit"
+    hook.write_text(
+        "#!/bin/sh\nf=.specweave/allowed_signers\n"
+        'blob=$(git show ":$f" | grep -v "^bob@" | git hash-object -w --stdin)\n'
+        'git update-index --cacheinfo "100644,$blob,$f"\n'
+    )
+    hook.chmod(0o755)
+    sign_with(project, keys["bob"])
+    reg.approve_model(NAME, "1.0.0", approver=BOB)
+    assert BOB not in git(project, "show", "HEAD:.specweave/allowed_signers")
+    assert BOB in (project / ".specweave" / "allowed_signers").read_text()
+    hook.unlink()
+    with pytest.raises(ApprovalRequired) as refused:
+        reg.promote_model(NAME, "1.0.0", to_stage="production")
+    assert refused.value.details["unverified"][0]["status"] == "unknown_key"

@@ -1,4 +1,4 @@
-"""The pure half of signed approvals (sw_registry/signing.py): the allowed-signers format, keys, and the
+"""The pure half of signed approvals (sw_registry/signing/keys.py, verify.py): the allowed-signers format, keys, and the
 rule that decides whether one approval's signature counts. No git; ssh-keygen only makes a key to compare with."""
 
 from __future__ import annotations
@@ -76,7 +76,8 @@ def test_add_and_remove_signers(key: Path) -> None:
 
 
 def _sig(status: str = "good", signer: str | None = "bob@example.com", **trailers: str) -> signing.Signature:
-    base = {"model": "m", "version": "1.0.0", "to": "production", "approver": "bob@example.com"}
+    base = {"event": "approve", "model": "m", "version": "1.0.0", "to": "production", "approver": "bob@example.com"}
+    base["seq"] = "3"
     return signing.Signature("c" * 40, status, signer, "SHA256:x", {**base, **trailers})
 
 
@@ -89,6 +90,8 @@ def test_an_approval_counts_only_with_a_good_signature_by_the_approver_on_that_a
     assert signing.approval_status(entry, "m", "1.0.0", _sig(signer="alice@example.com")) == "wrong_signer"
     assert signing.approval_status(entry, "m", "1.0.0", _sig(version="2.0.0")) == "mismatch"
     assert signing.approval_status(entry, "m", "1.0.0", _sig(approver="carol@example.com")) == "mismatch"
+    assert signing.approval_status(entry, "m", "1.0.0", _sig(seq="4")) == "mismatch"  # another approval's commit
+    assert signing.approval_status(entry, "m", "1.0.0", _sig(event="promote")) == "mismatch"
 
 
 def test_registry_yaml_signing_keys() -> None:
@@ -117,3 +120,14 @@ def test_registry_yaml_signing_keys() -> None:
     with pytest.raises(ConfigError, match="require_signed"):
         validate({"require_signed": "yes"})
     assert validate({"signers_file": None}) == {"signers_file": None}
+
+
+def test_blob_id_is_the_id_git_gives_the_bytes(tmp_path: Path) -> None:
+    """The work-tree signers file is used only when its bytes hash to HEAD's blob: the hash must be git's."""
+    from sw_registry.signing.headfile import blob_id
+
+    data = b"bob@example.com ssh-ed25519 AAAA\r\nno newline at the end \xff"
+    (tmp_path / "f").write_bytes(data)
+    out = subprocess.run(["git", "hash-object", str(tmp_path / "f")], capture_output=True, text=True, check=True)
+    assert blob_id(data, 40) == out.stdout.strip()
+    assert blob_id(data, 40) != blob_id(data + b"\n", 40) and len(blob_id(data, 64)) == 64
