@@ -391,14 +391,11 @@ class ModelRegistry(Workflow, Maintenance):
         return self.layout.active_increment()
 
     def _refresh_derived(self, tx: Transaction, increments: set[str]) -> None:
-        from .store.derived import derived_files
+        from .store.derived import refresh_increment
 
-        index = tx.index
         known = {i.id: i for i in self.layout.increments()}
         for inc_id in sorted(increments):
-            inc = known[inc_id]
-            for rel, data in derived_files(inc.rel, inc.id, index.in_increment(inc_id)).items():
-                tx.write_if_changed(rel, data, durable=False)  # derived: registry-reindex rebuilds them
+            refresh_increment(tx, known[inc_id])  # issue 10: from a cache, only changed versions read again
 
     @pushes
     def register_model(

@@ -52,6 +52,7 @@ class Transaction:
     commit_id: str | None = None
     warnings: list[str] = field(default_factory=list)  # for data.warnings: hook output, large artifacts
     sign: bool = False  # sign every commit of this write (registry.yaml require_signed, SPEC §6)
+    metadata_written: set[str] = field(default_factory=set)  # the metadata.json files this write wrote
 
     # -- file changes ---------------------------------------------------------------
     def _begin(self) -> None:
@@ -112,6 +113,7 @@ class Transaction:
         if rel.endswith("/metadata.json") and "/models/" in rel:
             import json
 
+            self.metadata_written.add(rel)
             self.index.put(rel, json.loads(data))
 
     def _remember_new_parents(self, path: Path) -> None:
