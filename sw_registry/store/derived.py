@@ -133,7 +133,7 @@ def increment_entries(tx: Transaction, inc: Increment) -> dict[str, list[Any]]:
     for rel in stale:
         rec = records.get(rel) or _parse(layout, rel)
         entries[rel] = [fps[rel], rec["name"], rec["key"], catalog_line(rec), {k: rec.get(k) for k in _LINEAGE_FIELDS}]
-    _store(layout, path, entries)
+    tx.after_success.append(lambda: _store(layout, path, entries))  # after the commit: never part of it
     return entries
 
 
