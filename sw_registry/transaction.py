@@ -36,7 +36,7 @@ from .store.dirty import (  # re-exported: registry-verify (maintenance.py) impo
     journal_paths,
     owned_by_journal,
 )
-from .store.files import atomic_write
+from .store.files import atomic_write, fsync_in_background
 from .store.index import Index, WorkTreeSource, empty_index, load_index
 
 __all__ = [
@@ -78,6 +78,7 @@ class Transaction:
     metadata_written: set[str] = field(default_factory=set)  # the metadata.json files this write wrote
     # cache updates to make once the write has succeeded (never before: a new .specweave/ is committed whole)
     after_success: list[Callable[[], None]] = field(default_factory=list)
+    _to_sync: list[str] = field(default_factory=list)  # durable files written, fsync'd by commit()
 
     # -- file changes ---------------------------------------------------------------
     def _begin(self) -> None:
@@ -120,7 +121,9 @@ class Transaction:
             self._checked_dirs.add(sub)
 
     def write(self, rel: str, data: bytes, *, durable: bool = True) -> None:
-        """Write a registry file atomically; ``durable=False`` skips the fsync for files that can be rebuilt."""
+        """Write a registry file atomically; ``durable=False`` skips the fsync for files that can be rebuilt.
+
+        The fsync of a durable file is made by ``commit``, while ``git add`` runs, and before the commit lands."""
         self.check_contained(rel)
         self._begin()
         path = self.layout.abs(rel)
@@ -132,7 +135,9 @@ class Transaction:
                 self._originals[rel] = None
                 self._remember_new_parents(path)
                 self._record(rel, *self._new_dirs[-1:])
-        atomic_write(path, data, durable=durable)
+        atomic_write(path, data, durable=False)
+        if durable:
+            self._to_sync.append(str(path))
         if rel.endswith("/metadata.json"):
             stop_point("after_metadata")
         if rel.endswith("/metadata.json") and "/models/" in rel:
@@ -201,7 +206,12 @@ class Transaction:
         if not paths:
             return None
         self._staged = True
-        self.repo.stage(paths)
+        synced = fsync_in_background(self._to_sync)  # on disk before the commit lands; meanwhile git hashes them
+        try:
+            self.repo.stage(paths)
+        finally:
+            synced()
+        self._to_sync = []
         stop_point("inside_commit")
         env = dict(self.git_env)
         if author is not None:

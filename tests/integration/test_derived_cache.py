@@ -96,3 +96,26 @@ def test_a_missing_or_damaged_cache_is_rebuilt(project: Path, make_artifact) -> 
         f.unlink()
     reg.promote_model("a", "1.0.1", to_stage="staging")
     assert_derived_fresh(project)
+
+
+def test_durable_files_are_fsynced_before_the_commit_lands(project: Path, make_artifact, monkeypatch) -> None:
+    """The fsync of metadata.json, features.yaml and requirements.txt moved into the commit step (it overlaps
+    git add); each still happens before HEAD moves."""
+    import os
+
+    reg = ModelRegistry(root=project)
+    reg.register_model("a", str(make_artifact()), version="1.0.0")
+    head_before = git(project, "rev-parse", "HEAD").strip()
+    real_fsync = os.fsync
+    seen: list[tuple[str, str]] = []
+
+    def recording_fsync(fd: int) -> None:
+        seen.append((os.readlink(f"/proc/self/fd/{fd}"), git(project, "rev-parse", "HEAD").strip()))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    reg.register_model("a", str(make_artifact()), version="1.0.1")
+    synced = {Path(p).name: head for p, head in seen if "/models/a-v1.0.1/" in p}
+    assert set(synced) == {"metadata.json", "features.yaml", "requirements.txt"}
+    assert set(synced.values()) == {head_before}  # all before the commit
+    assert git(project, "rev-parse", "HEAD").strip() != head_before
