@@ -9,28 +9,51 @@ Anything that fails before the commit lands puts every file back as it was, and 
 the write staged back to HEAD. The user's own staged and unstaged changes elsewhere are never
 touched: the commit names only the registry paths it wrote (``git commit -- <paths>``).
 
-Also here: the dirty check (``dirty_paths``, ``dirty_paths_for_write``) and the journal helpers
-(``journal_paths``, ``owned_by_journal``, ``clear_journal``) that registry-verify uses.
+The dirty check and the journal helpers registry-verify uses live in ``store/dirty.py`` (re-exported here).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import DirtyRegistry, GitError, IntegrityError, RegistryError
+from .errors import GitError, IntegrityError
 from .gitops import Repo, commit_message, open_repo, write_lock
 from .layout import Layout
 from .stop_points import stop_point
 from .store import worktree_state
-from .store.files import atomic_write
+from .store.dirty import (  # re-exported: registry-verify (maintenance.py) imports them from here
+    POLICY_FILE,
+    clear_journal,
+    dirty_paths,
+    dirty_paths_for_write,
+    dirty_refusal,
+    journal_paths,
+    owned_by_journal,
+)
+from .store.files import atomic_write, fsync_in_background
 from .store.index import Index, WorkTreeSource, empty_index, load_index
+
+__all__ = [
+    "POLICY_FILE",
+    "Transaction",
+    "actor_identity",
+    "check_repo",
+    "clear_journal",
+    "dirty_paths",
+    "dirty_paths_for_write",
+    "dirty_refusal",
+    "journal_paths",
+    "owned_by_journal",
+    "refuse_escaping_link",
+    "refuse_escaping_links",
+    "transaction",
+]
 
 
 @dataclass
@@ -52,6 +75,10 @@ class Transaction:
     commit_id: str | None = None
     warnings: list[str] = field(default_factory=list)  # for data.warnings: hook output, large artifacts
     sign: bool = False  # sign every commit of this write (registry.yaml require_signed, SPEC §6)
+    metadata_written: set[str] = field(default_factory=set)  # the metadata.json files this write wrote
+    # cache updates to make once the write has succeeded (never before: a new .specweave/ is committed whole)
+    after_success: list[Callable[[], None]] = field(default_factory=list)
+    _to_sync: list[str] = field(default_factory=list)  # durable files written, fsync'd by commit()
 
     # -- file changes ---------------------------------------------------------------
     def _begin(self) -> None:
@@ -94,7 +121,9 @@ class Transaction:
             self._checked_dirs.add(sub)
 
     def write(self, rel: str, data: bytes, *, durable: bool = True) -> None:
-        """Write a registry file atomically; ``durable=False`` skips the fsync for files that can be rebuilt."""
+        """Write a registry file atomically; ``durable=False`` skips the fsync for files that can be rebuilt.
+
+        The fsync of a durable file is made by ``commit``, while ``git add`` runs, and before the commit lands."""
         self.check_contained(rel)
         self._begin()
         path = self.layout.abs(rel)
@@ -106,12 +135,15 @@ class Transaction:
                 self._originals[rel] = None
                 self._remember_new_parents(path)
                 self._record(rel, *self._new_dirs[-1:])
-        atomic_write(path, data, durable=durable)
+        atomic_write(path, data, durable=False)
+        if durable:
+            self._to_sync.append(str(path))
         if rel.endswith("/metadata.json"):
             stop_point("after_metadata")
         if rel.endswith("/metadata.json") and "/models/" in rel:
             import json
 
+            self.metadata_written.add(rel)
             self.index.put(rel, json.loads(data))
 
     def _remember_new_parents(self, path: Path) -> None:
@@ -174,7 +206,12 @@ class Transaction:
         if not paths:
             return None
         self._staged = True
-        self.repo.stage(paths)
+        synced = fsync_in_background(self._to_sync)  # on disk before the commit lands; meanwhile git hashes them
+        try:
+            self.repo.stage(paths)
+        finally:
+            synced()
+        self._to_sync = []
         stop_point("inside_commit")
         env = dict(self.git_env)
         if author is not None:
@@ -312,61 +349,12 @@ def transaction(
                 tx.end()
             raise
         tx.end()
+        for update in tx.after_success:
+            update()
         if tx.clean_state is not None:  # the registry matches HEAD again: the next write's check is cheap
             worktree_state.save(layout, worktree_state.refresh(tx.clean_state, layout, repo, tx.paths))
         else:
             worktree_state.forget(layout)
-
-
-def dirty_paths_for_write(repo: Repo, layout: Layout, index: Index) -> tuple[list[str], dict[str, Any] | None]:
-    """The dirty check every write makes: what ``dirty_paths`` finds, found at a cost that follows what changed.
-
-    A journal left behind (a killed write) gets the full check, as before. Otherwise the registry's stat snapshot
-    from the last time it matched HEAD (``store/worktree_state.py``) says which paths changed since; only those are
-    given to ``git status``, and nothing is run when none did. No snapshot, a moved HEAD or a changed git index
-    (commit, checkout, merge, rebase, reset, ``git add``) mean the full ``git status``, once. Returns the dirty
-    paths, and the snapshot to keep when there are none.
-    """
-    docs_path = index.policy.docs_path
-    if repo.journal().exists():
-        return dirty_paths(repo, layout, docs_path), None
-    now = worktree_state.scan(layout, layout.docs_rel(docs_path), repo, index.fingerprints())
-    todo = worktree_state.changed(worktree_state.load(layout), now)
-    if todo == []:
-        return [], now
-    if todo is not None and len(todo) > 256:  # a checkout of many files: one walk beats a long command line
-        todo = None
-    status = repo.changed_paths() if todo is None else repo.changed_paths(paths=todo)
-    dirty = dirty_paths(repo, layout, docs_path, status=status)
-    return dirty, (None if dirty else now)
-
-
-def dirty_refusal(repo: Repo, dirty: list[str]) -> RegistryError:
-    """The ``dirty_registry`` error for ``dirty`` registry paths, with a hint that says why and what to run."""
-    hints = []
-    if POLICY_FILE in dirty:
-        hints.append(
-            f"{POLICY_FILE} has changes of yours: run 'sw-registry registry-policy --commit [--reason TEXT]' to "
-            "validate and commit them"
-        )
-    others = [p for p in dirty if p != POLICY_FILE]
-    if others:
-        if repo.journal().exists():
-            hints.append("a previous write was interrupted: run 'sw-registry registry-verify --repair' to restore it")
-        else:
-            hints.append(
-                "registry files were changed outside sw-registry: put them back (git checkout -- PATH, or delete "
-                "what you added) or commit them; 'sw-registry registry-verify --repair' lists them and reverts only "
-                "what an interrupted write left"
-            )
-    return DirtyRegistry(
-        f"registry files have uncommitted changes ({len(dirty)}): " + ", ".join(dirty[:5]),
-        hint="; ".join(hints),
-        details={"paths": dirty},
-    )
-
-
-POLICY_FILE = ".specweave/registry.yaml"
 
 
 def refuse_escaping_links(layout: Layout, repo: Repo) -> None:
@@ -403,56 +391,3 @@ def refuse_escaping_link(layout: Layout, repo: Repo, rel: str) -> None:
             hint=f"replace the link {rel} with a real folder inside the repository",
             details={"path": rel, "target": str(target)},
         )
-
-
-def dirty_paths(
-    repo: Repo,
-    layout: Layout,
-    docs_path: str | None,
-    *,
-    thorough: bool = False,
-    status: list[tuple[str, str]] | None = None,
-) -> list[str]:
-    """Registry paths that differ from HEAD (modified, staged, deleted or untracked).
-
-    A killed write is caught by its journal even where its files are git-ignored; ``thorough`` also lists
-    ignored files (slower: git then walks ignored folders), which is what ``--repair`` restores. ``status``
-    is ``repo.changed_paths()`` when the caller already has it.
-    """
-    if status is None or thorough:
-        status = repo.changed_paths(ignored=thorough)
-    found = {p for _status, p in status if layout.is_registry_path(p, docs_path)}
-    if repo.journal().exists() and not found:
-        found = {p for _status, p in repo.changed_paths(ignored=True) if layout.is_registry_path(p, docs_path)}
-    return sorted(found)
-
-
-def clear_journal(repo: Repo) -> None:
-    """Forget an interrupted write (under the lock, once its files are as HEAD has them)."""
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(repo.journal())
-
-
-def journal_paths(repo: Repo) -> list[str] | None:
-    """The paths an interrupted write recorded as its own (None when no write was interrupted)."""
-    try:
-        raw = repo.journal().read_bytes()
-    except FileNotFoundError:
-        return None
-    lines = raw.decode("utf-8", "surrogateescape").split("\n")
-    return sorted({line for line in lines[1:] if line})  # the first line is the writer's pid
-
-
-def owned_by_journal(rel: str, recorded: list[str] | None) -> bool:
-    """Whether ``rel`` is a path the interrupted write recorded, lies in a folder it created, or is the temp
-    file of one of its atomic writes (``.<name>.<random>.tmp`` beside it)."""
-    if not recorded:
-        return False
-    for own in recorded:
-        if rel == own or rel.startswith(own + "/"):
-            return True
-        folder, _, name = own.rpartition("/")
-        r_folder, _, r_name = rel.rpartition("/")
-        if r_folder == folder and r_name.startswith(f".{name}.") and r_name.endswith(".tmp"):
-            return True
-    return False

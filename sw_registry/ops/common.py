@@ -85,7 +85,16 @@ def refresh_derived(
 ) -> None:
     """Bring the derived files of ``increments`` (None: all) in step with the metadata, inside ``tx``.
 
-    Not durable by default: registry-reindex rebuilds them; reindex and repair write them durably."""
+    Not durable by default: registry-reindex rebuilds them; reindex and repair write them durably. A write's
+    refresh of its own increments goes through the per-version cache of store/derived.py (issue 10): the same
+    bytes, reading again only the versions whose metadata.json changed."""
+    if increments is not None and not durable:
+        from ..store.derived import refresh_increment
+
+        known = {i.id: i for i in layout.increments()}
+        for inc_id in sorted(increments):
+            refresh_increment(tx, known[inc_id])
+        return
     for rel, data, _ in derived_of(layout, tx.index, increments):
         tx.write_if_changed(rel, data, durable=durable)
 

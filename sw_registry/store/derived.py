@@ -1,47 +1,79 @@
-"""Derived files of an increment: model_catalog.yaml and lineage_graph.json (rebuilt by registry-reindex)."""
+"""Derived files of an increment: model_catalog.yaml and lineage_graph.json (rebuilt by registry-reindex).
+
+``derived_files`` renders them from every version record of the increment. A write uses ``refresh_increment``
+instead (issue 10): the same bytes, but from a per-increment cache of each version's rendered catalog line and
+lineage fields, keyed by its metadata.json's stat fingerprint (the one the index's read took), so that only the
+versions whose file changed are read again, and no other model's records are loaded.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+import marshal
+import os
+import sys
+from typing import TYPE_CHECKING, Any
 
 from .. import lineage
 from . import yamlout
+
+if TYPE_CHECKING:
+    from ..layout import Increment, Layout
+    from ..transaction import Transaction
 
 CATALOG_HEADER = (
     "# Derived by sw-registry from models/*/metadata.json. Do not edit by hand;\n"
     "# after a merge conflict here run: sw-registry registry-reindex\n"
 )
+CACHE_FORMAT = 1
+# more stale versions than this (a checkout, a merge): load the increment's records through the index at once
+PARSE_LIMIT = 64
+_LINEAGE_FIELDS = ("name", "key", "version", "stage", "lineage")
 
 
-def catalog_bytes(increment: str, records: list[dict[str, Any]]) -> bytes:
-    models: dict[str, list[dict[str, Any]]] = {}
-    for rec in sorted(records, key=lambda r: (r["name"], r["key"])):
-        art = rec.get("artifact") or {}
-        models.setdefault(rec["name"], []).append(
-            {
-                "version": rec["version"],
-                "stage": rec["stage"],
-                "created_at": rec.get("created_at"),
-                "created_by": rec.get("created_by"),
-                "path": "models/" + rec["dir"].rsplit("/", 1)[-1],
-                "artifact": art.get("path"),
-                "sha256": art.get("sha256"),
-                "size_bytes": art.get("size_bytes"),
-                "deprecated": bool(rec.get("deprecated")),
-                "tags": list(rec.get("tags") or []),
-            }
-        )
+def catalog_line(rec: dict[str, Any]) -> str:
+    """One version's line of model_catalog.yaml."""
+    art = rec.get("artifact") or {}
+    entry = {
+        "version": rec["version"],
+        "stage": rec["stage"],
+        "created_at": rec.get("created_at"),
+        "created_by": rec.get("created_by"),
+        "path": "models/" + rec["dir"].rsplit("/", 1)[-1],
+        "artifact": art.get("path"),
+        "sha256": art.get("sha256"),
+        "size_bytes": art.get("size_bytes"),
+        "deprecated": bool(rec.get("deprecated")),
+        "tags": list(rec.get("tags") or []),
+    }
     # one flow mapping per version: a stage change is a one-line diff, and it writes at C speed
+    return f"  - {yamlout.flow(entry)}"
+
+
+def _catalog_from_lines(increment: str, lines_by_model: list[tuple[str, list[str]]]) -> bytes:
     lines = [CATALOG_HEADER + yamlout.dump({"schema_version": 1, "increment": increment}).rstrip("\n")]
-    if not models:
+    if not lines_by_model:
         lines.append("models: {}")
     else:
         lines.append("models:")
-        for name, entries in models.items():
+        for name, entries in lines_by_model:
             lines.append(f"  {yamlout.key(name)}:")
-            lines += [f"  - {yamlout.flow(entry)}" for entry in entries]
+            lines += entries
     return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _grouped(items: list[tuple[str, Any, str]]) -> list[tuple[str, list[str]]]:
+    """(name, key, line) sorted by name and version key, grouped by name."""
+    out: list[tuple[str, list[str]]] = []
+    for name, _key, line in sorted(items, key=lambda i: (i[0], i[1])):
+        if not out or out[-1][0] != name:
+            out.append((name, []))
+        out[-1][1].append(line)
+    return out
+
+
+def catalog_bytes(increment: str, records: list[dict[str, Any]]) -> bytes:
+    return _catalog_from_lines(increment, _grouped([(r["name"], r["key"], catalog_line(r)) for r in records]))
 
 
 def lineage_bytes(increment: str, records: list[dict[str, Any]]) -> bytes:
@@ -63,3 +95,103 @@ def derived_files(inc_rel: str, increment: str, records: list[dict[str, Any]]) -
         f"{inc_rel}/registry/model_catalog.yaml": catalog_bytes(increment, records),
         f"{inc_rel}/registry/lineage_graph.json": lineage_bytes(increment, records),
     }
+
+
+# -- a write's update of the derived files ---------------------------------------------------------------------
+
+
+def refresh_increment(tx: Transaction, inc: Increment) -> None:
+    """Write ``inc``'s derived files as ``derived_files`` renders them from all its versions, at a cost that
+    follows what changed: each version's part comes from the cache while its metadata.json's fingerprint is the
+    one cached (a hand edit, checkout, merge or rebase changes it), else from the file, read again."""
+    entries = increment_entries(tx, inc)
+    data = _from_entries(inc, entries)
+    for rel, content in data.items():
+        tx.write_if_changed(rel, content, durable=False)  # derived: registry-reindex rebuilds them
+
+
+def increment_entries(tx: Transaction, inc: Increment) -> dict[str, list[Any]]:
+    """metadata.json rel -> [fingerprint, name, version key, catalog line, lineage fields] for every version of
+    ``inc`` as the work tree has it now (after this write's own changes), cached back for the next write."""
+    layout = tx.layout
+    prefix = f"{inc.rel}/models/"
+    fps = {rel: fp for rel, fp in tx.index.fingerprints().items() if rel.startswith(prefix)}
+    for rel in tx.metadata_written:  # the index's fingerprints predate this write's own files
+        if rel.startswith(prefix):
+            fps[rel] = _stat_fp(f"{layout.root}/{rel}")
+    fps = {rel: fp for rel, fp in fps.items() if fp is not None}
+    path = _cache_path(layout, inc)
+    cached = _load(path)
+    stale = [rel for rel, fp in fps.items() if rel not in cached or cached[rel][0] != fp]
+    if not stale and len(cached) == len(fps):
+        return cached
+    entries = {rel: cached[rel] for rel in fps if rel not in stale}
+    if len(stale) > PARSE_LIMIT:
+        records = {f"{r['dir']}/metadata.json": r for r in tx.index.in_increment(inc.id)}
+    else:
+        records = {rel: _parse(layout, rel) for rel in stale}
+    for rel in stale:
+        rec = records.get(rel) or _parse(layout, rel)
+        entries[rel] = [fps[rel], rec["name"], rec["key"], catalog_line(rec), {k: rec.get(k) for k in _LINEAGE_FIELDS}]
+    tx.after_success.append(lambda: _store(layout, path, entries))  # after the commit: never part of it
+    return entries
+
+
+def _from_entries(inc: Increment, entries: dict[str, list[Any]]) -> dict[str, bytes]:
+    values = list(entries.values())
+    return {
+        f"{inc.rel}/registry/model_catalog.yaml": _catalog_from_lines(
+            inc.id, _grouped([(e[1], e[2], e[3]) for e in values])
+        ),
+        f"{inc.rel}/registry/lineage_graph.json": lineage_bytes(inc.id, [e[4] for e in values]),
+    }
+
+
+def _parse(layout: Layout, rel: str) -> dict[str, Any]:
+    from .files import parse_metadata
+    from .index import summarize
+
+    with open(f"{layout.root}/{rel}", "rb") as fh:
+        return summarize(parse_metadata(fh.read(), rel), rel)
+
+
+def _stat_fp(path: str) -> tuple[int, int, int] | None:
+    """The work tree's fingerprint of a file, as the index's read takes it (WorkTreeSource.metadata_files)."""
+    try:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def _cache_path(layout: Layout, inc: Increment) -> str:
+    return f"{layout.cache_dir}/derived/{inc.rel.replace('/', '%')}.marshal"
+
+
+def _load(path: str) -> dict[str, list[Any]]:
+    try:
+        with open(path, "rb") as fh:
+            data = marshal.loads(fh.read())
+    except (OSError, EOFError, ValueError, TypeError):
+        return {}
+    if not isinstance(data, dict) or data.get("format") != (CACHE_FORMAT, sys.version_info[:2]):
+        return {}
+    entries = data.get("entries")
+    return entries if isinstance(entries, dict) else {}
+
+
+def _store(layout: Layout, path: str, entries: dict[str, list[Any]]) -> None:
+    from pathlib import Path
+
+    from .files import atomic_write
+    from .index import ensure_ignored
+
+    target = Path(path)
+    try:
+        if not target.parent.is_dir():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            ensure_ignored(target.parent)
+        payload = {"format": (CACHE_FORMAT, sys.version_info[:2]), "entries": entries}
+        atomic_write(target, marshal.dumps(payload), durable=False)
+    except OSError:
+        pass  # a read-only cache folder: the next write reads the versions again

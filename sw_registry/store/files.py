@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,45 @@ def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def fsync_in_background(paths: list[str]) -> Callable[[], None]:
+    """fsync ``paths`` in a thread; call the result to wait for it (it raises what an fsync raised).
+
+    A write's durable files are renamed into place first and made durable here, before the commit that records
+    them lands (``Transaction.commit``): the disk's wait overlaps ``git add``. A power cut in between leaves a
+    file that differs from HEAD, which the next write refuses as ``dirty_registry`` (as it does what a killed
+    write left) until it is restored.
+    """
+    if not paths:
+        return lambda: None
+    import threading
+
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        for path in paths:
+            try:
+                fd = os.open(path, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            except FileNotFoundError:
+                continue  # replaced again by this write: its last version is in the list too
+            except BaseException as exc:  # handed to the waiting thread
+                errors.append(exc)
+                return
+
+    thread = threading.Thread(target=work, name="sw-registry-fsync", daemon=True)
+    thread.start()
+
+    def wait() -> None:
+        thread.join()
+        if errors:
+            raise errors[0]
+
+    return wait
 
 
 _UMASK: list[int] = []

@@ -15,6 +15,10 @@ file itself. Only the entries that differ are then checked with a path-limited `
 one by one: the artifact and side files inside a version folder (an edit in place of those that keeps the folder's
 listing is found by ``registry-verify`` and by ``registry-get``'s hash check, not by every write).
 
+The snapshot is grouped by increment (a version folder and its metadata.json are one entry): an increment whose
+entries all equal the last snapshot's, none of them recent, is passed over with one dict comparison made in C,
+so the Python work of the check follows the increments that changed, and only the stat calls follow the size.
+
 Entries whose mtime is within ``RACY_NS`` of the snapshot could change again within the same timestamp tick
 unseen; they always count as changed (git's own "racy" rule).
 """
@@ -34,13 +38,14 @@ if TYPE_CHECKING:
     from ..gitops import Repo
     from ..layout import Layout
 
-STATE_FORMAT = 1
+STATE_FORMAT = 2
 RACY_NS = 20_000_000
 FILE_NAME = "worktree-state.marshal"
 Snapshot = dict[str, Any]
+Fp = tuple[int, int, int, int]
 
 
-def _fp(path: str) -> tuple[int, int, int, int] | None:
+def _fp(path: str) -> Fp | None:
     try:
         st = os.lstat(path)
     except (FileNotFoundError, NotADirectoryError):
@@ -48,111 +53,146 @@ def _fp(path: str) -> tuple[int, int, int, int] | None:
     return (st.st_mtime_ns, st.st_size, st.st_ino, st.st_mode)
 
 
-def _increment_entries(root: str, inc_rel: str, out: dict[str, Any], metadata: dict[str, Any] | None) -> None:
-    """Stat the registry folders of one increment into ``out``."""
-    models = f"{inc_rel}/models"
-    out[models] = fp = _fp(f"{root}/{models}")
-    if fp is not None:
-        try:
-            fd = os.open(f"{root}/{models}", os.O_RDONLY | os.O_DIRECTORY)
-        except (FileNotFoundError, NotADirectoryError):
-            fd = -1
-        if fd >= 0:
+def _version_entries(root: str, inc_rel: str, out: dict[str, Any], metadata: dict[str, Any] | None) -> int:
+    """Stat ``models/`` and each version folder of one increment into ``out`` (keys relative to the increment):
+    ``models/<name>`` -> (the folder's stat, its metadata.json's). Returns the newest mtime seen."""
+    fp = out["models"] = _fp(f"{root}/{inc_rel}/models")
+    newest = fp[0] if fp else 0
+    if fp is None:
+        return newest
+    try:
+        fd = os.open(f"{root}/{inc_rel}/models", os.O_RDONLY | os.O_DIRECTORY)
+    except (FileNotFoundError, NotADirectoryError):
+        return newest
+    try:
+        with os.scandir(fd) as it:
+            names = [e.name for e in it]
+        prefix = f"{inc_rel}/models/"
+        meta: Any
+        for name in names:
             try:
-                with os.scandir(fd) as it:
-                    names = [e.name for e in it]
-                for name in names:
-                    try:
-                        st = os.stat(name, dir_fd=fd, follow_symlinks=False)
-                    except FileNotFoundError:
-                        continue
-                    out[f"{models}/{name}"] = (st.st_mtime_ns, st.st_size, st.st_ino, st.st_mode)
-                    meta = f"{models}/{name}/metadata.json"
-                    if metadata is not None and meta in metadata:
-                        m = metadata[meta]  # stat'ed by the read that came just before: (mtime, size, ino)
-                        out[meta] = (m[0], m[1], m[2], 0) if m else None
-                    elif os.path.isdir(f"{root}/{models}/{name}"):
-                        got = _fp(f"{root}/{meta}")
-                        out[meta] = (got[0], got[1], got[2], 0) if got else None
-            finally:
-                os.close(fd)
-    reg = f"{inc_rel}/registry"
-    out[reg] = fp = _fp(f"{root}/{reg}")
-    if fp is not None:
+                st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            rel = f"{prefix}{name}/metadata.json"
+            if metadata is not None and rel in metadata:
+                m = metadata[rel]  # stat'ed by the read that came just before: (mtime, size, ino)
+                meta = (m[0], m[1], m[2], 0) if m else None
+            elif os.path.isdir(f"{root}/{prefix}{name}"):
+                got = _fp(f"{root}/{rel}")
+                meta = (got[0], got[1], got[2], 0) if got else None
+            else:
+                meta = None
+            out[f"models/{name}"] = ((st.st_mtime_ns, st.st_size, st.st_ino, st.st_mode), meta)
+            newest = max(newest, st.st_mtime_ns, meta[0] if meta else 0)
+    finally:
+        os.close(fd)
+    return newest
+
+
+def _side_entries(root: str, inc_rel: str, out: dict[str, Any]) -> int:
+    """Stat ``registry/`` and ``experiments/`` of one increment (small: every entry). Returns the newest mtime."""
+    newest = 0
+    reg = out["registry"] = _fp(f"{root}/{inc_rel}/registry")
+    if reg is not None:
         try:
-            with os.scandir(f"{root}/{reg}") as it:
+            with os.scandir(f"{root}/{inc_rel}/registry") as it:
                 for e in it:
-                    out[f"{reg}/{e.name}"] = _fp(e.path)
+                    out[f"registry/{e.name}"] = _fp(e.path)
         except (FileNotFoundError, NotADirectoryError):
             pass
-    exp = f"{inc_rel}/experiments"
-    out[exp] = _fp(f"{root}/{exp}")
-    if out[exp] is not None:
-        for dirpath, dirnames, filenames in os.walk(f"{root}/{exp}"):
-            rel_dir = dirpath[len(root) + 1 :].replace(os.sep, "/")
+    exp = out["experiments"] = _fp(f"{root}/{inc_rel}/experiments")
+    if exp is not None:
+        base = f"{root}/{inc_rel}/"
+        for dirpath, dirnames, filenames in os.walk(f"{root}/{inc_rel}/experiments"):
+            rel_dir = dirpath[len(base) :].replace(os.sep, "/")
             for name in (*dirnames, *filenames):
                 out[f"{rel_dir}/{name}"] = _fp(f"{dirpath}/{name}")
+    for key, value in out.items():
+        if value is not None and not key.startswith("models"):
+            newest = max(newest, value[0])
+    return newest
+
+
+def _increment(root: str, inc_rel: str, metadata: dict[str, Any] | None) -> dict[str, Any]:
+    """One increment's part of the snapshot: its entries and the newest mtime among them."""
+    entries: dict[str, Any] = {}
+    newest = _version_entries(root, inc_rel, entries, metadata)
+    side: dict[str, Any] = {}
+    newest = max(newest, _side_entries(root, inc_rel, side))
+    entries.update(side)
+    return {"entries": entries, "newest": newest}
 
 
 def scan(layout: Layout, docs_rel: str, repo: Repo, metadata: dict[str, Any] | None = None) -> Snapshot:
     """The snapshot of the registry's files now. ``metadata``: metadata.json path -> (mtime_ns, size, ino), as the
     index's read just stat'ed them (saves a second stat of each)."""
     root = str(layout.root)
-    increments = layout.increments()
-    entries: dict[str, Any] = {
-        ".specweave/registry.yaml": _fp(f"{root}/.specweave/registry.yaml"),
-        docs_rel: _fp(f"{root}/{docs_rel}"),
-    }
-    for inc in increments:
-        _increment_entries(root, inc.rel, entries, metadata)
-    index = _fp(str(repo.git_dir / "index"))
     return {
         "format": (STATE_FORMAT, sys.version_info[:2]),
         "taken": time.time_ns(),
         "head": repo.head_commit(),
-        "index": index,
-        "increments": [i.rel for i in increments],
+        "index": _fp(str(repo.git_dir / "index")),
         "docs": docs_rel,
-        "entries": entries,
+        "top": {rel: _fp(f"{root}/{rel}") for rel in (".specweave/registry.yaml", docs_rel)},
+        "increments": {inc.rel: _increment(root, inc.rel, metadata) for inc in layout.increments()},
     }
 
 
 def refresh(snapshot: Snapshot, layout: Layout, repo: Repo, rels: Iterable[str]) -> Snapshot:
     """``snapshot`` after a write changed ``rels`` (files or folders): only their entries are stat'ed again."""
     root = str(layout.root)
-    entries = dict(snapshot["entries"])
-    increments = {i.rel for i in layout.increments()}
-    redo: set[str] = set()
+    top = dict(snapshot["top"])
+    increments = dict(snapshot["increments"])
+    known = {i.rel for i in layout.increments()}
+    redo: set[str] = {inc for inc in known if inc not in increments}  # a folder the write created
     for rel in rels:
-        if rel in (".specweave/registry.yaml", snapshot["docs"]):
-            entries[rel] = _fp(f"{root}/{rel}")
+        if rel in top:
+            top[rel] = _fp(f"{root}/{rel}")
             continue
-        inc = next((i for i in increments if rel.startswith(i + "/")), None)
-        if inc is None:
+        inc = next((i for i in known if rel.startswith(i + "/")), None)
+        if inc is None or inc in redo:
             continue
         part, _, rest = rel[len(inc) + 1 :].partition("/")
         if part != "models" or not rest:
-            redo.add(inc)  # registry/ and experiments/ are small: stat them again whole
+            side: dict[str, Any] = {}
+            newest = _side_entries(root, inc, side)  # registry/ and experiments/ are small: stat them again whole
+            part_entries = {k: v for k, v in increments[inc]["entries"].items() if k.startswith("models")}
+            part_entries.update(side)
+            increments[inc] = {"entries": part_entries, "newest": max(newest, increments[inc]["newest"])}
             continue
         name = rest.split("/", 1)[0]
-        for key in (f"{inc}/models", f"{inc}/models/{name}"):
-            entries[key] = _fp(f"{root}/{key}")
+        entries = dict(increments[inc]["entries"])
+        entries["models"] = _fp(f"{root}/{inc}/models")
+        folder = _fp(f"{root}/{inc}/models/{name}")
         got = _fp(f"{root}/{inc}/models/{name}/metadata.json")
-        entries[f"{inc}/models/{name}/metadata.json"] = (got[0], got[1], got[2], 0) if got else None
+        meta = (got[0], got[1], got[2], 0) if got else None
+        if folder is None:
+            entries.pop(f"models/{name}", None)
+        else:
+            entries[f"models/{name}"] = (folder, meta)
+        newest = max([increments[inc]["newest"], *(x[0] for x in (entries["models"], folder, meta) if x)])
+        increments[inc] = {"entries": entries, "newest": newest}
     for inc in redo:
-        part_entries: dict[str, Any] = {}
-        _increment_entries(root, inc, part_entries, None)
-        for key in [k for k in entries if k.startswith(f"{inc}/registry") or k.startswith(f"{inc}/experiments")]:
-            del entries[key]
-        entries.update({k: v for k, v in part_entries.items() if not k.startswith(f"{inc}/models")})
+        increments[inc] = _increment(root, inc, None)
+    for inc in [i for i in increments if i not in known]:
+        del increments[inc]
     return {
         **snapshot,
         "taken": time.time_ns(),
         "head": repo.head_commit(),
         "index": _fp(str(repo.git_dir / "index")),
-        "increments": sorted(increments),
-        "entries": entries,
+        "top": top,
+        "increments": increments,
     }
+
+
+def _newest(value: Any) -> int:
+    if value is None:
+        return 0
+    if isinstance(value[0], tuple) or value[0] is None:  # a version: (folder, metadata.json)
+        return max((v[0] for v in value if v), default=0)
+    return int(value[0])
 
 
 def changed(before: Snapshot | None, now: Snapshot) -> list[str] | None:
@@ -164,12 +204,16 @@ def changed(before: Snapshot | None, now: Snapshot) -> list[str] | None:
     index = before["index"]
     if before["head"] != now["head"] or index != now["index"] or (index is not None and index[0] >= taken - RACY_NS):
         return None
-    if before["increments"] != now["increments"]:
+    if before["increments"].keys() != now["increments"].keys():
         return None
-    old, new = before["entries"], now["entries"]
     limit = taken - RACY_NS
-    out = [rel for rel, fp in new.items() if old.get(rel, False) != fp or (fp is not None and fp[0] >= limit)]
-    out += old.keys() - new.keys()  # removed since
+    out = [rel for rel, fp in now["top"].items() if before["top"].get(rel, False) != fp or (fp and fp[0] >= limit)]
+    for inc, part in now["increments"].items():
+        old, new = before["increments"][inc]["entries"], part["entries"]
+        if part["newest"] < limit and old == new:  # compared in C: the usual case costs almost nothing
+            continue
+        out += [f"{inc}/{k}" for k, v in new.items() if old.get(k, False) != v or _newest(v) >= limit]
+        out += [f"{inc}/{k}" for k in old.keys() - new.keys()]  # removed since
     return sorted(set(out))
 
 

@@ -142,3 +142,36 @@ def test_the_writes_dirty_check_sees_what_git_status_sees(project: Path, reg: Mo
     # clean again: the write lands and leaves nothing uncommitted
     reg.promote_model(NAME, "1.0.1", to_stage="staging")
     assert git(project, "status", "--porcelain") == ""
+
+
+def test_the_stat_snapshot_passes_over_only_what_did_not_change(tmp_path: Path, make_artifact) -> None:
+    """Older than the racy window, an untouched registry needs no git at all; an edit in place of one metadata.json,
+    in an increment the last write did not touch, is still found (store/worktree_state.py compares increments)."""
+    import os
+    import time
+
+    from sw_registry.layout import Layout
+    from sw_registry.store import worktree_state
+    from tests.conftest import make_project
+
+    project = make_project(tmp_path / "two", increments=("0001-old", "0002-new"), active="0002-new")
+    reg = ModelRegistry(root=project)
+    reg.register_model(NAME, str(make_artifact(b"a")), version="1.0.0", increment="0001-old")
+    reg.register_model(NAME, str(make_artifact(b"b")), version="1.0.1", increment="0002-new")
+    an_hour_ago = time.time_ns() - 3600 * 10**9
+    for folder, dirs, files in os.walk(project / ".specweave" / "increments"):
+        for name in (*dirs, *files):
+            os.utime(os.path.join(folder, name), ns=(an_hour_ago, an_hour_ago))
+    os.utime(project / ".git" / "index", ns=(an_hour_ago, an_hour_ago))  # else git's index is "racy" itself
+    layout, repo = Layout(project), open_repo(project)
+    snap = worktree_state.scan(layout, layout.docs_rel(None), repo)
+    assert worktree_state.changed(snap, worktree_state.scan(layout, layout.docs_rel(None), repo)) == []
+    meta = project / ".specweave/increments/0001-old/models/m-v1.0.0/metadata.json"
+    with open(meta, "r+b") as fh:  # in place: same inode, same size, same folder listing
+        data = fh.read()
+        fh.seek(0)
+        fh.write(data.replace(b'"dev"', b'"DEV"', 1))
+    os.utime(meta, ns=(an_hour_ago + 10**9, an_hour_ago + 10**9))  # not recent either: only the stat differs
+    todo = worktree_state.changed(snap, worktree_state.scan(layout, layout.docs_rel(None), repo))
+    assert todo == [".specweave/increments/0001-old/models/m-v1.0.0"]
+    assert refusal(lambda: reg.promote_model(NAME, "1.0.1", to_stage="staging")) == "dirty_registry"

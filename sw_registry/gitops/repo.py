@@ -1,0 +1,261 @@
+"""The repository: its state and status, the write lock, and ``Repo`` put together from its parts."""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import subprocess
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import GitError, Locked, NotAGitRepo
+from .commits import CommitsMixin
+from .history import HistoryMixin
+from .net import NetProgress, net_push
+from .run import FAST_OBJECTS, git_env, run_git
+
+LOCK_NAME = "sw-registry.lock"
+
+
+@dataclass(frozen=True)
+class Repo(CommitsMixin, HistoryMixin):
+    """A non-bare git work tree that holds the project root."""
+
+    toplevel: Path
+    git_dir: Path
+    common_dir: Path
+    prefix: str  # root relative to toplevel, posix, '' or ending with '/'
+    root: Path
+    hooks_dir: Path  # where git looks for hooks (core.hooksPath or .git/hooks)
+
+    # -- state ---------------------------------------------------------------------
+    def head_ref(self) -> str | None:
+        """'refs/heads/main', or None when HEAD is detached."""
+        text = (self.git_dir / "HEAD").read_text(encoding="utf-8").strip()
+        return text[5:].strip() if text.startswith("ref:") else None
+
+    def branch(self) -> str | None:
+        ref = self.head_ref()
+        return ref[len("refs/heads/") :] if ref and ref.startswith("refs/heads/") else ref
+
+    def head_commit(self) -> str | None:
+        """HEAD's commit id (None on an unborn branch): read from the ref file when it is a loose ref."""
+        ref = self.head_ref()
+        if ref is not None and re.fullmatch(r"refs/[A-Za-z0-9._/-]+", ref) and ".." not in ref:
+            try:
+                text = (self.common_dir / ref).read_text(encoding="ascii").strip()
+            except (OSError, UnicodeDecodeError):
+                text = ""
+            if re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", text):
+                return text
+        proc = self.git("rev-parse", "-q", "--verify", "HEAD^{commit}", check=False)
+        return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
+
+    def operation_in_progress(self) -> str | None:
+        for marker, what in (
+            ("MERGE_HEAD", "a merge"),
+            ("rebase-merge", "a rebase"),
+            ("rebase-apply", "a rebase or am"),
+            ("CHERRY_PICK_HEAD", "a cherry-pick"),
+            ("REVERT_HEAD", "a revert"),
+        ):
+            if (self.git_dir / marker).exists():
+                return what
+        return None
+
+    def index_lock(self) -> Path:
+        return self.git_dir / "index.lock"
+
+    def journal(self) -> Path:
+        """Present while a registry write is changing files; left behind only by a killed write."""
+        return self.common_dir / "sw-registry.journal"
+
+    def identity(self) -> tuple[str, str] | None:
+        """(name, email) of git's author identity as git resolves it, or None when unset."""
+        proc = self.git("var", "GIT_AUTHOR_IDENT", check=False)
+        if proc.returncode != 0:
+            return None
+        m = re.match(r"^(.*?) <(.*)> \d+ [+-]\d{4}$", proc.stdout.decode("utf-8", "replace").strip())
+        return (m.group(1), m.group(2)) if m else None
+
+    def changed_paths(self, ignored: bool = False, paths: Sequence[str] | None = None) -> list[tuple[str, str]]:
+        """(status, root-relative path) of everything git sees changed under .specweave/ (or only at ``paths``).
+
+        ``ignored`` also lists ignored files (what ``--repair`` needs, and slower: git walks ignored folders).
+        """
+        return self.start_changed_paths(ignored, paths)()
+
+    def start_changed_paths(
+        self, ignored: bool = False, paths: Sequence[str] | None = None
+    ) -> Callable[[], list[tuple[str, str]]]:
+        """Start ``changed_paths`` in the background; call the result to wait for it (overlaps our reads)."""
+        args = ["git", "--no-optional-locks", "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames"]
+        if ignored:
+            args.append("--ignored=matching")
+        if paths is not None:
+            args.insert(1, "--literal-pathspecs")
+        where = [".specweave"] if paths is None else list(paths)
+        proc = subprocess.Popen(
+            [*args, "--", *where], cwd=self.root, env=git_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+
+        def result() -> list[tuple[str, str]]:
+            stdout, stderr = proc.communicate()
+            if proc.returncode != 0:
+                raise GitError(
+                    f"git status failed: {stderr.decode('utf-8', 'replace').strip()}", hint="see git's message above"
+                )
+            return self._parse_status(stdout)
+
+        return result
+
+    def _parse_status(self, stdout: bytes) -> list[tuple[str, str]]:
+        out = []
+        for entry in stdout.decode("utf-8", "surrogateescape").split("\0"):
+            if len(entry) < 4:
+                continue
+            path = entry[3:]
+            if self.prefix and path.startswith(self.prefix):
+                path = path[len(self.prefix) :]
+            out.append((entry[:2], path))
+        return out
+
+    # -- publishing (--push) -------------------------------------------------------------
+    def push_target(self) -> tuple[str, str]:
+        """(remote, branch) to push to: the branch's upstream, else origin and the same branch name."""
+        proc = self.git("rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}", check=False)
+        upstream = proc.stdout.decode().strip() if proc.returncode == 0 else ""
+        remotes = self.git("remote").stdout.decode().split()
+        for remote in sorted(remotes, key=len, reverse=True):
+            if upstream.startswith(remote + "/"):
+                return remote, upstream[len(remote) + 1 :]
+        branch = self.branch()
+        if "origin" not in remotes or not branch:
+            raise GitError(
+                "--push needs a remote: this branch has no upstream and there is no 'origin'",
+                hint="git remote add origin URL && git push -u origin BRANCH",
+            )
+        return "origin", branch
+
+    def push(self, remote: str, branch: str, progress: NetProgress | None = None) -> bool:
+        """Push HEAD to ``remote``'s ``branch``: True when it landed, False when it was rejected as out of date."""
+        return net_push(self, remote, branch, progress)
+
+    def switch_to(self, ours: str, theirs: str) -> None:
+        """Move the branch from ``ours`` to ``theirs``, updating index and files the way ``git checkout`` does:
+        the user's staged and unstaged changes are carried along (git refuses if they would be overwritten)."""
+        proc = self.git("read-tree", "-m", "-u", ours, theirs, check=False)
+        if proc.returncode != 0:
+            from ..errors import Conflict
+
+            raise Conflict(
+                "cannot move to the remote head: " + proc.stderr.decode("utf-8", "replace").strip(),
+                hint="commit or stash your local changes to those files, then run the command again",
+            )
+        self.git("update-ref", "-m", "sw-registry: re-run on the remote head", "HEAD", theirs, ours)
+
+    def restore_to_head(self, paths: Sequence[str]) -> list[str]:
+        """Put ``paths`` (index and work tree) back as HEAD has them; returns those HEAD does not have."""
+        if not paths:
+            return []
+        head = self.head_commit()
+        tracked: set[str] = set()
+        if head:
+            proc = self.git(
+                "ls-tree", "-r", "-z", "--name-only", "--full-tree", head, "--", *[self.prefix + p for p in paths]
+            )
+            tracked = {p[len(self.prefix) :] if self.prefix else p for p in proc.stdout.decode().split("\0") if p}
+        self.unstage(paths, had_head=head is not None)
+        keep = [p for p in paths if p in tracked]
+        if keep:
+            self.git("checkout", "-q", "HEAD", "--", *keep)
+        return [p for p in paths if p not in tracked]
+
+    # -- commits ---------------------------------------------------------------------
+    def stage(self, paths: Sequence[str]) -> None:
+        self.git(*FAST_OBJECTS, "add", "-f", "-A", "--", *paths)
+
+    def unstage(self, paths: Sequence[str], had_head: bool) -> None:
+        if had_head:
+            self.git("reset", "-q", "HEAD", "--", *paths, check=False)
+        else:
+            self.git("rm", "-r", "-q", "--cached", "--ignore-unmatch", "--", *paths, check=False)
+
+
+def open_repo(root: Path) -> Repo:
+    """The repository holding ``root``; refuses bare repositories and folders outside git."""
+    proc = run_git(
+        root,
+        "rev-parse",
+        "--is-bare-repository",
+        "--absolute-git-dir",
+        "--git-common-dir",
+        "--show-toplevel",
+        "--git-path",
+        "hooks",
+        check=False,
+    )
+    lines = proc.stdout.decode().splitlines()
+    if lines and lines[0] == "true":
+        raise GitError(f"{root} is a bare git repository", hint="run sw-registry in a clone with a work tree")
+    if proc.returncode != 0 or len(lines) < 4:
+        raise NotAGitRepo(
+            f"{root} is not inside a git work tree",
+            hint="run 'git init' (or 'sw-registry init --git') first; registry writes are git commits",
+        )
+    git_dir = Path(lines[1])
+    common = Path(lines[2])
+    if not common.is_absolute():
+        common = (root / common).resolve()
+    top = Path(lines[3]).resolve()
+    rel = os.path.relpath(root.resolve(), top)
+    prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+    hooks = Path(lines[4]) if len(lines) > 4 else git_dir / "hooks"
+    hooks = hooks if hooks.is_absolute() else (root / hooks).resolve()
+    return Repo(toplevel=top, git_dir=git_dir, common_dir=common, prefix=prefix, root=root, hooks_dir=hooks)
+
+
+@contextmanager
+def write_lock(repo: Repo, timeout: float | None = None) -> Iterator[None]:
+    """Exclusive registry write lock: a flock'd file in the git dir (released by the kernel on kill -9)."""
+    import fcntl
+
+    if timeout is None:
+        try:
+            timeout = float(os.environ.get("SW_REGISTRY_LOCK_TIMEOUT", "30"))
+        except ValueError:
+            timeout = 30.0
+    path = repo.common_dir / LOCK_NAME
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + timeout
+        delay = 0.005
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() >= deadline:
+                    holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
+                    raise Locked(
+                        f"another sw-registry write holds the lock (pid {holder}) after waiting {timeout:g}s",
+                        hint="wait for it to finish, or raise SW_REGISTRY_LOCK_TIMEOUT",
+                        details={"pid": int(holder) if holder.isdigit() else None, "lock": str(path)},
+                    ) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.1)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
