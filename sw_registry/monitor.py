@@ -98,13 +98,12 @@ def set_triggers(registry: ModelRegistry, name: str | None, triggers: dict[str, 
     import copy
 
     from .errors import UsageError
+    from .ops.policy import write_policy
 
     if not triggers:
         raise UsageError("no trigger given", hint="pass at least one threshold")
     if name is not None:
         V.validate_name(name)
-    from .ops.policy import write_policy
-
     with registry.ctx.write() as tx:
         data = copy.deepcopy(tx.index.policy.data) or {"schema_version": 1}
         if name is None:
