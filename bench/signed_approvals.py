@@ -44,6 +44,7 @@ def git(cwd: Path, *args: str) -> None:
 
 def setup(root: Path, keys: Path, signed: bool, min_approvals: int) -> object:
     from sw_registry.registry import ModelRegistry
+    from sw_registry.signers import add_signer
 
     root.mkdir(parents=True)
     git(root, "init", "-q", "-b", "main")
@@ -56,7 +57,7 @@ def setup(root: Path, keys: Path, signed: bool, min_approvals: int) -> object:
     reg = ModelRegistry(root=root, increment="0001-bench")
     if signed:
         for i, who in enumerate(APPROVERS):
-            reg.add_signer(who, str(keys / f"k{i}.pub"))
+            add_signer(reg, who, str(keys / f"k{i}.pub"))
     reg.set_approval_required(
         stage="production", approvers=APPROVERS, name="m", min_approvals=min_approvals, signed=signed
     )
@@ -85,11 +86,12 @@ def _cpu() -> float:
 def check_only(reg: object, version: str) -> tuple[float, float]:
     """The signed check by itself, with the inputs promotion gives it (read-only): (wall ms, CPU ms)."""
     from sw_registry.gitops import open_repo
+    from sw_registry.ops.common import read_metadata
     from sw_registry.signing import verified_approvals
 
-    index = reg.index()  # type: ignore[attr-defined]
+    index = reg.ctx.index()  # type: ignore[attr-defined]
     rec = index.get("m", version)
-    meta = reg._read_metadata(rec)  # type: ignore[attr-defined]
+    meta = read_metadata(reg.ctx, rec)  # type: ignore[attr-defined]
     rule = index.policy.approval("m", "production")
     repo = open_repo(reg.root)  # type: ignore[attr-defined]
     cpu, start = _cpu(), time.perf_counter()

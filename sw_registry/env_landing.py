@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import AlreadyExists, IntegrityError
+from .ops import moves as M
+from .ops.common import object_store, read_metadata
 
 if TYPE_CHECKING:
     from .registry import ModelRegistry
@@ -50,7 +52,7 @@ def land(target: ModelRegistry, source: SourceVersion, to: str, reason: str | No
     name, ver = str(src["name"]), str(src["version"])
     ref = f"{name}@{ver}"
     sha = (src_meta.get("artifact") or {}).get("sha256")
-    with target._write() as tx:
+    with target.ctx.write() as tx:
         index = tx.index
         have = index.find(name, ver)
         holder = index.holder(name, to) if to in L.EXCLUSIVE else None
@@ -69,9 +71,9 @@ def land(target: ModelRegistry, source: SourceVersion, to: str, reason: str | No
             )
             if move.noop:
                 return Landed(have["stage"], None, None, tx.actor, False, tx.head, ())
-            tmeta = target._read_metadata(have)
+            tmeta = read_metadata(target.ctx, have)
             L.check_approvals(rule, tmeta.get("approvals") or [], to, tmeta.get("created_by"), ref)
-            seqs, incs = target._move(tx, have, "promote", to, reason, move.forced, holder, f"replaced by v{ver}")
+            seqs, incs = M.move(target.ctx, tx, have, "promote", to, reason, move.forced, holder, f"replaced by v{ver}")
             from_stage: str | None = have["stage"]
             forced = move.forced
         else:
@@ -85,9 +87,8 @@ def land(target: ModelRegistry, source: SourceVersion, to: str, reason: str | No
             L.check_approvals(rule, [], to, src_meta.get("created_by"), ref)
             seqs, incs = _copy_in(target, tx, source, to, reason, holder)
             from_stage, forced = None, False
-        commit = target._finish(
-            tx,
-            incs,
+        commit = M.finish(
+            target.ctx, tx, incs,
             f"registry: promote {name} v{ver} {from_stage or 'from ' + source_ref.rsplit('@', 1)[0]} -> {to}",
             {
                 "Event": "promote",
@@ -126,13 +127,15 @@ def _copy_in(
     for side in ("requirements.txt", "features.yaml"):
         data = (c.folder / side).read_bytes() if (c.folder / side).is_file() else b""
         tx.write(f"{folder}/{side}", data)
-    now = target._now()
+    now = target.ctx.now()
     seq = tx.index.max_seq(name) + 1
     tx.write(f"{folder}/metadata.json", dump_json(ordered(_copied_metadata(c, art, inc.id, to, now, seq, tx, reason))))
     _append_history(target, tx, inc.rel, now, name, ver, c.ref, to, reason)
     seqs, incs = [str(seq)], {inc.id}
     if holder is not None:
-        target._stage_change(tx, holder, event="archive", to="archived", seq=seq + 1, reason=f"replaced by v{ver}")
+        M.stage_change(
+            target.ctx, tx, holder, event="archive", to="archived", seq=seq + 1, reason=f"replaced by v{ver}"
+        )
         seqs.append(str(seq + 1))
         incs.add(str(holder["increment"]))
     return seqs, incs
@@ -149,7 +152,7 @@ def _place_artifact(target: ModelRegistry, tx: Transaction, c: SourceVersion, fo
     name, ver = str(c.rec["name"]), str(c.rec["version"])
     art = dict(c.meta.get("artifact") or {})
     dest = tx.make_dir(folder)
-    store = target._object_store(tx.index.policy)
+    store = object_store(target.ctx, tx.index.policy)
     if store is not None:
         from .store.objectstore import upload_artifact
 

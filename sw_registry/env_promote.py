@@ -34,7 +34,7 @@ def promote(
     """Land NAME@VER in ``env`` at stage ``to`` and link it here; the source's write lock is held throughout."""
     from .publish import publish
 
-    with reg._write() as stx:  # held to the end: the link commit cannot be refused after the other side moved
+    with reg.ctx.write() as stx:  # held to the end: the link commit cannot be refused after the other side moved
         src = _source(reg, stx, name, ver, from_stage)
         troot = target_root(env, reg.root, progress)
         if troot.resolve() == reg.root.resolve():
@@ -61,6 +61,8 @@ def promote(
 
 def _source(reg: ModelRegistry, stx: Transaction, name: str, ver: str, from_stage: str | None) -> SourceVersion:
     """The version here, its stage checked against ``--from`` and its artifact's hash verified."""
+    from .ops.common import read_metadata
+    from .ops.reads import verified
     from .store.artifacts import verify_artifact
     from .store.files import check_writable
     from .store.objectstore import is_store_artifact
@@ -73,13 +75,13 @@ def _source(reg: ModelRegistry, stx: Transaction, name: str, ver: str, from_stag
             hint="drop --from, or check the version's stage with registry-info",
             details={"stage": rec["stage"], "expected": from_stage},
         )
-    meta = reg._read_metadata(rec)
+    meta = read_metadata(reg.ctx, rec)
     check_writable(meta, f"{rec['dir']}/metadata.json")
     art = meta.get("artifact") or {}
     folder = reg.layout.abs(rec["dir"])
     if is_store_artifact(art):
         # as registry-get: a copy in this project's cache, downloaded if needed, its hash verified
-        artifact = Path(reg._verified(meta, rec).path)
+        artifact = Path(verified(reg.ctx, meta, rec).path)
     else:
         artifact = folder / str(art.get("path", ""))
         verify_artifact(artifact, art, ref)
@@ -97,12 +99,15 @@ def _link(
 ) -> str | None:
     """Record ``environments.<env>: {stage, commit, at}`` in the source version's metadata (one commit here);
     None when the landing changed nothing and the link already says so."""
+    from .ops.common import rewrite_metadata
+    from .ops.moves import finish
+
     rec, meta = src.rec, src.meta
     name, ver = str(rec["name"]), str(rec["version"])
     link = (meta.get("environments") or {}).get(env.name) if isinstance(meta.get("environments"), dict) else None
     if landed.commit is None and isinstance(link, dict) and link.get("stage") == to:
         return None
-    entry = {"stage": to, "commit": landed.commit or landed.head, "at": reg._now()}
+    entry = {"stage": to, "commit": landed.commit or landed.head, "at": reg.ctx.now()}
 
     def change(m: dict[str, Any]) -> None:
         envs = m.get("environments")
@@ -110,8 +115,9 @@ def _link(
             envs = m["environments"] = {}
         envs[env.name] = entry
 
-    reg._rewrite_metadata(stx, rec, change)
-    return reg._finish(
+    rewrite_metadata(reg.ctx, stx, rec, change)
+    return finish(
+        reg.ctx,
         stx,
         {str(rec["increment"])},
         f"registry: {name} v{ver} is in {to} of environment {env.name}",

@@ -259,7 +259,7 @@ def promote_to_env(
         from .errors import UsageError
 
         raise UsageError("--force needs a --reason", hint="say why the rule is being bypassed: --reason TEXT")
-    env = environment(reg.index().policy, env_name, reg.root)
+    env = environment(reg.ctx.index().policy, env_name, reg.root)
     to = stage or env.stage
     if to not in ("dev", "staging", "production"):
         raise InvalidInput(

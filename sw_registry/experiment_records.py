@@ -116,7 +116,7 @@ def list_experiments(registry: ModelRegistry, increment: str | None = None) -> l
     """Every tracked experiment (of one increment), with the model versions whose lineage names it."""
     layout = registry.layout
     incs = [layout.resolve_increment(increment)] if increment else layout.increments()
-    index = registry.index()
+    index = registry.ctx.index()
     produced: dict[str, list[dict[str, str]]] = {}
     for name in index.names():
         for rec in index.records_of(name):

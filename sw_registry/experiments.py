@@ -178,7 +178,7 @@ class TrackedExperiment:
         from .transaction import Transaction
 
         reg = self.registry
-        with reg._write() as tx:
+        with reg.ctx.write() as tx:
             self._check_new()
             deferred = _DeferredCommit(tx)
             mv = None
@@ -230,7 +230,7 @@ class TrackedExperiment:
             "increment": self.increment.id,
             "status": "completed",
             "started_at": self.started_at,
-            "finished_at": self.registry._now(),
+            "finished_at": self.registry.ctx.now(),
             "created_by": tx.actor,
             "description": self.description,
             "tags": self.tags,
@@ -286,10 +286,12 @@ class track_experiment:  # the seed's name: a context manager class
         self.experiment: TrackedExperiment | None = None
 
     def __enter__(self) -> TrackedExperiment:
-        inc = self.registry._target_increment(self.increment_ref, None)
+        from .ops.common import target_increment
+
+        inc = target_increment(self.registry.ctx, self.increment_ref, None)
         exp = TrackedExperiment(self.registry, self.name, inc, self.description, self.tags)
         exp._check_new()
-        exp.started_at = self.registry._now()
+        exp.started_at = self.registry.ctx.now()
         self.experiment = exp
         return exp
 

@@ -88,7 +88,7 @@ def sync(reg: ModelRegistry, uri: str, model: str | None = None) -> Report:
     from . import versions as V
 
     uri = check_uri(uri)
-    index = reg.index()
+    index = reg.ctx.index()
     if model is not None:
         V.validate_name(model)
         index.versions_of(model)  # not_found for an unknown model, before any network
@@ -103,7 +103,9 @@ def sync(reg: ModelRegistry, uri: str, model: str | None = None) -> Report:
 
 
 def _sync_model(reg: ModelRegistry, index: Index, server: Server, name: str, report: Report) -> None:
-    client = server.client
+    from .ops.common import read_metadata
+
+    client, ctx = server.client, reg.ctx
     registered = server.call("get registered model", client.get_registered_model, name, missing_ok=True)
     if registered is None:
         server.call("create registered model", client.create_registered_model, name)
@@ -120,7 +122,7 @@ def _sync_model(reg: ModelRegistry, index: Index, server: Server, name: str, rep
         aliases = {k: str(v) for k, v in (getattr(registered, "aliases", None) or {}).items() if k in ALIASES}
     numbers: dict[str, str] = {}
     for rec in index.records_of(name):
-        meta = reg._read_metadata(rec)
+        meta = read_metadata(ctx, rec)
         version = str(meta["version"])
         tags = desired_tags(meta)
         description = str(meta.get("description") or "")
@@ -243,7 +245,7 @@ def mirror_after_write(reg: ModelRegistry, result: Any) -> Any:
         return result
     models = sorted(pending | ({name} if committed and isinstance(name, str) else set()))
     try:
-        index = reg.index()
+        index = reg.ctx.index()
         known = set(index.names())
         with client_settings(), _mirror_lock(reg):
             server = Server(uri)

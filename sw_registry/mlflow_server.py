@@ -65,7 +65,7 @@ def configured_uri(reg: ModelRegistry) -> str | None:
             return None
     except OSError:
         return None
-    found = reg.index().policy.data.get("mlflow_tracking_uri")
+    found = reg.ctx.index().policy.data.get("mlflow_tracking_uri")
     return check_uri(str(found), "registry.yaml mlflow_tracking_uri") if found else None
 
 

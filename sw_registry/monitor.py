@@ -75,7 +75,7 @@ def record(
     lines = (
         "\n".join(json.dumps(o, default=str) for o in observations) if isinstance(observations, list) else observations
     )
-    obs = observations_from(metrics, lines, at=at, now=registry._now())
+    obs = observations_from(metrics, lines, at=at, now=registry.ctx.now())
     if not record:
         return evaluate_only(registry, name, obs)
     result = published(registry, lambda: record_observations(registry, name, obs))
@@ -98,19 +98,20 @@ def set_triggers(registry: ModelRegistry, name: str | None, triggers: dict[str, 
     import copy
 
     from .errors import UsageError
+    from .ops.policy import write_policy
 
     if not triggers:
         raise UsageError("no trigger given", hint="pass at least one threshold")
     if name is not None:
         V.validate_name(name)
-    with registry._write() as tx:
+    with registry.ctx.write() as tx:
         data = copy.deepcopy(tx.index.policy.data) or {"schema_version": 1}
         if name is None:
             section = data.setdefault("defaults", {})
         else:
             section = data.setdefault("models", {}).setdefault(name, {})
         section.setdefault("auto_rollback", {}).update(copy.deepcopy(triggers))
-        return registry._write_policy(tx, data, f"registry: auto-rollback triggers for {name or 'every model'}", name)
+        return write_policy(tx, data, f"registry: auto-rollback triggers for {name or 'every model'}", name)
 
 
 def seed_triggers(
@@ -167,7 +168,7 @@ class ModelMonitor:
             raise InvalidInput(
                 f"only the production version is monitored, not {stage!r}", hint="use stage='production'"
             )
-        self.registry.index().versions_of(name)  # not_found for an unknown model
+        self.registry.ctx.index().versions_of(name)  # not_found for an unknown model
         self.name = name
         self.metrics = list(metrics) if metrics is not None else None
         return self
@@ -205,7 +206,7 @@ class ModelMonitor:
                 )
             return set_triggers(self.registry, model, {metric: threshold})
         if direction is None:
-            direction = T.direction(metric, self.registry.index().policy.lower_is_better)
+            direction = T.direction(metric, self.registry.ctx.index().policy.lower_is_better)
         if direction not in ("min", "max"):
             raise InvalidInput(f"direction must be 'min' or 'max', not {direction!r}", hint="min: breach below")
         rule: dict[str, Any] = {direction: threshold}

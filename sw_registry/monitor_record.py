@@ -67,11 +67,11 @@ def _production(index: Index, name: str) -> dict[str, Any]:
 
 
 def evaluate_only(registry: ModelRegistry, name: str, obs: list[dict[str, Any]]) -> MonitorResult:
-    index = registry.index()
+    index = registry.ctx.index()
     rec = _production(index, name)
     rel = monitoring_rel(rec["dir"], name)
-    lines = parse_lines(registry.source().read(rel), rel)
-    evaluations = evaluate(index, rec, lines, obs, registry._now())
+    lines = parse_lines(registry.ctx.source().read(rel), rel)
+    evaluations = evaluate(index, rec, lines, obs, registry.ctx.now())
     breach = T.first_breach(evaluations)
     target = rollback_target(index, name, rec["version"])[0] if breach else None
     return MonitorResult(
@@ -82,7 +82,7 @@ def evaluate_only(registry: ModelRegistry, name: str, obs: list[dict[str, Any]])
 
 
 def record_observations(registry: ModelRegistry, name: str, obs: list[dict[str, Any]]) -> MonitorResult:
-    with registry._write() as tx:
+    with registry.ctx.write() as tx:
         index = tx.index
         rec = _production(index, name)
         version = rec["version"]
@@ -93,7 +93,7 @@ def record_observations(registry: ModelRegistry, name: str, obs: list[dict[str, 
         if raw and not raw.endswith(b"\n"):
             raw += b"\n"
         tx.write(rel, raw + "".join(jsonl_line(o, version, tx.actor) for o in obs).encode("utf-8"))
-        evaluations = evaluate(index, rec, lines, obs, registry._now())
+        evaluations = evaluate(index, rec, lines, obs, registry.ctx.now())
         warnings = warnings_for(index, name, rec["version"], evaluations)
         breach = T.first_breach(evaluations)
         if breach is None:
@@ -128,9 +128,10 @@ def record_observations(registry: ModelRegistry, name: str, obs: list[dict[str, 
 def _verify(registry: ModelRegistry, target: dict[str, Any]) -> str | None:
     """The rollback target's artifact hash, checked first as registry-rollback does; the refusal, if any."""
     from .errors import IntegrityError
+    from .ops.common import read_metadata
     from .store.artifacts import verify_artifact
 
-    meta = registry._read_metadata(target)
+    meta = read_metadata(registry.ctx, target)
     art = meta.get("artifact") or {}
     try:
         verify_artifact(
@@ -145,11 +146,14 @@ def _auto_rollback(
     registry: ModelRegistry, tx: Transaction, current: dict[str, Any], target: dict[str, Any], why: str
 ) -> str | None:
     """The rollback of workflow.py, marked automatic, into the commit that also holds the observations."""
+    from .ops.moves import finish, move
+
     name, target_ver = current["name"], target["version"]
-    seqs, incs = registry._move(
-        tx, target, "rollback", "production", why, False, current, f"rolled back to v{target_ver}: {why}", auto=True
-    )
-    return registry._finish(
+    ctx = registry.ctx
+    why_text = f"rolled back to v{target_ver}: {why}"
+    seqs, incs = move(ctx, tx, target, "rollback", "production", why, False, current, why_text, auto=True)
+    return finish(
+        ctx,
         tx,
         incs,
         f"registry: auto-rollback {name} to v{target_ver}",

@@ -12,28 +12,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .layout import Layout
-from .ops import common, moves, reads
-from .ops import policy as policy_ops
+from .ops import reads
 from .ops.context import Clock, Context, open_root, utc_now
 from .publish import pushes
 
 # write-side modules (transaction, git, artifacts, derived files) load inside the operations: reads start fast
 if TYPE_CHECKING:
-    from collections.abc import Callable
-    from contextlib import AbstractContextManager
-
     from . import results as R
     from .environments import EnvPromoteResult
     from .experiments import Experiment
     from .gitops import NetProgress
-    from .layout import Increment
     from .model import ModelInfo, ModelSummary, ModelVersion
     from .monitor import MonitorResult
     from .store.artifacts import Progress
     from .store.index import Index, Source
     from .transaction import Transaction
-
-Meta = dict[str, Any]
 
 
 class ModelRegistry:
@@ -53,6 +46,7 @@ class ModelRegistry:
     ) -> None:
         found, push = open_root(root, environment, push)
         self.layout = Layout(found)
+        self.root: Path = self.layout.root
         self.increment, self.actor, self.rev, self.allow_detached = increment, actor, rev, allow_detached
         self.push = push  # publish each write's commit (SPEC §7 --push; see publish.py)
         self.clock: Clock = clock or utc_now
@@ -64,27 +58,11 @@ class ModelRegistry:
         """This registry's options as the explicit context every operation takes."""
         return Context(
             self.layout, actor=self.actor, rev=self.rev, increment=self.increment, allow_detached=self.allow_detached,
-            push=self.push, clock=self.clock, storage_uri=self.storage_uri, source_of=self.source,
-            load_index=self.index,
+            push=self.push, clock=self.clock, storage_uri=self.storage_uri, source_of=lambda: _opened_source(self),
+            load_index=lambda: _loaded_index(self),
         )
 
     # -- reading (ops/reads.py, ops/history.py, ops/insight.py) -------------------------------------
-    @property
-    def root(self) -> Path:
-        return self.layout.root
-
-    def source(self) -> Source:
-        if self._source is None:
-            self._source = Context(self.layout, rev=self.rev).source()
-        return self._source
-
-    def index(self) -> Index:
-        from .store.index import load_index
-
-        index = load_index(self.source())
-        self.warnings = list(index.warnings)
-        return index
-
     def list_models(
         self, stage: str | None = None, *, model: str | None = None, increment: str | None = None,
         tag: str | None = None,
@@ -236,13 +214,6 @@ class ModelRegistry:
             signed=signed, signers_file=signers_file,
         )
 
-    def set_model_policy(
-        self, name: str, *, owner: str | None = None, primary_metric: str | None = None,
-        triggers: dict[str, Any] | None = None,
-    ) -> R.ChangeResult:
-        """Set a model's owner, primary metric or auto-rollback triggers (one commit; see ``update_policy``)."""
-        return self.update_policy(name, owner=owner, primary_metric=primary_metric, triggers=triggers)
-
     @pushes
     def update_policy(
         self, name: str, *, require_approval: str | None = None, approvers: list[str] | None = None,
@@ -274,26 +245,6 @@ class ModelRegistry:
         from .ops.policy import set_signature
 
         return set_signature(self.ctx, model, inputs, outputs)
-
-    # -- signers (SPEC §6 signed approvals; sw_registry/signers.py) ------------------------------------
-    @pushes
-    def add_signer(self, email: str, pubkey_file: str | os.PathLike[str]) -> Any:
-        """List ``email``'s SSH public key in the signers file (one commit, event policy)."""
-        from . import signers
-
-        return signers.add(self, email, Path(pubkey_file))
-
-    @pushes
-    def remove_signer(self, email: str) -> Any:
-        """Drop ``email``'s keys from the signers file (one commit); their signed approvals stop counting."""
-        from . import signers
-
-        return signers.remove(self, email)
-
-    def list_signers(self) -> dict[str, Any]:
-        from . import signers
-
-        return signers.listing(self)
 
     # -- living docs (ops/docs.py) -------------------------------------------------------------------
     @pushes
@@ -360,37 +311,17 @@ class ModelRegistry:
 
         return reindex(self.ctx)
 
-    # -- for the capability modules (monitor, environments, experiments, signers, mlflow_mirror) ------
-    # one-line delegations so that those modules need no change; new code calls ops with ``registry.ctx``
-    def _now(self) -> str:
-        return self.ctx.now()
 
-    def _write(self, *, allow_dirty: bool = False, adopt: tuple[str, ...] = ()) -> AbstractContextManager[Transaction]:
-        return self.ctx.write(allow_dirty=allow_dirty, adopt=adopt)
+def _opened_source(registry: ModelRegistry) -> Source:
+    """The registry's read side, opened once (a --rev tree is read through git)."""
+    if registry._source is None:
+        registry._source = Context(registry.layout, rev=registry.rev).source()
+    return registry._source
 
-    def _read_metadata(self, rec: Meta) -> Meta:
-        return common.read_metadata(self.ctx, rec)
 
-    def _verified(self, meta: Meta, rec: Meta) -> ModelVersion:
-        return reads.verified(self.ctx, meta, rec)
+def _loaded_index(registry: ModelRegistry) -> Index:
+    from .store.index import load_index
 
-    def _rewrite_metadata(self, tx: Transaction, rec: Meta, change: Callable[[Meta], None]) -> Meta:
-        return common.rewrite_metadata(self.ctx, tx, rec, change)
-
-    def _object_store(self, policy: Any) -> Any:
-        return common.object_store(self.ctx, policy)
-
-    def _target_increment(self, explicit: str | None, from_metadata: Any) -> Increment:
-        return common.target_increment(self.ctx, explicit, from_metadata)
-
-    def _stage_change(self, tx: Transaction, rec: Meta, **change: Any) -> Meta:
-        return moves.stage_change(self.ctx, tx, rec, **change)
-
-    def _move(self, tx: Transaction, rec: Meta, *args: Any, **kwargs: Any) -> tuple[list[str], set[str]]:
-        return moves.move(self.ctx, tx, rec, *args, **kwargs)
-
-    def _finish(self, tx: Transaction, increments: set[str], *args: Any, **kwargs: Any) -> str | None:
-        return moves.finish(self.ctx, tx, increments, *args, **kwargs)
-
-    def _write_policy(self, tx: Transaction, *args: Any, **kwargs: Any) -> R.ChangeResult:
-        return policy_ops.write_policy(tx, *args, **kwargs)
+    index = load_index(_opened_source(registry))
+    registry.warnings = list(index.warnings)
+    return index

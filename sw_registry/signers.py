@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import signing
+from .publish import pushes
 
 if TYPE_CHECKING:
     from .registry import ModelRegistry
@@ -49,7 +50,7 @@ def _write(registry: ModelRegistry, subject: str, change: Any) -> ChangeResult:
     from .policy import validate
     from .results import ChangeResult
 
-    with registry._write() as tx:
+    with registry.ctx.write() as tx:
         data = copy.deepcopy(tx.index.policy.data) or {"schema_version": 1}
         rel = data.get("signers_file") or signing.DEFAULT_SIGNERS_FILE
         path = registry.layout.abs(rel)
@@ -90,11 +91,29 @@ def remove(registry: ModelRegistry, email: str) -> ChangeResult:
     return _write(registry, f"registry: remove signer {email}", change)
 
 
+@pushes
+def add_signer(registry: ModelRegistry, email: str, pubkey_file: str | Path) -> ChangeResult:
+    """The API of ``registry-signers add`` over a registry: ``add`` as one of its writes (published with
+    ``registry.push``, then the post-commit hooks), like a ModelRegistry write method."""
+    return add(registry, email, pubkey_file)
+
+
+@pushes
+def remove_signer(registry: ModelRegistry, email: str) -> ChangeResult:
+    """The API of ``registry-signers remove``: ``remove`` as one of the registry's writes (see ``add_signer``)."""
+    return remove(registry, email)
+
+
+def list_signers(registry: ModelRegistry) -> dict[str, Any]:
+    """The API of ``registry-signers list`` (see ``listing``)."""
+    return listing(registry)
+
+
 def listing(registry: ModelRegistry) -> dict[str, Any]:
     """The signers file's entries as they are in the work tree: ``{"signers_file", "signers": [...]}``."""
-    index = registry.index()
+    index = registry.ctx.index()
     rel = index.policy.signers_file or signing.DEFAULT_SIGNERS_FILE
-    raw = registry.source().read(rel)
+    raw = registry.ctx.source().read(rel)
     text = raw.decode("utf-8", "replace") if raw is not None else ""
     return {
         "signers_file": rel,

@@ -18,7 +18,7 @@ def _registry(ctx: Any) -> Any:
 
 def model_names(ctx: Any, incomplete: str) -> list[str]:
     try:
-        return [n for n in _registry(ctx).index().names() if n.startswith(incomplete)]
+        return [n for n in _registry(ctx).ctx.index().names() if n.startswith(incomplete)]
     except Exception:  # completion must never break the shell
         return []
 
@@ -31,7 +31,7 @@ def model_versions(ctx: Any, incomplete: str) -> list[str]:
         name = (getattr(ctx, "params", {}) or {}).get("name") or (leftover[0] if leftover else None)
         if not name:
             return []
-        versions = [r["version"] for r in _registry(ctx).index().records_of(name)]
+        versions = [r["version"] for r in _registry(ctx).ctx.index().records_of(name)]
         typed = incomplete[1:] if incomplete[:1] in ("v", "V") else incomplete
         return [v for v in reversed(versions) if v.startswith(typed)]
     except Exception:  # completion must never break the shell

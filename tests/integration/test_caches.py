@@ -115,7 +115,7 @@ def test_the_writes_dirty_check_sees_what_git_status_sees(project: Path, reg: Mo
     reg.promote_model(NAME, "1.0.0", to_stage="staging")  # clean again: the write lands
 
     # registry.yaml edited in place, same size
-    reg.set_model_policy(NAME, owner="abc@example.com")
+    reg.update_policy(NAME, owner="abc@example.com")
     policy = project / ".specweave" / "registry.yaml"
     text = policy.read_text()
     policy.write_text(text.replace("abc@", "xyz@"))

@@ -36,7 +36,7 @@ def deploy(project: Path, make_artifact, versions=(("1.0.0", 0.90), ("1.1.0", 0.
         reg.promote_model("fraud", version, to_stage="staging")
         reg.promote_model("fraud", version, to_stage="production")
     if triggers:
-        reg.set_model_policy("fraud", triggers=triggers)
+        reg.update_policy("fraud", triggers=triggers)
     return ModelRegistry(root=project)
 
 

@@ -35,6 +35,15 @@ def test_model_registry_is_a_facade_of_short_delegations() -> None:
     cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "ModelRegistry")
     long = {f.name: _body_lines(f) for f in cls.body if isinstance(f, ast.FunctionDef) and _body_lines(f) > 10}
     assert long == {}
+    methods = [f.name for f in cls.body if isinstance(f, ast.FunctionDef)]
+    assert len(methods) <= 30, methods  # issue 7: no class over 30 methods (properties and __init__ count)
+    assert [m for m in methods if m.startswith("_") and m != "__init__"] == []  # capability modules use ctx
+    seed = {  # SPEC §12's names stay on the facade
+        "register_model", "version_model", "promote_model", "approve_model", "set_approval_required", "rollback",
+        "set_auto_rollback_triggers", "get_model", "get_model_by_date", "get_lineage", "compare_models",
+        "set_model_signature", "deprecate_model", "list_models", "info",
+    }
+    assert seed <= set(methods)
 
 
 def test_ops_modules_stay_small() -> None:

@@ -16,6 +16,7 @@ import pytest
 from sw_registry import ModelGovernance
 from sw_registry.errors import ApprovalRequired, ConfigError, GitError, IntegrityError, NotAnApprover
 from sw_registry.registry import ModelRegistry
+from sw_registry.signers import add_signer, remove_signer
 from tests.conftest import error, git, run_cli
 
 pytestmark = pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="ssh-keygen is not installed")
@@ -63,8 +64,8 @@ def reg(project: Path, make_artifact, keys: dict[str, Path]) -> ModelRegistry:
     r = ModelRegistry(root=project)
     r.register_model(NAME, str(make_artifact(b"one")), version="1.0.0", metadata={"accuracy": 0.9})
     r.promote_model(NAME, "1.0.0", to_stage="staging")
-    r.add_signer(ALICE, f"{keys['alice']}.pub")
-    r.add_signer(BOB, f"{keys['bob']}.pub")
+    add_signer(r, ALICE, f"{keys['alice']}.pub")
+    add_signer(r, BOB, f"{keys['bob']}.pub")
     r.set_approval_required(
         stage="production", approvers=[BOB, CAROL], name=NAME, allow_self_approval=False, signed=True
     )
@@ -145,7 +146,7 @@ def test_an_approval_made_before_signed_was_set_does_not_count_after(project: Pa
     r.promote_model(NAME, "1.0.0", to_stage="staging")
     r.set_approval_required(stage="production", approvers=[BOB], name=NAME)
     r.approve_model(NAME, "1.0.0", approver=BOB)  # unsigned: the rule did not ask for a signature yet
-    r.add_signer(BOB, f"{keys['bob']}.pub")
+    add_signer(r, BOB, f"{keys['bob']}.pub")
     r.set_approval_required(stage="production", approvers=[BOB], name=NAME, signed=True)
     with pytest.raises(ApprovalRequired) as refused:
         r.promote_model(NAME, "1.0.0", to_stage="production")
@@ -186,7 +187,7 @@ def test_removing_a_signers_key_makes_their_approvals_stop_counting(project: Pat
     sign_with(project, keys["bob"])
     reg.approve_model(NAME, "1.0.0", approver=BOB)
     sign_with(project, keys["alice"])
-    removed = reg.remove_signer(BOB)
+    removed = remove_signer(reg, BOB)
     assert removed.changed and removed.commit == head(project)
     assert BOB not in (project / ".specweave" / "allowed_signers").read_text()
     with pytest.raises(ApprovalRequired) as refused:
@@ -195,7 +196,7 @@ def test_removing_a_signers_key_makes_their_approvals_stop_counting(project: Pat
     with pytest.raises(IntegrityError) as bad:
         reg.verify()
     assert [p["status"] for p in bad.value.details["problems"] if p["code"] == "unsigned_approval"] == ["unknown_key"]
-    assert reg.remove_signer(BOB).commit is None  # removing again changes nothing
+    assert remove_signer(reg, BOB).commit is None  # removing again changes nothing
 
 
 def test_a_signers_file_changed_outside_the_tool_is_flagged(project: Path, reg: ModelRegistry, keys) -> None:
@@ -214,7 +215,7 @@ def test_audit_shows_each_approvals_signer_key_and_status(project: Path, make_ar
     r.register_model(NAME, str(make_artifact(b"one")), version="1.0.0")
     r.set_approval_required(stage="production", approvers=[BOB], name=NAME)
     r.approve_model(NAME, "1.0.0", approver=BOB, comments="before signing")
-    r.add_signer(BOB, f"{keys['bob']}.pub")
+    add_signer(r, BOB, f"{keys['bob']}.pub")
     r.set_approval_required(stage="production", approvers=[BOB], name=NAME, signed=True)
     sign_with(project, keys["bob"])
     r.approve_model(NAME, "1.0.0", approver=BOB, comments="signed")
@@ -226,7 +227,7 @@ def test_audit_shows_each_approvals_signer_key_and_status(project: Path, make_ar
     ]
     text = report.to_markdown()
     assert "[unsigned]" in text and f"[signature good by {BOB}, key {fingerprint(keys['bob'])}]" in text
-    r.remove_signer(BOB)
+    remove_signer(r, BOB)
     again = ModelGovernance(registry=r).generate_audit_report(model=NAME).to_dict()["approvals"]
     assert [a["signature"] for a in again] == ["unsigned", "unknown_key"]
 
@@ -235,7 +236,7 @@ def test_require_signed_signs_every_write_and_verify_flags_an_unsigned_registry_
     project: Path, make_artifact, keys
 ) -> None:
     r = ModelRegistry(root=project)
-    r.add_signer(ALICE, f"{keys['alice']}.pub")
+    add_signer(r, ALICE, f"{keys['alice']}.pub")
     policy = project / ".specweave" / "registry.yaml"
     policy.write_text(policy.read_text() + "require_signed: true\n")
     git(project, "commit", "-q", "-m", "registry: require signed commits\n\nRegistry-Event: policy", "--", str(policy))
@@ -308,7 +309,7 @@ def test_signers_file_elsewhere(project: Path, make_artifact, keys) -> None:
     r.set_approval_required(
         stage="production", approvers=[BOB], name="fraud.eu-1", signed=True, signers_file="config/signers"
     )
-    r.add_signer(BOB, f"{keys['bob']}.pub")
+    add_signer(r, BOB, f"{keys['bob']}.pub")
     assert BOB in (project / "config" / "signers").read_text()
     r.register_model("fraud.eu-1", str(make_artifact(b"one")), version="1.0.0")
     r.promote_model("fraud.eu-1", "1.0.0", to_stage="staging")
@@ -369,13 +370,13 @@ def test_a_key_removed_by_a_commit_made_by_hand_stops_counting(project: Path, re
 
 
 def test_an_uncommitted_signers_file_grants_nothing(project: Path, reg: ModelRegistry, keys) -> None:
-    reg.add_signer(CAROL, f"{keys['carol']}.pub")
+    add_signer(reg, CAROL, f"{keys['carol']}.pub")
     sign_with(project, keys["carol"])
     reg.approve_model(NAME, "1.0.0", approver=CAROL)
     signers = project / ".specweave" / "allowed_signers"
     listed = signers.read_text()
     sign_with(project, keys["alice"])
-    reg.remove_signer(CAROL)
+    remove_signer(reg, CAROL)
     signers.write_text(listed)  # carol back in the work tree only
     for _ in range(2):  # the second time with the memo of HEAD's file current
         with pytest.raises(ApprovalRequired) as refused:

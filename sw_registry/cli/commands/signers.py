@@ -35,9 +35,11 @@ def signers(
     given = [a for a in (email, pubkey_file) if a is not None]
     if action not in wanted or len(given) != wanted[action]:
         raise UsageError(f"usage: sw-registry {USAGE}", hint="e.g. registry-signers add bob@example.com bob.pub")
+    from ... import signers as S
+
     reg = w.registry()
     if action == "list":
-        data = reg.list_signers()
+        data = S.list_signers(reg)
 
         def render_list(out: Any) -> None:
             if not data["signers"]:
@@ -53,7 +55,7 @@ def signers(
         emit(w.json, data, render_list)
         return
     assert email is not None
-    r = reg.add_signer(email, pubkey_file or "") if action == "add" else reg.remove_signer(email)
+    r = S.add_signer(reg, email, pubkey_file or "") if action == "add" else S.remove_signer(reg, email)
 
     def render(out: Any) -> None:
         if not r.changed:
