@@ -8,217 +8,226 @@ import shutil
 import subprocess
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import GitError
-from .fields import RepoFields
 from .run import git_env, run_git
 
 COMMIT_HOOKS = ("pre-commit", "prepare-commit-msg", "commit-msg", "post-commit", "post-rewrite")
 
+if TYPE_CHECKING:
+    from .repo import Repo
 
-class CommitsMixin(RepoFields):
-    """``Repo``'s commit methods."""
 
-    def runs_commit_hooks(self) -> bool:
-        """Whether ``git commit`` would run a hook here (then we commit with it, so the hook runs)."""
-        for name in COMMIT_HOOKS:
-            hook = self.hooks_dir / name
-            if hook.is_file() and os.access(hook, os.X_OK):
-                return True
-        return False
+def runs_commit_hooks(repo: Repo) -> bool:
+    """Whether ``git commit`` would run a hook here (then we commit with it, so the hook runs)."""
+    for name in COMMIT_HOOKS:
+        hook = repo.hooks_dir / name
+        if hook.is_file() and os.access(hook, os.X_OK):
+            return True
+    return False
 
-    def commit(
-        self,
-        message: str,
-        paths: Sequence[str],
-        env: dict[str, str] | None = None,
-        *,
-        head: str | None = None,
-        sign: bool = False,
-    ) -> tuple[str, str]:
-        """Commit exactly ``paths`` as ``stage`` put them in the index; the user's other staged changes stay staged.
 
-        Without commit hooks (the usual case) the commit's tree is HEAD's tree with only ``paths`` replaced
-        (``_tree_with``), so its cost follows the change, not the size of the repository or of the index.
-        Where a commit hook would run, ``git commit`` runs it (``_commit_with_hooks``). ``head`` is HEAD's commit
-        (the caller holds the write lock). Returns the commit id and what the hooks printed.
-        """
-        if self.runs_commit_hooks():
-            proc = self._commit_with_hooks(message, paths, env, head, sign=sign)
-        else:
-            proc = self._commit_paths(message, paths, head, git_env(env), sign=sign)
-        if proc.returncode != 0:
-            output = (proc.stdout + proc.stderr).decode("utf-8", "replace").strip()
-            hint = "fix the problem git reports and run the command again"
-            if "tell me who you are" in output or "unable to auto-detect email" in output:
-                hint = "pass --actor EMAIL or set git config user.name and user.email"
-            elif sign and ("sign" in output or "ssh-keygen" in output or "gpg" in output):
-                hint = "git could not sign the commit: check user.signingkey and gpg.format (git config -l)"
-            elif "hook" in output or (self.git_dir / "hooks" / "pre-commit").exists():
-                hint = "a git hook refused the commit; fix what it reports (its output is in details.hook_output)"
-            raise GitError(f"git commit failed: {output}", hint=hint, details={"hook_output": output})
-        output = (proc.stdout + proc.stderr).decode("utf-8", "replace").strip()  # what hooks printed
-        new_head = self.head_commit()
-        if not new_head or new_head == head:
-            raise GitError("git commit reported success but HEAD did not move", hint="run 'git status' and retry")
-        return new_head, output
+def commit(
+    repo: Repo,
+    message: str,
+    paths: Sequence[str],
+    env: dict[str, str] | None = None,
+    *,
+    head: str | None = None,
+    sign: bool = False,
+) -> tuple[str, str]:
+    """Commit exactly ``paths`` as ``stage`` put them in the index; the user's other staged changes stay staged.
 
-    def _commit_with_hooks(
-        self, message: str, paths: Sequence[str], env: dict[str, str] | None, head: str | None, *, sign: bool = False
-    ) -> subprocess.CompletedProcess[bytes]:
-        """``git commit`` on a temporary index, so that the hooks run (and see what they would with --only).
+    Without commit hooks (the usual case) the commit's tree is HEAD's tree with only ``paths`` replaced
+    (``_tree_with``), so its cost follows the change, not the size of the repository or of the index.
+    Where a commit hook would run, ``git commit`` runs it (``_commit_with_hooks``). ``head`` is HEAD's commit
+    (the caller holds the write lock). Returns the commit id and what the hooks printed.
+    """
+    if runs_commit_hooks(repo):
+        proc = _commit_with_hooks(repo, message, paths, env, head, sign=sign)
+    else:
+        proc = _commit_paths(repo, message, paths, head, git_env(env), sign=sign)
+    if proc.returncode != 0:
+        output = (proc.stdout + proc.stderr).decode("utf-8", "replace").strip()
+        hint = "fix the problem git reports and run the command again"
+        if "tell me who you are" in output or "unable to auto-detect email" in output:
+            hint = "pass --actor EMAIL or set git config user.name and user.email"
+        elif sign and ("sign" in output or "ssh-keygen" in output or "gpg" in output):
+            hint = "git could not sign the commit: check user.signingkey and gpg.format (git config -l)"
+        elif "hook" in output or (repo.git_dir / "hooks" / "pre-commit").exists():
+            hint = "a git hook refused the commit; fix what it reports (its output is in details.hook_output)"
+        raise GitError(f"git commit failed: {output}", hint=hint, details={"hook_output": output})
+    output = (proc.stdout + proc.stderr).decode("utf-8", "replace").strip()  # what hooks printed
+    new_head = repo.head_commit()
+    if not new_head or new_head == head:
+        raise GitError("git commit reported success but HEAD did not move", hint="run 'git status' and retry")
+    return new_head, output
 
-        What ``git commit --only -- <paths>`` does, but hashing each file once (git's --only adds the
-        paths to a temporary index again, re-hashing every byte: 12 s more for a 1 GiB artifact here).
-        Our temporary index is a copy of the real one, stat data and all, with anything else the user
-        staged put back to HEAD; so the commit neither hashes again nor takes the user's staged work.
-        ``git commit`` also runs git's automatic housekeeping itself.
-        """
-        tmp = self.git_dir / f"sw-registry-index-{os.getpid()}"
-        tmp_env = git_env({**(env or {}), "GIT_INDEX_FILE": str(tmp)})
-        ours = [self.prefix + p for p in paths]  # from the top of the work tree, as git prints paths
-        try:
-            shutil.copyfile(self.git_dir / "index", tmp)
-            if head:
-                staged = self.git("diff-index", "--cached", "--name-only", "-z", "--no-renames", "HEAD", "--").stdout
-            else:
-                staged = run_git(self.toplevel, "ls-files", "-z").stdout  # unborn: everything staged is new
-            others = [
-                p
-                for p in staged.decode("utf-8", "surrogateescape").split("\0")
-                if p and p not in ours and not any(p.startswith(o + "/") for o in ours)
-            ]
-            if others:  # the user's staged work stays staged in the real index, out of this commit
-                restore = ["reset", "-q", "HEAD", "--"] if head else ["rm", "-q", "--cached", "--"]
-                run_git(self.toplevel, "--literal-pathspecs", *restore, *others, env=tmp_env)
-            # no FAST_OBJECTS here: the blobs exist (``stage`` wrote them), and git passes -c settings on to the
-            # housekeeping ``git commit`` starts, whose repack must keep git's normal compression
-            # git's -S signs with the user's key, gpg.format as they configured it (SPEC §6)
-            commit = ("commit", "-q", "--no-edit", *(["-S"] if sign else []), "-F", "-")
-            return run_git(self.root, *commit, input=message.encode("utf-8"), env=tmp_env, check=False)
-        finally:
-            for leftover in (tmp, tmp.with_name(tmp.name + ".lock")):
-                with contextlib.suppress(FileNotFoundError):
-                    leftover.unlink()
 
-    def _commit_paths(
-        self, message: str, paths: Sequence[str], head: str | None, env: dict[str, str], *, sign: bool = False
-    ) -> subprocess.CompletedProcess[bytes]:
-        """A commit of HEAD's tree with ``paths`` as the index has them, made with plumbing (no hook would run).
+def _commit_with_hooks(
+    repo: Repo, message: str, paths: Sequence[str], env: dict[str, str] | None, head: str | None, *, sign: bool = False
+) -> subprocess.CompletedProcess[bytes]:
+    """``git commit`` on a temporary index, so that the hooks run (and see what they would with --only).
 
-        ``git commit`` would refresh the whole index (an lstat of every tracked file) and write-tree would read and
-        write all of it; here git reads only the index entries of ``paths``, the trees on the way to them, and
-        writes those trees again. Then git's automatic housekeeping starts, as after ``git commit``.
-        """
-        tree = self._tree_with(head, paths)
-        if isinstance(tree, subprocess.CompletedProcess):
-            return tree
-        made = self.create_commit(tree, head, message, env, sign=sign)
-        if made.returncode == 0:
-            start_housekeeping(self.root)
-        return made
-
-    def create_commit(
-        self, tree: str, head: str | None, message: str, env: dict[str, str], *, sign: bool = False
-    ) -> subprocess.CompletedProcess[bytes]:
-        """commit-tree and update-ref: the one place a commit object is made; ``sign`` is git's -S (SPEC §6)."""
-        parents = ["-p", head] if head else []
-        signing = ["-S"] if sign else []
-        made = run_git(
-            self.root, "commit-tree", tree, *parents, *signing, input=message.encode("utf-8"), env=env, check=False
-        )
-        if made.returncode != 0:
-            return made
-        commit = made.stdout.decode().strip()
-        subject = message.split("\n", 1)[0]
-        reflog = f"commit: {subject}" if head else f"commit (initial): {subject}"
-        # the old value makes the update fail if HEAD moved since the write began
-        moved = run_git(self.root, "update-ref", "-m", reflog, "HEAD", commit, head or "", env=env, check=False)
-        return moved if moved.returncode != 0 else subprocess.CompletedProcess(made.args, 0, b"", made.stderr)
-
-    def _tree_with(self, head: str | None, paths: Sequence[str]) -> str | subprocess.CompletedProcess[bytes]:
-        """The id of HEAD's tree with everything at or below each of ``paths`` replaced by the index's entries.
-
-        Reads the index entries of ``paths`` (ls-files), the raw trees of their parent folders at HEAD (one
-        cat-file --batch), and writes the changed trees bottom-up (one mktree --batch).
-        """
-        ours = [self.prefix + p.rstrip("/") for p in paths]
-        listed = run_git(
-            self.toplevel, "--literal-pathspecs", "ls-files", "-s", "-z", "--full-name", "--", *ours, check=False
-        )
-        if listed.returncode != 0:
-            return listed
-        staged: dict[str, tuple[str, str]] = {}  # path -> (mode, oid)
-        for line in listed.stdout.decode("utf-8", "surrogateescape").split("\0"):
-            if line:
-                meta, _, path = line.partition("\t")
-                mode, oid, _stage = meta.split()
-                staged[path] = (mode, oid)
-        trees, kept = self._head_trees(head, ours)
-        for path, entry in staged.items():
-            parent, _, name = path.rpartition("/")
-            trees.setdefault(parent, {})[name] = entry
-            while parent and parent not in kept:  # a new folder below one of our paths
-                parent = parent.rpartition("/")[0]
-                trees.setdefault(parent, {})
-        some_oid = next(iter(staged.values()), ("", head or ""))[1]
-        return self._write_trees(trees, "sha256" if len(some_oid) == 64 else "sha1")  # the object format
-
-    def _head_trees(self, head: str | None, ours: list[str]) -> tuple[dict[str, dict[str, tuple[str, str]]], set[str]]:
-        """HEAD's listing of every folder above ``ours`` (folder -> name -> (mode, oid)), without ``ours``
-        themselves; and the set of those folders (the ones rebuilt from the index alone are not in it)."""
-        kept: set[str] = set()
-        for p in ours:
-            parent = p
-            while parent:
-                parent = parent.rpartition("/")[0]
-                kept.add(parent)
-        trees: dict[str, dict[str, tuple[str, str]]] = {d: {} for d in kept}
+    What ``git commit --only -- <paths>`` does, but hashing each file once (git's --only adds the
+    paths to a temporary index again, re-hashing every byte: 12 s more for a 1 GiB artifact here).
+    Our temporary index is a copy of the real one, stat data and all, with anything else the user
+    staged put back to HEAD; so the commit neither hashes again nor takes the user's staged work.
+    ``git commit`` also runs git's automatic housekeeping itrepo.
+    """
+    tmp = repo.git_dir / f"sw-registry-index-{os.getpid()}"
+    tmp_env = git_env({**(env or {}), "GIT_INDEX_FILE": str(tmp)})
+    ours = [repo.prefix + p for p in paths]  # from the top of the work tree, as git prints paths
+    try:
+        shutil.copyfile(repo.git_dir / "index", tmp)
         if head:
-            order = sorted(d for d in kept if not any(d == o or d.startswith(o + "/") for o in ours))
-            query = "".join(f"{head}:{d}\n" if d else f"{head}^{{tree}}\n" for d in order)
-            raw = run_git(self.toplevel, "cat-file", "--batch", input=query.encode("utf-8", "surrogateescape"))
-            for d, body in zip(order, _batch_objects(raw.stdout)):
-                if body is not None:
-                    trees[d] = _parse_tree(body, 32 if len(head) == 64 else 20)
-        for p in ours:
-            parent, _, name = p.rpartition("/")
-            trees[parent].pop(name, None)
-        return trees, kept
+            staged = repo.git("diff-index", "--cached", "--name-only", "-z", "--no-renames", "HEAD", "--").stdout
+        else:
+            staged = run_git(repo.toplevel, "ls-files", "-z").stdout  # unborn: everything staged is new
+        others = [
+            p
+            for p in staged.decode("utf-8", "surrogateescape").split("\0")
+            if p and p not in ours and not any(p.startswith(o + "/") for o in ours)
+        ]
+        if others:  # the user's staged work stays staged in the real index, out of this commit
+            restore = ["reset", "-q", "HEAD", "--"] if head else ["rm", "-q", "--cached", "--"]
+            run_git(repo.toplevel, "--literal-pathspecs", *restore, *others, env=tmp_env)
+        # no FAST_OBJECTS here: the blobs exist (``stage`` wrote them), and git passes -c settings on to the
+        # housekeeping ``git commit`` starts, whose repack must keep git's normal compression
+        # git's -S signs with the user's key, gpg.format as they configured it (SPEC §6)
+        commit = ("commit", "-q", "--no-edit", *(["-S"] if sign else []), "-F", "-")
+        return run_git(repo.root, *commit, input=message.encode("utf-8"), env=tmp_env, check=False)
+    finally:
+        for leftover in (tmp, tmp.with_name(tmp.name + ".lock")):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
 
-    def _write_trees(
-        self, trees: dict[str, dict[str, tuple[str, str]]], algo: str
-    ) -> str | subprocess.CompletedProcess[bytes]:
-        """Write ``trees`` bottom-up (each folder's tree before its parent's, whose entry it becomes) in one
-        mktree --batch, and return the top one's id, after checking git wrote the ids we computed."""
-        order = sorted(trees, key=lambda d: (-d.count("/") if d else 1, d))
-        batch, expect = bytearray(), []
-        for d in order:
-            entries = trees[d]
-            if d:
-                parent, _, name = d.rpartition("/")
-                if entries:
-                    oid = _tree_oid(entries, algo)
-                    trees[parent][name] = ("40000", oid)
-                else:  # git keeps no empty folders
-                    trees[parent].pop(name, None)
-                    continue
-            else:
+
+def _commit_paths(
+    repo: Repo, message: str, paths: Sequence[str], head: str | None, env: dict[str, str], *, sign: bool = False
+) -> subprocess.CompletedProcess[bytes]:
+    """A commit of HEAD's tree with ``paths`` as the index has them, made with plumbing (no hook would run).
+
+    ``git commit`` would refresh the whole index (an lstat of every tracked file) and write-tree would read and
+    write all of it; here git reads only the index entries of ``paths``, the trees on the way to them, and
+    writes those trees again. Then git's automatic housekeeping starts, as after ``git commit``.
+    """
+    tree = _tree_with(repo, head, paths)
+    if isinstance(tree, subprocess.CompletedProcess):
+        return tree
+    made = create_commit(repo, tree, head, message, env, sign=sign)
+    if made.returncode == 0:
+        start_housekeeping(repo.root)
+    return made
+
+
+def create_commit(
+    repo: Repo, tree: str, head: str | None, message: str, env: dict[str, str], *, sign: bool = False
+) -> subprocess.CompletedProcess[bytes]:
+    """commit-tree and update-ref: the one place a commit object is made; ``sign`` is git's -S (SPEC §6)."""
+    parents = ["-p", head] if head else []
+    signing = ["-S"] if sign else []
+    made = run_git(
+        repo.root, "commit-tree", tree, *parents, *signing, input=message.encode("utf-8"), env=env, check=False
+    )
+    if made.returncode != 0:
+        return made
+    commit = made.stdout.decode().strip()
+    subject = message.split("\n", 1)[0]
+    reflog = f"commit: {subject}" if head else f"commit (initial): {subject}"
+    # the old value makes the update fail if HEAD moved since the write began
+    moved = run_git(repo.root, "update-ref", "-m", reflog, "HEAD", commit, head or "", env=env, check=False)
+    return moved if moved.returncode != 0 else subprocess.CompletedProcess(made.args, 0, b"", made.stderr)
+
+
+def _tree_with(repo: Repo, head: str | None, paths: Sequence[str]) -> str | subprocess.CompletedProcess[bytes]:
+    """The id of HEAD's tree with everything at or below each of ``paths`` replaced by the index's entries.
+
+    Reads the index entries of ``paths`` (ls-files), the raw trees of their parent folders at HEAD (one
+    cat-file --batch), and writes the changed trees bottom-up (one mktree --batch).
+    """
+    ours = [repo.prefix + p.rstrip("/") for p in paths]
+    listed = run_git(
+        repo.toplevel, "--literal-pathspecs", "ls-files", "-s", "-z", "--full-name", "--", *ours, check=False
+    )
+    if listed.returncode != 0:
+        return listed
+    staged: dict[str, tuple[str, str]] = {}  # path -> (mode, oid)
+    for line in listed.stdout.decode("utf-8", "surrogateescape").split("\0"):
+        if line:
+            meta, _, path = line.partition("\t")
+            mode, oid, _stage = meta.split()
+            staged[path] = (mode, oid)
+    trees, kept = _head_trees(repo, head, ours)
+    for path, entry in staged.items():
+        parent, _, name = path.rpartition("/")
+        trees.setdefault(parent, {})[name] = entry
+        while parent and parent not in kept:  # a new folder below one of our paths
+            parent = parent.rpartition("/")[0]
+            trees.setdefault(parent, {})
+    some_oid = next(iter(staged.values()), ("", head or ""))[1]
+    return _write_trees(repo, trees, "sha256" if len(some_oid) == 64 else "sha1")  # the object format
+
+
+def _head_trees(
+    repo: Repo, head: str | None, ours: list[str]
+) -> tuple[dict[str, dict[str, tuple[str, str]]], set[str]]:
+    """HEAD's listing of every folder above ``ours`` (folder -> name -> (mode, oid)), without ``ours``
+    themselves; and the set of those folders (the ones rebuilt from the index alone are not in it)."""
+    kept: set[str] = set()
+    for p in ours:
+        parent = p
+        while parent:
+            parent = parent.rpartition("/")[0]
+            kept.add(parent)
+    trees: dict[str, dict[str, tuple[str, str]]] = {d: {} for d in kept}
+    if head:
+        order = sorted(d for d in kept if not any(d == o or d.startswith(o + "/") for o in ours))
+        query = "".join(f"{head}:{d}\n" if d else f"{head}^{{tree}}\n" for d in order)
+        raw = run_git(repo.toplevel, "cat-file", "--batch", input=query.encode("utf-8", "surrogateescape"))
+        for d, body in zip(order, _batch_objects(raw.stdout)):
+            if body is not None:
+                trees[d] = _parse_tree(body, 32 if len(head) == 64 else 20)
+    for p in ours:
+        parent, _, name = p.rpartition("/")
+        trees[parent].pop(name, None)
+    return trees, kept
+
+
+def _write_trees(
+    repo: Repo, trees: dict[str, dict[str, tuple[str, str]]], algo: str
+) -> str | subprocess.CompletedProcess[bytes]:
+    """Write ``trees`` bottom-up (each folder's tree before its parent's, whose entry it becomes) in one
+    mktree --batch, and return the top one's id, after checking git wrote the ids we computed."""
+    order = sorted(trees, key=lambda d: (-d.count("/") if d else 1, d))
+    batch, expect = bytearray(), []
+    for d in order:
+        entries = trees[d]
+        if d:
+            parent, _, name = d.rpartition("/")
+            if entries:
                 oid = _tree_oid(entries, algo)
-            expect.append(oid)
-            for name, (mode, eoid) in entries.items():
-                kind = "tree" if mode == "40000" else "commit" if mode == "160000" else "blob"
-                batch += f"{mode} {kind} {eoid}\t".encode() + name.encode("utf-8", "surrogateescape") + b"\0"
-            batch += b"\0"
-        # --missing: every entry is known to exist (HEAD's trees, the index, or written just before in this
-        # batch), so git need not look each of them up again (a models/ folder has one entry per version)
-        made = run_git(self.root, "mktree", "-z", "--missing", "--batch", input=bytes(batch), check=False)
-        if made.returncode != 0:
-            return made
-        written = made.stdout.decode().split()
-        if written != expect:  # our tree serialisation disagrees with git's: never commit a tree we did not check
-            raise GitError("git wrote other trees than expected", hint="report this as a bug of sw-registry")
-        return written[-1]
+                trees[parent][name] = ("40000", oid)
+            else:  # git keeps no empty folders
+                trees[parent].pop(name, None)
+                continue
+        else:
+            oid = _tree_oid(entries, algo)
+        expect.append(oid)
+        for name, (mode, eoid) in entries.items():
+            kind = "tree" if mode == "40000" else "commit" if mode == "160000" else "blob"
+            batch += f"{mode} {kind} {eoid}\t".encode() + name.encode("utf-8", "surrogateescape") + b"\0"
+        batch += b"\0"
+    # --missing: every entry is known to exist (HEAD's trees, the index, or written just before in this
+    # batch), so git need not look each of them up again (a models/ folder has one entry per version)
+    made = run_git(repo.root, "mktree", "-z", "--missing", "--batch", input=bytes(batch), check=False)
+    if made.returncode != 0:
+        return made
+    written = made.stdout.decode().split()
+    if written != expect:  # our tree serialisation disagrees with git's: never commit a tree we did not check
+        raise GitError("git wrote other trees than expected", hint="report this as a bug of sw-registry")
+    return written[-1]
 
 
 def _batch_objects(out: bytes) -> Iterator[bytes | None]:

@@ -6,136 +6,140 @@ import re
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import GitError
-from .fields import RepoFields
 from .run import git_env
 
+if TYPE_CHECKING:
+    from .repo import Repo
 
-class HistoryMixin(RepoFields):
-    """``Repo``'s reads of history and of trees and blobs at a revision."""
 
-    def seq_commits(self, name: str, since: str | None = None) -> dict[int, str]:
-        """seq -> commit id, from the Registry-Seq trailers of the commits about model ``name`` (only the commits
-        after ``since``, an ancestor of HEAD, when given)."""
-        fmt = (
-            "%H%x1f%(trailers:key=Registry-Model,valueonly,separator=%x2C)"
-            "%x1f%(trailers:key=Registry-Seq,valueonly,separator=%x2C)%x1e"
-        )
-        span = [f"{since}..HEAD"] if since else []
-        proc = self.git("log", f"--format={fmt}", *span, "--", ".specweave", check=False)
-        out: dict[int, str] = {}
-        for record in proc.stdout.decode("utf-8", "replace").split("\x1e"):
-            parts = record.strip("\n").split("\x1f")
-            if len(parts) != 3 or parts[1].strip() != name:
+def seq_commits(repo: Repo, name: str, since: str | None = None) -> dict[int, str]:
+    """seq -> commit id, from the Registry-Seq trailers of the commits about model ``name`` (only the commits
+    after ``since``, an ancestor of HEAD, when given)."""
+    fmt = (
+        "%H%x1f%(trailers:key=Registry-Model,valueonly,separator=%x2C)"
+        "%x1f%(trailers:key=Registry-Seq,valueonly,separator=%x2C)%x1e"
+    )
+    span = [f"{since}..HEAD"] if since else []
+    proc = repo.git("log", f"--format={fmt}", *span, "--", ".specweave", check=False)
+    out: dict[int, str] = {}
+    for record in proc.stdout.decode("utf-8", "replace").split("\x1e"):
+        parts = record.strip("\n").split("\x1f")
+        if len(parts) != 3 or parts[1].strip() != name:
+            continue
+        for seq in parts[2].replace(" ", "").split(","):
+            if seq.isdigit():
+                out.setdefault(int(seq), parts[0])
+    return out
+
+
+def is_ancestor(repo: Repo, older: str, newer: str) -> bool:
+    """Whether commit ``older`` is in the history of ``newer`` (False if it no longer exists)."""
+    if not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", older):
+        return False
+    return repo.git("merge-base", "--is-ancestor", older, newer, check=False).returncode == 0
+
+
+def registry_log(repo: Repo, since: str | None = None, until: str | None = None) -> list[dict[str, Any]]:
+    """Commits touching .specweave/, oldest first: id, author, parents, date, Registry-Event, all Registry-*
+    trailers (``trailers``: lower-case key without the prefix -> value) and the changed paths."""
+    fmt = (
+        "%x1e%H%x1f%ae%x1f%P%x1f%ad%x1f%(trailers:key=Registry-Event,valueonly,separator=%x2C)"
+        "%x1f%(trailers:only=true,unfold=true,separator=%x1d)"
+    )
+    args = [
+        "-c",
+        "core.quotePath=false",
+        "log",
+        "--reverse",
+        f"--format={fmt}",
+        "--name-status",
+        "-M",
+        "--date=format-local:%Y-%m-%dT%H:%M:%SZ",
+    ]  # with TZ=UTC: UTC ISO-8601 with Z (SPEC §9)
+    if since:
+        args.append(f"--since={since}")
+    if until:
+        args.append(f"--until={until}")
+    proc = repo.git(*args, "--", ".specweave", check=False, env=git_env({"TZ": "UTC"}))
+    out: list[dict[str, Any]] = []
+    for chunk in proc.stdout.decode("utf-8", "replace").split("\x1e")[1:]:
+        head, _, body = chunk.partition("\n")
+        commit, author, parents, date, event, block = (head.split("\x1f") + [""] * 6)[:6]
+        trailers: dict[str, str] = {}
+        for item in block.split("\x1d"):
+            key, sep, value = item.partition(": ")
+            if sep and key.startswith("Registry-"):
+                trailers.setdefault(key[len("Registry-") :].lower(), value.strip())
+        changes = []
+        for line in body.splitlines():
+            if not line.strip():
                 continue
-            for seq in parts[2].replace(" ", "").split(","):
-                if seq.isdigit():
-                    out.setdefault(int(seq), parts[0])
-        return out
-
-    def is_ancestor(self, older: str, newer: str) -> bool:
-        """Whether commit ``older`` is in the history of ``newer`` (False if it no longer exists)."""
-        if not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", older):
-            return False
-        return self.git("merge-base", "--is-ancestor", older, newer, check=False).returncode == 0
-
-    def registry_log(self, since: str | None = None, until: str | None = None) -> list[dict[str, Any]]:
-        """Commits touching .specweave/, oldest first: id, author, parents, date, Registry-Event, all Registry-*
-        trailers (``trailers``: lower-case key without the prefix -> value) and the changed paths."""
-        fmt = (
-            "%x1e%H%x1f%ae%x1f%P%x1f%ad%x1f%(trailers:key=Registry-Event,valueonly,separator=%x2C)"
-            "%x1f%(trailers:only=true,unfold=true,separator=%x1d)"
+            status, *paths = line.split("\t")
+            paths = [p[len(repo.prefix) :] if repo.prefix and p.startswith(repo.prefix) else p for p in paths]
+            changes.append((status, paths))
+        out.append(
+            {
+                "commit": commit,
+                "author": author,
+                "parents": parents.split(),
+                "date": date,
+                "event": event.strip() or None,
+                "trailers": trailers,
+                "changes": changes,
+            }
         )
-        args = [
-            "-c",
-            "core.quotePath=false",
-            "log",
-            "--reverse",
-            f"--format={fmt}",
-            "--name-status",
-            "-M",
-            "--date=format-local:%Y-%m-%dT%H:%M:%SZ",
-        ]  # with TZ=UTC: UTC ISO-8601 with Z (SPEC §9)
-        if since:
-            args.append(f"--since={since}")
-        if until:
-            args.append(f"--until={until}")
-        proc = self.git(*args, "--", ".specweave", check=False, env=git_env({"TZ": "UTC"}))
-        out: list[dict[str, Any]] = []
-        for chunk in proc.stdout.decode("utf-8", "replace").split("\x1e")[1:]:
-            head, _, body = chunk.partition("\n")
-            commit, author, parents, date, event, block = (head.split("\x1f") + [""] * 6)[:6]
-            trailers: dict[str, str] = {}
-            for item in block.split("\x1d"):
-                key, sep, value = item.partition(": ")
-                if sep and key.startswith("Registry-"):
-                    trailers.setdefault(key[len("Registry-") :].lower(), value.strip())
-            changes = []
-            for line in body.splitlines():
-                if not line.strip():
-                    continue
-                status, *paths = line.split("\t")
-                paths = [p[len(self.prefix) :] if self.prefix and p.startswith(self.prefix) else p for p in paths]
-                changes.append((status, paths))
-            out.append(
-                {
-                    "commit": commit,
-                    "author": author,
-                    "parents": parents.split(),
-                    "date": date,
-                    "event": event.strip() or None,
-                    "trailers": trailers,
-                    "changes": changes,
-                }
-            )
-        return out
+    return out
 
-    # -- reads at a revision ------------------------------------------------------------
-    def resolve_rev(self, rev: str) -> str:
-        proc = self.git("rev-parse", "-q", "--verify", f"{rev}^{{commit}}", check=False)
-        if proc.returncode != 0:
-            from ..errors import NotFound
+# -- reads at a revision ------------------------------------------------------------
+def resolve_rev(repo: Repo, rev: str) -> str:
+    proc = repo.git("rev-parse", "-q", "--verify", f"{rev}^{{commit}}", check=False)
+    if proc.returncode != 0:
+        from ..errors import NotFound
 
-            raise NotFound(f"no commit, branch or tag {rev!r}", hint="pass a ref that git rev-parse knows")
-        return proc.stdout.decode().strip()
+        raise NotFound(f"no commit, branch or tag {rev!r}", hint="pass a ref that git rev-parse knows")
+    return proc.stdout.decode().strip()
 
-    def ls_tree(self, commit: str, path: str) -> dict[str, tuple[str, str, int]]:
-        """root-relative path -> (type, object id, size) of everything below ``path`` at ``commit``."""
-        proc = self.git("ls-tree", "-r", "-z", "-l", "--full-tree", commit, "--", self.prefix + path)
-        out: dict[str, tuple[str, str, int]] = {}
-        for entry in proc.stdout.decode("utf-8", "surrogateescape").split("\0"):
-            if not entry:
-                continue
-            meta, _, path_ = entry.partition("\t")
-            _mode, kind, oid, size = meta.split()
-            rel = path_[len(self.prefix) :] if self.prefix else path_
-            out[rel] = (kind, oid, int(size) if size.isdigit() else 0)
-        return out
 
-    def read_blobs(self, oids: Sequence[str]) -> dict[str, bytes]:
-        if not oids:
-            return {}
-        proc = self.git("cat-file", "--batch", input=("\n".join(oids) + "\n").encode())
-        data, out, pos = proc.stdout, {}, 0
-        for oid in oids:
-            nl = data.index(b"\n", pos)
-            header = data[pos:nl].split()
-            size = int(header[2])
-            out[oid] = data[nl + 1 : nl + 1 + size]
-            pos = nl + 1 + size + 1
-        return out
+def ls_tree(repo: Repo, commit: str, path: str) -> dict[str, tuple[str, str, int]]:
+    """root-relative path -> (type, object id, size) of everything below ``path`` at ``commit``."""
+    proc = repo.git("ls-tree", "-r", "-z", "-l", "--full-tree", commit, "--", repo.prefix + path)
+    out: dict[str, tuple[str, str, int]] = {}
+    for entry in proc.stdout.decode("utf-8", "surrogateescape").split("\0"):
+        if not entry:
+            continue
+        meta, _, path_ = entry.partition("\t")
+        _mode, kind, oid, size = meta.split()
+        rel = path_[len(repo.prefix) :] if repo.prefix else path_
+        out[rel] = (kind, oid, int(size) if size.isdigit() else 0)
+    return out
 
-    def blob_to_file(self, oid: str, dest: Path) -> None:
-        with open(dest, "wb") as fh:
-            proc = subprocess.run(
-                ["git", "cat-file", "blob", oid],
-                cwd=self.root,
-                stdout=fh,
-                stderr=subprocess.PIPE,
-                env=git_env(),
-                check=False,
-            )
-        if proc.returncode != 0:
-            raise GitError(f"git could not read object {oid}", hint="run git fsck")
+
+def read_blobs(repo: Repo, oids: Sequence[str]) -> dict[str, bytes]:
+    if not oids:
+        return {}
+    proc = repo.git("cat-file", "--batch", input=("\n".join(oids) + "\n").encode())
+    data, out, pos = proc.stdout, {}, 0
+    for oid in oids:
+        nl = data.index(b"\n", pos)
+        header = data[pos:nl].split()
+        size = int(header[2])
+        out[oid] = data[nl + 1 : nl + 1 + size]
+        pos = nl + 1 + size + 1
+    return out
+
+
+def blob_to_file(repo: Repo, oid: str, dest: Path) -> None:
+    with open(dest, "wb") as fh:
+        proc = subprocess.run(
+            ["git", "cat-file", "blob", oid],
+            cwd=repo.root,
+            stdout=fh,
+            stderr=subprocess.PIPE,
+            env=git_env(),
+            check=False,
+        )
+    if proc.returncode != 0:
+        raise GitError(f"git could not read object {oid}", hint="run git fsck")

@@ -11,10 +11,10 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..errors import GitError, Locked, NotAGitRepo
-from .commits import CommitsMixin
-from .history import HistoryMixin
+from . import commits, history
 from .net import NetProgress, net_push
 from .run import FAST_OBJECTS, git_env, run_git
 
@@ -22,8 +22,11 @@ LOCK_NAME = "sw-registry.lock"
 
 
 @dataclass(frozen=True)
-class Repo(CommitsMixin, HistoryMixin):
-    """A non-bare git work tree that holds the project root."""
+class Repo:
+    """A non-bare git work tree that holds the project root.
+
+    Its own methods read the repository's state; making a commit (commits.py) and reading history (history.py)
+    are functions of those modules, reached through the short methods at the end of this class."""
 
     toplevel: Path
     git_dir: Path
@@ -31,6 +34,10 @@ class Repo(CommitsMixin, HistoryMixin):
     prefix: str  # root relative to toplevel, posix, '' or ending with '/'
     root: Path
     hooks_dir: Path  # where git looks for hooks (core.hooksPath or .git/hooks)
+
+    def git(self, *args: str, **kw: Any) -> subprocess.CompletedProcess[bytes]:
+        """Run git in the project root (run.run_git)."""
+        return run_git(self.root, *args, **kw)
 
     # -- state ---------------------------------------------------------------------
     def head_ref(self) -> str | None:
@@ -184,6 +191,42 @@ class Repo(CommitsMixin, HistoryMixin):
             self.git("reset", "-q", "HEAD", "--", *paths, check=False)
         else:
             self.git("rm", "-r", "-q", "--cached", "--ignore-unmatch", "--", *paths, check=False)
+
+    # -- commits (commits.py) and history (history.py) -------------------------------------------
+    def runs_commit_hooks(self) -> bool:
+        return commits.runs_commit_hooks(self)
+
+    def commit(
+        self, message: str, paths: Sequence[str], env: dict[str, str] | None = None, *, head: str | None = None,
+        sign: bool = False,
+    ) -> tuple[str, str]:
+        return commits.commit(self, message, paths, env, head=head, sign=sign)
+
+    def create_commit(
+        self, tree: str, head: str | None, message: str, env: dict[str, str], *, sign: bool = False
+    ) -> subprocess.CompletedProcess[bytes]:
+        return commits.create_commit(self, tree, head, message, env, sign=sign)
+
+    def seq_commits(self, name: str, since: str | None = None) -> dict[int, str]:
+        return history.seq_commits(self, name, since)
+
+    def is_ancestor(self, older: str, newer: str) -> bool:
+        return history.is_ancestor(self, older, newer)
+
+    def registry_log(self, since: str | None = None, until: str | None = None) -> list[dict[str, Any]]:
+        return history.registry_log(self, since, until)
+
+    def resolve_rev(self, rev: str) -> str:
+        return history.resolve_rev(self, rev)
+
+    def ls_tree(self, commit: str, path: str) -> dict[str, tuple[str, str, int]]:
+        return history.ls_tree(self, commit, path)
+
+    def read_blobs(self, oids: Sequence[str]) -> dict[str, bytes]:
+        return history.read_blobs(self, oids)
+
+    def blob_to_file(self, oid: str, dest: Path) -> None:
+        history.blob_to_file(self, oid, dest)
 
 
 def open_repo(root: Path) -> Repo:
