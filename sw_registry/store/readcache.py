@@ -241,7 +241,7 @@ def _still_verified(check: Any) -> bool:
                 digest.update(chunk)
     except OSError:
         return False
-    return digest.hexdigest() == sha256
+    return bool(digest.hexdigest() == sha256)
 
 
 def forget() -> None:
