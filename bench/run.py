@@ -20,6 +20,7 @@ from 1,500 to 10,002 versions and the peak RSS (GNU time), each against its budg
 
     python bench/run.py                       the default above (about 20-30 minutes on 2 busy cores)
     python bench/run.py --small 20 --big 60   a quick check of the script itself
+    python bench/run.py --reads-only          only the reads (both registries from the fast builder: minutes)
     python bench/run.py --artifact-gib 1      register one 1 GiB file against sha256sum + cp, and its peak RSS
 
 Bytecode: the timed processes cache it in a folder of the benchmark's own (PYTHONPYCACHEPREFIX,
@@ -224,8 +225,9 @@ def du(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
-def size_rows(root: Path, versions: int, runs: int, script: str, scratch: Path) -> dict[str, Op]:
-    """Floors and the eight operations in one registry of ``versions`` versions."""
+def size_rows(root: Path, versions: int, runs: int, script: str, scratch: Path,
+              reads_only: bool = False) -> dict[str, Op]:
+    """Floors and the eight operations (the four reads with ``reads_only``) in one registry of ``versions``."""
     at = ["--root", str(root)]
     info = json.loads(subprocess.run([script, "registry-info", MODEL, "--json", *at], capture_output=True,
                                      text=True, env=bench_env(), check=True).stdout)["data"]
@@ -247,7 +249,6 @@ def size_rows(root: Path, versions: int, runs: int, script: str, scratch: Path) 
 
     ops = {
         "pass": measure_op("python -c pass", "floor", fixed([sys.executable, "-c", "pass"]), runs),
-        "commit": measure_op("git add && git commit", "floor", git_commit, runs, root),
         "list": measure_op("registry-list", "read", fixed([script, "registry-list", "--json", *at]), runs, root),
         "info": measure_op("registry-info", "read", fixed([script, "registry-info", MODEL, "--json", *at]), runs,
                            root),
@@ -255,6 +256,11 @@ def size_rows(root: Path, versions: int, runs: int, script: str, scratch: Path) 
                                                          "--json", *at]), runs, root),
         "history": measure_op("registry-history", "read", fixed([script, "registry-history", MODEL, "--json", *at]),
                               runs, root),
+    }
+    if reads_only:
+        return ops
+    ops |= {
+        "commit": measure_op("git add && git commit", "floor", git_commit, runs, root),
         "register": measure_op("registry-register (4 KB)", "write", register, runs, root),
         "promote": measure_op("registry-promote", "write", lambda i: [script, "registry-promote", MODEL, dev[i + 1],
                                                                       "--to", "staging", "--json", *at], runs, root),
@@ -291,8 +297,9 @@ def cold_reads(root: Path, runs: int, script: str, workdir: Path) -> tuple[Op, O
     return first, Op("registry-history after deleting the cache (rebuild)", "read", rebuild_ms, rebuild_rss)
 
 
-def budget_report(small: int, big: int, big_increments: int, runs: int, workdir: Path, keep: bool) -> list[str]:
-    """Build both registries, time everything, and return the markdown report."""
+def budget_report(small: int, big: int, big_increments: int, runs: int, workdir: Path, keep: bool,
+                  reads_only: bool = False) -> list[str]:
+    """Build both registries, time everything (only the reads with ``reads_only``), and return the report."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from build_registry import build_fast, build_through_product
 
@@ -302,7 +309,7 @@ def budget_report(small: int, big: int, big_increments: int, runs: int, workdir:
     results: dict[int, dict[str, Op]] = {}
     roots: dict[int, Path] = {}
     git_sizes: tuple[int, int] | None = None
-    for per_model, builder in ((small, "product"), (big, "fast")):
+    for per_model, builder in ((small, "fast" if reads_only else "product"), (big, "fast")):
         root = workdir / f"registry-{per_model}"
         if builder == "product":
             built = build_through_product(root, per_model)
@@ -313,13 +320,13 @@ def budget_report(small: int, big: int, big_increments: int, runs: int, workdir:
             git_sizes = (size, du(copy))
             shutil.rmtree(copy)
         else:
-            built = build_fast(root, per_model, big_increments)
+            built = build_fast(root, per_model, big_increments if per_model == big else 3)
         print(f"built {built['versions']:,} versions ({built['builder']}) in {built['seconds']} s", file=sys.stderr)
         how = ("the product (one commit per operation)" if builder == "product" else
                "git fast-import (one commit per version, with trailers) and the product (stage changes)")
         lines.append(f"- {built['versions']:,} versions over {len(built['increments'])} increments, built by {how} "
                      f"in {built['seconds']:.0f} s")
-        results[built["versions"]] = size_rows(root, built["versions"], runs, script, scratch)
+        results[built["versions"]] = size_rows(root, built["versions"], runs, script, scratch, reads_only)
         roots[built["versions"]] = root
     help_op = measure_op("sw-registry --help", "read", fixed([script, "--help"]), runs)
     pass_help = measure_op("python -c pass", "floor", fixed([sys.executable, "-c", "pass"]), runs)
@@ -332,11 +339,12 @@ def budget_report(small: int, big: int, big_increments: int, runs: int, workdir:
         f"{big_v:,} | growth | peak MB | budget (own) | verdict |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
-    for key in ("pass", "commit"):
+    for key in ("pass", "commit")[: 1 if reads_only else 2]:
         a, b = small_ops[key], big_ops[key]
         table_lines.append(f"| {a.label} (floor) | {a.median:.0f} | - | {b.median:.0f} | - | - | "
                            f"{max(a.rss_kb + b.rss_kb, default=0) / 1024:.0f} | - | - |")
-    for key in ("list", "info", "get", "history", "register", "promote", "rollback", "approve"):
+    for key in ("list", "info", "get", "history", "register", "promote", "rollback", "approve")[: 4 if reads_only
+                                                                                                 else 8]:
         a, b = small_ops[key], big_ops[key]
         own_a, own_b = own(small_ops, key), own(big_ops, key)
         budget = WRITE_BUDGET_MS if a.kind == "write" else READ_BUDGET_MS
@@ -463,6 +471,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gib-runs", type=int, default=1, help="registrations of a new X GiB file (default 1)")
     parser.add_argument("--workdir", type=Path, default=None, help="where registries and files go (default: $TMPDIR)")
     parser.add_argument("--keep", action="store_true", help="keep the built registries")
+    parser.add_argument("--reads-only", action="store_true",
+                        help="only the reads, --help and the cold reads; both registries built by the fast builder")
     args = parser.parse_args(argv)
     if args.runs < 5:
         parser.error("--runs must be at least 5")
@@ -475,7 +485,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.artifact_gib:
             rows, notes = artifact_gib(args.artifact_gib, args.gib_runs, workdir, args.keep)
         else:
-            report = budget_report(args.small, args.big, args.big_increments, args.runs, workdir, args.keep)
+            report = budget_report(args.small, args.big, args.big_increments, args.runs, workdir, args.keep,
+                                   args.reads_only)
             print("\n".join(report))
             print(f"\nCommand: `{command}` ({args.runs} timed runs after 1 warm-up; wall time per process)")
             print(f"Machine: {machine_line()}")
