@@ -207,6 +207,7 @@ class Op:
     kind: str  # "read", "write" or "floor"
     times_ms: list[float]
     rss_kb: list[int]
+    floor_ms: list[float] | None = None  # `python -c pass`, run just before each run of this operation
 
     @property
     def median(self) -> float:
@@ -214,11 +215,18 @@ class Op:
 
 
 def measure_op(label: str, kind: str, make_cmd: Callable[[int], Sequence[str]], runs: int,
-               cwd: Path | None = None) -> Op:
+               cwd: Path | None = None, paired_floor: bool = False) -> Op:
+    """``runs`` timed runs after one warm-up; with ``paired_floor``, each after a run of `python -c pass`, so a
+    machine whose speed drifts (other tenants) moves the floor and the operation alike."""
     print(f"  {label} ...", file=sys.stderr, flush=True)
     rss: list[int] = []
     timed(make_cmd(-1), cwd, [])  # warm-up: bytecode, the read cache, the worktree snapshot
-    return Op(label, kind, [timed(make_cmd(i), cwd, rss) for i in range(runs)], rss)
+    times, floors = [], []
+    for i in range(runs):
+        if paired_floor:
+            floors.append(timed([sys.executable, "-c", "pass"], cwd, []))
+        times.append(timed(make_cmd(i), cwd, rss))
+    return Op(label, kind, times, rss, floors if paired_floor else None)
 
 
 def du(path: Path) -> int:
@@ -249,13 +257,14 @@ def size_rows(root: Path, versions: int, runs: int, script: str, scratch: Path,
 
     ops = {
         "pass": measure_op("python -c pass", "floor", fixed([sys.executable, "-c", "pass"]), runs),
-        "list": measure_op("registry-list", "read", fixed([script, "registry-list", "--json", *at]), runs, root),
+        "list": measure_op("registry-list", "read", fixed([script, "registry-list", "--json", *at]), runs, root,
+                           True),
         "info": measure_op("registry-info", "read", fixed([script, "registry-info", MODEL, "--json", *at]), runs,
-                           root),
+                           root, True),
         "get": measure_op("registry-get", "read", fixed([script, "registry-get", MODEL, "--stage", "production",
-                                                         "--json", *at]), runs, root),
+                                                         "--json", *at]), runs, root, True),
         "history": measure_op("registry-history", "read", fixed([script, "registry-history", MODEL, "--json", *at]),
-                              runs, root),
+                              runs, root, True),
     }
     if reads_only:
         return ops
@@ -273,8 +282,10 @@ def size_rows(root: Path, versions: int, runs: int, script: str, scratch: Path,
 
 
 def own(ops: dict[str, Op], key: str) -> float:
-    floor = ops["pass"].median + (ops["commit"].median if ops[key].kind == "write" else 0)
-    return ops[key].median - floor
+    """The median minus the floor: the `python -c pass` runs paired with it when it has them (reads)."""
+    op = ops[key]
+    floor = statistics.median(op.floor_ms) if op.floor_ms else ops["pass"].median
+    return op.median - floor - (ops["commit"].median if op.kind == "write" else 0)
 
 
 def cold_reads(root: Path, runs: int, script: str, workdir: Path) -> tuple[Op, Op]:
@@ -328,8 +339,8 @@ def budget_report(small: int, big: int, big_increments: int, runs: int, workdir:
                      f"in {built['seconds']:.0f} s")
         results[built["versions"]] = size_rows(root, built["versions"], runs, script, scratch, reads_only)
         roots[built["versions"]] = root
-    help_op = measure_op("sw-registry --help", "read", fixed([script, "--help"]), runs)
-    pass_help = measure_op("python -c pass", "floor", fixed([sys.executable, "-c", "pass"]), runs)
+    help_op = measure_op("sw-registry --help", "read", fixed([script, "--help"]), runs, paired_floor=True)
+    pass_help = Op("python -c pass", "floor", help_op.floor_ms or [], [])
     big_versions = max(results)
     first, rebuild = cold_reads(roots[big_versions], runs, script, workdir)
     (small_v, small_ops), (big_v, big_ops) = sorted(results.items())
@@ -374,8 +385,9 @@ def budget_report(small: int, big: int, big_increments: int, runs: int, workdir:
         lines.append(f"- `.git` after the {small_v:,}-version build: {before / 1e6:.1f} MB; after `git gc`: "
                      f"{after / 1e6:.1f} MB; ratio {before / after:.2f}× (budget ≤ {GIT_SIZE_BUDGET:g}×): "
                      f"{'ok' if before / after <= GIT_SIZE_BUDGET else 'over'}")
-    lines.append("- own = the operation's median minus the floor's median of the same size: `python -c pass` for "
-                 "reads, `python -c pass` + `git add && git commit` (in the same repository) for writes; growth = own "
+    lines.append("- own = the operation's median minus the floor's median of the same size: `python -c pass` (for "
+                 "reads and --help, run just before each of their runs) for reads, `python -c pass` + "
+                 "`git add && git commit` (in the same repository) for writes; growth = own "
                  f"at {big_v:,} / own at {small_v:,} (budget ≤ {GROWTH_BUDGET}×); peak = the largest RSS of a run "
                  "(GNU time: the process or a git process it waited for)")
     lines.append("- GTO and MLflow on the same workload: not timed by this script yet")

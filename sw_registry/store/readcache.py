@@ -38,7 +38,7 @@ TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads
 if TYPE_CHECKING:
     from typing import Any
 
-MEMO_FORMAT = 1
+MEMO_FORMAT = 2
 RACY_NS = 50_000_000
 COMMANDS = ("registry-list", "registry-info", "registry-get", "registry-history")
 GROUPS = ("_archive", "_abandoned", "_paused")
@@ -206,21 +206,33 @@ def serve(command: str, kwargs: dict[str, Any]) -> bool:
     tok, racy = now
     entry = _load(path)
     if entry is not None and entry[0] == key and entry[1] == tok and _still_verified(entry[3]):
-        sys.stdout.write(entry[2])
-        sys.stdout.flush()
+        _write(entry[2])
         return True
     if not racy:
         _pending = (path, key, tok, root)
     return False
 
 
-def _load(path: str) -> tuple[str, tuple[Any, ...], str, Any] | None:
+def _write(out: bytes) -> None:
+    """The kept output, as the JSON writer printed it: UTF-8 bytes straight to stdout when that is its encoding."""
+    stream = sys.stdout
+    buffer = getattr(stream, "buffer", None)
+    if buffer is not None and str(getattr(stream, "encoding", "")).lower().replace("-", "") == "utf8":
+        stream.flush()
+        buffer.write(out)
+        buffer.flush()
+    else:
+        stream.write(out.decode("utf-8"))
+        stream.flush()
+
+
+def _load(path: str) -> tuple[str, tuple[Any, ...], bytes, Any] | None:
     try:
         with open(path, "rb") as fh:
             data = marshal.loads(fh.read())
     except (OSError, EOFError, ValueError, TypeError):
         return None
-    if not isinstance(data, tuple) or len(data) != 4 or not isinstance(data[2], str):
+    if not isinstance(data, tuple) or len(data) != 4 or not isinstance(data[2], bytes):
         return None
     return data  # type: ignore[return-value]
 
@@ -261,21 +273,19 @@ def record(envelope: dict[str, Any], text: str) -> None:
         check = _artifact_check(envelope.get("data"), root)
         if check is None:
             return
+    from pathlib import Path
+
     from .files import atomic_write
     from .index import ensure_ignored
 
-    folder = os.path.dirname(path)
+    folder = Path(path).parent
     try:
-        if not os.path.isdir(folder):
-            os.makedirs(folder, exist_ok=True)
-            from pathlib import Path
-
-            ensure_ignored(Path(folder))
-        from pathlib import Path
-
-        atomic_write(Path(path), marshal.dumps((key, tok, text, check)), durable=False)
-    except OSError:
-        pass  # a read-only checkout still reads, just without the memo
+        if not folder.is_dir():
+            folder.mkdir(parents=True, exist_ok=True)
+            ensure_ignored(folder)
+        atomic_write(Path(path), marshal.dumps((key, tok, text.encode("utf-8"), check)), durable=False)
+    except (OSError, UnicodeError):
+        pass  # a read-only checkout reads without the memo; text that is not UTF-8 (a lone surrogate) is not kept
 
 
 def _artifact_check(data: Any, root: str) -> tuple[str, str, int] | None:

@@ -47,7 +47,7 @@ def plant(project: Path) -> int:
     files = list(memo_dir(project).glob("*.marshal"))
     for path in files:
         key, tok, _text, check = marshal.loads(path.read_bytes())
-        path.write_bytes(marshal.dumps((key, tok, MARKER, check)))
+        path.write_bytes(marshal.dumps((key, tok, MARKER.encode(), check)))
     return len(files)
 
 
