@@ -167,8 +167,11 @@ def _flat_stats(stats: list[Any]) -> list[tuple[int, int, int, int]]:
 
 
 def memo_key(command: str, kwargs: dict[str, Any]) -> str | None:
-    """The memo's key for one command line (None for lines it does not keep: --rev, --all-versions, human)."""
+    """The memo's key for one command line (None for lines it does not keep: --rev, --all-versions, --date,
+    human output)."""
     if command not in COMMANDS or kwargs.get("rev") is not None or kwargs.get("all_versions"):
+        return None
+    if kwargs.get("date") is not None:  # one entry per instant asked: a key space without bound
         return None
     as_json = kwargs.get("json") or (command == "registry-history" and kwargs.get("fmt") == "json")
     if not as_json and os.environ.get("SW_REGISTRY_JSON", "").lower() not in ("1", "true", "yes"):

@@ -194,11 +194,14 @@ def test_get_hashes_the_artifact_again_before_answering_from_the_memo(project: P
     assert r.stderr == ""
 
 
-@pytest.mark.parametrize("case", ["rev", "human", "no git", "racy", "off"])
+@pytest.mark.parametrize("case", ["rev", "human", "date", "no git", "racy", "off"])
 def test_what_the_memo_never_keeps(project: Path, reg: ModelRegistry, case: str, monkeypatch: pytest.MonkeyPatch
                                    ) -> None:
-    settle()
     args: tuple[Any, ...] = ("registry-info", NAME, "--json")
+    if case == "date":
+        reg.promote_model(NAME, "1.0.0", to_stage="production")
+        args = ("registry-get", NAME, "--date", "2999-01-01", "--json")
+    settle()
     if case == "rev":
         args = (*args, "--rev", "HEAD")
     elif case == "human":
@@ -207,7 +210,7 @@ def test_what_the_memo_never_keeps(project: Path, reg: ModelRegistry, case: str,
         shutil.rmtree(project / ".git")
     elif case == "racy":
         monkeypatch.setattr(readcache, "RACY_NS", 10**18)
-    else:
+    elif case == "off":
         monkeypatch.setenv("SW_REGISTRY_READ_CACHE", "off")
     for _ in range(2):
         assert run_main(project, *args).returncode == 0
