@@ -198,22 +198,35 @@ def serve(command: str, kwargs: dict[str, Any]) -> bool:
     """Print the memo of this read when it is current (True); else note where the command's output goes."""
     global _pending
     _pending = None
+    try:
+        out = _lookup(command, kwargs)
+    except (OSError, ValueError):  # a NUL byte or an unusable path: the command itself says what is wrong
+        _pending = None
+        return False
+    if out is None:
+        return False
+    _write(out)  # outside the try: a broken pipe is the funnel's to report, and nothing is printed twice
+    return True
+
+
+def _lookup(command: str, kwargs: dict[str, Any]) -> bytes | None:
+    """The kept output when it is current; else None, with the command's output to be kept noted."""
+    global _pending
     key = memo_key(command, kwargs) if enabled() else None
     root = find_root(kwargs.get("root")) if key else None
     if key is None or root is None or not os.path.isdir(root + "/.specweave"):
-        return False
+        return None
     path = _memo_file(root, key)
     now = token(root)
     if path is None or now is None:
-        return False
+        return None
     tok, racy = now
     entry = _load(path)
     if entry is not None and entry[0] == key and entry[1] == tok and _still_verified(entry[3]):
-        _write(entry[2])
-        return True
+        return entry[2]
     if not racy:
         _pending = (path, key, tok, root)
-    return False
+    return None
 
 
 def _write(out: bytes) -> None:

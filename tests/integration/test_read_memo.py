@@ -239,3 +239,11 @@ def test_the_root_is_found_as_the_full_path_finds_it(project: Path, reg: ModelRe
             r = run_main(cwd, "registry-get", NAME, "--json", "--version", "1.0.0", *extra)
             assert r.returncode == 0
             assert json.loads(r.stdout)["data"]["path"] == json.loads(expected)["data"]["path"]
+
+
+def test_an_unusable_root_is_left_to_the_command(project: Path, reg: ModelRegistry) -> None:
+    for root in ("bad\0root", "\udcff"):
+        r = run_main(project, "registry-info", NAME, "--json", "--root", root)
+        assert r.returncode in (2, 3), r.stdout
+        assert json.loads(r.stdout)["ok"] is False
+        assert readcache._pending is None
