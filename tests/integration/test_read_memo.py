@@ -247,3 +247,12 @@ def test_an_unusable_root_is_left_to_the_command(project: Path, reg: ModelRegist
         assert r.returncode in (2, 3), r.stdout
         assert json.loads(r.stdout)["ok"] is False
         assert readcache._pending is None
+
+
+def test_json_from_the_environment_shares_the_memo_of_json_from_the_option(project: Path, reg: ModelRegistry
+                                                                           ) -> None:
+    armed(project)
+    r = run_main(project, "registry-info", NAME, env={"SW_REGISTRY_JSON": "1"})
+    assert r.stdout == MARKER  # the same document either way, so the same entry
+    r = run_main(project, "registry-history", NAME, "--format", "json")
+    assert json.loads(r.stdout)["data"]["name"] == NAME  # another line (--format json): its own entry
