@@ -20,6 +20,7 @@ from 1,500 to 10,002 versions and the peak RSS (GNU time), each against its budg
 
     python bench/run.py                       the default above (about 20-30 minutes on 2 busy cores)
     python bench/run.py --small 20 --big 60   a quick check of the script itself
+    python bench/run.py --reads-only          only the reads (both registries from the fast builder: minutes)
     python bench/run.py --artifact-gib 1      register one 1 GiB file against sha256sum + cp, and its peak RSS
 
 Bytecode: the timed processes cache it in a folder of the benchmark's own (PYTHONPYCACHEPREFIX,
@@ -206,6 +207,7 @@ class Op:
     kind: str  # "read", "write" or "floor"
     times_ms: list[float]
     rss_kb: list[int]
+    floor_ms: list[float] | None = None  # `python -c pass`, run just before each run of this operation
 
     @property
     def median(self) -> float:
@@ -213,19 +215,27 @@ class Op:
 
 
 def measure_op(label: str, kind: str, make_cmd: Callable[[int], Sequence[str]], runs: int,
-               cwd: Path | None = None) -> Op:
+               cwd: Path | None = None, paired_floor: bool = False) -> Op:
+    """``runs`` timed runs after one warm-up; with ``paired_floor``, each after a run of `python -c pass`, so a
+    machine whose speed drifts (other tenants) moves the floor and the operation alike."""
     print(f"  {label} ...", file=sys.stderr, flush=True)
     rss: list[int] = []
     timed(make_cmd(-1), cwd, [])  # warm-up: bytecode, the read cache, the worktree snapshot
-    return Op(label, kind, [timed(make_cmd(i), cwd, rss) for i in range(runs)], rss)
+    times, floors = [], []
+    for i in range(runs):
+        if paired_floor:
+            floors.append(timed([sys.executable, "-c", "pass"], cwd, []))
+        times.append(timed(make_cmd(i), cwd, rss))
+    return Op(label, kind, times, rss, floors if paired_floor else None)
 
 
 def du(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
-def size_rows(root: Path, versions: int, runs: int, script: str, scratch: Path) -> dict[str, Op]:
-    """Floors and the eight operations in one registry of ``versions`` versions."""
+def size_rows(root: Path, versions: int, runs: int, script: str, scratch: Path,
+              reads_only: bool = False) -> dict[str, Op]:
+    """Floors and the eight operations (the four reads with ``reads_only``) in one registry of ``versions``."""
     at = ["--root", str(root)]
     info = json.loads(subprocess.run([script, "registry-info", MODEL, "--json", *at], capture_output=True,
                                      text=True, env=bench_env(), check=True).stdout)["data"]
@@ -247,14 +257,19 @@ def size_rows(root: Path, versions: int, runs: int, script: str, scratch: Path) 
 
     ops = {
         "pass": measure_op("python -c pass", "floor", fixed([sys.executable, "-c", "pass"]), runs),
-        "commit": measure_op("git add && git commit", "floor", git_commit, runs, root),
-        "list": measure_op("registry-list", "read", fixed([script, "registry-list", "--json", *at]), runs, root),
+        "list": measure_op("registry-list", "read", fixed([script, "registry-list", "--json", *at]), runs, root,
+                           True),
         "info": measure_op("registry-info", "read", fixed([script, "registry-info", MODEL, "--json", *at]), runs,
-                           root),
+                           root, True),
         "get": measure_op("registry-get", "read", fixed([script, "registry-get", MODEL, "--stage", "production",
-                                                         "--json", *at]), runs, root),
+                                                         "--json", *at]), runs, root, True),
         "history": measure_op("registry-history", "read", fixed([script, "registry-history", MODEL, "--json", *at]),
-                              runs, root),
+                              runs, root, True),
+    }
+    if reads_only:
+        return ops
+    ops |= {
+        "commit": measure_op("git add && git commit", "floor", git_commit, runs, root),
         "register": measure_op("registry-register (4 KB)", "write", register, runs, root),
         "promote": measure_op("registry-promote", "write", lambda i: [script, "registry-promote", MODEL, dev[i + 1],
                                                                       "--to", "staging", "--json", *at], runs, root),
@@ -267,8 +282,10 @@ def size_rows(root: Path, versions: int, runs: int, script: str, scratch: Path) 
 
 
 def own(ops: dict[str, Op], key: str) -> float:
-    floor = ops["pass"].median + (ops["commit"].median if ops[key].kind == "write" else 0)
-    return ops[key].median - floor
+    """The median minus the floor: the `python -c pass` runs paired with it when it has them (reads)."""
+    op = ops[key]
+    floor = statistics.median(op.floor_ms) if op.floor_ms else ops["pass"].median
+    return op.median - floor - (ops["commit"].median if op.kind == "write" else 0)
 
 
 def cold_reads(root: Path, runs: int, script: str, workdir: Path) -> tuple[Op, Op]:
@@ -291,8 +308,9 @@ def cold_reads(root: Path, runs: int, script: str, workdir: Path) -> tuple[Op, O
     return first, Op("registry-history after deleting the cache (rebuild)", "read", rebuild_ms, rebuild_rss)
 
 
-def budget_report(small: int, big: int, big_increments: int, runs: int, workdir: Path, keep: bool) -> list[str]:
-    """Build both registries, time everything, and return the markdown report."""
+def budget_report(small: int, big: int, big_increments: int, runs: int, workdir: Path, keep: bool,
+                  reads_only: bool = False) -> list[str]:
+    """Build both registries, time everything (only the reads with ``reads_only``), and return the report."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from build_registry import build_fast, build_through_product
 
@@ -302,7 +320,7 @@ def budget_report(small: int, big: int, big_increments: int, runs: int, workdir:
     results: dict[int, dict[str, Op]] = {}
     roots: dict[int, Path] = {}
     git_sizes: tuple[int, int] | None = None
-    for per_model, builder in ((small, "product"), (big, "fast")):
+    for per_model, builder in ((small, "fast" if reads_only else "product"), (big, "fast")):
         root = workdir / f"registry-{per_model}"
         if builder == "product":
             built = build_through_product(root, per_model)
@@ -313,16 +331,16 @@ def budget_report(small: int, big: int, big_increments: int, runs: int, workdir:
             git_sizes = (size, du(copy))
             shutil.rmtree(copy)
         else:
-            built = build_fast(root, per_model, big_increments)
+            built = build_fast(root, per_model, big_increments if per_model == big else 3)
         print(f"built {built['versions']:,} versions ({built['builder']}) in {built['seconds']} s", file=sys.stderr)
         how = ("the product (one commit per operation)" if builder == "product" else
                "git fast-import (one commit per version, with trailers) and the product (stage changes)")
         lines.append(f"- {built['versions']:,} versions over {len(built['increments'])} increments, built by {how} "
                      f"in {built['seconds']:.0f} s")
-        results[built["versions"]] = size_rows(root, built["versions"], runs, script, scratch)
+        results[built["versions"]] = size_rows(root, built["versions"], runs, script, scratch, reads_only)
         roots[built["versions"]] = root
-    help_op = measure_op("sw-registry --help", "read", fixed([script, "--help"]), runs)
-    pass_help = measure_op("python -c pass", "floor", fixed([sys.executable, "-c", "pass"]), runs)
+    help_op = measure_op("sw-registry --help", "read", fixed([script, "--help"]), runs, paired_floor=True)
+    pass_help = Op("python -c pass", "floor", help_op.floor_ms or [], [])
     big_versions = max(results)
     first, rebuild = cold_reads(roots[big_versions], runs, script, workdir)
     (small_v, small_ops), (big_v, big_ops) = sorted(results.items())
@@ -332,11 +350,12 @@ def budget_report(small: int, big: int, big_increments: int, runs: int, workdir:
         f"{big_v:,} | growth | peak MB | budget (own) | verdict |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
-    for key in ("pass", "commit"):
+    for key in ("pass", "commit")[: 1 if reads_only else 2]:
         a, b = small_ops[key], big_ops[key]
         table_lines.append(f"| {a.label} (floor) | {a.median:.0f} | - | {b.median:.0f} | - | - | "
                            f"{max(a.rss_kb + b.rss_kb, default=0) / 1024:.0f} | - | - |")
-    for key in ("list", "info", "get", "history", "register", "promote", "rollback", "approve"):
+    for key in ("list", "info", "get", "history", "register", "promote", "rollback", "approve")[: 4 if reads_only
+                                                                                                 else 8]:
         a, b = small_ops[key], big_ops[key]
         own_a, own_b = own(small_ops, key), own(big_ops, key)
         budget = WRITE_BUDGET_MS if a.kind == "write" else READ_BUDGET_MS
@@ -366,8 +385,9 @@ def budget_report(small: int, big: int, big_increments: int, runs: int, workdir:
         lines.append(f"- `.git` after the {small_v:,}-version build: {before / 1e6:.1f} MB; after `git gc`: "
                      f"{after / 1e6:.1f} MB; ratio {before / after:.2f}× (budget ≤ {GIT_SIZE_BUDGET:g}×): "
                      f"{'ok' if before / after <= GIT_SIZE_BUDGET else 'over'}")
-    lines.append("- own = the operation's median minus the floor's median of the same size: `python -c pass` for "
-                 "reads, `python -c pass` + `git add && git commit` (in the same repository) for writes; growth = own "
+    lines.append("- own = the operation's median minus the floor's median of the same size: `python -c pass` (for "
+                 "reads and --help, run just before each of their runs) for reads, `python -c pass` + "
+                 "`git add && git commit` (in the same repository) for writes; growth = own "
                  f"at {big_v:,} / own at {small_v:,} (budget ≤ {GROWTH_BUDGET}×); peak = the largest RSS of a run "
                  "(GNU time: the process or a git process it waited for)")
     lines.append("- GTO and MLflow on the same workload: not timed by this script yet")
@@ -463,6 +483,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gib-runs", type=int, default=1, help="registrations of a new X GiB file (default 1)")
     parser.add_argument("--workdir", type=Path, default=None, help="where registries and files go (default: $TMPDIR)")
     parser.add_argument("--keep", action="store_true", help="keep the built registries")
+    parser.add_argument("--reads-only", action="store_true",
+                        help="only the reads, --help and the cold reads; both registries built by the fast builder")
     args = parser.parse_args(argv)
     if args.runs < 5:
         parser.error("--runs must be at least 5")
@@ -475,7 +497,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.artifact_gib:
             rows, notes = artifact_gib(args.artifact_gib, args.gib_runs, workdir, args.keep)
         else:
-            report = budget_report(args.small, args.big, args.big_increments, args.runs, workdir, args.keep)
+            report = budget_report(args.small, args.big, args.big_increments, args.runs, workdir, args.keep,
+                                   args.reads_only)
             print("\n".join(report))
             print(f"\nCommand: `{command}` ({args.runs} timed runs after 1 warm-up; wall time per process)")
             print(f"Machine: {machine_line()}")

@@ -8,7 +8,8 @@ Importing this package is cheap: names load on first use, and nothing here impor
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+# no ``typing`` import: it costs a tenth of ``sw-registry --help``; mypy treats this name as typing's
+TYPE_CHECKING = False
 
 __version__ = "0.1.0"
 
@@ -55,6 +56,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from .audit import ModelGovernance
     from .custom import CustomRegistry
     from .errors import RegistryError, StoreError

@@ -11,16 +11,34 @@ tests/cli/test_fastpath.py checks that both parsers pass the command the same ar
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
-_CONVERT: dict[str, Callable[[str], Any]] = {"str": str, "path": Path, "int": int}  # Typer's type names
+
+_CONVERT: dict[str, Callable[[str], Any]] = {"str": str, "path": str, "int": int}  # Typer's type names
 
 
 def parse(spec: dict[str, Any], args: list[str]) -> dict[str, Any] | None:
     """The keyword arguments Typer would pass for ``args``, or None when only Typer should decide."""
+    kwargs = _parse(spec, args)
+    return None if kwargs is None else _paths(spec, kwargs)
+
+
+def _paths(spec: dict[str, Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Path parameters as Typer passes them: pathlib is imported only here, after the read memo had its say."""
+    from pathlib import Path
+
+    for param in spec["options"] + spec["arguments"]:
+        value = kwargs.get(param["name"])
+        if param["type"] == "path" and value is not None:
+            kwargs[param["name"]] = [Path(v) for v in value] if isinstance(value, list) else Path(value)
+    return kwargs
+
+
+def _parse(spec: dict[str, Any], args: list[str]) -> dict[str, Any] | None:
+    """parse() with path parameters left as strings."""
     by_opt: dict[str, dict[str, Any]] = {}
     for param in spec["options"]:
         for opt in param["opts"]:
@@ -83,10 +101,20 @@ def run(args: list[str]) -> int | None:
     if not args or args[0] not in COMMANDS:
         return None
     spec = COMMANDS[args[0]]
-    kwargs = parse(spec, args[1:])
+    kwargs = _parse(spec, args[1:])
     if kwargs is None:
         return None
+    from ..store import readcache
+
+    if args[0] in readcache.COMMANDS and readcache.serve(args[0], kwargs):
+        return 0
+    kwargs = _paths(spec, kwargs)
+    import importlib
+
     func = getattr(importlib.import_module(f"{__package__}.commands.{spec['module']}"), spec["func"])
     from .output import run as funnel
 
-    return funnel(args, lambda _args: func(**kwargs))
+    try:
+        return funnel(args, lambda _args: func(**kwargs))
+    finally:
+        readcache.forget()  # in-process callers (tests, the API) run many commands: nothing carries over

@@ -52,6 +52,9 @@ def write_json(envelope: dict[str, Any]) -> None:
         text = json.dumps(_finite(envelope), ensure_ascii=False, default=str, allow_nan=False)
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
+    from ..store import readcache
+
+    readcache.record(envelope, text + "\n")  # kept when this is a read the memo let through (store/readcache.py)
 
 
 def emit(json_flag: bool, data: dict[str, Any], render: Render) -> None:

@@ -1,8 +1,9 @@
-"""The read side: one interface over the work tree or a git revision, and a stat-validated cache.
+"""The read side: a stat-validated cache of every version's record over a Source (sources.py).
 
 list and info must not re-read every metadata.json on every call. The index keeps a small summary
-of each version in ``.specweave/cache/sw-registry/``, keyed by each file's fingerprint (stat for
-the work tree, blob id for a revision); only files whose fingerprint changed are parsed again.
+of each version (records.py) in ``.specweave/cache/sw-registry/``, keyed by each file's fingerprint (stat for
+the work tree, blob id for a revision); only files whose fingerprint changed are parsed again. The CLI's
+``--json`` reads are answered before this by the read memo (readcache.py) while nothing changed.
 """
 
 from __future__ import annotations
@@ -10,250 +11,35 @@ from __future__ import annotations
 import marshal
 import os
 import sys
-from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
-from .. import versions as V
-from ..errors import IntegrityError, NotFound
+from ..errors import NotFound
 from ..layout import Layout
 from ..policy import Policy, validate
-from .files import atomic_write, parse_metadata
+from .files import atomic_write
+from .records import EVENT_FIELDS, Record, aggregate, parse_record_source, summarize
+from .records import _sorted as _sorted
+from .sources import GitRevSource, Source, WorkTreeSource
 
-if TYPE_CHECKING:
-    from ..gitops import Repo
+# the names other modules import from here
+__all__ = [
+    "EVENT_FIELDS",
+    "GitRevSource",
+    "Index",
+    "Record",
+    "Source",
+    "WorkTreeSource",
+    "aggregate",
+    "empty_index",
+    "ensure_ignored",
+    "load_index",
+    "parse_policy",
+    "read_policy_file",
+    "summarize",
+]
 
 CACHE_FORMAT = 7
-Record = dict[str, Any]
-
-
-class Source(Protocol):
-    """Where registry files are read from: the work tree, or a commit's tree."""
-
-    layout: Layout
-    cache_key: str
-
-    def metadata_files(self) -> dict[str, Any]:
-        """root-relative path of every version's metadata.json -> a fingerprint that changes with it."""
-
-    def read(self, rel: str) -> bytes | None:
-        """A file's bytes, or None if it does not exist."""
-
-    def fingerprint(self, rel: str) -> Any:
-        """A fingerprint of one file (None if missing)."""
-
-
-class WorkTreeSource:
-    cache_key = "worktree"
-
-    def __init__(self, layout: Layout) -> None:
-        self.layout = layout
-
-    def metadata_files(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        root = str(self.layout.root)
-        stat = os.stat
-        for inc in self.layout.increments():
-            models = f"{root}/{inc.rel}/models"
-            try:
-                fd = os.open(models, os.O_RDONLY | os.O_DIRECTORY)
-            except (FileNotFoundError, NotADirectoryError):
-                continue
-            try:
-                with os.scandir(fd) as it:
-                    names = [e.name for e in it if not e.name.startswith(".")]
-                prefix = f"{inc.rel}/models/"
-                for name in names:
-                    try:  # relative to the open folder: the kernel resolves two path parts, not ten
-                        st = stat(f"{name}/metadata.json", dir_fd=fd)
-                    except (FileNotFoundError, NotADirectoryError):
-                        continue
-                    out[f"{prefix}{name}/metadata.json"] = (st.st_mtime_ns, st.st_size, st.st_ino)
-            finally:
-                os.close(fd)
-        return out
-
-    def read(self, rel: str) -> bytes | None:
-        try:
-            with open(f"{self.layout.root}/{rel}", "rb") as fh:
-                return fh.read()
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-
-    def fingerprint(self, rel: str) -> Any:
-        try:
-            st = os.stat(f"{self.layout.root}/{rel}")
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        return (st.st_mtime_ns, st.st_size, st.st_ino)
-
-
-class GitRevSource:
-    """The registry as of a commit, read from git objects without a checkout (``--rev``)."""
-
-    def __init__(self, layout: Layout, repo: Repo, rev: str) -> None:
-        self.layout = layout
-        self.repo = repo
-        self.commit = repo.resolve_rev(rev)
-        self.cache_key = self.commit
-        self._tree = repo.ls_tree(self.commit, ".specweave")
-        self._blobs: dict[str, bytes] = {}
-
-    def metadata_files(self) -> dict[str, Any]:
-        out = {}
-        for rel, (kind, oid, _size) in self._tree.items():
-            parts = rel.split("/")
-            if (
-                kind == "blob"
-                and len(parts) >= 6
-                and parts[-1] == "metadata.json"
-                and parts[-3] == "models"
-                and self.layout.increment_of(rel) == parts[-4]
-            ):
-                out[rel] = oid
-        return out
-
-    def read(self, rel: str) -> bytes | None:
-        entry = self._tree.get(rel)
-        if entry is None:
-            return None
-        oid = entry[1]
-        if oid not in self._blobs:
-            self._blobs.update(self.repo.read_blobs([oid]))
-        return self._blobs[oid]
-
-    def prefetch(self, rels: Iterable[str]) -> None:
-        oids = [self._tree[r][1] for r in rels if r in self._tree and self._tree[r][1] not in self._blobs]
-        self._blobs.update(self.repo.read_blobs(oids))
-
-    def fingerprint(self, rel: str) -> Any:
-        entry = self._tree.get(rel)
-        return entry[1] if entry else None
-
-    def entry(self, rel: str) -> tuple[str, str, int] | None:
-        return self._tree.get(rel)
-
-    def under(self, rel_dir: str) -> dict[str, tuple[str, str, int]]:
-        prefix = rel_dir.rstrip("/") + "/"
-        return {r: e for r, e in self._tree.items() if r.startswith(prefix)}
-
-
-def summarize(meta: dict[str, Any], rel: str) -> Record:
-    """The few fields list, info and the derived files need, from one metadata.json."""
-    folder = rel.rsplit("/", 1)[0]
-    parts = folder.split("/")
-    history = [e for e in meta.get("stage_history") or [] if isinstance(e, dict)]
-    dep = meta.get("deprecation")
-    seqs = [
-        e.get("seq")
-        for e in [
-            *history,
-            *(a for a in meta.get("approvals") or [] if isinstance(a, dict)),
-            *([dep] if isinstance(dep, dict) else []),
-        ]
-    ]
-    art = meta.get("artifact") or {}
-    version = str(meta["version"])
-    try:
-        key = list(V.sort_key(version))
-    except Exception:  # an unparseable version sorts first, and verify reports it
-        key = [-1, -1, -1, 0, "", 0]
-    return {
-        "name": meta["name"],
-        "version": version,
-        "key": key,
-        "stage": meta.get("stage") or "dev",
-        "increment": parts[-3],
-        "dir": folder,
-        "created_at": meta.get("created_at"),
-        "updated_at": meta.get("updated_at"),
-        "created_by": meta.get("created_by"),
-        "deprecated": bool(meta.get("deprecation")),
-        "metrics": meta.get("metrics") if isinstance(meta.get("metrics"), dict) else {},
-        "tags": list(meta.get("tags") or []),
-        "max_seq": max((q for q in seqs if isinstance(q, int)), default=0),
-        # stage changes only, compact: what rollback targets and --date need without reading files
-        "stage_events": [
-            [
-                e.get("seq") or 0,
-                e.get("event"),
-                e.get("from"),
-                e.get("to"),
-                e.get("at"),
-                e.get("by"),
-                e.get("reason"),
-                bool(e.get("forced")),
-            ]
-            for e in history
-        ],
-        # every event of the version (stage changes, approvals, deprecation), as registry-history shows them
-        "events": _events(meta),
-        "lineage": meta.get("lineage") if isinstance(meta.get("lineage"), dict) else {},
-        "artifact": {k: art.get(k) for k in ("path", "sha256", "size_bytes", "store")},
-        "features": [f.get("name") for f in meta.get("features") or [] if isinstance(f, dict)],
-        "schema_version": meta.get("schema_version", 1),
-    }
-
-
-EVENT_FIELDS = ("seq", "event", "from", "to", "at", "by", "reason", "forced", "auto")
-
-
-def _events(meta: dict[str, Any]) -> list[list[Any]]:
-    """[seq, event, from, to, at, by, reason, forced, auto] of each event recorded in one metadata.json."""
-    out: list[list[Any]] = [
-        [e.get("seq"), e.get("event"), e.get("from"), e.get("to"), e.get("at"), e.get("by"), e.get("reason"),
-         bool(e.get("forced")), bool(e.get("auto"))]
-        for e in meta.get("stage_history") or []
-        if isinstance(e, dict)
-    ]
-    out += [
-        [a.get("seq"), "approve", None, a.get("stage"), a.get("at"), a.get("approver"), a.get("comment"), False, False]
-        for a in meta.get("approvals") or []
-        if isinstance(a, dict)
-    ]
-    dep = meta.get("deprecation")
-    if isinstance(dep, dict):
-        out.append(
-            [dep.get("seq"), "deprecate", None, None, dep.get("at"), dep.get("by"), dep.get("reason"), False, False]
-        )
-    return out
-
-
-def aggregate(records: list[Record]) -> dict[str, Any]:
-    """What registry-list shows of a model, computed once per change of its versions (records sorted)."""
-    prod = next((r for r in records if r["stage"] == "production"), None)
-    staging = next((r for r in records if r["stage"] == "staging"), None)
-    return {
-        "count": len(records),
-        "production": prod["version"] if prod else None,
-        "production_metrics": dict(prod["metrics"]) if prod else None,
-        "staging": staging["version"] if staging else None,
-        "latest": records[-1]["version"] if records else None,
-        "updated_at": max((r["updated_at"] or r["created_at"] or "" for r in records), default="") or None,
-        "stages": sorted({r["stage"] for r in records}),
-        "increments": sorted({r["increment"] for r in records}),
-        "tags": sorted({t for r in records for t in r["tags"]}),
-        "max_seq": max((r["max_seq"] for r in records), default=0),
-        "newer_schema": [f"{r['dir']}/metadata.json" for r in records if _newer(r)],
-    }
-
-
-def _newer(rec: Record) -> bool:
-    schema = rec.get("schema_version")
-    return isinstance(schema, int) and schema > 1
-
-
-def _sorted(records: list[Record], name: str) -> list[Record]:
-    """A model's records in version order; the same NAME@VERSION twice is an ``integrity`` error."""
-    records = sorted(records, key=lambda r: (r["key"], r["dir"]))
-    for a, b in zip(records, records[1:]):
-        if a["version"] == b["version"]:
-            raise IntegrityError(
-                f"{name}@{a['version']} is registered twice: {a['dir']} and {b['dir']}",
-                hint="remove one copy (for example after a merge), then run 'sw-registry registry-reindex'",
-                details={"paths": [a["dir"], b["dir"]]},
-            )
-    return records
 
 
 def empty_index(layout: Layout) -> Index:
@@ -374,7 +160,7 @@ def _parse(source: Source, rel: str) -> Record:
     raw = source.read(rel)
     if raw is None:
         raise NotFound(f"{rel} disappeared while reading", hint="run the command again")
-    return summarize(parse_metadata(raw, rel), rel)
+    return summarize(parse_record_source(raw, rel), rel)
 
 
 def _records_path(cache_dir: Path, source: Source, name: str) -> Path:

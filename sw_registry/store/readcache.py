@@ -1,0 +1,321 @@
+"""The read memo: ``registry-list``, ``registry-info``, ``registry-get`` and ``registry-history`` with ``--json``
+answered from their last output while nothing that git or a folder listing shows has changed.
+
+Checking every metadata.json's stat costs 10-30 µs a file on a busy machine: 0.1-0.3 s at 10,000 versions, on
+every read. Instead, the exact stdout of a plain read command line is kept with a *token* taken before that
+command read anything:
+
+- HEAD (the HEAD file, the loose ref it names, the stat of packed-refs and of a reftable's table list), the stat of
+  git's index file, and whether a registry write's journal is present;
+- the stat of registry.yaml, of the increments folder and its ``_archive``/``_abandoned``/``_paused`` folders,
+  and of every increment's ``models/`` folder.
+
+A read whose token is the entry's prints the entry (``registry-get`` first hashes the artifact again, as SPEC §7.13
+asks); any other read runs the command, which checks every metadata.json's stat as before, and keeps its output.
+
+The rule for hand edits (README, "Choices the spec left open"): every commit, checkout, merge, rebase, reset, stash,
+``git add`` and registry write changes HEAD or git's index file; adding, removing or renaming a version folder
+changes its ``models/`` folder; archiving an increment changes the increments folders. Each is seen by the next
+read. An edit *inside* a version folder that leaves git's index alone (a metadata.json edited in place, or
+replaced by an editor's save-by-rename) changes none of them: it is seen by these four commands after ``git add``
+(or any git command that writes the index), and at once by everything else (the Python API, human output, --rev,
+registry-verify, every write), which stat every file. ``SW_REGISTRY_READ_CACHE=off`` turns the memo off.
+
+Not trusted: a token taken within ``RACY_NS`` of a change it records (a second change in the same filesystem
+timestamp tick would go unseen), a project without ``.specweave/``, no git repository, or git environment
+variables that move the repository (``GIT_DIR``, ``GIT_INDEX_FILE``...). Then nothing is memoised.
+
+This module is on the hot path of a read: it imports only os, sys, marshal and time.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import sys
+
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
+if TYPE_CHECKING:
+    from typing import Any
+
+MEMO_FORMAT = 2
+RACY_NS = 50_000_000
+COMMANDS = ("registry-list", "registry-info", "registry-get", "registry-history")
+GROUPS = ("_archive", "_abandoned", "_paused")
+MOVED_GIT = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_CEILING_DIRECTORIES",
+             "GIT_DISCOVERY_ACROSS_FILESYSTEM")
+_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+_KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-=")
+
+_pending: tuple[str, str, tuple[Any, ...], str] | None = None  # (memo file, key, token, root) of the running read
+
+
+def enabled() -> bool:
+    return os.environ.get("SW_REGISTRY_READ_CACHE", "").lower() not in ("0", "off", "no", "false")
+
+
+def _stat(path: str) -> tuple[int, int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read(4096)
+    except (OSError, ValueError):
+        return None
+
+
+def find_root(root: Any) -> str | None:
+    """The project root as layout.find_root finds it, or None when only the full path should decide."""
+    if root is not None and str(root) != "":
+        path = os.path.realpath(os.path.expanduser(str(root)))
+        return path if os.path.isdir(path) else None
+    env = os.environ.get("SW_REGISTRY_ROOT")
+    if env:
+        return find_root(env)
+    start = folder = os.path.realpath(os.getcwd())
+    while True:
+        if os.path.isdir(folder + "/.specweave"):
+            return folder
+        if os.path.lexists(folder + "/.git"):
+            return folder
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return start
+        folder = parent
+
+
+def git_dirs(root: str) -> tuple[str, str] | None:
+    """(git dir, common dir) of the repository holding ``root``, found as git finds it; None without git."""
+    if any(os.environ.get(name) for name in MOVED_GIT):
+        return None
+    folder = root
+    while True:
+        dotgit = folder + "/.git"
+        if os.path.isdir(dotgit):
+            git_dir = dotgit
+            break
+        if os.path.isfile(dotgit):  # a linked worktree or a submodule: "gitdir: PATH"
+            text = _read(dotgit) or ""
+            if not text.startswith("gitdir: "):
+                return None
+            git_dir = os.path.join(folder, text[8:].strip())
+            break
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
+    common = _read(git_dir + "/commondir")
+    return git_dir, os.path.normpath(os.path.join(git_dir, common.strip())) if common else git_dir
+
+
+def _is_increment(name: str) -> bool:
+    """layout.INCREMENT_RE without importing re: ``####-kebab-name``."""
+    if len(name) < 6 or not (name[:4].isascii() and name[:4].isdigit()) or name[4] != "-":
+        return False
+    return all(part and all(c in _ALNUM for c in part) for part in name[5:].split("-"))
+
+
+def token(root: str) -> tuple[tuple[Any, ...], bool] | None:
+    """(the token of ``root``'s registry now, whether it is racy); None when the memo must not be used."""
+    dirs = git_dirs(root)
+    if dirs is None:
+        return None
+    git_dir, common = dirs
+    head = _read(git_dir + "/HEAD")
+    ref = head[5:].strip() if head and head.startswith("ref: ") else ""
+    stats: list[Any] = [
+        _stat(git_dir + "/index"),
+        _stat(common + "/packed-refs"),
+        _stat(common + "/reftable/tables.list"),
+        _stat(root + "/.specweave/registry.yaml"),
+    ]
+    incs = root + "/.specweave/increments"
+    for group in ("", *GROUPS):
+        folder = f"{incs}/{group}" if group else incs
+        st = _stat(folder)
+        stats.append((group, st))
+        if st is None:
+            continue
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError:
+            return None
+        stats += [(name, _stat(f"{folder}/{name}/models")) for name in names if _is_increment(name)]
+    refs = _read(f"{common}/{ref}") if ref.startswith("refs/") and ".." not in ref else None
+    journal = os.path.lexists(common + "/sw-registry.journal")
+    tok = (MEMO_FORMAT, sys.version_info[:2], git_dir, head, refs, journal, tuple(stats))
+    import time
+
+    now = time.time_ns()
+    racy = any(now - max(s[0], s[1]) < RACY_NS for s in _flat_stats(stats))
+    return tok, racy
+
+
+def _flat_stats(stats: list[Any]) -> list[tuple[int, int, int, int]]:
+    out = []
+    for item in stats:
+        st = item[1] if isinstance(item, tuple) and len(item) == 2 else item
+        if st is not None:
+            out.append(st)
+    return out
+
+
+def memo_key(command: str, kwargs: dict[str, Any]) -> str | None:
+    """The memo's key for one command line (None for lines it does not keep: --rev, --all-versions, --date,
+    human output)."""
+    if command not in COMMANDS or kwargs.get("rev") is not None or kwargs.get("all_versions"):
+        return None
+    if kwargs.get("date") is not None:  # one entry per instant asked: a key space without bound
+        return None
+    as_json = kwargs.get("json") or (command == "registry-history" and kwargs.get("fmt") == "json")
+    if not as_json and os.environ.get("SW_REGISTRY_JSON", "").lower() not in ("1", "true", "yes"):
+        return None
+    parts = [command]
+    for name in sorted(kwargs):
+        value = kwargs[name]
+        if name in ("root", "json", "path_only") or value is None or value is False:
+            continue
+        if not isinstance(value, str):
+            return None
+        parts.append(f"{name}={value}")
+    return "+".join(parts)
+
+
+def _memo_file(root: str, key: str) -> str | None:
+    name = "".join(c if c in _KEY_CHARS else "_" for c in key)
+    if len(name) > 180:
+        return None
+    return f"{root}/.specweave/cache/sw-registry/reads/{name}.marshal"
+
+
+def serve(command: str, kwargs: dict[str, Any]) -> bool:
+    """Print the memo of this read when it is current (True); else note where the command's output goes."""
+    global _pending
+    _pending = None
+    try:
+        out = _lookup(command, kwargs)
+    except (OSError, ValueError):  # a NUL byte or an unusable path: the command itself says what is wrong
+        _pending = None
+        return False
+    if out is None:
+        return False
+    _write(out)  # outside the try: a broken pipe is the funnel's to report, and nothing is printed twice
+    return True
+
+
+def _lookup(command: str, kwargs: dict[str, Any]) -> bytes | None:
+    """The kept output when it is current; else None, with the command's output to be kept noted."""
+    global _pending
+    key = memo_key(command, kwargs) if enabled() else None
+    root = find_root(kwargs.get("root")) if key else None
+    if key is None or root is None or not os.path.isdir(root + "/.specweave"):
+        return None
+    path = _memo_file(root, key)
+    now = token(root)
+    if path is None or now is None:
+        return None
+    tok, racy = now
+    entry = _load(path)
+    if entry is not None and entry[0] == key and entry[1] == tok and _still_verified(entry[3]):
+        return entry[2]
+    if not racy:
+        _pending = (path, key, tok, root)
+    return None
+
+
+def _write(out: bytes) -> None:
+    """The kept output, as the JSON writer printed it: UTF-8 bytes straight to stdout when that is its encoding."""
+    stream = sys.stdout
+    buffer = getattr(stream, "buffer", None)
+    if buffer is not None and str(getattr(stream, "encoding", "")).lower().replace("-", "") == "utf8":
+        stream.flush()
+        buffer.write(out)
+        buffer.flush()
+    else:
+        stream.write(out.decode("utf-8"))
+        stream.flush()
+
+
+def _load(path: str) -> tuple[str, tuple[Any, ...], bytes, Any] | None:
+    try:
+        with open(path, "rb") as fh:
+            data = marshal.loads(fh.read())
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+    if not isinstance(data, tuple) or len(data) != 4 or not isinstance(data[2], bytes):
+        return None
+    return data  # type: ignore[return-value]
+
+
+def _still_verified(check: Any) -> bool:
+    """registry-get: the artifact still hashes to what its metadata recorded (else the full path says why)."""
+    if check is None:
+        return True
+    path, sha256, size = check
+    try:
+        if os.path.getsize(path) != size or not os.path.isfile(path):
+            return False
+        import hashlib
+
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+    except OSError:
+        return False
+    return bool(digest.hexdigest() == sha256)
+
+
+def forget() -> None:
+    global _pending
+    _pending = None
+
+
+def record(envelope: dict[str, Any], text: str) -> None:
+    """Keep the output of the read that serve() let through (called by the JSON writer)."""
+    global _pending
+    pending, _pending = _pending, None
+    if pending is None or envelope.get("ok") is not True:
+        return
+    path, key, tok, root = pending
+    check = None
+    if key.startswith("registry-get"):
+        check = _artifact_check(envelope.get("data"), root)
+        if check is None:
+            return
+    from pathlib import Path
+
+    from .files import atomic_write
+    from .index import ensure_ignored
+
+    folder = Path(path).parent
+    try:
+        if not folder.is_dir():
+            folder.mkdir(parents=True, exist_ok=True)
+            ensure_ignored(folder)
+        atomic_write(Path(path), marshal.dumps((key, tok, text.encode("utf-8"), check)), durable=False)
+    except (OSError, UnicodeError):
+        pass  # a read-only checkout reads without the memo; text that is not UTF-8 (a lone surrogate) is not kept
+
+
+def _artifact_check(data: Any, root: str) -> tuple[str, str, int] | None:
+    """(path, sha256, size) of a verified single-file artifact in the work tree; None for anything else."""
+    if not isinstance(data, dict) or data.get("verified") is not True:
+        return None
+    art = data.get("artifact")
+    path, sha256 = data.get("path"), data.get("sha256")
+    if not isinstance(art, dict) or not isinstance(path, str) or not isinstance(sha256, str):
+        return None
+    size = art.get("size_bytes")
+    store = art.get("store")
+    if not isinstance(size, int) or (isinstance(store, str) and "://" in store):
+        return None
+    if not path.startswith(root + "/") or not os.path.isfile(path):
+        return None
+    return path, sha256, size

@@ -1,0 +1,258 @@
+"""The read memo (store/readcache.py) never answers from a stale output: each kind of change git or a folder
+listing shows (a write, ``git add`` of a hand edit, checkout, merge, rebase, reset, stash, a version folder added
+by hand, an increment archived, registry.yaml edited) makes the next read run the command again.
+
+To see which way a read went, the tests plant a marker in every memo entry: a read that prints the marker was
+answered from the memo. Correctness only, never timing (the only sleep lets a change age past the racy window)."""
+
+from __future__ import annotations
+
+import json
+import marshal
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sw_registry.registry import ModelRegistry
+from sw_registry.store import readcache
+from tests.cli.inprocess import run_main
+from tests.conftest import INCREMENT, Result, git, run_cli
+
+NAME = "m"
+MODELS = Path(".specweave/increments") / INCREMENT / "models"
+MARKER = '{"ok": true, "data": "from the memo"}\n'
+READS = [
+    ("registry-list", "--json"),
+    ("registry-info", NAME, "--json"),
+    ("registry-get", NAME, "--stage", "staging", "--json"),
+    ("registry-history", NAME, "--json"),
+]
+
+
+def memo_dir(project: Path) -> Path:
+    return project / ".specweave" / "cache" / "sw-registry" / "reads"
+
+
+def settle() -> None:
+    """Let the last change age past the racy window, so the next read may keep its output."""
+    time.sleep(readcache.RACY_NS / 1e9 + 0.03)
+
+
+def plant(project: Path) -> int:
+    """Replace the output kept in every memo entry by MARKER (key, token and artifact check kept)."""
+    files = list(memo_dir(project).glob("*.marshal"))
+    for path in files:
+        key, tok, _text, check = marshal.loads(path.read_bytes())
+        path.write_bytes(marshal.dumps((key, tok, MARKER.encode(), check)))
+    return len(files)
+
+
+def truth(project: Path, *args: str) -> Result:
+    return run_main(project, *args, env={"SW_REGISTRY_READ_CACHE": "off"})
+
+
+def read_all(project: Path) -> list[str]:
+    outs = []
+    for args in READS:
+        r = run_main(project, *args)
+        assert r.returncode == 0, r.stdout
+        outs.append(r.stdout)
+    return outs
+
+
+def assert_fresh(project: Path) -> None:
+    """Every read prints what it prints with the memo off (so nothing came from a planted entry)."""
+    for args, out in zip(READS, read_all(project)):
+        assert out != MARKER, f"{args[0]} answered from a stale memo"
+        assert json.loads(out) == json.loads(truth(project, *args).stdout), args[0]
+
+
+@pytest.fixture
+def reg(project: Path, make_artifact: Callable[..., Path]) -> ModelRegistry:
+    reg = ModelRegistry(root=project)
+    reg.register_model(NAME, str(make_artifact(b"one")), version="1.0.0")
+    reg.register_model(NAME, str(make_artifact(b"two")), version="1.1.0")
+    reg.promote_model(NAME, "1.0.0", to_stage="staging")
+    return reg
+
+
+def armed(project: Path) -> None:
+    """Reads run once (keeping their outputs), and the memo is shown to answer them, then planted."""
+    settle()
+    read_all(project)
+    assert plant(project) == len(READS)
+    assert read_all(project) == [MARKER] * len(READS)
+
+
+def test_an_unchanged_registry_is_answered_from_the_memo_with_the_same_bytes(project: Path, reg: ModelRegistry
+                                                                              ) -> None:
+    settle()
+    first = [run_cli(project, *args) for args in READS]  # real processes: the console script's path
+    again = [run_cli(project, *args) for args in READS]
+    assert [r.stdout for r in again] == [r.stdout for r in first]
+    assert all(r.returncode == 0 and r.stderr == "" for r in again)
+    assert len(list(memo_dir(project).glob("*.marshal"))) == len(READS)
+    assert git(project, "status", "--porcelain") == ""  # the memo lives in the ignored cache
+
+
+def test_writes_and_git_commands_make_the_next_read_fresh(project: Path, reg: ModelRegistry,
+                                                          make_artifact: Callable[..., Path]) -> None:
+    armed(project)
+    reg.register_model(NAME, str(make_artifact(b"three")), version="1.2.0")  # a registry write
+    assert_fresh(project)
+
+    armed(project)
+    git(project, "checkout", "-q", "-b", "side")
+    reg.promote_model(NAME, "1.1.0", to_stage="staging")
+    armed(project)
+    git(project, "checkout", "-q", "main")  # checkout: back to 1.0.0 in staging
+    assert_fresh(project)
+    assert json.loads(read_all(project)[2])["data"]["version"] == "1.0.0"
+
+    armed(project)
+    git(project, "merge", "-q", "--no-ff", "-m", "merge side", "side")  # merge
+    assert_fresh(project)
+    assert json.loads(read_all(project)[2])["data"]["version"] == "1.1.0"
+
+    git(project, "checkout", "-q", "-b", "topic")
+    reg.deprecate_model(NAME, "1.2.0", reason="superseded")
+    git(project, "checkout", "-q", "main")
+    (project / "notes.txt").write_text("unrelated\n")
+    git(project, "add", "notes.txt")
+    git(project, "commit", "-q", "-m", "unrelated work on main")
+    git(project, "checkout", "-q", "topic")
+    armed(project)
+    git(project, "rebase", "-q", "main")  # rebase: the same files, new commit ids in history
+    assert_fresh(project)
+
+    armed(project)
+    git(project, "reset", "-q", "--hard", "HEAD~1")  # reset
+    assert_fresh(project)
+
+
+def test_hand_edits_follow_the_documented_rule(project: Path, reg: ModelRegistry) -> None:
+    path = project / MODELS / "m-v1.1.0" / "metadata.json"
+    meta = json.loads(path.read_text())
+    meta["metrics"] = {"accuracy": 0.5}
+    armed(project)
+    path.write_text(json.dumps(meta, indent=2) + "\n")  # in place: no folder listing or git file changes
+    # everything but the four memoised --json reads sees it at once ...
+    assert reg.info(NAME).to_dict()["versions"][1]["metrics"] == {"accuracy": 0.5}
+    info = truth(project, "registry-info", NAME, "--json").json["data"]
+    assert info["versions"][1]["metrics"] == {"accuracy": 0.5}
+    human = run_main(project, "registry-info", NAME, "--version", "1.1.0")
+    assert "accuracy=0.5" in human.stdout
+    # ... and they see it after git add (or any git command that writes the index)
+    git(project, "add", str(path))
+    assert_fresh(project)
+    assert json.loads(read_all(project)[1])["data"]["versions"][1]["metrics"] == {"accuracy": 0.5}
+
+    armed(project)
+    git(project, "stash", "-q")  # stash: the edit goes away again
+    assert_fresh(project)
+    assert json.loads(read_all(project)[1])["data"]["versions"][1]["metrics"] != {"accuracy": 0.5}
+
+
+def test_folder_changes_and_the_policy_file_make_the_next_read_fresh(project: Path, reg: ModelRegistry) -> None:
+    armed(project)
+    copy = project / MODELS / "m-v1.3.0"  # a version folder added by hand (not committed, not staged)
+    shutil.copytree(project / MODELS / "m-v1.1.0", copy)
+    meta = json.loads((copy / "metadata.json").read_text())
+    meta.update(version="1.3.0", stage="dev")
+    (copy / "metadata.json").write_text(json.dumps(meta))
+    assert_fresh(project)
+    assert json.loads(read_all(project)[0])["data"]["models"][0]["latest"] == "1.3.0"
+    shutil.rmtree(copy)
+
+    reg.set_model_policy(NAME, owner="abc@example.com")
+    armed(project)
+    policy = project / ".specweave" / "registry.yaml"
+    policy.write_text(policy.read_text().replace("abc@", "xyz@"))  # edited in place, same size
+    assert_fresh(project)
+    assert json.loads(read_all(project)[1])["data"]["owner"] == "xyz@example.com"
+
+    armed(project)
+    archive = project / ".specweave" / "increments" / "_archive"
+    archive.mkdir()
+    (project / ".specweave" / "increments" / INCREMENT).rename(archive / INCREMENT)  # SpecWeave archives it
+    assert_fresh(project)
+
+
+def test_get_hashes_the_artifact_again_before_answering_from_the_memo(project: Path, reg: ModelRegistry) -> None:
+    settle()
+    args = ("registry-get", NAME, "--stage", "staging", "--json")
+    assert run_main(project, *args).returncode == 0
+    assert run_main(project, *args).returncode == 0  # from the memo
+    artifact = project / MODELS / "m-v1.0.0" / "model.pkl"
+    artifact.write_bytes(b"ONE")  # same size, other bytes, in place: no folder or git change
+    r = run_cli(project, *args)
+    assert (r.returncode, r.json["error"]["code"]) == (4, "integrity")
+    assert r.stderr == ""
+
+
+@pytest.mark.parametrize("case", ["rev", "human", "date", "no git", "racy", "off"])
+def test_what_the_memo_never_keeps(project: Path, reg: ModelRegistry, case: str, monkeypatch: pytest.MonkeyPatch
+                                   ) -> None:
+    args: tuple[Any, ...] = ("registry-info", NAME, "--json")
+    if case == "date":
+        reg.promote_model(NAME, "1.0.0", to_stage="production")
+        args = ("registry-get", NAME, "--date", "2999-01-01", "--json")
+    settle()
+    if case == "rev":
+        args = (*args, "--rev", "HEAD")
+    elif case == "human":
+        args = ("registry-info", NAME)
+    elif case == "no git":
+        shutil.rmtree(project / ".git")
+    elif case == "racy":
+        monkeypatch.setattr(readcache, "RACY_NS", 10**18)
+    elif case == "off":
+        monkeypatch.setenv("SW_REGISTRY_READ_CACHE", "off")
+    for _ in range(2):
+        assert run_main(project, *args).returncode == 0
+    assert not memo_dir(project).exists()
+
+
+def test_a_failed_read_keeps_nothing_and_leaves_nothing_pending(project: Path, reg: ModelRegistry) -> None:
+    settle()
+    r = run_main(project, "registry-info", "no-such-model", "--json")
+    assert r.returncode == 3
+    assert readcache._pending is None
+    assert run_main(project, "registry-promote", NAME, "1.1.0", "--to", "staging", "--json").returncode == 0
+    assert not memo_dir(project).exists()
+
+
+def test_the_root_is_found_as_the_full_path_finds_it(project: Path, reg: ModelRegistry, tmp_path: Path) -> None:
+    settle()
+    inside = project / ".specweave" / "increments"
+    link = tmp_path / "link"
+    link.symlink_to(project)
+    expected = truth(project, "registry-get", NAME, "--version", "1.0.0", "--json").stdout
+    for cwd, extra in ((inside, ()), (tmp_path, ("--root", str(link))), (tmp_path, ("--root", "link"))):
+        for _ in range(2):
+            r = run_main(cwd, "registry-get", NAME, "--stage", "production", "--json", *extra)
+            assert r.returncode == 3  # nothing in production
+            r = run_main(cwd, "registry-get", NAME, "--json", "--version", "1.0.0", *extra)
+            assert r.returncode == 0
+            assert json.loads(r.stdout)["data"]["path"] == json.loads(expected)["data"]["path"]
+
+
+def test_an_unusable_root_is_left_to_the_command(project: Path, reg: ModelRegistry) -> None:
+    for root in ("bad\0root", "\udcff"):
+        r = run_main(project, "registry-info", NAME, "--json", "--root", root)
+        assert r.returncode in (2, 3), r.stdout
+        assert json.loads(r.stdout)["ok"] is False
+        assert readcache._pending is None
+
+
+def test_json_from_the_environment_shares_the_memo_of_json_from_the_option(project: Path, reg: ModelRegistry
+                                                                           ) -> None:
+    armed(project)
+    r = run_main(project, "registry-info", NAME, env={"SW_REGISTRY_JSON": "1"})
+    assert r.stdout == MARKER  # the same document either way, so the same entry
+    r = run_main(project, "registry-history", NAME, "--format", "json")
+    assert json.loads(r.stdout)["data"]["name"] == NAME  # another line (--format json): its own entry
