@@ -1,29 +1,24 @@
 """The read memo: ``registry-list``, ``registry-info``, ``registry-get`` and ``registry-history`` with ``--json``
-answered from their last output while nothing that git or a folder listing shows has changed.
+answered from their last output while nothing they rest on has changed.
 
-Checking every metadata.json's stat costs 10-30 µs a file on a busy machine: 0.1-0.3 s at 10,000 versions, on
-every read. Instead, the exact stdout of a plain read command line is kept with a *token* taken before that
-command read anything:
+The exact stdout of a plain read command line is kept with a *token* taken before that command read anything:
 
 - HEAD (the HEAD file, the loose ref it names, the stat of packed-refs and of a reftable's table list), the stat of
   git's index file, and whether a registry write's journal is present;
 - the stat of registry.yaml, of the increments folder and its ``_archive``/``_abandoned``/``_paused`` folders,
-  and of every increment's ``models/`` folder.
+  and of every increment's ``models/`` folder;
+- and, kept beside it, the stat of every metadata.json the answer rests on (the model's version folders; every
+  version folder for registry-list).
 
-A read whose token is the entry's prints the entry (``registry-get`` first hashes the artifact again, as SPEC §7.13
-asks); any other read runs the command, which checks every metadata.json's stat as before, and keeps its output.
+A read whose token is the entry's and whose version files all keep their stat prints the entry (``registry-get``
+first hashes the artifact again, as SPEC §7.13 asks); any other read runs the command and keeps its output. So a
+hand edit of a metadata.json, staged or not, in place or saved by rename, is seen by the next read: metadata.json
+is the source of truth (SPEC §2). What the memo saves is the parsing, aggregating and rendering; the stat of each
+version file (about 2 µs each) is what it costs. ``SW_REGISTRY_READ_CACHE=off`` turns the memo off.
 
-The rule for hand edits (README, "Choices the spec left open"): every commit, checkout, merge, rebase, reset, stash,
-``git add`` and registry write changes HEAD or git's index file; adding, removing or renaming a version folder
-changes its ``models/`` folder; archiving an increment changes the increments folders. Each is seen by the next
-read. An edit *inside* a version folder that leaves git's index alone (a metadata.json edited in place, or
-replaced by an editor's save-by-rename) changes none of them: it is seen by these four commands after ``git add``
-(or any git command that writes the index), and at once by everything else (the Python API, human output, --rev,
-registry-verify, every write), which stat every file. ``SW_REGISTRY_READ_CACHE=off`` turns the memo off.
-
-Not trusted: a token taken within ``RACY_NS`` of a change it records (a second change in the same filesystem
-timestamp tick would go unseen), a project without ``.specweave/``, no git repository, or git environment
-variables that move the repository (``GIT_DIR``, ``GIT_INDEX_FILE``...). Then nothing is memoised.
+Not trusted: a token or file stat taken within ``RACY_NS`` of a change it records (a second change in the same
+filesystem timestamp tick would go unseen), a project without ``.specweave/``, no git repository, or git
+environment variables that move the repository (``GIT_DIR``, ``GIT_INDEX_FILE``...). Then nothing is memoised.
 
 This module is on the hot path of a read: it imports only os, sys, marshal and time.
 """
@@ -38,7 +33,7 @@ TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads
 if TYPE_CHECKING:
     from typing import Any
 
-MEMO_FORMAT = 2
+MEMO_FORMAT = 3
 RACY_NS = 50_000_000
 COMMANDS = ("registry-list", "registry-info", "registry-get", "registry-history")
 GROUPS = ("_archive", "_abandoned", "_paused")
@@ -47,7 +42,8 @@ MOVED_GIT = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GI
 _ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 _KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-=")
 
-_pending: tuple[str, str, tuple[Any, ...], str] | None = None  # (memo file, key, token, root) of the running read
+# (memo file, key, token, root, the version files' fingerprints) of the running read
+_pending: tuple[str, str, tuple[Any, ...], str, tuple[Any, ...]] | None = None
 
 
 def enabled() -> bool:
@@ -222,11 +218,57 @@ def _lookup(command: str, kwargs: dict[str, Any]) -> bytes | None:
         return None
     tok, racy = now
     entry = _load(path)
-    if entry is not None and entry[0] == key and entry[1] == tok and _still_verified(entry[3]):
+    if entry is not None and entry[:2] == (key, tok) and _files_unchanged(entry[4]) and _still_verified(entry[3]):
         return entry[2]
-    if not racy:
-        _pending = (path, key, tok, root)
+    files = version_files(root, kwargs.get("name"))
+    if files is not None and not racy and not _racy(files):
+        _pending = (path, key, tok, root, files)
     return None
+
+
+def version_files(root: str, name: Any) -> tuple[Any, ...] | None:
+    """The stat of every metadata.json the answer rests on (of model ``name``'s version folders, or of every
+    version folder for registry-list), taken BEFORE the command reads them: an edit made after this is seen by the
+    next read, whatever the command itself read. None when a folder cannot be listed. (Version folders added or
+    removed change their ``models/`` folder, which the token holds.)"""
+    if name is not None and (not isinstance(name, str) or "/" in name or name.startswith(".")):
+        return None
+    prefix = f"{name}-v" if name is not None else ""
+    incs = root + "/.specweave/increments"
+    out: list[Any] = []
+    try:
+        for group in ("", *GROUPS):
+            folder = f"{incs}/{group}" if group else incs
+            if not os.path.isdir(folder):
+                continue
+            for inc in sorted(os.listdir(folder)):
+                models = f"{folder}/{inc}/models"
+                if _is_increment(inc) and os.path.isdir(models):
+                    _version_files(models, prefix, out)
+    except OSError:
+        return None
+    return tuple(out)
+
+
+def _version_files(models: str, prefix: str, out: list[Any]) -> None:
+    with os.scandir(models) as entries:
+        for entry in sorted(entries, key=lambda e: e.name):
+            if entry.name.startswith(prefix) and entry.is_dir():
+                meta = f"{entry.path}/metadata.json"
+                out.append((meta, _stat(meta)))
+
+
+def _files_unchanged(files: Any) -> bool:
+    """Every metadata.json the answer rests on has the stat it had (a hand edit in place or a save by rename
+    changes it)."""
+    return isinstance(files, tuple) and all(_stat(path) == st for path, st in files)
+
+
+def _racy(files: tuple[Any, ...]) -> bool:
+    import time
+
+    now = time.time_ns()
+    return any(st is not None and now - max(st[0], st[1]) < RACY_NS for _, st in files)
 
 
 def _write(out: bytes) -> None:
@@ -242,13 +284,13 @@ def _write(out: bytes) -> None:
         stream.flush()
 
 
-def _load(path: str) -> tuple[str, tuple[Any, ...], bytes, Any] | None:
+def _load(path: str) -> tuple[str, tuple[Any, ...], bytes, Any, Any] | None:
     try:
         with open(path, "rb") as fh:
             data = marshal.loads(fh.read())
     except (OSError, EOFError, ValueError, TypeError):
         return None
-    if not isinstance(data, tuple) or len(data) != 4 or not isinstance(data[2], bytes):
+    if not isinstance(data, tuple) or len(data) != 5 or not isinstance(data[2], bytes):
         return None
     return data  # type: ignore[return-value]
 
@@ -283,7 +325,7 @@ def record(envelope: dict[str, Any], text: str) -> None:
     pending, _pending = _pending, None
     if pending is None or envelope.get("ok") is not True:
         return
-    path, key, tok, root = pending
+    path, key, tok, root, files = pending
     check = None
     if key.startswith("registry-get"):
         check = _artifact_check(envelope.get("data"), root)
@@ -299,7 +341,7 @@ def record(envelope: dict[str, Any], text: str) -> None:
         if not folder.is_dir():
             folder.mkdir(parents=True, exist_ok=True)
             ensure_ignored(folder)
-        atomic_write(Path(path), marshal.dumps((key, tok, text.encode("utf-8"), check)), durable=False)
+        atomic_write(Path(path), marshal.dumps((key, tok, text.encode("utf-8"), check, files)), durable=False)
     except (OSError, UnicodeError):
         pass  # a read-only checkout reads without the memo; text that is not UTF-8 (a lone surrogate) is not kept
 
