@@ -17,7 +17,7 @@ version, stage, approver, seq).
 
 from __future__ import annotations
 
-from .approvals import check_signed_approvals, is_signed_rule, verified_approvals
+from .approvals import check_signed_approvals, is_signed_rule
 from .config import SigningConfig, check_approver_key, check_can_sign, configured_key, signing_config
 from .headfile import allowed_signers, signers_text
 from .keys import (
@@ -72,5 +72,4 @@ __all__ = [
     "signers_text",
     "signing_config",
     "unsigned_commit_problems",
-    "verified_approvals",
 ]

@@ -54,25 +54,13 @@ def _approval_signatures(repo: Repo, path: str, name: str, batch: Sequence[dict[
     return {seq: sigs[commit] for seq, commit in wanted.items() if commit in sigs}
 
 
-def verified_approvals(
-    repo: Repo,
-    policy: Policy,
-    name: str,
-    version: str,
-    stage: str,
-    rule: dict[str, Any],
-    approvals: Sequence[dict[str, Any]],
-    creator: str | None,
+def _verify_candidates(
+    repo: Repo, policy: Policy, name: str, version: str, candidates: list[dict[str, Any]], need: int
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(approvals that count, the rest with why) for a promotion under a signed rule.
-
-    Only approvals made as signed ones (``signing_key`` recorded) are candidates; the latest per approver is
-    checked. The first ``min_approvals`` candidates go to git in one ``git log``; the others only if some of
-    those fail.
-    """
-    candidates, refused = _candidates(rule, approvals, stage, creator)
-    need = int(rule.get("min_approvals", 1))
+    """(candidates whose signature verifies, the others with why). The first ``need`` go to git in one
+    ``git log``; the others only if some of those fail."""
     counted: list[dict[str, Any]] = []
+    refused: list[dict[str, Any]] = []
     with allowed_signers(repo, policy.signers_file or DEFAULT_SIGNERS_FILE) as path:
         for batch in (candidates[:need], candidates[need:]):
             if not batch or len(counted) >= need:
@@ -104,7 +92,10 @@ def check_signed_approvals(
     from .. import lifecycle as L
     from ..errors import ApprovalRequired
 
-    counted, refused = verified_approvals(repo, policy, name, version, stage, rule, approvals, meta.get("created_by"))
+    # only approvals made as signed ones (``signing_key`` recorded) are candidates; the latest per approver
+    candidates, refused = _candidates(rule, approvals, stage, meta.get("created_by"))
+    counted, failed = _verify_candidates(repo, policy, name, version, candidates, int(rule.get("min_approvals", 1)))
+    refused += failed
     try:
         L.check_approvals(rule, counted, stage, meta.get("created_by"), f"{name}@{version}")
     except ApprovalRequired as exc:
