@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import lineage
 from .compare import fmt
+
+if TYPE_CHECKING:
+    from .store.records import Record
 
 BEGIN = "<!-- sw-registry:begin -->"
 END = "<!-- sw-registry:end -->"
@@ -24,7 +27,7 @@ def _left_production(reason: str) -> str:
     return "Rolled back"
 
 
-def metric_chart(records: list[dict[str, Any]], metric: str | None) -> list[str]:
+def metric_chart(records: list[Record], metric: str | None) -> list[str]:
     """A Mermaid xychart of ``metric`` across versions (version order), or nothing when no version has it."""
     points = [
         (r["version"], value)
@@ -77,7 +80,7 @@ def monitoring_section(status: dict[str, Any]) -> list[str]:
 
 
 def model_section(
-    name: str, records: list[dict[str, Any]], primary: str | None, monitoring: dict[str, Any] | None = None
+    name: str, records: list[Record], primary: str | None, monitoring: dict[str, Any] | None = None
 ) -> str:
     """One model's part of the doc. ``records`` are the model's versions (index summaries), in version order;
     ``monitoring`` the latest evaluation of a monitored model (monitor.doc_status)."""
@@ -142,7 +145,7 @@ def _production_notes(events: list[dict[str, Any]]) -> tuple[dict[str, str], dic
 
 
 def _rollback_plan(
-    name: str, prod: dict[str, Any] | None, events: list[dict[str, Any]], notes: dict[str, str]
+    name: str, prod: Record | None, events: list[dict[str, Any]], notes: dict[str, str]
 ) -> list[str]:
     from .lifecycle import previous_production
 
@@ -169,7 +172,7 @@ def _next_patch(version: str) -> str:
 
 
 def render(
-    models: list[tuple[str, list[dict[str, Any]], str | None]], monitoring: dict[str, dict[str, Any]] | None = None
+    models: list[tuple[str, list[Record], str | None]], monitoring: dict[str, dict[str, Any]] | None = None
 ) -> str:
     """The whole generated block, markers included; ``monitoring``: model name -> its latest evaluation."""
     monitoring = monitoring or {}

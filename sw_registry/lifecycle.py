@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ApprovalRequired, Deprecated, InvalidInput, InvalidTransition, NotAnApprover, UsageError
+
+if TYPE_CHECKING:
+    from .store.records import Record
 
 STAGES = ("dev", "staging", "production", "archived")
 EXCLUSIVE = ("staging", "production")
@@ -132,7 +135,7 @@ def check_approver(rule: dict[str, Any] | None, approver: str, creator: str | No
 EVENT_FIELDS = ("seq", "event", "from", "to", "at", "by", "reason", "forced")
 
 
-def stage_events(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+def stage_events(records: Iterable[Record]) -> list[dict[str, Any]]:
     """Every stage change of a model's versions (from the index summaries), in ``seq`` order."""
     out = [{**dict(zip(EVENT_FIELDS, e)), "version": rec["version"]} for rec in records for e in rec["stage_events"]]
     out.sort(key=lambda e: e["seq"] or 0)

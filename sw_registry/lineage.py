@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .store.records import Record
 
 UPSTREAM = (("data", "data"), ("feature_engineering", "feature_engineering"), ("experiment", "experiment"))
 DEPLOYED_STAGES = ("staging", "production")
@@ -13,7 +16,7 @@ def model_node(name: str, version: str) -> str:
     return f"model:{name}@{version}"
 
 
-def graph(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
+def graph(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """Nodes and edges for the given versions: data -> feature engineering -> experiment -> model -> deployment."""
     nodes: dict[str, dict[str, str]] = {}
     edges: list[dict[str, str]] = []
@@ -51,7 +54,7 @@ def graph(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
     return {"nodes": sorted(nodes.values(), key=lambda n: n["id"]), "edges": edges}
 
 
-def chain_ids(rec: dict[str, Any]) -> set[str]:
+def chain_ids(rec: Mapping[str, Any]) -> set[str]:
     """Every node id a version's lineage touches: its upstream, its parent, itself, its deployment."""
     lineage = rec.get("lineage") or {}
     ids = {f"{kind}:{lineage[key]}" for key, kind in UPSTREAM if lineage.get(key) not in (None, "")}
@@ -65,13 +68,13 @@ def chain_ids(rec: dict[str, Any]) -> set[str]:
 
 
 def select(
-    records: list[dict[str, Any]],
+    records: list[Record],
     *,
     name: str | None = None,
     version: str | None = None,
     uses: str | None = None,
     feature: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Record]:
     """The versions a lineage query is about.
 
     A model (all its versions); one version with its ancestors through ``parent``; the versions whose lineage
@@ -86,7 +89,7 @@ def select(
     chosen = [r for r in records if name is None or r["name"] == name]
     if version is None:
         return chosen
-    out: list[dict[str, Any]] = []
+    out: list[Record] = []
     current = by_ref.get((str(name), version))
     while current is not None and current not in out:
         out.append(current)
@@ -104,7 +107,7 @@ def mermaid(g: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def chain(rec: dict[str, Any]) -> list[str]:
+def chain(rec: Mapping[str, Any]) -> list[str]:
     """One version's path: data -> feature engineering -> experiment -> model -> deployment (what it has)."""
     lineage = rec.get("lineage") or {}
     ids = [f"{kind}:{lineage[key]}" for key, kind in UPSTREAM if lineage.get(key) not in (None, "")]

@@ -17,6 +17,7 @@ from .errors import ConfigError, RegistryError, StoreError, UsageError
 
 if TYPE_CHECKING:
     from .registry import ModelRegistry
+    from .store.records import Record
 
 ENV_URI = "SW_REGISTRY_MLFLOW_URI"
 ALIASES = ("production", "staging")
@@ -78,7 +79,7 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
 
 
-def source_of(rec: dict[str, Any], meta: dict[str, Any]) -> str:
+def source_of(rec: Record, meta: dict[str, Any]) -> str:
     """The model version's ``source``: the artifact's store URL, or ``sw-registry:///<path>`` for git."""
     art = meta.get("artifact") or {}
     store = str(art.get("store") or "git")

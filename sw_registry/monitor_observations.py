@@ -15,6 +15,7 @@ from .errors import InvalidInput, UsageError
 
 if TYPE_CHECKING:
     from .store.index import Index, Source
+    from .store.records import Record
 
 
 # -- observations in ---------------------------------------------------------------------
@@ -127,7 +128,7 @@ def became_production(index: Index, name: str, version: str) -> str | None:
 
 
 def evaluate(
-    index: Index, rec: dict[str, Any], lines: list[dict[str, Any]], new: list[dict[str, Any]], now: str
+    index: Index, rec: Record, lines: list[dict[str, Any]], new: list[dict[str, Any]], now: str
 ) -> list[dict[str, Any]]:
     name, version = rec["name"], rec["version"]
     mine = [o for o in lines if o.get("version") == version] + new
@@ -141,7 +142,7 @@ def evaluate(
     )
 
 
-def rollback_target(index: Index, name: str, current: str) -> tuple[dict[str, Any] | None, str | None]:
+def rollback_target(index: Index, name: str, current: str) -> tuple[Record | None, str | None]:
     """The auto-rollback target or why there is none: the previous *stable* production version, so never one
     that production was rolled back from (two breaching versions must not take turns in production)."""
     from .lifecycle import previous_production, stage_events

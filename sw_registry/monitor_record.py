@@ -17,6 +17,7 @@ from .monitor_observations import evaluate, jsonl_line, monitoring_rel, parse_li
 if TYPE_CHECKING:
     from .registry import ModelRegistry
     from .store.index import Index
+    from .store.records import Record
     from .transaction import Transaction
 
 
@@ -55,7 +56,7 @@ class MonitorResult:
 
 
 
-def _production(index: Index, name: str) -> dict[str, Any]:
+def _production(index: Index, name: str) -> Record:
     index.versions_of(name)  # not_found for an unknown model
     rec = index.holder(name, "production")
     if rec is None:
@@ -125,7 +126,7 @@ def record_observations(registry: ModelRegistry, name: str, obs: list[dict[str, 
         )  # fmt: skip
 
 
-def _verify(registry: ModelRegistry, target: dict[str, Any]) -> str | None:
+def _verify(registry: ModelRegistry, target: Record) -> str | None:
     """The rollback target's artifact hash, checked first as registry-rollback does; the refusal, if any."""
     from .errors import IntegrityError
     from .ops.common import read_metadata
@@ -143,7 +144,7 @@ def _verify(registry: ModelRegistry, target: dict[str, Any]) -> str | None:
 
 
 def _auto_rollback(
-    registry: ModelRegistry, tx: Transaction, current: dict[str, Any], target: dict[str, Any], why: str
+    registry: ModelRegistry, tx: Transaction, current: Record, target: Record, why: str
 ) -> str | None:
     """The rollback of workflow.py, marked automatic, into the commit that also holds the observations."""
     from .ops.moves import finish, move

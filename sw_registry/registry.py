@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from .monitor import MonitorResult
     from .store.artifacts import Progress
     from .store.index import Index, Source
+    from .store.records import Record
     from .transaction import Transaction
 
 
@@ -82,7 +83,7 @@ class ModelRegistry:
 
     def resolve(
         self, name: str, *, stage: str | None = None, version: str | None = None, date: str | None = None
-    ) -> dict[str, Any]:
+    ) -> Record:
         return reads.resolve(self.ctx, name, stage=stage, version=version, date=date)
 
     def get_model(

@@ -13,11 +13,12 @@ from ..store.files import newer_schema_warning, parse_metadata
 if TYPE_CHECKING:
     from ..layout import Increment, Layout
     from ..store.index import Index
+    from ..store.records import Record
     from ..transaction import Transaction
     from .context import Context
 
 
-def read_metadata(ctx: Context, rec: dict[str, Any]) -> dict[str, Any]:
+def read_metadata(ctx: Context, rec: Record) -> dict[str, Any]:
     rel = ctx.layout.metadata_rel(rec["dir"])
     raw = ctx.source().read(rel)
     if raw is None:
@@ -28,7 +29,7 @@ def read_metadata(ctx: Context, rec: dict[str, Any]) -> dict[str, Any]:
 def version_of(
     ctx: Context,
     meta: dict[str, Any],
-    rec: dict[str, Any],
+    rec: Record,
     commit: str | None = None,
     verified: bool = False,
     warnings: tuple[str, ...] = (),
@@ -46,7 +47,7 @@ def version_of(
 
 
 def rewrite_metadata(
-    ctx: Context, tx: Transaction, rec: dict[str, Any], change: Callable[[dict[str, Any]], None]
+    ctx: Context, tx: Transaction, rec: Record, change: Callable[[dict[str, Any]], None]
 ) -> dict[str, Any]:
     """Read, check writable, change and write back one version's metadata (unknown keys kept)."""
     import copy

@@ -11,6 +11,7 @@ from ..errors import NotFound
 if TYPE_CHECKING:
     from ..results import History
     from ..store.index import Index
+    from ..store.records import Record
     from .context import Context
 
 
@@ -58,7 +59,7 @@ def seq_commits(ctx: Context, name: str) -> dict[int, str]:
         return {}  # no git here: history still comes from the files
 
 
-def production_at(index: Index, name: str, date: str) -> dict[str, Any]:
+def production_at(index: Index, name: str, date: str) -> Record:
     """The version of ``name`` that was in production at ``date`` (SPEC §7.13), from seq-ordered events."""
     from .. import lifecycle as L
 
@@ -69,7 +70,7 @@ def production_at(index: Index, name: str, date: str) -> dict[str, Any]:
         raise NotFound(
             f"no version of {name} was in production at {instant}", hint=f"see 'sw-registry registry-history {name}'"
         )
-    return dict(index.get(name, version))
+    return index.get(name, version).copy()
 
 
 def _bound(text: str | None, end: bool) -> str | None:

@@ -10,6 +10,7 @@ from ..store.record import stage_event
 from .common import refresh_derived, rewrite_metadata
 
 if TYPE_CHECKING:
+    from ..store.records import Record
     from ..transaction import Transaction
     from .context import Context
 
@@ -43,7 +44,7 @@ def cell(text: Any) -> str:
 def stage_change(
     ctx: Context,
     tx: Transaction,
-    rec: dict[str, Any],
+    rec: Record,
     *,
     event: str,
     to: str,
@@ -78,12 +79,12 @@ def stage_change(
 def move(
     ctx: Context,
     tx: Transaction,
-    rec: dict[str, Any],
+    rec: Record,
     event: str,
     to: str,
     reason: str | None,
     forced: bool,
-    displaced: dict[str, Any] | None,
+    displaced: Record | None,
     displaced_reason: str,
     *,
     auto: bool = False,
@@ -106,7 +107,7 @@ def move(
 
 
 def move_trailers(
-    event: str, rec: dict[str, Any], to: str, actor: str | None, reason: str | None, *, forced: bool,
+    event: str, rec: Record, to: str, actor: str | None, reason: str | None, *, forced: bool,
     replaced: str | None, seqs: list[str],
 ) -> dict[str, str | None]:
     """The Registry-* trailers of a stage change that may displace the stage's holder (promote, rollback)."""

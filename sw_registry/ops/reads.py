@@ -17,6 +17,7 @@ from .common import read_metadata, version_of
 
 if TYPE_CHECKING:
     from ..store.index import Index
+    from ..store.records import Record
     from .context import Context
 
 PICKLE_FORMAT = "sw-registry-pickle"  # the artifact format of a model object the registry pickled
@@ -109,7 +110,7 @@ def info(ctx: Context, name: str, version: str | None = None) -> ModelInfo | Mod
 
 def resolve(
     ctx: Context, name: str, *, stage: str | None = None, version: str | None = None, date: str | None = None
-) -> dict[str, Any]:
+) -> Record:
     """The index record of one version: by version, by the production version at a date, or by stage."""
     V.validate_name(name)
     index = ctx.index()
@@ -151,7 +152,7 @@ def get_model(
     return mv
 
 
-def verified(ctx: Context, meta: dict[str, Any], rec: dict[str, Any]) -> ModelVersion:
+def verified(ctx: Context, meta: dict[str, Any], rec: Record) -> ModelVersion:
     """The version with its artifact at hand and its hash checked (fetched from git objects or the store)."""
     from ..store.objectstore import is_store_artifact
 
@@ -170,7 +171,7 @@ def verified(ctx: Context, meta: dict[str, Any], rec: dict[str, Any]) -> ModelVe
     return ModelVersion(mv.metadata, str(path), None, True, mv.warnings)
 
 
-def materialize(ctx: Context, rec: dict[str, Any], art: dict[str, Any]) -> Path:
+def materialize(ctx: Context, rec: Record, art: dict[str, Any]) -> Path:
     """Extract an artifact from git objects into the cache (``--rev`` reads), keyed by its sha256."""
     import tempfile
 

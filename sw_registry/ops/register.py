@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ..layout import Increment
     from ..store.artifacts import Progress
     from ..store.index import Index
+    from ..store.records import Record
     from ..transaction import Transaction
     from .context import Context
 
@@ -210,7 +211,7 @@ def _choose_version(ctx: Context, index: Index, draft: Draft, allow_breaking: bo
 
 
 def _already_registered(
-    ctx: Context, draft: Draft, rec: dict[str, Any], version: str, existing: list[str]
+    ctx: Context, draft: Draft, rec: Record, version: str, existing: list[str]
 ) -> ModelVersion:
     """The same artifact again is the version as it is; another artifact under its number is refused."""
     from ..store.artifacts import hash_artifact

@@ -6,7 +6,7 @@ The rules are the pure functions of lifecycle.py; each operation here reads the 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .. import lifecycle as L
 from .. import versions as V
@@ -17,6 +17,7 @@ from .moves import finish, move, move_trailers
 if TYPE_CHECKING:
     from ..results import ApproveResult, DeprecateResult, PromoteResult, RollbackResult
     from ..store.index import Index
+    from ..store.records import Record
     from ..transaction import Transaction
     from .context import Context
 
@@ -70,7 +71,7 @@ def promote(
 
 
 def _check_promotion_approvals(
-    ctx: Context, tx: Transaction, rec: dict[str, Any], to_stage: str, approval_required: bool | None
+    ctx: Context, tx: Transaction, rec: Record, to_stage: str, approval_required: bool | None
 ) -> None:
     """Refuse a promotion into staging/production that lacks the approvals registry.yaml requires."""
     index = tx.index

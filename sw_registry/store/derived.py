@@ -20,6 +20,7 @@ from . import yamlout
 if TYPE_CHECKING:
     from ..layout import Increment, Layout
     from ..transaction import Transaction
+    from .records import Record
 
 CATALOG_HEADER = (
     "# Derived by sw-registry from models/*/metadata.json. Do not edit by hand;\n"
@@ -31,7 +32,7 @@ PARSE_LIMIT = 64
 _LINEAGE_FIELDS = ("name", "key", "version", "stage", "lineage")
 
 
-def catalog_line(rec: dict[str, Any]) -> str:
+def catalog_line(rec: Record) -> str:
     """One version's line of model_catalog.yaml."""
     art = rec.get("artifact") or {}
     entry = {
@@ -72,11 +73,11 @@ def _grouped(items: list[tuple[str, Any, str]]) -> list[tuple[str, list[str]]]:
     return out
 
 
-def catalog_bytes(increment: str, records: list[dict[str, Any]]) -> bytes:
+def catalog_bytes(increment: str, records: list[Record]) -> bytes:
     return _catalog_from_lines(increment, _grouped([(r["name"], r["key"], catalog_line(r)) for r in records]))
 
 
-def lineage_bytes(increment: str, records: list[dict[str, Any]]) -> bytes:
+def lineage_bytes(increment: str, records: list[Record]) -> bytes:
     """JSON with one node or edge per line (readable diffs; json's C encoder, unlike indent=2)."""
     g = lineage.graph(records)
     encode = json.JSONEncoder(
@@ -89,7 +90,7 @@ def lineage_bytes(increment: str, records: list[dict[str, Any]]) -> bytes:
     return (parts[0] + "\n" + ",\n".join(parts[1:]) + "\n}\n").encode("utf-8")
 
 
-def derived_files(inc_rel: str, increment: str, records: list[dict[str, Any]]) -> dict[str, bytes]:
+def derived_files(inc_rel: str, increment: str, records: list[Record]) -> dict[str, bytes]:
     """root-relative path -> content of every derived file of one increment."""
     return {
         f"{inc_rel}/registry/model_catalog.yaml": catalog_bytes(increment, records),
@@ -147,7 +148,7 @@ def _from_entries(inc: Increment, entries: dict[str, list[Any]]) -> dict[str, by
     }
 
 
-def _parse(layout: Layout, rel: str) -> dict[str, Any]:
+def _parse(layout: Layout, rel: str) -> Record:
     from .files import parse_metadata
     from .index import summarize
 

@@ -125,10 +125,8 @@ class Index:
 
     def holder(self, name: str, stage: str) -> Record | None:
         """The version in ``stage`` (staging and production hold one; for dev or archived, the highest)."""
-        for rec in reversed(self.records_of(name)):
-            if rec["stage"] == stage:
-                return rec
-        return None
+        recs: list[Record] = self.records_of(name)
+        return next((rec for rec in reversed(recs) if rec["stage"] == stage), None)
 
     def fingerprints(self) -> dict[str, Any]:
         """metadata.json path -> the fingerprint this read found (stat for the work tree)."""

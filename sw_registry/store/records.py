@@ -4,14 +4,40 @@ and each model's aggregate for registry-list."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypedDict
 
 from .. import versions as V
 from ..errors import IntegrityError
 from ..inputs import MAX_DEPTH, MAX_YAML_NODES
 from .files import parse_metadata
 
-Record = dict[str, Any]
+
+class VersionRecord(TypedDict):
+    """What the index keeps of one version: built only by ``summarize`` (from its metadata.json); a plain dict at
+    run time, so the cache stores it as it is."""
+
+    name: str
+    version: str
+    key: list[Any]  # versions.sort_key as a list (comparable, marshal-able)
+    stage: str
+    increment: str
+    dir: str  # the version folder, relative to the project root
+    created_at: str | None
+    updated_at: str | None
+    created_by: str | None
+    deprecated: bool
+    metrics: dict[str, Any]
+    tags: list[str]
+    max_seq: int
+    stage_events: list[list[Any]]  # [seq, event, from, to, at, by, reason, forced] of each stage change
+    events: list[list[Any]]  # EVENT_FIELDS of every event, as registry-history shows them
+    lineage: dict[str, Any]
+    artifact: dict[str, Any]  # path, sha256, size_bytes, store
+    features: list[Any]  # feature names
+    schema_version: int
+
+
+Record = VersionRecord
 
 
 def parse_record_source(raw: bytes, rel: str) -> dict[str, Any]:
@@ -70,7 +96,7 @@ def summarize(meta: dict[str, Any], rel: str) -> Record:
         "updated_at": meta.get("updated_at"),
         "created_by": meta.get("created_by"),
         "deprecated": bool(meta.get("deprecation")),
-        "metrics": meta.get("metrics") if isinstance(meta.get("metrics"), dict) else {},
+        "metrics": metrics if isinstance(metrics := meta.get("metrics"), dict) else {},
         "tags": list(meta.get("tags") or []),
         "max_seq": max((q for q in seqs if isinstance(q, int)), default=0),
         # stage changes only, compact: what rollback targets and --date need without reading files
@@ -89,7 +115,7 @@ def summarize(meta: dict[str, Any], rel: str) -> Record:
         ],
         # every event of the version (stage changes, approvals, deprecation), as registry-history shows them
         "events": _events(meta),
-        "lineage": meta.get("lineage") if isinstance(meta.get("lineage"), dict) else {},
+        "lineage": lineage if isinstance(lineage := meta.get("lineage"), dict) else {},
         "artifact": {k: art.get(k) for k in ("path", "sha256", "size_bytes", "store")},
         "features": [f.get("name") for f in meta.get("features") or [] if isinstance(f, dict)],
         "schema_version": meta.get("schema_version", 1),
