@@ -9,10 +9,31 @@ back as a warning in the result (``data.warnings``). This module is light: the m
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 R = TypeVar("R")
+
+# (kind, id of the registry) of the writes running in this context: kept per call context, not on the registry
+_ACTIVE: ContextVar[frozenset[tuple[str, int]]] = ContextVar("sw_registry_active_writes", default=frozenset())
+
+
+@contextmanager
+def outermost(kind: str, registry: Any) -> Iterator[bool]:
+    """True in the outermost ``kind`` ("write", "publish") of ``registry`` in this context; False when one is
+    already running (a write that calls another write runs its hooks and publishes once, at the end)."""
+    key = (kind, id(registry))
+    active = _ACTIVE.get()
+    if key in active:
+        yield False
+        return
+    token = _ACTIVE.set(active | {key})
+    try:
+        yield True
+    finally:
+        _ACTIVE.reset(token)
 
 
 def after_commit(write: Callable[..., R]) -> Callable[..., R]:
@@ -20,14 +41,9 @@ def after_commit(write: Callable[..., R]) -> Callable[..., R]:
 
     @functools.wraps(write)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> R:
-        if getattr(self, "_in_write", False):
-            return write(self, *args, **kwargs)
-        self._in_write = True
-        try:
+        with outermost("write", self) as first:
             result = write(self, *args, **kwargs)
-        finally:
-            self._in_write = False
-        return run_hooks(self, result)
+        return run_hooks(self, result) if first else result
 
     return wrapper
 

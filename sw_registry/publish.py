@@ -24,13 +24,7 @@ def pushes(method: Callable[..., R]) -> Callable[..., R]:
 
     @functools.wraps(method)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> R:
-        if not getattr(self, "push", False) or getattr(self, "_publishing", False):
-            return method(self, *args, **kwargs)
-        self._publishing = True  # an operation that calls another write publishes once, at the end
-        try:
-            return publish(self.root, lambda: method(self, *args, **kwargs))
-        finally:
-            self._publishing = False
+        return published(self, lambda: method(self, *args, **kwargs))
 
     from .hooks import after_commit
 
@@ -43,13 +37,12 @@ def published(registry: Any, op: Callable[[], R]) -> R:
     For operations that live outside ModelRegistry (monitor, experiments) and must decide after the push,
     e.g. raise ``threshold_breached`` once the recorded observations are published.
     """
-    if not getattr(registry, "push", False) or getattr(registry, "_publishing", False):
+    if not getattr(registry, "push", False):
         return op()
-    registry._publishing = True
-    try:
-        return publish(registry.root, op)
-    finally:
-        registry._publishing = False
+    from .hooks import outermost
+
+    with outermost("publish", registry) as first:  # an operation that calls another write publishes once
+        return publish(registry.root, op) if first else op()
 
 
 def publish(root: Any, op: Callable[[], R]) -> R:
