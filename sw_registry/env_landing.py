@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import AlreadyExists, IntegrityError
+from .layout import HISTORY_FILE
 from .ops import moves as M
 from .ops.common import object_store, read_metadata
 
@@ -222,7 +223,7 @@ def _append_history(
     from .ops.moves import HISTORY_HEADER
     from .ops.moves import cell as _cell
 
-    rel = f"{inc_rel}/registry/deployment_history.md"
+    rel = target.layout.registry_rel(inc_rel, HISTORY_FILE)
     path = target.layout.abs(rel)
     text = path.read_text(encoding="utf-8") if path.exists() else HISTORY_HEADER
     text += ("" if text.endswith("\n") else "\n") + (

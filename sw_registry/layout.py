@@ -19,6 +19,8 @@ DEFAULT_DOCS_PATH = ".specweave/docs/internal/architecture/model-registry.md"
 REGISTRY_PARTS = ("models", "registry", "experiments")
 POLICY_REL = f"{SPECWEAVE}/registry.yaml"  # the policy file, relative to the root
 HISTORY_FILE = "deployment_history.md"  # in each increment's registry/ folder
+CATALOG_FILE = "model_catalog.yaml"  # derived, in each increment's registry/ folder
+LINEAGE_FILE = "lineage_graph.json"  # derived, in each increment's registry/ folder
 
 
 def find_root(root: str | os.PathLike[str] | None = None, cwd: str | None = None) -> Path:
@@ -164,6 +166,11 @@ class Layout:
     @staticmethod
     def metadata_rel(version_dir: str) -> str:
         return f"{version_dir}/metadata.json"
+
+    @staticmethod
+    def is_version_metadata(rel: str) -> bool:
+        """Whether a root-relative path is a version's metadata.json (in an increment's ``models/`` folder)."""
+        return rel.endswith("/metadata.json") and "/models/" in rel
 
     def history_rel(self, version_dir: str) -> str:
         """The deployment_history.md of the increment a version folder lies in (prose for people)."""

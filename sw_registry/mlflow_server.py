@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, RegistryError, StoreError, UsageError
+from .layout import POLICY_REL
 
 if TYPE_CHECKING:
     from .registry import ModelRegistry
@@ -60,7 +61,7 @@ def configured_uri(reg: ModelRegistry) -> str | None:
     uri = getattr(reg, "mlflow_tracking_uri", None) or os.environ.get(ENV_URI) or None
     if uri:
         return check_uri(uri, "the MLflow tracking URI")
-    path = reg.layout.specweave / "registry.yaml"
+    path = reg.layout.abs(POLICY_REL)
     try:
         if b"mlflow_tracking_uri" not in path.read_bytes():  # cheap: no YAML parse for the many without it
             return None

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import signing
+from .layout import POLICY_REL
 from .publish import pushes
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ def _write(registry: ModelRegistry, subject: str, change: Any) -> ChangeResult:
             validate(data)
             dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
             text = yaml.dump(data, Dumper=dumper, sort_keys=False, default_flow_style=False, allow_unicode=True)
-            tx.write(".specweave/registry.yaml", text.encode("utf-8"))
+            tx.write(POLICY_REL, text.encode("utf-8"))
         commit = tx.commit(subject, {"Event": "policy", "Actor": tx.actor})
         return ChangeResult(commit is not None, commit, tuple(tx.warnings))
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from .errors import GitError, IntegrityError
 from .gitops import Repo, commit_message, open_repo, write_lock
-from .layout import Layout
+from .layout import HIDDEN_GROUPS, INCREMENTS, SPECWEAVE, Layout
 from .stop_points import stop_point
 from .store import worktree_state
 from .store.dirty import (  # re-exported: registry-verify (maintenance.py) imports them from here
@@ -140,7 +140,7 @@ class Transaction:
             self._to_sync.append(str(path))
         if rel.endswith("/metadata.json"):
             stop_point("after_metadata")
-        if rel.endswith("/metadata.json") and "/models/" in rel:
+        if Layout.is_version_metadata(rel):
             import json
 
             self.metadata_written.add(rel)
@@ -362,17 +362,17 @@ def refuse_escaping_links(layout: Layout, repo: Repo) -> None:
     be symlinks that lead outside the repository (SPEC §8). This costs one scandir (the entries' types come with
     it); the folders inside an increment (``models/``, ``registry/``, a version folder) are checked by
     ``Transaction.check_contained`` before the first file is written into them."""
-    for sub in (".specweave", ".specweave/increments"):
+    for sub in (SPECWEAVE, f"{SPECWEAVE}/{INCREMENTS}"):
         refuse_escaping_link(layout, repo, sub)
     base = layout.increments_dir
-    for group in ("", "_archive", "_abandoned", "_paused"):
+    for group in ("", *HIDDEN_GROUPS):
         folder = base / group if group else base
         try:
             with os.scandir(folder) as it:
                 links = [e.name for e in it if e.is_symlink()]
         except (FileNotFoundError, NotADirectoryError):
             continue
-        prefix = f".specweave/increments/{group + '/' if group else ''}"
+        prefix = f"{SPECWEAVE}/{INCREMENTS}/{group + '/' if group else ''}"
         for name in links:
             refuse_escaping_link(layout, repo, prefix + name)
 

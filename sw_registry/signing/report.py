@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..layout import POLICY_REL
 from .headfile import allowed_signers
 from .keys import DEFAULT_SIGNERS_FILE
 from .verify import approval_commits, approval_status, commit_signatures, log_signatures
@@ -80,7 +81,7 @@ def signers_file_problems(repo: Repo, policy: Policy) -> list[dict[str, Any]]:
 
 def unsigned_commit_problems(repo: Repo, policy: Policy) -> list[dict[str, Any]]:
     """``require_signed``: registry commits made since it was turned on whose signature does not verify."""
-    rel = f"{repo.prefix}.specweave/registry.yaml"
+    rel = f"{repo.prefix}{POLICY_REL}"
     since = repo.git("log", "-1", "--format=%H", "-G^require_signed:", "--", rel, check=False).stdout.decode().strip()
     args = [f"{since}..HEAD" if since else "HEAD", "--grep=^Registry-Event: ", "--", f"{repo.prefix}.specweave"]
     problems = []

@@ -15,10 +15,11 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from .. import lineage
+from ..layout import CATALOG_FILE, LINEAGE_FILE, Layout
 from . import yamlout
 
 if TYPE_CHECKING:
-    from ..layout import Increment, Layout
+    from ..layout import Increment
     from ..transaction import Transaction
     from .records import Record
 
@@ -93,8 +94,8 @@ def lineage_bytes(increment: str, records: list[Record]) -> bytes:
 def derived_files(inc_rel: str, increment: str, records: list[Record]) -> dict[str, bytes]:
     """root-relative path -> content of every derived file of one increment."""
     return {
-        f"{inc_rel}/registry/model_catalog.yaml": catalog_bytes(increment, records),
-        f"{inc_rel}/registry/lineage_graph.json": lineage_bytes(increment, records),
+        Layout.registry_rel(inc_rel, CATALOG_FILE): catalog_bytes(increment, records),
+        Layout.registry_rel(inc_rel, LINEAGE_FILE): lineage_bytes(increment, records),
     }
 
 
@@ -115,7 +116,7 @@ def increment_entries(tx: Transaction, inc: Increment) -> dict[str, list[Any]]:
     """metadata.json rel -> [fingerprint, name, version key, catalog line, lineage fields] for every version of
     ``inc`` as the work tree has it now (after this write's own changes), cached back for the next write."""
     layout = tx.layout
-    prefix = f"{inc.rel}/models/"
+    prefix = Layout.models_rel(inc.rel) + "/"
     fps = {rel: fp for rel, fp in tx.index.fingerprints().items() if rel.startswith(prefix)}
     for rel in tx.metadata_written:  # the index's fingerprints predate this write's own files
         if rel.startswith(prefix):
@@ -141,10 +142,10 @@ def increment_entries(tx: Transaction, inc: Increment) -> dict[str, list[Any]]:
 def _from_entries(inc: Increment, entries: dict[str, list[Any]]) -> dict[str, bytes]:
     values = list(entries.values())
     return {
-        f"{inc.rel}/registry/model_catalog.yaml": _catalog_from_lines(
+        Layout.registry_rel(inc.rel, CATALOG_FILE): _catalog_from_lines(
             inc.id, _grouped([(e[1], e[2], e[3]) for e in values])
         ),
-        f"{inc.rel}/registry/lineage_graph.json": lineage_bytes(inc.id, [e[4] for e in values]),
+        Layout.registry_rel(inc.rel, LINEAGE_FILE): lineage_bytes(inc.id, [e[4] for e in values]),
     }
 
 

@@ -14,6 +14,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from ..errors import DirtyRegistry, RegistryError
+from ..layout import POLICY_REL
 from . import worktree_state
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from ..layout import Layout
     from .index import Index
 
-POLICY_FILE = ".specweave/registry.yaml"
+POLICY_FILE = POLICY_REL
 
 
 def dirty_paths_for_write(repo: Repo, layout: Layout, index: Index) -> tuple[list[str], dict[str, Any] | None]:
