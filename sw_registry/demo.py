@@ -51,6 +51,7 @@ def _project(path: Path) -> Path:
 
         raise InvalidInput(f"demo folder {str(path)!r} is not empty", hint="pass a new or empty folder")
     from .gitops import run_git
+    from .init_project import CACHE_IGNORE
 
     for args in (
         ["init", "-q", "-b", "main"],
@@ -62,7 +63,7 @@ def _project(path: Path) -> Path:
     inc.mkdir(parents=True)
     (inc / "spec.md").write_text("# Fraud detection\n\nDemo increment built by `sw-registry demo`.\n")
     (inc / "metadata.json").write_text(json.dumps({"id": INCREMENT, "status": "active"}, indent=2) + "\n")
-    (path / ".gitignore").write_text(".specweave/cache/\n")
+    (path / ".gitignore").write_text(CACHE_IGNORE + "\n")
     run_git(path, "add", "-A")
     run_git(path, "commit", "-q", "-m", "SpecWeave increment 0042")
     return path

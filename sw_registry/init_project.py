@@ -7,8 +7,9 @@ from typing import Any
 
 from .errors import NotFound
 from .gitops import run_git
+from .layout import INCREMENTS, SPECWEAVE
 
-CACHE_IGNORE = ".specweave/cache/"
+CACHE_IGNORE = f"{SPECWEAVE}/cache/"  # the line init adds to .gitignore (SPEC §7.16)
 
 
 def init_project(path: str | Path, *, git: bool = False) -> dict[str, Any]:
@@ -20,14 +21,14 @@ def init_project(path: str | Path, *, git: bool = False) -> dict[str, Any]:
     if git and run_git(root, "rev-parse", "--git-dir", check=False).returncode != 0:
         run_git(root, "init", "-q")
         created.append(".git/")
-    for rel in (".specweave", ".specweave/increments"):
+    for rel in (SPECWEAVE, f"{SPECWEAVE}/{INCREMENTS}"):
         folder = root / rel
         if not folder.is_dir():
             folder.mkdir(parents=True)
             created.append(rel + "/")
     gitignore = root / ".gitignore"
     text = gitignore.read_text(encoding="utf-8") if gitignore.exists() else ""
-    if CACHE_IGNORE not in text.splitlines() and ".specweave/cache" not in text.splitlines():
+    if CACHE_IGNORE not in text.splitlines() and CACHE_IGNORE.rstrip("/") not in text.splitlines():
         if text and not text.endswith("\n"):
             text += "\n"
         gitignore.write_text(text + CACHE_IGNORE + "\n", encoding="utf-8")

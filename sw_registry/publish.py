@@ -77,15 +77,18 @@ def publish(root: Any, op: Callable[[], R]) -> R:
 
 def _move_to_remote_head(repo: Repo, remote: str, branch: str) -> None:
     """Drop our unpushed commit and fast-forward to the remote head, keeping the user's local changes."""
-    from .errors import Conflict
+    from .errors import Conflict, NotFound
 
     ours = repo.head_commit()
     from .gitops import net_fetch
 
     net_fetch(repo, remote, f"refs/heads/{branch}")
-    theirs = repo.git("rev-parse", "FETCH_HEAD^{commit}").stdout.decode().strip()
-    parent = repo.git("rev-parse", "-q", "--verify", f"{ours}^").stdout.decode().strip()
-    if repo.git("merge-base", "--is-ancestor", parent, theirs, check=False).returncode != 0:
+    theirs = repo.resolve_rev("FETCH_HEAD")
+    try:
+        parent = repo.resolve_rev(f"{ours}^") if ours else ""
+    except NotFound:  # our commit is the first one: nothing of the remote's can be under it
+        parent = ""
+    if not repo.is_ancestor(parent, theirs):
         raise Conflict(
             f"the local branch has commits that {remote}/{branch} does not have, so the write cannot be re-run "
             "on the remote head",
