@@ -34,12 +34,9 @@ class SigningConfig:
 
 def signing_config(repo: Repo) -> SigningConfig:
     pattern = r"^(gpg\.format|user\.signingkey|gpg\.ssh\.defaultkeycommand)$"
-    proc = repo.git("config", "-z", "--get-regexp", pattern, check=False)
-    values: dict[str, str] = {}
-    for item in proc.stdout.decode("utf-8", "replace").split("\0"):
-        key, _, value = item.partition("\n")
-        if key:
-            values[key.lower()] = value
+    from ..gitops.signatures import config_regexp
+
+    values = config_regexp(repo, pattern)
     return SigningConfig(
         values.get("gpg.format", "openpgp"),
         values.get("user.signingkey") or None,

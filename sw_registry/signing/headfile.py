@@ -74,12 +74,9 @@ def _read(path: Path) -> bytes | None:
 def _from_git(repo: Repo, rel: str) -> tuple[str | None, bytes | None, bool]:
     """(blob id, bytes, sure) of ``rel`` in HEAD, in one ``git cat-file --batch``: (None, None, True) when HEAD lacks
     it, ``sure`` False when git failed otherwise (nothing to remember then)."""
-    proc = repo.git("cat-file", "--batch", input=f"HEAD:{repo.prefix}{rel}\n".encode(), check=False)
-    header, _, body = proc.stdout.partition(b"\n")
-    fields = header.split()
-    if proc.returncode != 0 or len(fields) != 3 or fields[1] != b"blob" or not fields[2].isdigit():
-        return None, None, proc.returncode == 0 and header.endswith(b" missing")
-    return fields[0].decode("ascii"), body[: int(fields[2])], True
+    from ..gitops.signatures import head_blob
+
+    return head_blob(repo, rel)
 
 
 def head_file(repo: Repo, rel: str) -> HeadFile:

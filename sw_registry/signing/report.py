@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..gitops.signatures import path_log
 from ..layout import POLICY_REL
 from .headfile import allowed_signers
 from .keys import DEFAULT_SIGNERS_FILE
@@ -62,9 +63,8 @@ def signers_file_problems(repo: Repo, policy: Policy) -> list[dict[str, Any]]:
     if not rel:
         return []
     fmt = "%H%x1f%ae%x1f%(trailers:key=Registry-Event,valueonly,separator=%x2C)"
-    proc = repo.git("log", f"--format={fmt}", "--", f"{repo.prefix}{rel}", check=False)
     problems = []
-    for line in proc.stdout.decode("utf-8", "replace").splitlines():
+    for line in path_log(repo, fmt, rel).splitlines():
         commit, author, event = [*line.split("\x1f"), "", ""][:3]
         if commit and not event.strip():
             problems.append(
@@ -81,8 +81,7 @@ def signers_file_problems(repo: Repo, policy: Policy) -> list[dict[str, Any]]:
 
 def unsigned_commit_problems(repo: Repo, policy: Policy) -> list[dict[str, Any]]:
     """``require_signed``: registry commits made since it was turned on whose signature does not verify."""
-    rel = f"{repo.prefix}{POLICY_REL}"
-    since = repo.git("log", "-1", "--format=%H", "-G^require_signed:", "--", rel, check=False).stdout.decode().strip()
+    since = path_log(repo, "%H", POLICY_REL, "-1", "-G^require_signed:").strip()
     args = [f"{since}..HEAD" if since else "HEAD", "--grep=^Registry-Event: ", "--", f"{repo.prefix}.specweave"]
     problems = []
     with allowed_signers(repo, policy.signers_file or DEFAULT_SIGNERS_FILE) as path:

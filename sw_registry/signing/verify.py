@@ -4,61 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from ..gitops.signatures import STATUS, Signature, log_signatures
 
 if TYPE_CHECKING:
     from ..gitops import Repo
 
-# git's %G? letters -> the status the registry reports
-STATUS = {
-    "G": "good",
-    "B": "bad",
-    "X": "bad",
-    "Y": "bad",
-    "R": "bad",
-    "U": "unknown_key",
-    "E": "unknown_key",
-    "N": "unsigned",
-}
-
-
-@dataclass(frozen=True)
-class Signature:
-    commit: str
-    status: str  # good, bad, unknown_key, unsigned
-    signer: str | None  # the principal git matched in the signers file (%GS)
-    key: str | None  # the key's fingerprint (%GK)
-    trailers: dict[str, str]
-
-
-_FMT = "%x1e%H%x1f%G?%x1f%GS%x1f%GK%x1f%(trailers:only=true,unfold=true,separator=%x1d)"
-
-
-def log_signatures(repo: Repo, signers_path: str, args: Sequence[str], stdin: bytes | None = None) -> list[Signature]:
-    """One ``git log`` with ``args``: each commit's signature as git verifies it against ``signers_path``."""
-    proc = repo.git(
-        "-c",
-        f"gpg.ssh.allowedSignersFile={signers_path}",
-        "-c",
-        "log.showSignature=false",
-        "log",
-        f"--format={_FMT}",
-        *args,
-        input=stdin,
-        check=False,
-    )
-    out = []
-    for chunk in proc.stdout.decode("utf-8", "replace").split("\x1e")[1:]:
-        commit, letter, signer, key, block = (chunk.strip("\n").split("\x1f") + [""] * 5)[:5]
-        trailers: dict[str, str] = {}
-        for item in block.split("\x1d"):
-            k, sep, value = item.partition(": ")
-            if sep and k.startswith("Registry-"):
-                trailers.setdefault(k[len("Registry-") :].lower(), value.strip())
-        out.append(Signature(commit, STATUS.get(letter, "bad"), signer or None, key or None, trailers))
-    return out
-
+__all__ = ["STATUS", "Signature", "approval_commits", "approval_status", "commit_signatures", "log_signatures"]
 
 def commit_signatures(repo: Repo, signers_path: str, commits: Sequence[str]) -> dict[str, Signature]:
     """The signatures of the given commits, in one ``git log --no-walk``."""
