@@ -14,7 +14,7 @@ A read whose token is the entry's and whose version files all keep their stat pr
 first hashes the artifact again, as SPEC §7.13 asks); any other read runs the command and keeps its output. So a
 hand edit of a metadata.json, staged or not, in place or saved by rename, is seen by the next read: metadata.json
 is the source of truth (SPEC §2). What the memo saves is the parsing, aggregating and rendering; the stat of each
-version file (about 2 µs each) is what it costs. ``SW_REGISTRY_READ_CACHE=off`` turns the memo off.
+version file (2-7 µs each, by the machine) is what it costs. ``SW_REGISTRY_READ_CACHE=off`` turns the memo off.
 
 Not trusted: a token or file stat taken within ``RACY_NS`` of a change it records (a second change in the same
 filesystem timestamp tick would go unseen), a project without ``.specweave/``, no git repository, or git
@@ -117,8 +117,9 @@ def _is_increment(name: str) -> bool:
     return all(part and all(c in _ALNUM for c in part) for part in name[5:].split("-"))
 
 
-def token(root: str) -> tuple[tuple[Any, ...], bool] | None:
-    """(the token of ``root``'s registry now, whether it is racy); None when the memo must not be used."""
+def token(root: str) -> tuple[tuple[Any, ...], bool, list[str]] | None:
+    """(the token of ``root``'s registry now, whether it is racy, the increments' ``models/`` folders); None when
+    the memo must not be used."""
     dirs = git_dirs(root)
     if dirs is None:
         return None
@@ -132,6 +133,7 @@ def token(root: str) -> tuple[tuple[Any, ...], bool] | None:
         _stat(root + "/.specweave/registry.yaml"),
     ]
     incs = root + "/.specweave/increments"
+    models: list[str] = []
     for group in ("", *GROUPS):
         folder = f"{incs}/{group}" if group else incs
         st = _stat(folder)
@@ -142,7 +144,12 @@ def token(root: str) -> tuple[tuple[Any, ...], bool] | None:
             names = sorted(os.listdir(folder))
         except OSError:
             return None
-        stats += [(name, _stat(f"{folder}/{name}/models")) for name in names if _is_increment(name)]
+        for name in names:
+            if _is_increment(name):
+                st = _stat(f"{folder}/{name}/models")
+                stats.append((name, st))
+                if st is not None:
+                    models.append(f"{folder}/{name}/models")
     refs = _read(f"{common}/{ref}") if ref.startswith("refs/") and ".." not in ref else None
     journal = os.path.lexists(common + "/sw-registry.journal")
     tok = (MEMO_FORMAT, sys.version_info[:2], git_dir, head, refs, journal, tuple(stats))
@@ -150,7 +157,7 @@ def token(root: str) -> tuple[tuple[Any, ...], bool] | None:
 
     now = time.time_ns()
     racy = any(now - max(s[0], s[1]) < RACY_NS for s in _flat_stats(stats))
-    return tok, racy
+    return tok, racy, models
 
 
 def _flat_stats(stats: list[Any]) -> list[tuple[int, int, int, int]]:
@@ -216,35 +223,28 @@ def _lookup(command: str, kwargs: dict[str, Any]) -> bytes | None:
     now = token(root)
     if path is None or now is None:
         return None
-    tok, racy = now
+    tok, racy, models = now
     entry = _load(path)
     if entry is not None and entry[:2] == (key, tok) and _files_unchanged(entry[4]) and _still_verified(entry[3]):
         return entry[2]
-    files = version_files(root, kwargs.get("name"))
+    files = version_files(models, kwargs.get("name"))
     if files is not None and not racy and not _racy(files):
         _pending = (path, key, tok, root, files)
     return None
 
 
-def version_files(root: str, name: Any) -> tuple[Any, ...] | None:
-    """The stat of every metadata.json the answer rests on (of model ``name``'s version folders, or of every
-    version folder for registry-list), taken BEFORE the command reads them: an edit made after this is seen by the
-    next read, whatever the command itself read. None when a folder cannot be listed. (Version folders added or
-    removed change their ``models/`` folder, which the token holds.)"""
+def version_files(models: list[str], name: Any) -> tuple[Any, ...] | None:
+    """The stat of every metadata.json the answer rests on (of model ``name``'s version folders in the increments'
+    ``models`` folders, or of every version folder for registry-list), taken BEFORE the command reads them: an edit
+    made after this is seen by the next read, whatever the command itself read. None when a folder cannot be
+    listed. (Version folders added or removed change their ``models/`` folder, which the token holds.)"""
     if name is not None and (not isinstance(name, str) or "/" in name or name.startswith(".")):
         return None
     prefix = f"{name}-v" if name is not None else ""
-    incs = root + "/.specweave/increments"
     out: list[Any] = []
     try:
-        for group in ("", *GROUPS):
-            folder = f"{incs}/{group}" if group else incs
-            if not os.path.isdir(folder):
-                continue
-            for inc in sorted(os.listdir(folder)):
-                models = f"{folder}/{inc}/models"
-                if _is_increment(inc) and os.path.isdir(models):
-                    _version_files(models, prefix, out)
+        for folder in models:
+            _version_files(folder, prefix, out)
     except OSError:
         return None
     return tuple(out)
