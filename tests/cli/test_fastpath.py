@@ -14,9 +14,11 @@ import typer
 
 from sw_registry.cli import fastpath
 from sw_registry.cli.app import COMMANDS, build, resolved
-from sw_registry.cli.fast_spec import COMMANDS as SPEC
+from sw_registry.cli.fast_spec import COMMANDS as TABLE
 from sw_registry.cli.options import ANNOTATIONS
-from sw_registry.cli.reference import SpecError, fast_spec_module, param_spec
+from sw_registry.cli.reference import SpecError, compact, fast_spec, fast_spec_module, param_spec
+
+SPEC = {name: fastpath.spec(name) for name in TABLE}  # each command's line of fast_spec.py, expanded
 
 SAMPLE = {"str": "value-1", "path": "some/file.txt", "int": "3"}
 
@@ -110,6 +112,24 @@ def test_unusual_lines_are_left_to_typer(args: list[str]) -> None:
 def test_the_spec_is_current() -> None:
     source = (Path(fastpath.__file__).parent / "fast_spec.py").read_text(encoding="utf-8")
     assert source == fast_spec_module(), "run: python -m sw_registry.cli.reference --write"
+
+
+def test_each_compact_line_expands_to_the_typer_parameters() -> None:
+    """fast_spec.py stores one line per command; expanded, it says what the Typer app's parameters say."""
+    assert fast_spec() == SPEC
+    assert fastpath.spec("no-such-command") is None
+    assert fastpath.spec("registry-promote")["options"][1] == {  # type: ignore[index]
+        "name": "from_", "opts": ["--from"], "off": [], "flag": False, "multiple": False, "type": "str",
+        "required": False,
+    }
+
+
+def test_the_spec_generator_refuses_what_the_compact_form_cannot_say() -> None:
+    two_names = {"name": "x", "opts": ["-x", "--x"], "off": [], "flag": False, "multiple": False, "type": "str",
+                 "required": False}
+    with pytest.raises(SpecError, match=r"registry-x: parameter 'x' .* has no compact form"):
+        compact("registry-x", two_names, option=True)
+    assert compact("registry-x", {**two_names, "opts": ["--x"], "multiple": True}, option=True) == "--x:str*"
 
 
 def test_fast_path_imports_no_typer(tmp_path: Path) -> None:
