@@ -27,9 +27,9 @@ def registry(
     return ModelRegistry(increment=increment, root=root, actor=actor, rev=rev, allow_detached=allow_detached, push=push)
 
 
-def with_warnings(data: dict[str, Any], reg: ModelRegistry) -> dict[str, Any]:
-    """Add the registry's read warnings to a command's data (SPEC §9: ``data.warnings``)."""
-    warnings = list(dict.fromkeys([*(data.get("warnings") or []), *reg.warnings]))
+def with_warnings(data: dict[str, Any], read_warnings: tuple[str, ...]) -> dict[str, Any]:
+    """Add a read's warnings (``ops.reads.warned()``) to a command's data (SPEC §9: ``data.warnings``)."""
+    warnings = list(dict.fromkeys([*(data.get("warnings") or []), *read_warnings]))
     if warnings:
         data["warnings"] = warnings
     return data

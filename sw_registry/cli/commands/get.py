@@ -40,9 +40,11 @@ def get(
     from ...errors import UsageError
     if sum(x is not None for x in (stage, version, date)) > 1:
         raise UsageError("give one of --stage, --version or --date", hint="e.g. --stage production")
-    reg = registry(root, rev=rev)
-    mv = reg.get_model(name, stage=stage, version=version, date=date, load=False)
-    data = with_warnings(mv.to_dict(), reg)
+    from ...ops import reads
+
+    ctx = registry(root, rev=rev).ctx
+    mv, warnings = reads.warned(ctx, reads.get_model, name, stage=stage, version=version, date=date, load=False)
+    data = with_warnings(mv.to_dict(), warnings)
     if path_only and not json_mode(json):
         print(mv.path)
         return

@@ -29,8 +29,10 @@ def info(
     json: JsonOption = False,
 ) -> None:
     """Show a model: owner, policy, stage holders and every version (or one version's metadata)."""
-    reg = registry(root, rev=rev)
-    data = with_warnings(reg.info(name, version).to_dict(), reg)
+    from ...ops import reads
+
+    found, warnings = reads.warned(registry(root, rev=rev).ctx, reads.info, name, version)
+    data = with_warnings(found.to_dict(), warnings)
     if version is not None:
         emit(json, data, lambda out: version_view(out, data))
     else:

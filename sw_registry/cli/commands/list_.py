@@ -28,13 +28,17 @@ def list_(
     json: JsonOption = False,
 ) -> None:
     """List models with their production, staging and latest versions."""
-    reg = registry(root, rev=rev)
+    from ...ops import reads
+
+    ctx = registry(root, rev=rev).ctx
     data: dict[str, Any]
     if all_versions:
-        versions = [mv.to_dict() for mv in reg.list_versions(stage, model=model, increment=increment, tag=tag)]
-        data = with_warnings({"versions": versions}, reg)
+        found, warnings = reads.warned(ctx, reads.list_versions, stage, model, increment, tag)
+        versions = [mv.to_dict() for mv in found]
+        data = with_warnings({"versions": versions}, warnings)
         emit(json, data, lambda out: versions_table(out, versions))
         return
-    models = [m.to_dict() for m in reg.list_models(stage, model=model, increment=increment, tag=tag)]
-    data = with_warnings({"models": models}, reg)
+    summaries, warnings = reads.warned(ctx, reads.list_models, stage, model, increment, tag)
+    models = [m.to_dict() for m in summaries]
+    data = with_warnings({"models": models}, warnings)
     emit(json, data, lambda out: models_table(out, models))
