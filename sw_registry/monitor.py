@@ -3,7 +3,7 @@
 ``record`` appends observations to ``registry/monitoring/<name>.jsonl`` of the production version's increment
 and evaluates the model's triggers (pure functions in triggers.py). Healthy: one commit (event ``monitor``).
 A breach rolls production back to the previous production version through the same rollback machinery as
-``registry-rollback`` (workflow.py ``_move``), in the same commit as the observations (event ``rollback``,
+``registry-rollback`` (ops/moves.py ``move``), in the same commit as the observations (event ``rollback``,
 ``Registry-Auto: true``). A breach with no target records the observations and raises ``threshold_breached``.
 ``record=False`` evaluates only and changes nothing.
 

@@ -1,7 +1,7 @@
 """Monitoring writes (SPEC §7.8): record observations in one commit, and roll back automatically on a breach.
 
 A breach rolls production back to the previous stable production version through the same rollback
-machinery as ``registry-rollback`` (workflow.py ``_move``), in the same commit as the observations (event
+machinery as ``registry-rollback`` (ops/moves.py ``move``), in the same commit as the observations (event
 ``rollback``, ``Registry-Auto: true``); with no target the observations are recorded with the refusal.
 """
 
@@ -146,7 +146,8 @@ def _verify(registry: ModelRegistry, target: Record) -> str | None:
 def _auto_rollback(
     registry: ModelRegistry, tx: Transaction, current: Record, target: Record, why: str
 ) -> str | None:
-    """The rollback of workflow.py, marked automatic, into the commit that also holds the observations."""
+    """The rollback of ops/stages.py (through ops/moves.py), marked automatic, into the commit that also holds
+    the observations."""
     from .ops.moves import finish, move
 
     name, target_ver = current["name"], target["version"]

@@ -1,7 +1,7 @@
 """registry.yaml's schema and meaning (SPEC §5): ``validate`` checks a parsed file, ``Policy`` answers
 questions about it with the spec's defaults, ``primary_metric_of`` picks the metric list/info show.
 
-Reading the file is store/index.py's ``read_policy_file``; writing it is workflow.py's ``_write_policy``
+Reading the file is store/index.py's ``read_policy_file``; writing it is ops/policy.py's ``write_policy``
 (registry-policy, set_approval_required, update_policy)."""
 
 from __future__ import annotations

@@ -52,7 +52,6 @@ class ModelRegistry:
         self.push = push  # publish each write's commit (SPEC §7 --push; see publish.py)
         self.clock: Clock = clock or utc_now
         self._source: Source | None = None  # the read side, opened once (a --rev tree is read through git)
-        self.warnings: list[str] = []  # from the last index read: e.g. files written by a newer sw-registry
 
     @property
     def ctx(self) -> Context:
@@ -323,6 +322,4 @@ def _opened_source(registry: ModelRegistry) -> Source:
 def _loaded_index(registry: ModelRegistry) -> Index:
     from .store.index import load_index
 
-    index = load_index(_opened_source(registry))
-    registry.warnings = list(index.warnings)
-    return index
+    return load_index(_opened_source(registry))  # its warnings: ops.reads.warned() returns them with a read

@@ -5,6 +5,7 @@ Kept apart from model.py so that read commands (list, info, get) do not pay for 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -14,17 +15,27 @@ from .model import _warned
 JSON_NAMES = {"from_stage": "from", "to_stage": "to"}
 
 
-class _Result:
-    """``to_dict()`` for the write results: every field under its JSON name, plus ``warnings`` when any."""
+@functools.cache
+def _json_names(cls: type) -> tuple[tuple[str, str], ...]:
+    """(field, its JSON name) of a dataclass, in field order; worked out once per class."""
+    return tuple((f.name, JSON_NAMES.get(f.name, f.name)) for f in fields(cls))  # type: ignore[arg-type]
+
+
+class _Fields:
+    """``to_dict()``: every field under its JSON name, in field order."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {json: getattr(self, name) for name, json in _json_names(type(self))}  # type: ignore[arg-type]
+
+
+class _Result(_Fields):
+    """``to_dict()`` for the write results: every field under its JSON name, then ``warnings`` when any."""
 
     warnings: tuple[str, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        data = {
-            JSON_NAMES.get(f.name, f.name): getattr(self, f.name)
-            for f in fields(self)  # type: ignore[arg-type]
-            if f.name != "warnings"
-        }
+        data = super().to_dict()
+        del data["warnings"]
         return _warned(data, self.warnings)
 
 
@@ -86,7 +97,7 @@ class ChangeResult(_Result):
 
 
 @dataclass(frozen=True)
-class HistoryEvent:
+class HistoryEvent(_Fields):
     event: str
     version: str
     from_stage: str | None
@@ -98,21 +109,6 @@ class HistoryEvent:
     seq: int = 0
     forced: bool = False
     auto: bool = False  # made by an auto-rollback (registry-monitor), not by a person
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "event": self.event,
-            "version": self.version,
-            "from": self.from_stage,
-            "to": self.to_stage,
-            "at": self.at,
-            "by": self.by,
-            "reason": self.reason,
-            "commit": self.commit,
-            "seq": self.seq,
-            "forced": self.forced,
-            "auto": self.auto,
-        }
 
 
 @dataclass(frozen=True)

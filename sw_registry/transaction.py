@@ -27,7 +27,7 @@ from .gitops import Repo, commit_message, open_repo, write_lock
 from .layout import HIDDEN_GROUPS, INCREMENTS, SPECWEAVE, Layout
 from .stop_points import stop_point
 from .store import worktree_state
-from .store.dirty import (  # re-exported: registry-verify (maintenance.py) imports them from here
+from .store.dirty import (  # re-exported: ops/maintenance.py and ops/verify.py import them from here
     POLICY_FILE,
     clear_journal,
     dirty_paths,

@@ -2,7 +2,8 @@
 
 Importing Typer and building a command costs 50–70 ms on this machine: a third of the budget of
 ``registry-list``. Every command's parameters are exported from the Typer app into fast_spec.py
-(``python -m sw_registry.cli.reference --write``; a test fails when it is stale). This parser accepts
+(``python -m sw_registry.cli.reference --write``; a test fails when it is stale), one line per command in
+the compact form ``spec()`` expands (see its docstring). This parser accepts
 only the plain forms (``--opt value``, ``--opt=value``, flags, positional arguments) and gives up on
 anything else: ``--help``, unknown or repeated options, a missing value or argument, a value that
 looks like an option, ``--``. Then Typer parses the line and owns every message and exit code.
@@ -18,6 +19,47 @@ if TYPE_CHECKING:
 
 
 _CONVERT: dict[str, Callable[[str], Any]] = {"str": str, "path": str, "int": int}  # Typer's type names
+
+
+def spec(command: str) -> dict[str, Any] | None:
+    """The parameters of ``command`` from its fast_spec.py line, or None for a command not in the table.
+
+    A line is ``(module, function, arguments, options)``. An argument is ``name:type`` and an option
+    ``[name=]--opt[/--off][:type]``, each followed by ``*`` when repeatable and ``!`` when required; an option
+    without ``:type`` is a flag, and its parameter is named after ``--opt`` unless ``name=`` says otherwise.
+    reference.py writes the lines and refuses a parameter this form cannot say (tests/cli/test_fastpath.py).
+    """
+    from .fast_spec import COMMANDS
+
+    entry = COMMANDS.get(command)
+    if entry is None:
+        return None
+    module, func, arguments, options = entry
+    return {
+        "module": module,
+        "func": func,
+        "arguments": [_param(token, option=False) for token in arguments],
+        "options": [_param(token, option=True) for token in options],
+    }
+
+
+def _param(token: str, *, option: bool) -> dict[str, Any]:
+    """One parameter of a fast_spec.py line, as a dict (the keys ``parse()`` reads)."""
+    required, multiple = token.endswith("!"), token.rstrip("!").endswith("*")
+    head, colon, kind = token.rstrip("!*").partition(":")
+    if not option:
+        return {"name": head, "type": kind, "required": required}
+    name, _, opts = head.rpartition("=")
+    on, _, off = opts.partition("/")
+    return {
+        "name": name or on.lstrip("-").replace("-", "_"),
+        "opts": [on],
+        "off": [off] if off else [],
+        "flag": not colon,
+        "multiple": multiple,
+        "type": kind or "boolean",
+        "required": required,
+    }
 
 
 def parse(spec: dict[str, Any], args: list[str]) -> dict[str, Any] | None:
@@ -96,22 +138,20 @@ def _parse(spec: dict[str, Any], args: list[str]) -> dict[str, Any] | None:
 
 def run(args: list[str]) -> int | None:
     """Run ``args`` through the fast path; None when Typer has to handle them."""
-    from .fast_spec import COMMANDS
-
-    if not args or args[0] not in COMMANDS:
+    params = spec(args[0]) if args else None
+    if params is None:
         return None
-    spec = COMMANDS[args[0]]
-    kwargs = _parse(spec, args[1:])
+    kwargs = _parse(params, args[1:])
     if kwargs is None:
         return None
     from ..store import readcache
 
     if args[0] in readcache.COMMANDS and readcache.serve(args[0], kwargs):
         return 0
-    kwargs = _paths(spec, kwargs)
+    kwargs = _paths(params, kwargs)
     import importlib
 
-    func = getattr(importlib.import_module(f"{__package__}.commands.{spec['module']}"), spec["func"])
+    func = getattr(importlib.import_module(f"{__package__}.commands.{params['module']}"), params["func"])
     from .output import run as funnel
 
     try:

@@ -25,6 +25,17 @@ def short(commit: str | None) -> str:
     return commit[:8] if commit else "no commit (nothing changed)"
 
 
+def outcome(out: Console, changed: bool, unchanged: str, *done: str) -> None:
+    """A write's human lines: the lines of ``done`` that are not empty, or when nothing ``changed`` (no commit),
+    ``unchanged`` and "; nothing changed"."""
+    if not changed:
+        out.print(f"{unchanged}; nothing changed")
+        return
+    for line in done:
+        if line:
+            out.print(line)
+
+
 def metric(pm: dict[str, Any] | None) -> str:
     if not pm or pm.get("value") is None:
         return "-"

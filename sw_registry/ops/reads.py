@@ -6,8 +6,10 @@ Reads go through the index (a stat-validated cache, store/index.py): they never 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from .. import versions as V
 from ..errors import NotFound
@@ -22,6 +24,17 @@ if TYPE_CHECKING:
 
 PICKLE_FORMAT = "sw-registry-pickle"  # the artifact format of a model object the registry pickled
 Opt = str | None  # a filter of registry-list: None keeps everything
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def warned(
+    ctx: Context, read: Callable[Concatenate[Context, P], T], *args: P.args, **kwargs: P.kwargs
+) -> tuple[T, tuple[str, ...]]:
+    """``read(ctx, ...)`` over one load of the index, and that index's warnings (SPEC §9 ``data.warnings``: e.g.
+    files written by a newer sw-registry). The warnings are returned with the value, never kept on an object."""
+    index = ctx.index()
+    return read(replace(ctx, load_index=lambda: index), *args, **kwargs), tuple(index.warnings)
 
 
 def _increment_id(ctx: Context, increment: str | None) -> str | None:

@@ -14,9 +14,11 @@ import typer
 
 from sw_registry.cli import fastpath
 from sw_registry.cli.app import COMMANDS, build, resolved
-from sw_registry.cli.fast_spec import COMMANDS as SPEC
+from sw_registry.cli.fast_spec import COMMANDS as TABLE
 from sw_registry.cli.options import ANNOTATIONS
-from sw_registry.cli.reference import SpecError, fast_spec_module, param_spec
+from sw_registry.cli.reference import SpecError, compact, fast_spec, fast_spec_module, param_spec
+
+SPEC = {name: fastpath.spec(name) for name in TABLE}  # each command's line of fast_spec.py, expanded
 
 SAMPLE = {"str": "value-1", "path": "some/file.txt", "int": "3"}
 
@@ -112,6 +114,24 @@ def test_the_spec_is_current() -> None:
     assert source == fast_spec_module(), "run: python -m sw_registry.cli.reference --write"
 
 
+def test_each_compact_line_expands_to_the_typer_parameters() -> None:
+    """fast_spec.py stores one line per command; expanded, it says what the Typer app's parameters say."""
+    assert fast_spec() == SPEC
+    assert fastpath.spec("no-such-command") is None
+    assert fastpath.spec("registry-promote")["options"][1] == {  # type: ignore[index]
+        "name": "from_", "opts": ["--from"], "off": [], "flag": False, "multiple": False, "type": "str",
+        "required": False,
+    }
+
+
+def test_the_spec_generator_refuses_what_the_compact_form_cannot_say() -> None:
+    two_names = {"name": "x", "opts": ["-x", "--x"], "off": [], "flag": False, "multiple": False, "type": "str",
+                 "required": False}
+    with pytest.raises(SpecError, match=r"registry-x: parameter 'x' .* has no compact form"):
+        compact("registry-x", two_names, option=True)
+    assert compact("registry-x", {**two_names, "opts": ["--x"], "multiple": True}, option=True) == "--x:str*"
+
+
 def test_fast_path_imports_no_typer(tmp_path: Path) -> None:
     import subprocess
     import sys
@@ -182,24 +202,36 @@ def test_building_the_app_leaves_the_command_modules_alone() -> None:
 
 def test_writing_commands_take_the_write_options_last() -> None:
     """@writes (commands/common.py) gives a command --actor --allow-detached --push --root --json, as its last
-    options on both paths, and hands them to the function as one WriteOptions."""
-    from sw_registry.cli.commands.common import WRITE_OPTIONS, WriteOptions, writes
+    options on both paths, and hands them to the function as one WriteOptions; @reads likewise gives --rev --root
+    --json as one ReadOptions."""
+    from sw_registry.cli.commands.common import READ_OPTIONS, WRITE_OPTIONS, ReadOptions, WriteOptions, reads, writes
 
-    names = [name for name, _, _ in WRITE_OPTIONS]
     functions = {name: getattr(importlib.import_module(f"sw_registry.cli.commands.{module}"), func)
                  for name, (module, func) in COMMANDS.items()}
-    decorated = [name for name, function in functions.items() if hasattr(function, "__wrapped__")]
-    assert {"registry-register", "registry-promote", "registry-policy", "sync-docs"} <= set(decorated)
-    for name in decorated:
+    taking = {name: list(inspect.signature(f.__wrapped__).parameters)[-1]
+              for name, f in functions.items() if hasattr(f, "__wrapped__")}
+    assert {"registry-register", "registry-promote", "registry-policy", "sync-docs"} <= {
+        name for name, last in taking.items() if last == "w"}
+    assert {"registry-list", "registry-info", "registry-get", "registry-history", "registry-compare",
+            "registry-lineage"} == {name for name, last in taking.items() if last == "read"}
+    for name, last in taking.items():
+        names = [option for option, _, _ in (WRITE_OPTIONS if last == "w" else READ_OPTIONS)]
         assert [o["name"] for o in SPEC[name]["options"]][-len(names):] == names, name
 
-    seen: list[WriteOptions] = []
+    seen: list[object] = []
 
     @writes
     def command(x: str, *, w: WriteOptions) -> None:
         seen.append(w)
 
+    @reads
+    def reader(x: str, *, read: ReadOptions) -> None:
+        seen.append(read)
+
     command("a", actor="ann@example.com", push=True)
-    assert seen == [WriteOptions(actor="ann@example.com", push=True)]
+    reader("a", rev="HEAD~1")
+    assert seen == [WriteOptions(actor="ann@example.com", push=True), ReadOptions(rev="HEAD~1")]
     with pytest.raises(TypeError, match="keyword-only 'w: WriteOptions'"):
         writes(lambda x, w: None)
+    with pytest.raises(TypeError, match="keyword-only 'read: ReadOptions'"):
+        reads(lambda x, *, w: None)

@@ -81,3 +81,27 @@ def test_force_needs_a_reason_in_one_place() -> None:
     for reason in (None, "", "   "):
         with pytest.raises(UsageError, match="--force needs a --reason"):
             check_force_reason(True, reason)
+
+
+def test_read_warnings_come_back_as_values(project: Path, make_artifact) -> None:  # type: ignore[no-untyped-def]
+    """No warnings list on a shared object: ops.reads.warned() returns a read's value and its index's warnings,
+    over one load of the index."""
+    ctx = Context(Layout(project), actor="ops@example.com", clock=lambda: FROZEN)
+    mv = register.register(ctx, "fraud", str(make_artifact()), "1.0.0")
+    rel = Path(mv.path).parent.relative_to(project) / "metadata.json"
+    meta = (project / rel).read_text(encoding="utf-8").replace('"schema_version": 1', '"schema_version": 2')
+    (project / rel).write_text(meta, encoding="utf-8")
+    loads: list[int] = []
+
+    def load_index():  # type: ignore[no-untyped-def]
+        loads.append(1)
+        return Context(Layout(project)).index()
+
+    counted = Context(Layout(project), load_index=load_index)
+    summaries, warnings = reads.warned(counted, reads.list_models, None, None, None, None)
+    assert [s.name for s in summaries] == ["fraud"] and len(loads) == 1
+    assert len(warnings) == 1 and str(rel) in warnings[0] and "newer" in warnings[0]
+    facade = ModelRegistry(root=project)
+    info, again = reads.warned(facade.ctx, reads.info, "fraud", "1.0.0")
+    assert again == warnings and len(info.warnings) == 1 and "schema_version 2" in info.warnings[0]  # its own
+    assert not hasattr(facade, "warnings")

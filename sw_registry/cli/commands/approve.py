@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 from ..output import emit
-from ..render import esc, short, stage, v
+from ..render import esc, outcome, short, stage, v
 from .common import WriteOptions, writes
 
 # Typer and the option aliases are only annotations here, imported for readers and mypy: the fast path
@@ -29,17 +29,10 @@ def approve(
     """Approve a version for a stage, as the actor (the commit is authored by the approver)."""
     r = w.registry().approve_model(name, version, approver=w.actor, comments=comment, stage=stage_)
 
-    def render(out: Any) -> None:
-        if r.commit is None:
-            out.print(
-                f"{esc(r.approver)} has already approved {esc(r.name)} {v(r.version)} for {r.stage}; nothing changed"
-            )
-            return
-        need = f" ({r.approvals} of {r.required} required)" if r.required else ""
-        signed = f", signed with {r.signing_key}" if r.signing_key else ""
-        out.print(
-            f"{esc(r.name)} {v(r.version)} approved for {stage(r.stage)} by {esc(r.approver)}{need}, "
-            f"commit {short(r.commit)}{signed}"
-        )
-
-    emit(w.json, r.to_dict(), render)
+    need = f" ({r.approvals} of {r.required} required)" if r.required else ""
+    signed = f", signed with {r.signing_key}" if r.signing_key else ""
+    by = f"{esc(r.approver)}{need}, commit {short(r.commit)}{signed}"
+    emit(w.json, r.to_dict(), lambda out: outcome(
+        out, r.commit is not None, f"{esc(r.approver)} has already approved {esc(r.name)} {v(r.version)} for {r.stage}",
+        f"{esc(r.name)} {v(r.version)} approved for {stage(r.stage)} by {by}",
+    ))

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from ..output import emit
 from ..render import esc, table
-from .common import check_format, registry
+from .common import ReadOptions, check_format, reads
 
 # Typer and the option aliases are only annotations here, imported for readers and mypy: the fast path
 # (fastpath.py) calls the function without importing Typer, and app.resolved() evaluates the annotations in
@@ -14,25 +14,25 @@ from .common import check_format, registry
 if TYPE_CHECKING:
     import typer
 
-    from ..options import JsonOption, NameArg, RevOption, RootOption, VersionArg
+    from ..options import NameArg, VersionArg
 
 
+@reads
 def compare(
     name: NameArg,
     version_a: VersionArg,
     version_b: VersionArg,
     fmt: Annotated[str, typer.Option("--format", help="table, json or md.")] = "table",
-    rev: RevOption = None,
-    root: RootOption = None,
-    json: JsonOption = False,
+    *,
+    read: ReadOptions,
 ) -> None:
     """Compare two versions: metrics with their change and verdict, size, features, hyperparameters, signature."""
     from ...compare import fmt as show
     from ...compare import markdown
 
     check_format(fmt, "table", "json", "md")
-    data = registry(root, rev=rev).compare_models(f"{name}@{version_a}", f"{name}@{version_b}").to_dict()
-    if fmt == "md" and not json:
+    data = read.registry().compare_models(f"{name}@{version_a}", f"{name}@{version_b}").to_dict()
+    if fmt == "md" and not read.json:
         print(markdown(data), end="")
         return
 
@@ -60,4 +60,4 @@ def compare(
         out.print(f"signature compatible: {'yes' if data['signature_compatible'] else 'no'}")
         out.print(f"recommendation: [bold]{data['recommendation']}[/bold]")
 
-    emit(json or fmt == "json", data, render)
+    emit(read.json or fmt == "json", data, render)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 from ..output import emit
-from ..render import esc, short, v
+from ..render import esc, outcome, short, v
 from .common import WriteOptions, writes
 
 # Typer and the option aliases are only annotations here, imported for readers and mypy: the fast path
@@ -34,12 +34,9 @@ def deprecate(
         name, version, reason, end_of_life, force=force
     )
 
-    def render(out: Any) -> None:
-        if r.commit is None:
-            out.print(f"{esc(r.name)} {v(r.version)} is already deprecated; nothing changed")
-            return
-        eol = f", end of life {r.end_of_life}" if r.end_of_life else ""
-        out.print(f"{esc(r.name)} {v(r.version)} deprecated by {esc(r.actor)}{eol}, commit {short(r.commit)}")
-        out.print(f"  reason: {esc(r.reason)}")
-
-    emit(w.json, r.to_dict(), render)
+    eol = f", end of life {r.end_of_life}" if r.end_of_life else ""
+    emit(w.json, r.to_dict(), lambda out: outcome(
+        out, r.commit is not None, f"{esc(r.name)} {v(r.version)} is already deprecated",
+        f"{esc(r.name)} {v(r.version)} deprecated by {esc(r.actor)}{eol}, commit {short(r.commit)}",
+        f"  reason: {esc(r.reason)}",
+    ))

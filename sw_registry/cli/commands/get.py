@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from ..output import emit, json_mode
 from ..render import esc, v
-from .common import registry, with_warnings
+from .common import ReadOptions, reads, with_warnings
 
 # Typer and the option aliases are only annotations here, imported for readers and mypy: the fast path
 # (fastpath.py) calls the function without importing Typer, and app.resolved() evaluates the annotations in
@@ -15,9 +15,10 @@ if TYPE_CHECKING:
     import typer
 
     from ..complete import model_versions
-    from ..options import JsonOption, NameArg, RevOption, RootOption
+    from ..options import NameArg
 
 
+@reads
 def get(
     name: NameArg,
     stage: Annotated[str | None, typer.Option("--stage", help="The version now in this stage.")] = None,
@@ -32,18 +33,19 @@ def get(
         ),
     ] = None,
     path_only: Annotated[bool, typer.Option("--path-only", help="Print only the artifact's absolute path.")] = False,
-    rev: RevOption = None,
-    root: RootOption = None,
-    json: JsonOption = False,
+    *,
+    read: ReadOptions,
 ) -> None:
     """Resolve a version, verify its artifact hash and print its path."""
     from ...errors import UsageError
     if sum(x is not None for x in (stage, version, date)) > 1:
         raise UsageError("give one of --stage, --version or --date", hint="e.g. --stage production")
-    reg = registry(root, rev=rev)
-    mv = reg.get_model(name, stage=stage, version=version, date=date, load=False)
-    data = with_warnings(mv.to_dict(), reg)
-    if path_only and not json_mode(json):
+    from ...ops import reads as read_ops
+
+    ctx = read.registry().ctx
+    mv, warnings = read_ops.warned(ctx, read_ops.get_model, name, stage=stage, version=version, date=date, load=False)
+    data = with_warnings(mv.to_dict(), warnings)
+    if path_only and not json_mode(read.json):
         print(mv.path)
         return
 
@@ -51,4 +53,4 @@ def get(
         out.print(f"{esc(mv.name)} {v(mv.version)} ({mv.stage}) sha256 verified")
         out.print(mv.path, markup=False, highlight=False)
 
-    emit(json, data, render)
+    emit(read.json, data, render)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from ..output import emit
 from ..render import esc, stage, table, v
-from .common import check_format, registry
+from .common import ReadOptions, check_format, reads
 
 # Typer and the option aliases are only annotations here, imported for readers and mypy: the fast path
 # (fastpath.py) calls the function without importing Typer, and app.resolved() evaluates the annotations in
@@ -14,20 +14,20 @@ from .common import check_format, registry
 if TYPE_CHECKING:
     import typer
 
-    from ..options import JsonOption, NameArg, RevOption, RootOption
+    from ..options import NameArg
 
 
+@reads
 def history(
     name: NameArg,
     fmt: Annotated[str, typer.Option("--format", help="md (a table) or json.")] = "md",
-    rev: RevOption = None,
-    root: RootOption = None,
-    json: JsonOption = False,
+    *,
+    read: ReadOptions,
 ) -> None:
     """Every event of a model, in the order it happened."""
 
     check_format(fmt, "md", "json")
-    data = registry(root, rev=rev).history(name).to_dict()
+    data = read.registry().history(name).to_dict()
 
     def render(out: Any) -> None:
         t = table("#", "Time", "Event", "Version", "From", "To", "By", "Reason", "Commit")
@@ -45,4 +45,4 @@ def history(
             )
         out.print(t)
 
-    emit(json or fmt == "json", data, render)
+    emit(read.json or fmt == "json", data, render)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from ..output import emit
 from ..render import info_view, version_view
-from .common import registry, with_warnings
+from .common import ReadOptions, reads, with_warnings
 
 # Typer and the option aliases are only annotations here, imported for readers and mypy: the fast path
 # (fastpath.py) calls the function without importing Typer, and app.resolved() evaluates the annotations in
@@ -15,23 +15,25 @@ if TYPE_CHECKING:
     import typer
 
     from ..complete import model_versions
-    from ..options import JsonOption, NameArg, RevOption, RootOption
+    from ..options import NameArg
 
 
+@reads
 def info(
     name: NameArg,
     version: Annotated[
         str | None,
         typer.Option("--version", help="Show the full metadata of one version.", autocompletion=model_versions),
     ] = None,
-    rev: RevOption = None,
-    root: RootOption = None,
-    json: JsonOption = False,
+    *,
+    read: ReadOptions,
 ) -> None:
     """Show a model: owner, policy, stage holders and every version (or one version's metadata)."""
-    reg = registry(root, rev=rev)
-    data = with_warnings(reg.info(name, version).to_dict(), reg)
+    from ...ops import reads as read_ops
+
+    found, warnings = read_ops.warned(read.registry().ctx, read_ops.info, name, version)
+    data = with_warnings(found.to_dict(), warnings)
     if version is not None:
-        emit(json, data, lambda out: version_view(out, data))
+        emit(read.json, data, lambda out: version_view(out, data))
     else:
-        emit(json, data, lambda out: info_view(out, data))
+        emit(read.json, data, lambda out: info_view(out, data))

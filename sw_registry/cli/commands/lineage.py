@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any
 
 from ..output import emit
-from .common import check_format, registry
+from .common import ReadOptions, check_format, reads
 
 # Typer and the option aliases are only annotations here, imported for readers and mypy: the fast path
 # (fastpath.py) calls the function without importing Typer, and app.resolved() evaluates the annotations in
@@ -14,9 +14,9 @@ if TYPE_CHECKING:
     import typer
 
     from ..complete import model_names, model_versions
-    from ..options import JsonOption, RevOption, RootOption
 
 
+@reads
 def lineage(
     name: Annotated[str | None, typer.Argument(help="Model name.", autocompletion=model_names)] = None,
     version: Annotated[
@@ -28,16 +28,15 @@ def lineage(
     ] = None,
     feature: Annotated[str | None, typer.Option("--feature", help="Versions with this input feature.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="tree, mermaid or json.")] = "tree",
-    rev: RevOption = None,
-    root: RootOption = None,
-    json: JsonOption = False,
+    *,
+    read: ReadOptions,
 ) -> None:
     """Trace lineage: data -> feature engineering -> experiment -> model -> deployment, and who uses what."""
     from ...lineage import mermaid, tree
 
     check_format(fmt, "tree", "mermaid", "json")
-    data = registry(root, rev=rev).get_lineage(name, version, uses=uses, feature=feature).to_dict()
-    if fmt == "mermaid" and not json:
+    data = read.registry().get_lineage(name, version, uses=uses, feature=feature).to_dict()
+    if fmt == "mermaid" and not read.json:
         print(mermaid(data), end="")
         return
 
@@ -47,4 +46,4 @@ def lineage(
             return
         out.print(tree(data), end="", markup=False, highlight=False)
 
-    emit(json or fmt == "json", data, render)
+    emit(read.json or fmt == "json", data, render)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from ..output import emit
 from ..render import models_table, versions_table
-from .common import registry, with_warnings
+from .common import ReadOptions, reads, with_warnings
 
 # Typer and the option aliases are only annotations here, imported for readers and mypy: the fast path
 # (fastpath.py) calls the function without importing Typer, and app.resolved() evaluates the annotations in
@@ -14,27 +14,31 @@ from .common import registry, with_warnings
 if TYPE_CHECKING:
     import typer
 
-    from ..options import IncrementOption, JsonOption, RevOption, RootOption
+    from ..options import IncrementOption
 
 
+@reads
 def list_(
     stage: Annotated[str | None, typer.Option("--stage", help="Only models with a version in this stage.")] = None,
     model: Annotated[str | None, typer.Option("--model", help="Only this model.")] = None,
     tag: Annotated[str | None, typer.Option("--tag", help="Only models with a version carrying this tag.")] = None,
     all_versions: Annotated[bool, typer.Option("--all-versions", help="One row per version.")] = False,
     increment: IncrementOption = None,
-    rev: RevOption = None,
-    root: RootOption = None,
-    json: JsonOption = False,
+    *,
+    read: ReadOptions,
 ) -> None:
     """List models with their production, staging and latest versions."""
-    reg = registry(root, rev=rev)
+    from ...ops import reads as read_ops
+
+    ctx = read.registry().ctx
     data: dict[str, Any]
     if all_versions:
-        versions = [mv.to_dict() for mv in reg.list_versions(stage, model=model, increment=increment, tag=tag)]
-        data = with_warnings({"versions": versions}, reg)
-        emit(json, data, lambda out: versions_table(out, versions))
+        found, warnings = read_ops.warned(ctx, read_ops.list_versions, stage, model, increment, tag)
+        versions = [mv.to_dict() for mv in found]
+        data = with_warnings({"versions": versions}, warnings)
+        emit(read.json, data, lambda out: versions_table(out, versions))
         return
-    models = [m.to_dict() for m in reg.list_models(stage, model=model, increment=increment, tag=tag)]
-    data = with_warnings({"models": models}, reg)
-    emit(json, data, lambda out: models_table(out, models))
+    summaries, warnings = read_ops.warned(ctx, read_ops.list_models, stage, model, increment, tag)
+    models = [m.to_dict() for m in summaries]
+    data = with_warnings({"models": models}, warnings)
+    emit(read.json, data, lambda out: models_table(out, models))

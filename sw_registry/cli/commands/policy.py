@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any
 
 from ..output import emit
-from ..render import short
+from ..render import outcome, short
 from .common import WriteOptions, writes
 
 # Typer and the option aliases are only annotations here, imported for readers and mypy: the fast path
@@ -118,12 +118,6 @@ def policy(
     if result.warnings:
         data["warnings"] = list(result.warnings)
     what = f"policy of {name}" if name else "registry.yaml"
-
-    def render(out: Any) -> None:
-        out.print(
-            f"{what} committed, commit {short(commit)}"
-            if changed
-            else f"{what} already says that; nothing changed"
-        )
-
-    emit(w.json, data, render)
+    emit(w.json, data, lambda out: outcome(
+        out, changed, f"{what} already says that", f"{what} committed, commit {short(commit)}"
+    ))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any
 
 from ..output import emit
-from ..render import esc, short, stage, v
+from ..render import esc, outcome, short, stage, v
 from .common import WriteOptions, writes
 
 # Typer and the option aliases are only annotations here, imported for readers and mypy: the fast path
@@ -55,19 +55,13 @@ def promote(
         raise UsageError("registry-promote needs --to STAGE (or --to-env ENV)", hint="e.g. --to staging")
     r = reg.promote_model(name, version, from_stage=from_, to_stage=to, reason=reason, force=force)
 
-    def render(out: Any) -> None:
-        if r.commit is None:
-            out.print(f"{esc(r.name)} {v(r.version)} is already in {stage(r.to_stage)}; nothing changed")
-            return
-        forced = " [red](forced)[/red]" if r.forced else ""
-        out.print(
-            f"{esc(r.name)} {v(r.version)}: {stage(r.from_stage)} → {stage(r.to_stage)}{forced} "
-            f"by {esc(r.actor)}, commit {short(r.commit)}"
-        )
-        if r.replaced:
-            out.print(f"  {v(r.replaced)}: {stage(r.to_stage)} → {stage('archived')} (replaced by {v(r.version)})")
-
-    emit(w.json, r.to_dict(), render)
+    forced = " [red](forced)[/red]" if r.forced else ""
+    moved = f"{stage(r.from_stage)} → {stage(r.to_stage)}{forced} by {esc(r.actor)}, commit {short(r.commit)}"
+    replaced = f"  {v(r.replaced)}: {stage(r.to_stage)} → {stage('archived')} (replaced by {v(r.version)})"
+    emit(w.json, r.to_dict(), lambda out: outcome(
+        out, r.commit is not None, f"{esc(r.name)} {v(r.version)} is already in {stage(r.to_stage)}",
+        f"{esc(r.name)} {v(r.version)}: {moved}", replaced if r.replaced else "",
+    ))
 
 
 def _promote_to_env(

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 from ..output import emit, json_mode
-from ..render import esc, short, v
+from ..render import esc, outcome, short, v
 from .common import WriteOptions, writes
 
 # Typer and the option aliases are only annotations here, imported for readers and mypy: the fast path
@@ -119,15 +119,10 @@ def register(
             bar.stop()
     data = mv.to_dict()
 
-    def render(out: Any) -> None:
-        if mv.commit is None:
-            out.print(f"{esc(mv.name)} {v(mv.version)} is already registered with this artifact; nothing changed")
-            return
-        out.print(
-            f"Registered [bold]{esc(mv.name)}[/bold] {v(mv.version)} in {esc(mv.metadata['increment'])} "
-            f"(stage dev) by {esc(mv.metadata['created_by'])}, commit {short(mv.commit)}"
-        )
-        out.print(f"  artifact {esc(mv.path)}")
-        out.print(f"  sha256   {mv.sha256}")
-
-    emit(w.json, data, render)
+    done = (
+        f"Registered [bold]{esc(mv.name)}[/bold] {v(mv.version)} in {esc(mv.metadata.get('increment'))} "
+        f"(stage dev) by {esc(mv.metadata.get('created_by'))}, commit {short(mv.commit)}"
+    )
+    already = f"{esc(mv.name)} {v(mv.version)} is already registered with this artifact"
+    emit(w.json, data, lambda out: outcome(out, mv.commit is not None, already, done, f"  artifact {esc(mv.path)}",
+                                           f"  sha256   {mv.sha256}"))

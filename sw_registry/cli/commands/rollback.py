@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 from ..output import emit
-from ..render import esc, short, v
+from ..render import esc, outcome, short, v
 from .common import WriteOptions, writes
 
 # Typer and the option aliases are only annotations here, imported for readers and mypy: the fast path
@@ -31,15 +31,8 @@ def rollback(
     """Make an earlier production version production again, in one commit."""
     r = w.registry().rollback(name, to, reason, force=force)
 
-    def render(out: Any) -> None:
-        if r.commit is None:
-            out.print(f"{esc(r.name)} {v(r.to_version)} is already in production; nothing changed")
-            return
-        out.print(
-            f"{esc(r.name)} rolled back: production {v(r.from_version)} → {v(r.to_version)} "
-            f"by {esc(r.actor)}, commit {short(r.commit)}"
-        )
-        if r.reason:
-            out.print(f"  reason: {esc(r.reason)}")
-
-    emit(w.json, r.to_dict(), render)
+    back = f"production {v(r.from_version)} → {v(r.to_version)} by {esc(r.actor)}, commit {short(r.commit)}"
+    emit(w.json, r.to_dict(), lambda out: outcome(
+        out, r.commit is not None, f"{esc(r.name)} {v(r.to_version)} is already in production",
+        f"{esc(r.name)} rolled back: {back}", f"  reason: {esc(r.reason)}" if r.reason else "",
+    ))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any
 
 from ..output import emit
-from ..render import esc, short
+from ..render import esc, outcome, short
 from .common import WriteOptions, writes
 
 # Typer and the option aliases are only annotations here, imported for readers and mypy: the fast path
@@ -57,12 +57,8 @@ def signers(
     assert email is not None
     r = S.add_signer(reg, email, pubkey_file or "") if action == "add" else S.remove_signer(reg, email)
 
-    def render(out: Any) -> None:
-        if not r.changed:
-            what = "already lists that key for" if action == "add" else "lists no key for"
-            out.print(f"the signers file {what} {esc(email)}; nothing changed")
-        else:
-            done = "added" if action == "add" else "removed"
-            out.print(f"{done} signer {esc(email)}, commit {short(r.commit)}")
-
-    emit(w.json, r.to_dict(), render)
+    what = "already lists that key for" if action == "add" else "lists no key for"
+    done = "added" if action == "add" else "removed"
+    emit(w.json, r.to_dict(), lambda out: outcome(
+        out, r.changed, f"the signers file {what} {esc(email)}", f"{done} signer {esc(email)}, commit {short(r.commit)}"
+    ))

@@ -6,7 +6,7 @@ import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
 from ..output import emit, json_mode
-from ..render import esc, short
+from ..render import esc, outcome, short
 from .common import WriteOptions, writes
 
 # Typer and the option aliases are only annotations here, imported for readers and mypy: the fast path
@@ -34,15 +34,9 @@ def sync_docs(
     reg = w.registry()
     if action == "update" and not check:
         data = reg.sync_docs()
-        emit(
-            w.json,
-            data,
-            lambda out: out.print(
-                f"{esc(data['path'])} updated, commit {short(data['commit'])}"
-                if data["changed"]
-                else f"{esc(data['path'])} is up to date; nothing changed"
-            ),
-        )
+        path = esc(data["path"])
+        updated = f"{path} updated, commit {short(data['commit'])}"
+        emit(w.json, data, lambda out: outcome(out, data["changed"], f"{path} is up to date", updated))
         return
     data = reg.review_docs()
     if check and data["changed"]:
