@@ -6,7 +6,8 @@
   tree without a git process while the work tree's copy is HEAD's;
 - ``verify``: what ``%G?``/``%GS``/``%GK`` say about commits, with ``gpg.ssh.allowedSignersFile`` pointed at that
   file, and whether one approval counts;
-- ``approvals``: promotion: only the approvals it needs, found through the seq -> commit map, in one ``git log``;
+- ``approvals``: promotion: only the approvals it needs, found through the seq -> commit map, in one ``git log``
+  that runs in the background while the promotion writes its files (``start_signed_check``; joined before the commit);
 - ``report``: registry-verify's and registry-audit's view.
 
 An approval made under a signed rule records the fingerprint of the key it was signed with (``signing_key`` in its
@@ -17,7 +18,7 @@ version, stage, approver, seq).
 
 from __future__ import annotations
 
-from .approvals import check_signed_approvals, is_signed_rule
+from .approvals import PendingCheck, check_signed_approvals, is_signed_rule, start_signed_check
 from .config import SigningConfig, check_approver_key, check_can_sign, configured_key, signing_config
 from .headfile import allowed_signers, signers_text
 from .keys import (
@@ -44,6 +45,7 @@ __all__ = [
     "EMAIL",
     "KEY_TYPE",
     "STATUS",
+    "PendingCheck",
     "PublicKey",
     "Signature",
     "Signer",
@@ -71,5 +73,6 @@ __all__ = [
     "signers_file_problems",
     "signers_text",
     "signing_config",
+    "start_signed_check",
     "unsigned_commit_problems",
 ]
