@@ -79,8 +79,7 @@ class Transaction:
     # cache updates to make once the write has succeeded (never before: a new .specweave/ is committed whole)
     after_success: list[Callable[[], None]] = field(default_factory=list)
     _to_sync: list[str] = field(default_factory=list)  # durable files written, fsync'd by commit()
-    # checks commit() joins once the files are staged, before the commit lands (a promotion's signature check)
-    before_commit: list[Callable[[], None]] = field(default_factory=list)
+    before_commit: list[Callable[[], None]] = field(default_factory=list)  # joined once staged (ops/stages.py)
 
     # -- file changes ---------------------------------------------------------------
     def _begin(self) -> None:
@@ -206,7 +205,8 @@ class Transaction:
     ) -> str | None:
         paths = self.paths
         if not paths:
-            self._join_checks()
+            for check in self.before_commit:
+                check()
             return None
         self._staged = True
         synced = fsync_in_background(self._to_sync)  # on disk before the commit lands; meanwhile git hashes them
@@ -214,7 +214,8 @@ class Transaction:
             self.repo.stage(paths)
         finally:
             synced()
-        self._join_checks()  # a refusal here is an error before the commit: every file is restored
+        for check in self.before_commit:  # a refusal here comes before the commit: every file is restored
+            check()
         self._to_sync = []
         stop_point("inside_commit")
         env = dict(self.git_env)
@@ -235,10 +236,6 @@ class Transaction:
         if output:
             self.warnings.append(f"git hook output: {output}")
         return self.commit_id
-
-    def _join_checks(self) -> None:
-        for check in self.before_commit:
-            check()
 
     def rollback(self, head_before: str | None) -> None:
         self._close_journal()

@@ -82,6 +82,10 @@ class PendingLog:
         self._proc = proc
         self._out: list[Signature] | None = None
 
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
     def result(self) -> list[Signature]:
         if self._out is None:
             stdout, _ = self._proc.communicate()

@@ -20,7 +20,7 @@ from .keys import DEFAULT_SIGNERS_FILE
 from .verify import Signature, approval_status, commit_signatures
 
 if TYPE_CHECKING:
-    from ..errors import ApprovalRequired
+    from ..errors import RegistryError
     from ..gitops import Repo
     from ..policy import Policy
 
@@ -97,8 +97,8 @@ class PendingCheck:
     commits: dict[int, str]  # the seq -> commit map of the model
     signers_path: str
     log: PendingLog | None
-    stack: contextlib.ExitStack[None]
-    error: ApprovalRequired | None = None
+    stack: contextlib.ExitStack[bool | None]
+    error: RegistryError | None = None  # approval_required, once joined
     done: bool = False
 
     def result(self) -> None:
@@ -107,7 +107,7 @@ class PendingCheck:
         if self.error is not None:
             raise self.error
 
-    def _verdict(self) -> ApprovalRequired | None:
+    def _verdict(self) -> RegistryError | None:
         from .. import lifecycle as L
         from ..errors import ApprovalRequired
 
@@ -180,16 +180,8 @@ def start_signed_check(
     return pending
 
 
-def check_signed_approvals(
-    repo: Repo,
-    policy: Policy,
-    name: str,
-    version: str,
-    stage: str,
-    rule: dict[str, Any],
-    approvals: Sequence[dict[str, Any]],
-    meta: dict[str, Any],
-) -> None:
-    """``approval_required`` unless enough approvals verify; the error says which ones did not, and why."""
-    with start_signed_check(repo, policy, name, version, stage, rule, approvals, meta) as pending:
+def check_signed_approvals(*args: Any, **kwargs: Any) -> None:
+    """``approval_required`` unless enough approvals verify (``start_signed_check``'s arguments), all at once: the
+    error says which ones did not, and why."""
+    with start_signed_check(*args, **kwargs) as pending:
         pending.result()
