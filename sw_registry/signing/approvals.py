@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from ..gitops.signatures import PendingLog, start_commit_signatures
 from .headfile import allowed_signers
-from .keys import DEFAULT_SIGNERS_FILE
 from .verify import Signature, approval_status, commit_signatures
 
 if TYPE_CHECKING:
@@ -163,9 +162,12 @@ def start_signed_check(
     creator = meta.get("created_by")
     candidates, unsigned = _candidates(rule, approvals, stage, creator)
     need = int(rule.get("min_approvals", 1))
+    rel = policy.signers_file
+    if not rel:  # registry.yaml always names it under a signed rule; keys.py is not imported otherwise
+        from .keys import DEFAULT_SIGNERS_FILE as rel
     stack = contextlib.ExitStack()
     try:
-        path = stack.enter_context(allowed_signers(repo, policy.signers_file or DEFAULT_SIGNERS_FILE))
+        path = stack.enter_context(allowed_signers(repo, rel))
         commits = seqcache.seq_commits(Layout(repo.root), repo, name) if candidates else {}
         first = [commits[a["seq"]] for a in candidates[:need] if a["seq"] in commits]
         log = stack.enter_context(start_commit_signatures(repo, path, first)) if first else None
