@@ -80,8 +80,8 @@ class PendingCheck:
     The ``git log`` that verifies the first ``min_approvals`` candidates runs in the background while the promotion
     writes, refreshes and stages its files. ``result()`` joins it (the others go to git only if some of those fail)
     and raises ``approval_required`` exactly as ``check_signed_approvals`` does; ``close()`` ends the ``git log`` if
-    it still runs and removes the temporary signers file if one was made. Enter it as a context manager so that
-    every way out closes it.
+    it still runs (with its ``ssh-keygen`` runs) and removes a temporary signers file if one was made (only when the
+    git directory is read-only, see ``headfile``). Enter it as a context manager so that every way out closes it.
     """
 
     repo: Repo
