@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -167,6 +168,13 @@ def main() -> None:
     parser.add_argument("--min", type=int, nargs="+", default=[1, 2, 10], dest="mins")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="sw-registry-bench-signed-"))
+    try:
+        run(work, args.runs, args.mins)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run(work: Path, runs: int, mins: list[int]) -> None:
     home = work / "home"
     home.mkdir()
     os.environ.update(
@@ -187,12 +195,12 @@ def main() -> None:
         ("git --version", ["git", "--version"]),
         ("ssh-keygen -l -f KEY.pub", ["ssh-keygen", "-l", "-f", str(keys / "k0.pub")]),
     ):
-        runs, cpu = [], _cpu()
+        taken, cpu = [], _cpu()
         for _ in range(15):
             start = time.perf_counter()
             subprocess.run(cmd, capture_output=True, check=True)
-            runs.append((time.perf_counter() - start) * 1000)
-        spawn[label] = f"{statistics.median(runs):.1f} ms wall (median), {(_cpu() - cpu) / 15 * 1000:.1f} ms CPU"
+            taken.append((time.perf_counter() - start) * 1000)
+        spawn[label] = f"{statistics.median(taken):.1f} ms wall (median), {(_cpu() - cpu) / 15 * 1000:.1f} ms CPU"
     print("process start-up on this machine now: " + "; ".join(f"{k} {v}" for k, v in spawn.items()))
     print()
     print(
@@ -203,8 +211,8 @@ def main() -> None:
     print("| ---: | ---: | ---: | ---: | ---: | ---: |")
     med = statistics.median
     watch_the_check()
-    for m in args.mins:
-        u, s, on_path, checks = measure(work, keys, m, args.runs)
+    for m in mins:
+        u, s, on_path, checks = measure(work, keys, m, runs)
         print(
             f"| {m} | {med(u):.1f} ({min(u):.1f}–{max(u):.1f}) | {med(s):.1f} ({min(s):.1f}–{max(s):.1f}) | "
             f"{med([b - a for a, b in zip(u, s)]):+.1f} | {med(on_path):.1f} | {med([c[0] for c in checks]):.1f} / "
