@@ -79,6 +79,7 @@ class Transaction:
     # cache updates to make once the write has succeeded (never before: a new .specweave/ is committed whole)
     after_success: list[Callable[[], None]] = field(default_factory=list)
     _to_sync: list[str] = field(default_factory=list)  # durable files written, fsync'd by commit()
+    before_commit: list[Callable[[], None]] = field(default_factory=list)  # joined once staged (ops/stages.py)
 
     # -- file changes ---------------------------------------------------------------
     def _begin(self) -> None:
@@ -204,6 +205,8 @@ class Transaction:
     ) -> str | None:
         paths = self.paths
         if not paths:
+            for check in self.before_commit:
+                check()
             return None
         self._staged = True
         synced = fsync_in_background(self._to_sync)  # on disk before the commit lands; meanwhile git hashes them
@@ -211,6 +214,8 @@ class Transaction:
             self.repo.stage(paths)
         finally:
             synced()
+        for check in self.before_commit:  # a refusal here comes before the commit: every file is restored
+            check()
         self._to_sync = []
         stop_point("inside_commit")
         env = dict(self.git_env)

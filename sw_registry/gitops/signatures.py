@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -35,9 +39,8 @@ class Signature:
 _FMT = "%x1e%H%x1f%G?%x1f%GS%x1f%GK%x1f%(trailers:only=true,unfold=true,separator=%x1d)"
 
 
-def log_signatures(repo: Repo, signers_path: str, args: Sequence[str], stdin: bytes | None = None) -> list[Signature]:
-    """One ``git log`` with ``args``: each commit's signature as git verifies it against ``signers_path``."""
-    proc = repo.git(
+def _log_args(signers_path: str, args: Sequence[str]) -> list[str]:
+    return [
         "-c",
         f"gpg.ssh.allowedSignersFile={signers_path}",
         "-c",
@@ -45,11 +48,12 @@ def log_signatures(repo: Repo, signers_path: str, args: Sequence[str], stdin: by
         "log",
         f"--format={_FMT}",
         *args,
-        input=stdin,
-        check=False,
-    )
+    ]
+
+
+def _parse(stdout: bytes) -> list[Signature]:
     out = []
-    for chunk in proc.stdout.decode("utf-8", "replace").split("\x1e")[1:]:
+    for chunk in stdout.decode("utf-8", "replace").split("\x1e")[1:]:
         commit, letter, signer, key, block = (chunk.strip("\n").split("\x1f") + [""] * 5)[:5]
         trailers: dict[str, str] = {}
         for item in block.split("\x1d"):
@@ -58,6 +62,70 @@ def log_signatures(repo: Repo, signers_path: str, args: Sequence[str], stdin: by
                 trailers.setdefault(k[len("Registry-") :].lower(), value.strip())
         out.append(Signature(commit, STATUS.get(letter, "bad"), signer or None, key or None, trailers))
     return out
+
+
+def log_signatures(repo: Repo, signers_path: str, args: Sequence[str], stdin: bytes | None = None) -> list[Signature]:
+    """One ``git log`` with ``args``: each commit's signature as git verifies it against ``signers_path``."""
+    proc = repo.git(*_log_args(signers_path, args), input=stdin, check=False)
+    return _parse(proc.stdout)
+
+
+class PendingLog:
+    """A verifying ``git log`` running in the background (``start_commit_signatures``).
+
+    ``result()`` waits for it and returns what ``log_signatures`` would; ``close()`` ends it if it still runs,
+    with the ``ssh-keygen`` processes it started (it runs in a process group of its own), and reaps it. Use it
+    as a context manager, so that every way out (an error, Ctrl-C) closes it. Not shared between threads.
+    """
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self._proc = proc
+        self._out: list[Signature] | None = None
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    def result(self) -> list[Signature]:
+        if self._out is None:
+            stdout, _ = self._proc.communicate()
+            self._out = _parse(stdout)
+        return self._out
+
+    def close(self) -> None:
+        if self._proc.poll() is None:
+            with contextlib.suppress(OSError):
+                if hasattr(os, "killpg"):
+                    os.killpg(self._proc.pid, signal.SIGKILL)
+                else:  # pragma: no cover - no process groups (Windows)
+                    self._proc.kill()
+        self._proc.wait()  # reaps it
+        if self._proc.stdout is not None:
+            self._proc.stdout.close()
+
+    def __enter__(self) -> PendingLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def start_commit_signatures(repo: Repo, signers_path: str, commits: Sequence[str]) -> PendingLog:
+    """Start the ``git log --no-walk`` that verifies ``commits`` (full ids) against ``signers_path`` and return at
+    once; ``PendingLog.result()`` joins it. The ids are arguments (no input to feed while it runs)."""
+    from .run import git_env
+
+    argv = ["git", *_log_args(signers_path, ["--no-walk=unsorted", *dict.fromkeys(commits), "--"])]
+    try:
+        proc = subprocess.Popen(
+            argv, cwd=repo.root, env=git_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, start_new_session=True,
+        )
+    except FileNotFoundError:
+        from ..errors import NotAGitRepo
+
+        raise NotAGitRepo("git is not installed", hint="install git and try again") from None
+    return PendingLog(proc)
 
 
 def config_regexp(repo: Repo, pattern: str) -> dict[str, str]:

@@ -6,6 +6,7 @@ The rules are the pure functions of lifecycle.py; each operation here reads the 
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from typing import TYPE_CHECKING
 
 from .. import lifecycle as L
@@ -41,7 +42,7 @@ def promote(
     L.check_stage(to_stage)
     if from_stage is not None:
         L.check_stage(from_stage)
-    with ctx.write() as tx:
+    with ctx.write() as tx, ExitStack() as running:
         index = tx.index
         rec = index.get(name, ver)
         move_plan = L.plan_promotion(
@@ -51,7 +52,7 @@ def promote(
         if move_plan.noop:
             return PromoteResult(name, ver, rec["stage"], to_stage, None, None, tx.actor)
         if to_stage in L.EXCLUSIVE:
-            _check_promotion_approvals(ctx, tx, rec, to_stage, approval_required)
+            _check_promotion_approvals(ctx, tx, rec, to_stage, approval_required, running)
         holder = index.holder(name, to_stage) if to_stage in L.EXCLUSIVE else None
         holder = holder if holder is not None and holder["version"] != ver else None
         replaced = holder["version"] if holder else None
@@ -71,9 +72,12 @@ def promote(
 
 
 def _check_promotion_approvals(
-    ctx: Context, tx: Transaction, rec: Record, to_stage: str, approval_required: bool | None
+    ctx: Context, tx: Transaction, rec: Record, to_stage: str, approval_required: bool | None, running: ExitStack
 ) -> None:
-    """Refuse a promotion into staging/production that lacks the approvals registry.yaml requires."""
+    """Refuse a promotion into staging/production that lacks the approvals registry.yaml requires.
+
+    Signed approvals are verified by a ``git log`` that runs while the promotion writes its files: started here
+    (closed by ``running`` on every way out), joined by ``tx.commit`` once the files are staged."""
     index = tx.index
     name, ver = rec["name"], rec["version"]
     rule = index.policy.approval(name, to_stage)
@@ -82,9 +86,10 @@ def _check_promotion_approvals(
     meta = read_metadata(ctx, rec)
     approvals = meta.get("approvals") or []
     if rule is not None and (rule.get("signed") or index.policy.require_signed):
-        from ..signing import check_signed_approvals
+        from ..signing import start_signed_check
 
-        check_signed_approvals(tx.repo, index.policy, name, ver, to_stage, rule, approvals, meta)
+        pending = start_signed_check(tx.repo, index.policy, name, ver, to_stage, rule, approvals, meta)
+        tx.before_commit.append(running.enter_context(pending).result)
     else:
         L.check_approvals(rule, approvals, to_stage, meta.get("created_by"), f"{name}@{ver}")
 

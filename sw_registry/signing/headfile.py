@@ -6,7 +6,8 @@ the blob HEAD has at that path, for one HEAD commit. Each registry commit that d
 the memo forward to the new HEAD (``note_commit``); any other move of HEAD (a commit by hand, a pull, a checkout,
 a rebase, a reset) leaves it behind, and the next read asks git once (``git cat-file --batch``) and remembers again.
 The work-tree file is used, read and pointed at directly, only while its bytes hash to that blob id; otherwise (an
-uncommitted edit, a line-ending filter) git's copy is used, through a temporary file when git needs a path.
+uncommitted edit, a line-ending filter) git's copy is used, through a copy in the git directory named by its
+blob id when git needs a path (a kill leaves no stray temporary file behind).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,18 +117,51 @@ def note_commit(repo: Repo, parent: str | None, commit: str | None, paths: Seque
     _save(repo, None if changed else {**memo, "head": commit})
 
 
+COPY = "sw-registry-signers-"  # + the blob id: HEAD's signers file, for git, when the work tree's copy differs
+STALE = 24 * 3600  # copies of other contents unused that long go when a new copy is written
+
+
+def _copy(repo: Repo, data: bytes) -> str | None:
+    """HEAD's signers file as ``<git dir>/sw-registry-signers-<blob id>``, for git to read: named by its content,
+    so a process killed while git reads it leaves nothing stray (the next check with that content uses it again).
+    None when the git directory is read-only."""
+    path = repo.git_dir / (COPY + blob_id(data, 40))
+    try:
+        if _read(path) == data:
+            os.utime(path)  # in use: not stale
+            return str(path)
+        fd, tmp = tempfile.mkstemp(dir=repo.git_dir, prefix="." + COPY)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+        now = time.time()
+        for old in [*repo.git_dir.glob(COPY + "*"), *repo.git_dir.glob("." + COPY + "*")]:
+            with contextlib.suppress(OSError):
+                if old != path and now - old.stat().st_mtime > STALE:
+                    old.unlink()
+    except OSError:
+        return None
+    return str(path)
+
+
 @contextlib.contextmanager
 def allowed_signers(repo: Repo, rel: str | None) -> Iterator[str]:
     """A path for ``gpg.ssh.allowedSignersFile`` with the signers file as HEAD has it (empty when there is none): the
-    work-tree file itself when it is HEAD's, else a temporary copy."""
+    work-tree file itself when it is HEAD's, else a copy in the git directory named by its content (``_copy``), or
+    a temporary file removed on the way out when the git directory is read-only."""
     found = head_file(repo, rel) if rel else HeadFile(None, None)
     if found.path is not None:
         yield os.path.abspath(found.path)
         return
-    fd, path = tempfile.mkstemp(prefix="sw-registry-signers-")
+    data = (found.text or "").encode("utf-8")
+    copy = _copy(repo, data)
+    if copy is not None:
+        yield copy
+        return
+    fd, path = tempfile.mkstemp(prefix=COPY)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(found.text or "")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
         yield path
     finally:
         with contextlib.suppress(FileNotFoundError):

@@ -7,8 +7,12 @@ git config (never the developer's: HOME and GIT_CONFIG_GLOBAL point into the tes
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -405,3 +409,177 @@ def test_a_key_removed_by_a_commit_hook_stops_counting(project: Path, reg: Model
     with pytest.raises(ApprovalRequired) as refused:
         reg.promote_model(NAME, "1.0.0", to_stage="production")
     assert refused.value.details["unverified"][0]["status"] == "unknown_key"
+
+
+# -- the promotion's check runs in the background: started once the approvals are read under the lock, joined
+# -- (tx.commit) once the files are staged. A refusal there restores everything; every way out ends the git log.
+
+
+def state(project: Path) -> dict[str, object]:
+    """HEAD, the git index, the user's staged and unstaged changes, and every file of the registry."""
+    files = {
+        str(p.relative_to(project)): p.read_bytes()
+        for p in sorted((project / ".specweave").rglob("*"))
+        if p.is_file() and "cache" not in p.relative_to(project).parts
+    }
+    return {
+        "head": head(project),
+        "index": git(project, "ls-files", "--stage"),
+        "staged": git(project, "diff", "--cached", "--binary"),
+        "unstaged": git(project, "diff", "--binary"),
+        "status": git(project, "status", "--porcelain", "--untracked-files=all"),
+        "files": files,
+    }
+
+
+def session(leader: int) -> list[int]:
+    """The live processes of the session ``leader`` started (the background git log and its ssh-keygen runs)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == leader and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+def children(pid: int) -> list[int]:
+    """The processes (zombies too) whose parent is ``pid``."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+@pytest.fixture
+def background_logs(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Every verifying git log started in the background (the real ones, only recorded)."""
+    from sw_registry.gitops import signatures
+
+    started: list[object] = []
+
+    class Recorded(signatures.PendingLog):
+        def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+            super().__init__(proc)
+            started.append(proc)
+
+    monkeypatch.setattr(signatures, "PendingLog", Recorded)
+    return started
+
+
+def ended(procs: list[object]) -> bool:
+    """Each process was waited for (reaped) and neither it nor anything it started still runs."""
+    return all(
+        p.returncode is not None and not Path(f"/proc/{p.pid}").exists() and session(p.pid) == []  # type: ignore[attr-defined]
+        for p in procs
+    )
+
+
+def test_a_signature_refused_at_the_join_leaves_tree_index_and_head_as_they_were(
+    project: Path, reg: ModelRegistry, keys, background_logs: list[object]
+) -> None:
+    """The approval's signature was stripped: the promotion gets past the count, writes and stages its files while
+    git verifies, and is refused before its commit, with the error the check always gave; nothing is left."""
+    sign_with(project, keys["bob"])
+    reg.approve_model(NAME, "1.0.0", approver=BOB)
+    git(project, "commit", "-q", "--amend", "--no-edit", "--no-gpg-sign")
+    rewritten = head(project)
+    (project / "notes.txt").write_text("mine, staged\n")
+    git(project, "add", "notes.txt")
+    (project / "notes.txt").write_text("mine, staged, then edited\n")
+    before = state(project)
+    seq = reg.info(NAME, "1.0.0").to_dict()["approvals"][-1]["seq"]
+    with pytest.raises(ApprovalRequired) as refused:
+        reg.promote_model(NAME, "1.0.0", to_stage="production")
+    assert state(project) == before
+    err = refused.value
+    assert err.message == f"{NAME}@1.0.0 needs 1 more approval(s) for production (has 0 of 1) (signed approvals only)"
+    assert err.hint == (
+        f"approvals that do not verify against .specweave/allowed_signers: {BOB} (unsigned); approvers: {BOB}, "
+        f"{CAROL}; approve with: sw-registry registry-approve {NAME} v1.0.0 --stage production"
+    )
+    assert err.details == {
+        "approvers": [BOB, CAROL],
+        "missing": 1,
+        "approved_by": [],
+        "unverified": [{"approver": BOB, "seq": seq, "status": "unsigned", "commit": rewritten}],
+    }
+    assert len(background_logs) == 1 and ended(background_logs)  # verified in the background, joined, reaped
+
+
+def test_a_good_signed_promotion_commits_once(
+    project: Path, reg: ModelRegistry, keys, background_logs: list[object]
+) -> None:
+    sign_with(project, keys["bob"])
+    reg.approve_model(NAME, "1.0.0", approver=BOB)
+    before = head(project)
+    promoted = reg.promote_model(NAME, "1.0.0", to_stage="production")
+    assert promoted.commit == head(project)
+    assert git(project, "rev-list", "--count", f"{before}..HEAD").strip() == "1"
+    assert git(project, "log", "-1", "--format=%(trailers:key=Registry-Event,valueonly)").strip() == "promote"
+    assert git(project, "status", "--porcelain", "--untracked-files=all") == ""
+    assert reg.info(NAME, "1.0.0").to_dict()["stage"] == "production"
+    assert len(background_logs) == 1 and ended(background_logs)
+
+
+def test_a_check_closed_before_its_join_ends_its_git_log(project: Path, reg: ModelRegistry, keys) -> None:
+    from sw_registry.gitops import open_repo
+    from sw_registry.signing import start_signed_check
+
+    sign_with(project, keys["bob"])
+    reg.approve_model(NAME, "1.0.0", approver=BOB)
+    index = reg.ctx.index()
+    meta = reg.info(NAME, "1.0.0").to_dict()
+    rule = index.policy.approval(NAME, "production")
+    args = (open_repo(project), index.policy, NAME, "1.0.0", "production", rule, meta["approvals"], meta)
+    with start_signed_check(*args) as pending:
+        assert pending.log is not None
+        pid = pending.log.pid
+    assert not Path(f"/proc/{pid}").exists() and session(pid) == []  # killed, with its ssh-keygen runs, and reaped
+    with start_signed_check(*args) as pending:
+        pending.result()  # bob's approval verifies
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_a_promotion_killed_between_start_and_join_leaves_no_process_or_temporary_file(
+    project: Path, reg: ModelRegistry, keys, tmp_path: Path
+) -> None:
+    """kill -9 after the check started and the metadata was written (the work-tree signers file differs from
+    HEAD's, so git reads a copy): no git or ssh-keygen stays behind, no temporary file; repair, and it lands."""
+    sign_with(project, keys["bob"])
+    reg.approve_model(NAME, "1.0.0", approver=BOB)
+    signers = project / ".specweave" / "allowed_signers"
+    signers.write_text(signers.read_text() + "# an uncommitted edit\n")
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    before = head(project)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sw_registry", "registry-promote", NAME, "v1.0.0", "--to", "production", "--json"],
+        cwd=project,
+        env={**os.environ, "SW_REGISTRY_TEST_STOP_AT": "after_metadata", "TMPDIR": str(tmp)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "T":
+        assert proc.poll() is None and time.monotonic() < deadline, "the promotion never reached after_metadata"
+        time.sleep(0.01)
+    started = children(proc.pid)
+    assert started, "the verifying git log was not started before the files were written"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    while any(session(pid) for pid in started):  # it finishes on its own (ssh-keygen is quick), never hangs
+        assert time.monotonic() < deadline, "the background git log outlived its promotion"
+        time.sleep(0.01)
+    assert list(tmp.iterdir()) == []
+    copies = sorted(p.name for p in (project / ".git").glob("*sw-registry-signers-*"))
+    assert len(copies) == 1 and copies[0].startswith("sw-registry-signers-")  # HEAD's file, named by content
+    assert head(project) == before
+    assert run_cli(project, "registry-verify", "--repair", "--json").returncode == 0
+    assert reg.promote_model(NAME, "1.0.0", to_stage="production").commit == head(project)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -131,3 +132,21 @@ def test_blob_id_is_the_id_git_gives_the_bytes(tmp_path: Path) -> None:
     out = subprocess.run(["git", "hash-object", str(tmp_path / "f")], capture_output=True, text=True, check=True)
     assert blob_id(data, 40) == out.stdout.strip()
     assert blob_id(data, 40) != blob_id(data + b"\n", 40) and len(blob_id(data, 64)) == 64
+
+
+def test_every_public_name_resolves_from_its_module_and_a_promotion_loads_only_what_it_needs() -> None:
+    """signing/__init__.py imports its modules when a name is first used; each name of __all__ has a home there."""
+    import importlib
+
+    assert set(signing._HOME) == set(signing.__all__)
+    for name in signing.__all__:
+        home = importlib.import_module(f"sw_registry.signing.{signing._HOME[name]}")
+        assert getattr(signing, name) is getattr(home, name)
+    with pytest.raises(AttributeError):
+        signing.no_such_name  # noqa: B018
+    code = (
+        "import sys, sw_registry.ops.stages; from sw_registry.signing import start_signed_check; "
+        "print(sorted(m for m in sys.modules if m.startswith('sw_registry.signing.')))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    assert loaded.strip() == repr([f"sw_registry.signing.{m}" for m in ("approvals", "headfile", "verify")])
