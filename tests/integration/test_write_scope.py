@@ -168,3 +168,22 @@ def test_the_version_choice_from_the_highest_versions_equals_the_one_from_all(ex
     if existing:
         assert V.breaks(basis, "9.0.0", "major") == V.breaks(existing, "9.0.0", "major")
         assert V.breaks(basis, "0.0.1", "major") == V.breaks(existing, "0.0.1", "major")
+
+
+def test_the_kept_trees_of_the_last_commit_never_hide_anyone_elses_commit(two, make_artifact) -> None:
+    """The trees a registry commit keeps (gitops/commits.py) serve only a commit made on that very commit."""
+    project, reg = two
+    (project / "notes.txt").write_text("mine\n")
+    git(project, "add", "notes.txt")
+    git(project, "commit", "-q", "-m", "my notes")
+    reg.register_model("m", str(make_artifact(b"after my commit")), bump="patch")
+    assert "notes.txt" in git(project, "ls-tree", "--name-only", "HEAD")
+    (project / "notes.txt").write_text("amended\n")
+    git(project, "commit", "-q", "-a", "--amend", "--no-edit")  # the registry's own commit, amended by hand
+    reg.register_model("m", str(make_artifact(b"after the amend")), bump="patch")
+    assert git(project, "show", "HEAD:notes.txt") == "amended\n"
+    git(project, "reset", "-q", "--hard", "HEAD~1")
+    reg.register_model("m", str(make_artifact(b"after the reset")), bump="patch", increment=OLD)
+    assert git(project, "show", "HEAD:notes.txt") == "amended\n"
+    assert git(project, "status", "--porcelain") == ""
+    assert git(project, "fsck", "--no-progress", "--connectivity-only") == ""
