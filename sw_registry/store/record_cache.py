@@ -8,6 +8,7 @@ import marshal
 import os
 import sys
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +39,12 @@ def _shard(rel: str) -> str:
 
 def _read_shards(
     cache_dir: Path | None, source: Source, name: str
-) -> tuple[dict[str, Record], dict[str, Any], dict[str, set[str]]]:
+) -> tuple[dict[str, Record], dict[str, Any], dict[str, AbstractSet[str]]]:
     """Everything a model's cache files hold, unchecked: metadata rel -> record, rel -> the fingerprint it was
     read at, and shard -> the rels its file holds."""
     recs: dict[str, Record] = {}
     fps: dict[str, Any] = {}
-    shards: dict[str, set[str]] = {}
+    shards: dict[str, AbstractSet[str]] = {}
     if cache_dir is None:
         return recs, fps, shards
     folder = _records_dir(cache_dir, source, name)
@@ -57,15 +58,17 @@ def _read_shards(
         got, got_fps = data.get("records"), data.get("fps")
         if not isinstance(got, list) or not isinstance(got_fps, dict):
             continue
-        shards[file[: -len(".marshal")]] = set(got_fps)
+        if len(got) != len(got_fps):
+            continue
+        shards[file[: -len(".marshal")]] = got_fps.keys()
         fps.update(got_fps)
-        recs.update((f"{rec['dir']}/metadata.json", rec) for rec in got)
+        recs.update(zip(got_fps, got))  # _store_records writes the fingerprints in the records' order
     return recs, fps, shards
 
 
 def _load_records(
     cache_dir: Path | None, source: Source, name: str, files: dict[str, Any]
-) -> tuple[dict[str, Record], dict[str, set[str]]]:
+) -> tuple[dict[str, Record], dict[str, AbstractSet[str]]]:
     """A model's cached records (metadata rel -> record) whose file fingerprint is still current, and the
     metadata paths each cache file holds (shard -> rels)."""
     recs, fps, shards = _read_shards(cache_dir, source, name)
@@ -74,7 +77,7 @@ def _load_records(
 
 def _store_records(
     cache_dir: Path | None, source: Source, name: str, records: list[Record], files: dict[str, Any],
-    redo: set[str], old: dict[str, set[str]],
+    redo: set[str], old: dict[str, AbstractSet[str]],
 ) -> None:
     """Write the cache files (shards) of ``redo``, and remove those of shards with no version left."""
     if cache_dir is None:
@@ -118,7 +121,7 @@ def checked_model_records(
 
 def _assemble(
     source: Source, name: str, rels: list[str], cache_dir: Path | None, files: dict[str, Any],
-    fresh: dict[str, Record], cached: dict[str, Record], shards: dict[str, set[str]],
+    fresh: dict[str, Record], cached: dict[str, Record], shards: dict[str, AbstractSet[str]],
 ) -> list[Record]:
     recs = _sorted([fresh.get(rel) or cached.get(rel) or _parse(source, rel) for rel in rels], name)
     now: dict[str, set[str]] = {}
