@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import GitError, IntegrityError
+from .errors import GitError
 from .gitops import Repo, commit_message, open_repo, write_lock
-from .layout import HIDDEN_GROUPS, INCREMENTS, SPECWEAVE, Layout
+from .layout import Layout
 from .stop_points import stop_point
-from .store import worktree_state
+from .store import worktree_state, write_check
 from .store.dirty import (  # re-exported: ops/maintenance.py and ops/verify.py import them from here
     POLICY_FILE,
     clear_journal,
@@ -38,6 +38,7 @@ from .store.dirty import (  # re-exported: ops/maintenance.py and ops/verify.py 
 )
 from .store.files import atomic_write, fsync_in_background
 from .store.index import Index, WorkTreeSource, empty_index, load_index
+from .store.links import refuse_escaping_link, refuse_escaping_links
 
 __all__ = [
     "POLICY_FILE",
@@ -72,6 +73,7 @@ class Transaction:
     adopted: list[str] = field(default_factory=list)  # the user's own files this write commits as they are
     head: str | None = None  # HEAD when the write began (it cannot move while we hold the lock)
     clean_state: dict[str, Any] | None = None  # stat snapshot of the registry as checked clean (worktree_state)
+    check: write_check.ScopedCheck | None = None  # the narrowed dirty check (issue 10)
     commit_id: str | None = None
     warnings: list[str] = field(default_factory=list)  # for data.warnings: hook output, large artifacts
     sign: bool = False  # sign every commit of this write (registry.yaml require_signed, SPEC §6)
@@ -126,6 +128,7 @@ class Transaction:
 
         The fsync of a durable file is made by ``commit``, while ``git add`` runs, and before the commit lands."""
         self.check_contained(rel)
+        self._in_scope(rel)
         self._begin()
         path = self.layout.abs(rel)
         if rel not in self._originals and not any(rel.startswith(d + "/") for d in self._new_dirs):
@@ -146,6 +149,21 @@ class Transaction:
 
             self.metadata_written.add(rel)
             self.index.put(rel, json.loads(data))
+
+    def _in_scope(self, rel: str) -> None:
+        """Before a narrowed write changes ``rel``: check its increment, or everything, unless already checked."""
+        check = self.check
+        if check is None or check.covers(rel):
+            return
+        inc = check.increment_of(rel)
+        if inc is not None:
+            check.check_increment(inc)
+        else:
+            self.index.load_all()
+
+    def owns(self, rel: str) -> bool:
+        """Whether ``rel`` is a path this write created or changed (or lies in a folder it created)."""
+        return rel in self._originals or any(rel == d or rel.startswith(d + "/") for d in self._new_dirs)
 
     def _remember_new_parents(self, path: Path) -> None:
         """Note the highest folder above ``path`` that does not exist yet: a rollback removes it whole."""
@@ -169,6 +187,7 @@ class Transaction:
     def make_dir(self, rel: str) -> Path:
         """Create a new folder (it must not exist); it is removed whole if the write fails."""
         self.check_contained(rel + "/_")
+        self._in_scope(rel + "/_")
         self._begin()
         path = self.layout.abs(rel)
         if path.exists():
@@ -322,22 +341,31 @@ def transaction(
     with write_lock(repo):
         stop_point("after_lock")
         adopted: list[str] = []
+        check: write_check.ScopedCheck | None = None
+        state = None
         if allow_dirty:
             check_repo(repo, allow_detached=allow_detached, branch_policy=None, check_index_lock=False)
             index = empty_index(layout)
-            state = None
         else:
-            index = load_index(WorkTreeSource(layout))
+            index = load_index(WorkTreeSource(layout), lazy=not adopt)
             check_repo(repo, allow_detached=allow_detached, branch_policy=index.policy.branch)
-            dirty, state = dirty_paths_for_write(repo, layout, index)
-            adopted = [p for p in dirty if p in adopt]
-            dirty = [p for p in dirty if p not in adopt]
-            if not dirty:
-                clear_journal(repo)  # a killed write that had not changed a file yet
-            if dirty:
-                raise dirty_refusal(repo, dirty)
+            # the narrowed check (issue 10): each part when the write first reads or changes it
+            check = write_check.start(layout, repo, index.policy.docs_path) if index.lazy else None
+            if check is None:
+                if index.lazy:
+                    index = load_index(WorkTreeSource(layout))
+                dirty, state = dirty_paths_for_write(repo, layout, index)
+                adopted = [p for p in dirty if p in adopt]
+                dirty = [p for p in dirty if p not in adopt]
+                if not dirty:
+                    clear_journal(repo)  # a killed write that had not changed a file yet
+                if dirty:
+                    raise dirty_refusal(repo, dirty)
         head = repo.head_commit()
-        tx = Transaction(layout, repo, index, who, env, head=head, adopted=adopted, clean_state=state)
+        tx = Transaction(layout, repo, index, who, env, head=head, adopted=adopted, clean_state=state, check=check)
+        if check is not None:
+            check.owned = tx.owns
+            index.guard, index.full = check.check_model, check.check_all
         if index.policy.require_signed:  # SPEC §6: every registry commit is signed
             from .signing import check_can_sign
 
@@ -356,43 +384,9 @@ def transaction(
         tx.end()
         for update in tx.after_success:
             update()
+        if tx.check is not None:
+            tx.clean_state = tx.check.merged()
         if tx.clean_state is not None:  # the registry matches HEAD again: the next write's check is cheap
             worktree_state.save(layout, worktree_state.refresh(tx.clean_state, layout, repo, tx.paths))
         else:
             worktree_state.forget(layout)
-
-
-def refuse_escaping_links(layout: Layout, repo: Repo) -> None:
-    """Before anything is written: ``.specweave``, the increments folder and the increments themselves must not
-    be symlinks that lead outside the repository (SPEC §8). This costs one scandir (the entries' types come with
-    it); the folders inside an increment (``models/``, ``registry/``, a version folder) are checked by
-    ``Transaction.check_contained`` before the first file is written into them."""
-    for sub in (SPECWEAVE, f"{SPECWEAVE}/{INCREMENTS}"):
-        refuse_escaping_link(layout, repo, sub)
-    base = layout.increments_dir
-    for group in ("", *HIDDEN_GROUPS):
-        folder = base / group if group else base
-        try:
-            with os.scandir(folder) as it:
-                links = [e.name for e in it if e.is_symlink()]
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        prefix = f"{SPECWEAVE}/{INCREMENTS}/{group + '/' if group else ''}"
-        for name in links:
-            refuse_escaping_link(layout, repo, prefix + name)
-
-
-def refuse_escaping_link(layout: Layout, repo: Repo, rel: str) -> None:
-    """``integrity`` if root-relative ``rel`` is a symlink whose target is outside the repository's work tree."""
-    path = layout.abs(rel)
-    if not os.path.islink(path):
-        return
-    target = path.resolve()
-    top = repo.toplevel.resolve()
-    if (target != top and top not in target.parents) or (top / ".git") in (target, *target.parents):
-        raise IntegrityError(
-            f"{rel} is a symbolic link to {target}, outside the repository's work tree; a write there would "
-            "leave the project",
-            hint=f"replace the link {rel} with a real folder inside the repository",
-            details={"path": rel, "target": str(target)},
-        )

@@ -195,7 +195,7 @@ def _choose_version(ctx: Context, index: Index, draft: Draft, allow_breaking: bo
     signature change under a non-major version unless ``allow_breaking``."""
     name, version = draft.name, draft.version
     recs = index.records_of(name)
-    existing = [r["version"] for r in recs]
+    existing = _bump_basis(recs)
     previous = read_metadata(ctx, recs[-1]).get("signature") if recs else None
     change = V.signature_change(previous, draft.fields["signature"])
     if version is not None and index.find(name, version) is None and not allow_breaking:
@@ -208,6 +208,18 @@ def _choose_version(ctx: Context, index: Index, draft: Draft, allow_breaking: bo
                 details={"expected_version": should, "change": change},
             )
     return V.choose(existing, version, draft.bump, change), existing
+
+
+def _bump_basis(recs: list[Record]) -> list[str]:
+    """What ``versions.bump``/``breaks`` look at among a model's versions: the highest final release and the highest
+    pre-release (records are in version order; key[3] is 1 for a final release), and an unparseable version, which
+    sorts first and makes them refuse as before. The same answers as from every version, without parsing each."""
+    basis = [r["version"] for r in recs[:1] if r["key"][0] == -1]
+    for final in (1, 0):
+        found = next((r["version"] for r in reversed(recs) if r["key"][3] == final and r["key"][0] != -1), None)
+        if found is not None:
+            basis.append(found)
+    return basis
 
 
 def _already_registered(

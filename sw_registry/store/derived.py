@@ -117,7 +117,10 @@ def increment_entries(tx: Transaction, inc: Increment) -> dict[str, list[Any]]:
     ``inc`` as the work tree has it now (after this write's own changes), cached back for the next write."""
     layout = tx.layout
     prefix = Layout.models_rel(inc.rel) + "/"
-    fps = {rel: fp for rel, fp in tx.index.fingerprints().items() if rel.startswith(prefix)}
+    if tx.check is not None and not tx.check.full:  # a narrowed write: the increment's own check stat'ed them
+        fps: dict[str, Any] = dict(tx.check.check_increment(inc.rel))
+    else:
+        fps = {rel: fp for rel, fp in tx.index.fingerprints().items() if rel.startswith(prefix)}
     for rel in tx.metadata_written:  # the index's fingerprints predate this write's own files
         if rel.startswith(prefix):
             fps[rel] = _stat_fp(f"{layout.root}/{rel}")

@@ -8,17 +8,23 @@ the work tree, blob id for a revision); only files whose fingerprint changed are
 
 from __future__ import annotations
 
-import marshal
 import os
-import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ..errors import NotFound
 from ..layout import Layout
 from ..policy import Policy, validate
-from .files import atomic_write
-from .records import EVENT_FIELDS, Record, aggregate, parse_record_source, summarize
+from .record_cache import (
+    _load_marshal,
+    _model_records,
+    _parse,
+    _store_marshal,
+    checked_model_records,
+    ensure_ignored,
+)
+from .records import EVENT_FIELDS, Record, aggregate, summarize
 from .records import _sorted as _sorted
 from .sources import GitRevSource, Source, WorkTreeSource
 
@@ -39,7 +45,7 @@ __all__ = [
     "summarize",
 ]
 
-CACHE_FORMAT = 7
+POLICY_CACHE = "policy-worktree.marshal"  # the work tree's policy alone: all a write's index loads at first
 
 
 def empty_index(layout: Layout) -> Index:
@@ -73,6 +79,13 @@ class Index:
         self._records = records  # model -> sorted records (loaded lazily)
         self._cache_dir = cache_dir
         self._files = files  # metadata rel -> fingerprint, as scanned by this read
+        # a write's index (issue 10): ``guard(name, rels)`` checks a model's folders (store/write_check.py) and returns
+        # their metadata fingerprints before its records are trusted; ``full()`` checks everything, for the rest
+        self.guard: Callable[[str, set[str]], dict[str, Any]] | None = None
+        self.full: Callable[[], Index] | None = None
+        self._checked: set[str] = set()
+        self.lazy = False
+        self._stale: set[str] = set()  # models whose aggregate is computed again when read
         self.warnings = [
             f"{rel} has a schema_version newer than this sw-registry knows; read only"
             for agg in aggregates.values()
@@ -81,14 +94,17 @@ class Index:
 
     # -- models --------------------------------------------------------------------------
     def names(self) -> list[str]:
+        self.load_all()
         return sorted(self._aggregates)
 
     def aggregate(self, name: str) -> dict[str, Any]:
-        agg: dict[str, Any] = self._aggregates[name]
-        return agg
+        self.load_all()
+        return self._agg(name)
 
     def records_of(self, name: str) -> list[Record]:
         """A model's version records in version order ([] for an unknown model)."""
+        if self.guard is not None and name not in self._checked:
+            self._check_model(name)
         if name not in self._aggregates:
             return []
         recs = self._records.get(name)
@@ -130,104 +146,76 @@ class Index:
 
     def fingerprints(self) -> dict[str, Any]:
         """metadata.json path -> the fingerprint this read found (stat for the work tree)."""
+        self.load_all()
         return self._files
 
     def max_seq(self, name: str) -> int:
+        if self.guard is not None and name not in self._checked:
+            self._check_model(name)
+        if name in self._stale:
+            return max((r["max_seq"] for r in self._records[name]), default=0)
         agg = self._aggregates.get(name)
         return int(agg["max_seq"]) if agg else 0
 
     def in_increment(self, increment: str) -> list[Record]:
+        self.load_all()
         out = []
         for name in self.names():
-            if increment in self._aggregates[name]["increments"]:
+            if increment in self._agg(name)["increments"]:
                 out += [r for r in self.records_of(name) if r["increment"] == increment]
         return out
+
+    # -- a write's index: checked and brought up to date one model at a time (issue 10) ---------------------
+    def _check_model(self, name: str) -> None:
+        """Check ``name``'s folders (``guard``), then take its records from its cache files, read again where
+        the check found a file changed."""
+        assert self.guard is not None
+        self._checked.add(name)
+        recs, fps, fresh = checked_model_records(self.source, name, self._cache_dir, self.guard)
+        for rec in fresh.values():
+            if rec["name"] != name:  # another model's folder: read again when that model is
+                self._records.pop(rec["name"], None)
+                self._checked.discard(rec["name"])
+        self._files.update(fps)
+        self._owners.update(dict.fromkeys(fps, name))
+        if recs:
+            self._records[name] = recs
+            self._aggregates.setdefault(name, {})
+            self._stale.add(name)
+        else:
+            self._records.pop(name, None)
+            self._aggregates.pop(name, None)
+
+    def load_all(self) -> None:
+        """Past a write's scope: the full check, and the index of every model as a read loads it."""
+        if self.full is not None:
+            whole = self.full()
+            self.__dict__.update({k: v for k, v in whole.__dict__.items() if k != "warnings"})
 
     # -- in-memory updates by a write ------------------------------------------------------
     def put(self, rel: str, meta: dict[str, Any]) -> None:
         """Reflect a metadata.json this process just wrote (the cache catches up on the next read)."""
         rec = summarize(meta, rel)
         name = rec["name"]
-        recs = [r for r in self.records_of(name) if r["dir"] != rec["dir"]] + [rec]
-        self._records[name] = _sorted(recs, name)
+        recs = list(self.records_of(name))
+        at = next((i for i in range(len(recs) - 1, -1, -1) if recs[i]["dir"] == rec["dir"]), None)
+        if at is not None and recs[at]["key"] == rec["key"]:
+            recs[at] = rec  # a stage change: the order stays
+        elif at is None and (not recs or recs[-1]["key"] < rec["key"]):
+            recs.append(rec)  # a new highest version
+        else:
+            recs = _sorted([r for r in recs if r["dir"] != rec["dir"]] + [rec], name)
+        self._records[name] = recs
         self._owners[rel] = name
-        self._aggregates[name] = aggregate(self._records[name])
+        self._aggregates.setdefault(name, {})
+        self._stale.add(name)  # computed again when read
 
-
-def _parse(source: Source, rel: str) -> Record:
-    raw = source.read(rel)
-    if raw is None:
-        raise NotFound(f"{rel} disappeared while reading", hint="run the command again")
-    return summarize(parse_record_source(raw, rel), rel)
-
-
-def _records_path(cache_dir: Path, source: Source, name: str) -> Path:
-    return cache_dir / f"records-{source.cache_key}" / f"{name}.marshal"
-
-
-def _load_records(cache_dir: Path | None, source: Source, name: str, files: dict[str, Any]) -> dict[str, Record]:
-    """A model's cached records (metadata rel -> record) whose file fingerprint is still current."""
-    if cache_dir is None:
-        return {}
-    data = _load_marshal(_records_path(cache_dir, source, name))
-    recs, fps = data.get("records"), data.get("fps")
-    if not isinstance(recs, list) or not isinstance(fps, dict):
-        return {}
-    out = {}
-    for rec in recs:
-        rel = f"{rec['dir']}/metadata.json"
-        if rel in files and fps.get(rel) == files[rel]:
-            out[rel] = rec
-    return out
-
-
-def _store_records(
-    cache_dir: Path | None, source: Source, name: str, records: list[Record], files: dict[str, Any]
-) -> None:
-    if cache_dir is not None:
-        fps = {f"{r['dir']}/metadata.json": files.get(f"{r['dir']}/metadata.json") for r in records}
-        _store_marshal(_records_path(cache_dir, source, name), {"records": records, "fps": fps})
-
-
-def _model_records(
-    source: Source, name: str, rels: list[str], cache_dir: Path | None, files: dict[str, Any], fresh: dict[str, Record]
-) -> list[Record]:
-    """A model's records: fresh ones, else cached ones still current, else parsed again; cached back."""
-    cached = _load_records(cache_dir, source, name, files)
-    recs = _sorted([fresh.get(rel) or cached.get(rel) or _parse(source, rel) for rel in rels], name)
-    if len(cached) != len(rels) or fresh:
-        _store_records(cache_dir, source, name, recs, files)
-    return recs
-
-
-def _load_marshal(path: Path) -> dict[str, Any]:
-    try:
-        data = marshal.loads(path.read_bytes())
-    except (OSError, EOFError, ValueError, TypeError):
-        return {}
-    if not isinstance(data, dict) or data.get("format") != (CACHE_FORMAT, sys.version_info[:2]):
-        return {}
-    return data
-
-
-def _store_marshal(path: Path, data: dict[str, Any]) -> None:
-    try:
-        if not path.parent.is_dir():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            ensure_ignored(path.parent)
-        atomic_write(path, marshal.dumps({**data, "format": (CACHE_FORMAT, sys.version_info[:2])}), durable=False)
-    except OSError:
-        pass  # a read-only checkout still reads, just without the cache
-
-
-def ensure_ignored(folder: Path) -> None:
-    """Keep the cache out of ``git status`` even where .gitignore does not list .specweave/cache/."""
-    cache_root = folder
-    while cache_root.name != "cache" and cache_root.parent != cache_root:
-        cache_root = cache_root.parent
-    marker = (cache_root if cache_root.name == "cache" else folder) / ".gitignore"
-    if not marker.exists():
-        marker.write_text("# written by sw-registry: everything here is a rebuildable cache\n*\n")
+    def _agg(self, name: str) -> dict[str, Any]:
+        if name in self._stale:
+            self._stale.discard(name)
+            self._aggregates[name] = aggregate(self._records[name])
+        agg: dict[str, Any] = self._aggregates[name]
+        return agg
 
 
 def _policy(source: Source, cached: Any) -> tuple[Any, dict[str, Any]]:
@@ -262,11 +250,21 @@ def parse_policy(raw: bytes) -> dict[str, Any]:
     return validate(load_yaml(decode_text(raw, "registry.yaml", where, ConfigError), "policy file", where, ConfigError))
 
 
-def load_index(source: Source, *, use_cache: bool = True) -> Index:
-    """The index of ``source``, parsing only metadata files whose fingerprint changed since the cache."""
+def load_index(source: Source, *, use_cache: bool = True, lazy: bool = False) -> Index:
+    """The index of ``source``, parsing only metadata files whose fingerprint changed since the cache.
+
+    ``lazy`` (a write's, issue 10): with a cache of the work tree, nothing is stat'ed here; the caller sets the
+    index's ``guard`` and ``full`` (store/write_check.py), and each model is checked when first read.
+    """
     layout = source.layout
     # a read writes its cache only inside a project it found (SPEC §9): never a new .specweave/ elsewhere
     cache_dir = layout.cache_dir if use_cache and layout.specweave.is_dir() else None
+    if lazy and cache_dir is not None and isinstance(source, WorkTreeSource):
+        kept = _load_marshal(cache_dir / POLICY_CACHE).get("policy")
+        if kept:  # the write's index: the policy, and each model's records when first read
+            index = Index(source, Policy(_policy(source, kept)[1]), {}, {}, {}, cache_dir, {})
+            index.lazy = True
+            return index
     main_path = layout.cache_dir / f"index-{source.cache_key}.marshal"
     cache = _load_marshal(main_path) if cache_dir else {}
     old_files: dict[str, Any] = cache.get("files", {})
@@ -296,4 +294,6 @@ def load_index(source: Source, *, use_cache: bool = True) -> Index:
             aggregates.pop(name)
     if cache_dir is not None and (changed or removed or policy_entry != tuple(cache.get("policy") or ()) or not cache):
         _store_marshal(main_path, {"files": files, "owners": owners, "aggregates": aggregates, "policy": policy_entry})
+        if isinstance(source, WorkTreeSource):
+            _store_marshal(cache_dir / POLICY_CACHE, {"policy": policy_entry})
     return Index(source, Policy(policy_entry[1]), owners, aggregates, records, cache_dir, files)

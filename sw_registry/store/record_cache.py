@@ -1,0 +1,164 @@
+"""The index's cache files: each model's version records, kept per increment (one file per model and increment,
+so that a write rewrites only the increment it changed), and the marshal files every cache of the index uses."""
+
+from __future__ import annotations
+
+import contextlib
+import marshal
+import os
+import sys
+from collections.abc import Callable
+from collections.abc import Set as AbstractSet
+from pathlib import Path
+from typing import Any
+
+from ..errors import NotFound
+from .files import atomic_write
+from .records import Record, _sorted, parse_record_source, summarize
+from .sources import Source
+
+CACHE_FORMAT = 8
+
+
+def _parse(source: Source, rel: str) -> Record:
+    raw = source.read(rel)
+    if raw is None:
+        raise NotFound(f"{rel} disappeared while reading", hint="run the command again")
+    return summarize(parse_record_source(raw, rel), rel)
+
+
+def _records_dir(cache_dir: Path, source: Source, name: str) -> Path:
+    return cache_dir / f"records-{source.cache_key}" / name
+
+
+def _shard(rel: str) -> str:
+    """The cache file a version's record is kept in: one per model and increment, so that a write rewrites the
+    records of the increment it changed, not every record of the model (issue 10)."""
+    return rel.rsplit("/models/", 1)[0].replace("/", "%")
+
+
+def _read_shards(
+    cache_dir: Path | None, source: Source, name: str
+) -> tuple[dict[str, Record], dict[str, Any], dict[str, AbstractSet[str]]]:
+    """Everything a model's cache files hold, unchecked: metadata rel -> record, rel -> the fingerprint it was
+    read at, and shard -> the rels its file holds."""
+    recs: dict[str, Record] = {}
+    fps: dict[str, Any] = {}
+    shards: dict[str, AbstractSet[str]] = {}
+    if cache_dir is None:
+        return recs, fps, shards
+    folder = _records_dir(cache_dir, source, name)
+    try:
+        with os.scandir(folder) as it:
+            names = [e.name for e in it if e.name.endswith(".marshal")]
+    except (FileNotFoundError, NotADirectoryError):
+        return recs, fps, shards
+    for file in names:
+        data = _load_marshal(folder / file)
+        got, got_fps = data.get("records"), data.get("fps")
+        if not isinstance(got, list) or not isinstance(got_fps, dict):
+            continue
+        if len(got) != len(got_fps):
+            continue
+        shards[file[: -len(".marshal")]] = got_fps.keys()
+        fps.update(got_fps)
+        recs.update(zip(got_fps, got))  # _store_records writes the fingerprints in the records' order
+    return recs, fps, shards
+
+
+def _load_records(
+    cache_dir: Path | None, source: Source, name: str, files: dict[str, Any]
+) -> tuple[dict[str, Record], dict[str, AbstractSet[str]]]:
+    """A model's cached records (metadata rel -> record) whose file fingerprint is still current, and the
+    metadata paths each cache file holds (shard -> rels)."""
+    recs, fps, shards = _read_shards(cache_dir, source, name)
+    return {rel: rec for rel, rec in recs.items() if rel in files and fps.get(rel) == files[rel]}, shards
+
+
+def _store_records(
+    cache_dir: Path | None, source: Source, name: str, records: list[Record], files: dict[str, Any],
+    redo: set[str], old: dict[str, AbstractSet[str]],
+) -> None:
+    """Write the cache files (shards) of ``redo``, and remove those of shards with no version left."""
+    if cache_dir is None:
+        return
+    folder = _records_dir(cache_dir, source, name)
+    grouped: dict[str, list[Record]] = {}
+    for rec in records:
+        grouped.setdefault(_shard(rec["dir"] + "/"), []).append(rec)
+    for shard in redo & grouped.keys():
+        fps = {f"{r['dir']}/metadata.json": files.get(f"{r['dir']}/metadata.json") for r in grouped[shard]}
+        _store_marshal(folder / f"{shard}.marshal", {"records": grouped[shard], "fps": fps})
+    for shard in old.keys() - grouped.keys():
+        with contextlib.suppress(OSError):
+            os.unlink(folder / f"{shard}.marshal")
+
+
+def _model_records(
+    source: Source, name: str, rels: list[str], cache_dir: Path | None, files: dict[str, Any], fresh: dict[str, Record]
+) -> list[Record]:
+    """A model's records: fresh ones, else cached ones still current, else parsed again; the cache files whose
+    records changed are written back."""
+    cached, shards = _load_records(cache_dir, source, name, files)
+    return _assemble(source, name, rels, cache_dir, files, fresh, cached, shards)
+
+
+def checked_model_records(
+    source: Source, name: str, cache_dir: Path | None, guard: Callable[[str, set[str]], dict[str, Any]]
+) -> tuple[list[Record], dict[str, Any], dict[str, Record]]:
+    """A write's records of one model (issue 10), from its cache files alone: ``guard`` checks the model's folders
+    (the ones named like its versions, and those its cache holds) and returns their metadata fingerprints; the
+    files whose fingerprint changed are read again. Returns the records, their fingerprints, and every record
+    read again (another model's folder among them says who owns it now)."""
+    cached, cached_fps, shards = _read_shards(cache_dir, source, name)
+    fps = guard(name, set(cached_fps))
+    valid = {rel: rec for rel, rec in cached.items() if rel in fps and cached_fps.get(rel) == fps[rel]}
+    fresh = {rel: _parse(source, rel) for rel in fps if rel not in valid}
+    mine = [rel for rel in fps if (fresh[rel] if rel in fresh else valid[rel])["name"] == name]
+    recs = _assemble(source, name, mine, cache_dir, fps, {r: fresh[r] for r in mine if r in fresh}, valid, shards)
+    return recs, {rel: fps[rel] for rel in mine}, fresh
+
+
+def _assemble(
+    source: Source, name: str, rels: list[str], cache_dir: Path | None, files: dict[str, Any],
+    fresh: dict[str, Record], cached: dict[str, Record], shards: dict[str, AbstractSet[str]],
+) -> list[Record]:
+    recs = _sorted([fresh.get(rel) or cached.get(rel) or _parse(source, rel) for rel in rels], name)
+    now: dict[str, set[str]] = {}
+    for rel in rels:
+        now.setdefault(_shard(rel), set()).add(rel)
+    redo = {shard for shard, have in now.items() if have != shards.get(shard) or any(r not in cached for r in have)}
+    redo |= {_shard(rel) for rel in fresh if rel in now.get(_shard(rel), ())}
+    if redo or shards.keys() - now.keys():
+        _store_records(cache_dir, source, name, recs, files, redo, shards)
+    return recs
+
+
+def _load_marshal(path: Path) -> dict[str, Any]:
+    try:
+        data = marshal.loads(path.read_bytes())
+    except (OSError, EOFError, ValueError, TypeError):
+        return {}
+    if not isinstance(data, dict) or data.get("format") != (CACHE_FORMAT, sys.version_info[:2]):
+        return {}
+    return data
+
+
+def _store_marshal(path: Path, data: dict[str, Any]) -> None:
+    try:
+        if not path.parent.is_dir():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            ensure_ignored(path.parent)
+        atomic_write(path, marshal.dumps({**data, "format": (CACHE_FORMAT, sys.version_info[:2])}), durable=False)
+    except OSError:
+        pass  # a read-only checkout still reads, just without the cache
+
+
+def ensure_ignored(folder: Path) -> None:
+    """Keep the cache out of ``git status`` even where .gitignore does not list .specweave/cache/."""
+    cache_root = folder
+    while cache_root.name != "cache" and cache_root.parent != cache_root:
+        cache_root = cache_root.parent
+    marker = (cache_root if cache_root.name == "cache" else folder) / ".gitignore"
+    if not marker.exists():
+        marker.write_text("# written by sw-registry: everything here is a rebuildable cache\n*\n")

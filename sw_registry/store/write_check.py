@@ -1,0 +1,254 @@
+"""The dirty check of a write, narrowed to what the write reads and rewrites (issue 10).
+
+The full check (``dirty.dirty_paths_for_write``) stats every file of the registry: ~20,900 stats at 10,000 versions.
+When the last write left a stat snapshot (``worktree_state.py``) and HEAD and git's index are as it found them, a write
+checks instead, each part before it reads or changes it:
+
+- at the start: registry.yaml, the living doc, the journal (a left journal means the full check);
+- when it first reads a model's versions (``Index.records_of``): every increment's ``models/`` folder, each version
+  folder of that model in every increment (the folder and its metadata.json), each version folder the snapshot does
+  not know (a new folder of any model), and the folders the snapshot had for the model that are gone;
+- before it writes into an increment outside those folders (a derived file, deployment_history.md, another model's
+  folder): that whole increment, as the full check does.
+
+Each entry that differs from the snapshot (or is recent: git's racy rule) is given to a path-limited ``git status``;
+the dirty ones refuse the write with ``dirty_registry``, as before. What is not checked: other models' folders in
+increments the write does not change (their changes stay uncommitted and untouched; ``registry-verify`` and the next
+write that reads them find them). Anything else (``Index.names()``, a write outside the increments) falls back to the
+full check, once.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..layout import POLICY_REL
+from . import worktree_state as W
+
+if TYPE_CHECKING:
+    from ..gitops import Repo
+    from ..layout import Layout
+    from .index import Index
+
+Fp3 = tuple[int, int, int]
+
+
+class ScopedCheck:
+    """What one write has checked so far, and the fresh stat entries it took (merged into the next snapshot)."""
+
+    def __init__(self, layout: Layout, repo: Repo, before: W.Snapshot, docs_path: str | None, incs: list[str]) -> None:
+        self.layout, self.repo, self.before, self.docs_path = layout, repo, before, docs_path
+        self.root = str(layout.root)
+        self.incs = incs
+        self.limit = before["taken"] - W.RACY_NS
+        self.top: dict[str, Any] = {}
+        self.entries: dict[str, dict[str, Any]] = {}  # increment -> key -> entry stat'ed and checked by this write
+        self.gone: set[tuple[str, str]] = set()  # (increment, key) the snapshot had and the work tree has not
+        self.models: set[str] = set()
+        self.whole: dict[str, dict[str, Fp3]] = {}  # increment checked whole -> its metadata.json fingerprints
+        self.owned: Callable[[str], bool] = lambda rel: False  # paths the write itself created or changed
+        self.full = False
+
+    # -- the three parts -----------------------------------------------------------------------------------
+    def check_top(self) -> None:
+        rels = (POLICY_REL, self.layout.docs_rel(self.docs_path))
+        self.top = {rel: W._fp(f"{self.root}/{rel}") for rel in rels}
+        old = self.before["top"]
+        self.verify([rel for rel, fp in self.top.items() if old.get(rel, False) != fp or self._recent(fp)])
+
+    def check_model(self, name: str, extra: set[str]) -> dict[str, Fp3]:
+        """Check ``name``'s version folders everywhere (and the metadata files ``extra`` the index says are its);
+        returns metadata.json path -> fingerprint of every folder named like one of its versions."""
+        prefix = f"{name}-v"
+        todo: list[str] = []
+        fps: dict[str, Fp3] = {}
+        odd: dict[str, set[str]] = {}  # increment -> folders of the model not named like its versions
+        for rel in extra:
+            inc, _, rest = rel.rpartition("/models/")
+            if not rest.startswith(prefix):
+                odd.setdefault(inc, set()).add(rest.split("/", 1)[0])
+        for inc in self.incs:
+            old = self.before["increments"][inc]["entries"]
+            fresh = self.entries.setdefault(inc, {})
+            mine = odd.get(inc, set())
+            if "models" not in fresh:
+                fresh["models"] = W._fp(f"{self.root}/{inc}/models")
+                todo += self._differs(inc, "models", fresh["models"], old)
+            listing = _Listing(f"{self.root}/{inc}/models")
+            names = listing.names
+            for folder in names:
+                key = f"models/{folder}"
+                if key in old and not folder.startswith(prefix) and folder not in mine:
+                    continue  # another model's folder the snapshot knows: not this write's business
+                entry = fresh.get(key) or listing.entry(folder)
+                if entry is None:
+                    continue
+                if key not in fresh:
+                    fresh[key] = entry
+                    if old.get(key, False) != entry or max(entry[0][0], entry[1][0] if entry[1] else 0) >= self.limit:
+                        todo.append(f"{inc}/{key}")
+                if entry[1] is not None and (folder.startswith(prefix) or folder in mine):
+                    fps[f"{inc}/{key}/metadata.json"] = entry[1][:3]
+            listing.close()
+            for key in old:
+                folder = key[7:]
+                if key.startswith("models/") and folder not in names and (folder.startswith(prefix) or folder in mine):
+                    self.gone.add((inc, key))
+                    todo.append(f"{inc}/{key}")
+        self.models.add(name)
+        self.verify(todo)
+        return fps
+
+    def check_increment(self, inc: str) -> dict[str, Fp3]:
+        """Check every entry of increment ``inc`` not checked yet; returns its metadata.json fingerprints."""
+        if inc in self.whole:
+            return self.whole[inc]
+        now = W._increment(self.root, inc, None)["entries"]
+        old = self.before["increments"][inc]["entries"]
+        fresh = self.entries.setdefault(inc, {})
+        todo: list[str] = []
+        for key, entry in now.items():
+            if key not in fresh and not self._covered(key):
+                fresh[key] = entry
+                todo += self._differs(inc, key, entry, old)
+        for key in old.keys() - now.keys():
+            if key not in fresh and not self._covered(key):
+                self.gone.add((inc, key))
+                todo.append(f"{inc}/{key}")
+        fps = {f"{inc}/{k}/metadata.json": v[1][:3] for k, v in now.items() if k.startswith("models/") and v[1]}
+        self.whole[inc] = fps
+        self.verify(todo)
+        return fps
+
+    def covers(self, rel: str) -> bool:
+        """Whether a write to ``rel`` lies in what this write has checked (else: check its increment first)."""
+        if self.full or rel in self.top:
+            return True
+        inc = self.increment_of(rel)
+        if inc is None:
+            return False
+        if inc in self.whole:
+            return True
+        part, _, rest = rel[len(inc) + 1 :].partition("/")
+        return part == "models" and bool(rest) and self._covered(f"models/{rest.split('/', 1)[0]}")
+
+    def increment_of(self, rel: str) -> str | None:
+        return next((inc for inc in self.incs if rel.startswith(inc + "/")), None)
+
+    def check_all(self) -> Index:
+        """The full check (what the write needs reaches past its scope): every registry path, then the full index."""
+        from .dirty import dirty_paths
+        from .index import WorkTreeSource, load_index
+
+        self.full = True
+        self._refuse(dirty_paths(self.repo, self.layout, self.docs_path))
+        return load_index(WorkTreeSource(self.layout))
+
+    # -- helpers -------------------------------------------------------------------------------------------
+    def _covered(self, key: str) -> bool:
+        folder = key[7:] if key.startswith("models/") else None
+        return folder is not None and any(folder.startswith(f"{m}-v") for m in self.models)
+
+    def _recent(self, entry: Any) -> bool:
+        return bool(W._newest(entry) >= self.limit)
+
+    def _differs(self, inc: str, key: str, entry: Any, old: dict[str, Any]) -> list[str]:
+        return [f"{inc}/{key}"] if old.get(key, False) != entry or self._recent(entry) else []
+
+    def verify(self, todo: list[str]) -> None:
+        if todo:
+            from .dirty import dirty_paths
+
+            status = self.repo.changed_paths(paths=sorted(set(todo)))
+            self._refuse(dirty_paths(self.repo, self.layout, self.docs_path, status=status))
+
+    def _refuse(self, dirty: list[str]) -> None:
+        dirty = [p for p in dirty if not self.owned(p)]
+        if dirty:
+            from .dirty import dirty_refusal
+
+            raise dirty_refusal(self.repo, dirty)
+
+    def merged(self) -> W.Snapshot | None:
+        """The snapshot for the next write: the entries this write checked, the rest as the last snapshot had them
+        (except recent ones, which the next write then checks); None after the full check."""
+        if self.full:
+            return None
+        increments = {}
+        for inc, part in self.before["increments"].items():
+            fresh = self.entries.get(inc)
+            gone = any(g[0] == inc for g in self.gone)
+            same = all(part["entries"].get(k, False) == v for k, v in (fresh or {}).items())
+            if not gone and same and part["newest"] < self.limit:
+                increments[inc] = part  # nothing this write stat'ed differs from the snapshot: kept as it is
+                continue
+            entries = part["entries"]
+            if part["newest"] >= self.limit:
+                entries = {k: v for k, v in entries.items() if not self._recent(v)}
+            entries = {**entries, **(fresh or {})}
+            for g_inc, key in self.gone:
+                if g_inc == inc:
+                    entries.pop(key, None)
+            newest = max([part["newest"], *(W._newest(v) for v in (fresh or {}).values())])
+            increments[inc] = {"entries": entries, "newest": newest}
+        return {**self.before, "top": {**self.before["top"], **self.top}, "increments": increments}
+
+
+def start(layout: Layout, repo: Repo, docs_path: str | None) -> ScopedCheck | None:
+    """The narrowed check, when the last snapshot can be trusted (else None: the caller makes the full check)."""
+    if repo.journal().exists():
+        return None
+    before = W.load(layout)
+    if not before or before.get("format") != (W.STATE_FORMAT, sys.version_info[:2]):
+        return None
+    if before.get("docs") != layout.docs_rel(docs_path):
+        return None
+    index = before["index"]
+    if before["head"] != repo.head_commit() or index != W._fp(str(repo.git_dir / "index")):
+        return None
+    if index is not None and index[0] >= before["taken"] - W.RACY_NS:
+        return None
+    incs = [inc.rel for inc in layout.increments()]
+    if set(incs) != before["increments"].keys() or time.time_ns() < before["taken"]:
+        return None
+    check = ScopedCheck(layout, repo, before, docs_path, incs)
+    check.check_top()
+    return check
+
+
+class _Listing:
+    """One ``models/`` folder: its names (one scandir), and a version folder's snapshot entry as
+    ``worktree_state._version_entries`` takes it (the stats made relative to the open folder)."""
+
+    def __init__(self, path: str) -> None:
+        self.names: dict[str, os.DirEntry[str]] = {}
+        try:
+            self.fd: int | None = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        except (FileNotFoundError, NotADirectoryError):
+            self.fd = None
+            return
+        with os.scandir(self.fd) as it:
+            self.names = {e.name: e for e in it}
+
+    def entry(self, name: str) -> tuple[Any, Any] | None:
+        try:
+            st = os.stat(name, dir_fd=self.fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return None
+        meta = None
+        if self.names[name].is_dir():
+            try:
+                m = os.stat(f"{name}/metadata.json", dir_fd=self.fd, follow_symlinks=False)
+                meta = (m.st_mtime_ns, m.st_size, m.st_ino, 0)
+            except (FileNotFoundError, NotADirectoryError):
+                pass
+        return (st.st_mtime_ns, st.st_size, st.st_ino, st.st_mode), meta
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
