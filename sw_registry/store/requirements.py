@@ -61,12 +61,13 @@ def _scan(path: Path) -> set[str]:
 
 def detect(path: Path) -> str | None:
     """``name==version`` lines of the installed distributions a pickled artifact needs, or None."""
-    import importlib.metadata as md
     import sys
 
     roots = {m for m in pickle_modules(path) if m not in STDLIB_ROOTS and m not in sys.stdlib_module_names}
     if not roots:
         return None
+    import importlib.metadata as md  # ~30 ms of imports (email, zipfile, csv): only when there is a root to look up
+
     owners = md.packages_distributions()
     lines = set()
     for root in roots:
