@@ -390,7 +390,7 @@ def budget_report(small: int, big: int, big_increments: int, runs: int, workdir:
                  "`git add && git commit` (in the same repository) for writes; growth = own "
                  f"at {big_v:,} / own at {small_v:,} (budget ≤ {GROWTH_BUDGET}×); peak = the largest RSS of a run "
                  "(GNU time: the process or a git process it waited for)")
-    lines.append("- GTO and MLflow on the same workload: not timed by this script yet")
+    lines.append("- GTO and MLflow on the same workload: `python bench/compare_tools.py` (needs the [bench] extra)")
     if not keep:
         for root in roots.values():
             shutil.rmtree(root, ignore_errors=True)
