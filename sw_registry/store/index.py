@@ -249,7 +249,7 @@ class Index:
         from .record_summary import _light_record, light
 
         self._views[name].put(rel, rec)
-        new = _light_record(name, rel, light(rec))
+        new = _light_record(name, rel, rec["increment"], light(rec))
         self._light[name] = _sorted([r for r in self._light[name] if r["dir"] != rec["dir"]] + [new], name)  # type: ignore[arg-type]
         self._owners[rel] = name
         self._stale.add(name)

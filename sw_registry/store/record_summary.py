@@ -26,12 +26,11 @@ def light(rec: Record) -> tuple[Any, ...]:
     return (rec["version"], rec["key"], rec["stage"], rec["max_seq"], rec["deprecated"], prod)
 
 
-def _light_record(name: str, rel: str, kept: tuple[Any, ...]) -> dict[str, Any]:
-    folder = rel.rsplit("/", 1)[0]
+def _light_record(name: str, rel: str, increment: str, kept: tuple[Any, ...]) -> dict[str, Any]:
     version, key, stage, max_seq, deprecated, prod = kept
     return {
-        "name": name, "version": version, "key": key, "stage": stage, "increment": folder.split("/")[-3],
-        "dir": folder, "max_seq": max_seq, "deprecated": deprecated, "stage_events": prod,
+        "name": name, "version": version, "key": key, "stage": stage, "increment": increment,
+        "dir": rel[: -len("/metadata.json")], "max_seq": max_seq, "deprecated": deprecated, "stage_events": prod,
     }
 
 
@@ -69,15 +68,15 @@ class ModelView:
         kept, summary, changed = self._read_summary()
         entries = {rel: entry for _, rels in summary.values() for rel, entry in rels.items()}
         fps = guard(self.name, set(entries))
-        valid = {rel for rel, fp in fps.items() if rel in entries and entries[rel][0] == fp}
+        valid = {rel for rel, fp in fps.items() if (got := entries.get(rel)) is not None and got[0] == fp}
         self.fresh = {rel: _parse(self.source, rel) for rel in fps if rel not in valid}
-        mine = [rel for rel in fps if rel in valid or self.fresh[rel]["name"] == self.name]
-        self.fps = {rel: fps[rel] for rel in mine}
-        self._full.update({rel: self.fresh[rel] for rel in mine if rel in self.fresh})
-        now: dict[str, set[str]] = {}
-        for rel in mine:
+        mine_fresh = [rel for rel, rec in self.fresh.items() if rec["name"] == self.name]
+        self.fps = {rel: fps[rel] for rel in (*valid, *mine_fresh)}
+        self._full.update({rel: self.fresh[rel] for rel in mine_fresh})
+        now = {s: have for s, (_, rels) in summary.items() if (have := rels.keys() & valid)}  # by shard, no parsing
+        for rel in mine_fresh:
             now.setdefault(_shard(rel), set()).add(rel)
-        redo = {s for s, have in now.items() if have != summary.get(s, (None, {}))[1].keys() or have - valid}
+        redo = {s for s, have in now.items() if s not in summary or have != summary[s][1].keys() or have - valid}
         if redo or kept - now.keys():
             self._rewrite(redo, now, kept)
             summary = {s: v for s, v in summary.items() if s in now and s not in redo}
@@ -85,9 +84,10 @@ class ModelView:
             changed = True
         if changed and self.folder is not None:
             _store_marshal(self.folder / SUMMARY, {"shards": summary})
-        recs = [
-            _light_record(self.name, rel, entries[rel][1] if rel in valid else light(self.fresh[rel])) for rel in mine
-        ]
+        recs = []
+        for shard, have in now.items():
+            inc, rels = shard.rsplit("%", 1)[-1], summary[shard][1]
+            recs += [_light_record(self.name, rel, inc, rels[rel][1]) for rel in have]
         return _sorted(recs, self.name)  # type: ignore[arg-type,return-value]
 
     def _read_summary(self) -> tuple[set[str], dict[str, Any], bool]:
@@ -132,8 +132,7 @@ class ModelView:
         _store_records(self.cache_dir, self.source, self.name, recs, self.fps, redo, gone)
 
     def _entry(self, shard: str, rels: set[str]) -> list[Any]:
-        assert self.folder is not None
-        st = _stat(self.folder / f"{shard}.marshal")
+        st = _stat(self.folder / f"{shard}.marshal") if self.folder is not None else None
         return [st, {rel: (self.fps[rel], light(self._full[rel])) for rel in rels}]
 
     def full(self, rel: str) -> Record:
