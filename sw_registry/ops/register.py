@@ -194,7 +194,7 @@ def _choose_version(ctx: Context, index: Index, draft: Draft, allow_breaking: bo
     """The version to register (given, bumped, or auto-bumped from the signature change); refuses a breaking
     signature change under a non-major version unless ``allow_breaking``."""
     name, version = draft.name, draft.version
-    recs = index.records_of(name)
+    recs = index.light_of(name)
     existing = _bump_basis(recs)
     previous = read_metadata(ctx, recs[-1]).get("signature") if recs else None
     change = V.signature_change(previous, draft.fields["signature"])

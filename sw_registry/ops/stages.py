@@ -164,7 +164,8 @@ def rollback(
     L.check_force_reason(force, reason)
     with ctx.write() as tx:
         index = tx.index
-        evts = L.stage_events(index.versions_of(name))
+        # light records carry the production events, all rollback needs; versions_of: not_found for an unknown model
+        evts = L.stage_events(index.light_of(name) or index.versions_of(name))
         current = index.holder(name, "production")
         current_ver = current["version"] if current else None
         if target_ver is None:

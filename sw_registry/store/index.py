@@ -21,7 +21,6 @@ from .record_cache import (
     _model_records,
     _parse,
     _store_marshal,
-    checked_model_records,
     ensure_ignored,
 )
 from .records import EVENT_FIELDS, Record, aggregate, summarize
@@ -84,6 +83,8 @@ class Index:
         self.guard: Callable[[str, set[str]], dict[str, Any]] | None = None
         self.full: Callable[[], Index] | None = None
         self._checked: set[str] = set()
+        self._views: dict[str, Any] = {}  # a write's checked models: name -> ModelView (light records, full on demand)
+        self._light: dict[str, list[Any]] = {}  # name -> light records in version order (record_summary.py)
         self.lazy = False
         self._stale: set[str] = set()  # models whose aggregate is computed again when read
         self.warnings = [
@@ -108,6 +109,9 @@ class Index:
         if name not in self._aggregates:
             return []
         recs = self._records.get(name)
+        if recs is None and name in self._light:
+            view = self._views[name]
+            recs = self._records[name] = [view.full(f"{r['dir']}/metadata.json") for r in self._light[name]]
         if recs is None:
             rels = [rel for rel, owner in self._owners.items() if owner == name]
             recs = _model_records(self.source, name, rels, self._cache_dir, self._files, {})
@@ -123,7 +127,26 @@ class Index:
             )
         return recs
 
+    def light_of(self, name: str) -> list[Any]:
+        """A model's records in version order, as a write's decisions need them: for a write, light ones
+        (version, key, stage, increment, dir, max_seq, deprecated, and the production events only; record_summary.py),
+        else the full ones."""
+        if self.guard is not None and name not in self._checked:
+            self._check_model(name)
+        if name in self._light and name not in self._records:
+            return self._light[name]
+        return self.records_of(name)
+
+    def _full_of(self, name: str, rec: Any) -> Record:
+        if name in self._light and name not in self._records:
+            full: Record = self._views[name].full(f"{rec['dir']}/metadata.json")
+            return full
+        return rec  # type: ignore[no-any-return]
+
     def find(self, name: str, version: str) -> Record | None:
+        if self.guard is not None or name in self._light:
+            light = next((rec for rec in self.light_of(name) if rec["version"] == version), None)
+            return None if light is None else self._full_of(name, light)
         for rec in self.records_of(name):
             if rec["version"] == version:
                 return rec
@@ -141,8 +164,8 @@ class Index:
 
     def holder(self, name: str, stage: str) -> Record | None:
         """The version in ``stage`` (staging and production hold one; for dev or archived, the highest)."""
-        recs: list[Record] = self.records_of(name)
-        return next((rec for rec in reversed(recs) if rec["stage"] == stage), None)
+        got = next((rec for rec in reversed(self.light_of(name)) if rec["stage"] == stage), None)
+        return None if got is None else self._full_of(name, got)
 
     def fingerprints(self) -> dict[str, Any]:
         """metadata.json path -> the fingerprint this read found (stat for the work tree)."""
@@ -153,7 +176,8 @@ class Index:
         if self.guard is not None and name not in self._checked:
             self._check_model(name)
         if name in self._stale:
-            return max((r["max_seq"] for r in self._records[name]), default=0)
+            recs = self._records[name] if name in self._records else self._light.get(name, [])
+            return max((r["max_seq"] for r in recs), default=0)
         agg = self._aggregates.get(name)
         return int(agg["max_seq"]) if agg else 0
 
@@ -170,20 +194,26 @@ class Index:
         """Check ``name``'s folders (``guard``), then take its records from its cache files, read again where
         the check found a file changed."""
         assert self.guard is not None
+        from .record_summary import ModelView
+
         self._checked.add(name)
-        recs, fps, fresh = checked_model_records(self.source, name, self._cache_dir, self.guard)
+        view = ModelView(self.source, name, self._cache_dir)
+        recs = view.check(self.guard)
+        fps, fresh = view.fps, view.fresh
         for rec in fresh.values():
             if rec["name"] != name:  # another model's folder: read again when that model is
                 self._records.pop(rec["name"], None)
+                self._light.pop(rec["name"], None)
                 self._checked.discard(rec["name"])
         self._files.update(fps)
         self._owners.update(dict.fromkeys(fps, name))
+        self._records.pop(name, None)
         if recs:
-            self._records[name] = recs
+            self._views[name], self._light[name] = view, recs
             self._aggregates.setdefault(name, {})
             self._stale.add(name)
         else:
-            self._records.pop(name, None)
+            self._light.pop(name, None)
             self._aggregates.pop(name, None)
 
     def load_all(self) -> None:
@@ -197,6 +227,11 @@ class Index:
         """Reflect a metadata.json this process just wrote (the cache catches up on the next read)."""
         rec = summarize(meta, rel)
         name = rec["name"]
+        if self.guard is not None and name not in self._checked:
+            self._check_model(name)
+        if name in self._light and name not in self._records:
+            self._put_light(name, rel, rec)
+            return
         recs = list(self.records_of(name))
         at = next((i for i in range(len(recs) - 1, -1, -1) if recs[i]["dir"] == rec["dir"]), None)
         if at is not None and recs[at]["key"] == rec["key"]:
@@ -209,6 +244,15 @@ class Index:
         self._owners[rel] = name
         self._aggregates.setdefault(name, {})
         self._stale.add(name)  # computed again when read
+
+    def _put_light(self, name: str, rel: str, rec: Record) -> None:
+        from .record_summary import _light_record, light
+
+        self._views[name].put(rel, rec)
+        new = _light_record(name, rel, rec["increment"], light(rec))
+        self._light[name] = _sorted([r for r in self._light[name] if r["dir"] != rec["dir"]] + [new], name)  # type: ignore[arg-type]
+        self._owners[rel] = name
+        self._stale.add(name)
 
     def _agg(self, name: str) -> dict[str, Any]:
         if name in self._stale:

@@ -7,7 +7,6 @@ import contextlib
 import marshal
 import os
 import sys
-from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any
@@ -101,22 +100,6 @@ def _model_records(
     records changed are written back."""
     cached, shards = _load_records(cache_dir, source, name, files)
     return _assemble(source, name, rels, cache_dir, files, fresh, cached, shards)
-
-
-def checked_model_records(
-    source: Source, name: str, cache_dir: Path | None, guard: Callable[[str, set[str]], dict[str, Any]]
-) -> tuple[list[Record], dict[str, Any], dict[str, Record]]:
-    """A write's records of one model (issue 10), from its cache files alone: ``guard`` checks the model's folders
-    (the ones named like its versions, and those its cache holds) and returns their metadata fingerprints; the
-    files whose fingerprint changed are read again. Returns the records, their fingerprints, and every record
-    read again (another model's folder among them says who owns it now)."""
-    cached, cached_fps, shards = _read_shards(cache_dir, source, name)
-    fps = guard(name, set(cached_fps))
-    valid = {rel: rec for rel, rec in cached.items() if rel in fps and cached_fps.get(rel) == fps[rel]}
-    fresh = {rel: _parse(source, rel) for rel in fps if rel not in valid}
-    mine = [rel for rel in fps if (fresh[rel] if rel in fresh else valid[rel])["name"] == name]
-    recs = _assemble(source, name, mine, cache_dir, fps, {r: fresh[r] for r in mine if r in fresh}, valid, shards)
-    return recs, {rel: fps[rel] for rel in mine}, fresh
 
 
 def _assemble(
