@@ -83,6 +83,15 @@ def bench_env() -> dict[str, str]:
     return env
 
 
+def wrapper_note(script: str) -> str:
+    """Say so when the console script imports `re` before our code (pip < 26 writes such a wrapper)."""
+    with open(script, encoding="utf-8", errors="replace") as fh:
+        text = fh.read(4096)
+    if "\nimport re\n" in text:
+        return " (the console script was written by pip < 26 and imports `re` before our code: `pip install -U pip`)"
+    return ""
+
+
 def console_script() -> tuple[str, str | None]:
     """(script to time, the shim found on PATH if it was a shim rather than the Python script)."""
     found = shutil.which("sw-registry")
@@ -374,7 +383,8 @@ def budget_report(small: int, big: int, big_increments: int, runs: int, workdir:
     lines.append("")
     ratio = help_op.median / pass_help.median
     lines.append(f"- `sw-registry --help` {help_op.median:.0f} ms against `python -c pass` {pass_help.median:.0f} ms: "
-                 f"{ratio:.2f}× (budget ≤ {HELP_RATIO_BUDGET}×): {'ok' if ratio <= HELP_RATIO_BUDGET else 'over'}")
+                 f"{ratio:.2f}× (budget ≤ {HELP_RATIO_BUDGET}×): {'ok' if ratio <= HELP_RATIO_BUDGET else 'over'}"
+                 f"{wrapper_note(script)}")
     for op in (first, rebuild):
         verdict = "ok" if op.median <= COLD_BUDGET_MS else "over"
         lines.append(f"- {op.label} at {big_v:,} versions: median {op.median:.0f} ms (min {min(op.times_ms):.0f}, "
