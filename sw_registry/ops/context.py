@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import InvalidInput
+from ..plain import Plain
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -50,26 +50,39 @@ def open_root(
     return find_root(root), push
 
 
-@dataclass(frozen=True)
-class Context:
+class Context(Plain):
     """Everything an operation may depend on, given explicitly.
 
     ``source``/``load_index``: the read side (the work tree, or the commit ``rev`` names); None reads the work
     tree (or ``rev``) afresh. ``increment``: where new versions go unless the call names one. ``push``: publish
     each write's commit (applied by the facade's ``@pushes``). ``storage_uri``: the object store new artifacts
-    go to when registry.yaml sets none (CustomRegistry).
+    go to when registry.yaml sets none (CustomRegistry). Treated as frozen: ``replace()`` makes a changed copy.
     """
 
-    layout: Layout
-    actor: str | None = None
-    rev: str | None = None
-    increment: str | None = None
-    allow_detached: bool = False
-    push: bool = False
-    clock: Clock = utc_now
-    storage_uri: str | None = None
-    source_of: Callable[[], Source] | None = None
-    load_index: Callable[[], Index] | None = None
+    __slots__ = (  # noqa: RUF023 (field order)
+        "layout", "actor", "rev", "increment", "allow_detached", "push", "clock", "storage_uri", "source_of",
+        "load_index",
+    )
+
+    def __init__(
+        self, layout: Layout, actor: str | None = None, rev: str | None = None, increment: str | None = None,
+        allow_detached: bool = False, push: bool = False, clock: Clock = utc_now, storage_uri: str | None = None,
+        source_of: Callable[[], Source] | None = None, load_index: Callable[[], Index] | None = None,
+    ) -> None:
+        self.layout = layout
+        self.actor = actor
+        self.rev = rev
+        self.increment = increment
+        self.allow_detached = allow_detached
+        self.push = push
+        self.clock = clock
+        self.storage_uri = storage_uri
+        self.source_of = source_of
+        self.load_index = load_index
+
+    def replace(self, **changes: object) -> Context:
+        """A copy with ``changes`` (what ``dataclasses.replace`` did when this was a frozen dataclass)."""
+        return Context(**{**{name: getattr(self, name) for name in self.__slots__}, **changes})  # type: ignore[arg-type]
 
     @property
     def root(self) -> Path:

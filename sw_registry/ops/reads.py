@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
@@ -34,7 +33,7 @@ def warned(
     """``read(ctx, ...)`` over one load of the index, and that index's warnings (SPEC §9 ``data.warnings``: e.g.
     files written by a newer sw-registry). The warnings are returned with the value, never kept on an object."""
     index = ctx.index()
-    return read(replace(ctx, load_index=lambda: index), *args, **kwargs), tuple(index.warnings)
+    return read(ctx.replace(load_index=lambda: index), *args, **kwargs), tuple(index.warnings)
 
 
 def _increment_id(ctx: Context, increment: str | None) -> str | None:
