@@ -12,7 +12,10 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from .. import versions as V
 from ..errors import NotFound
-from ..model import ModelInfo, ModelSummary, ModelVersion, VersionRow
+from ..outcomes import PlainInfo as ModelInfo  # the plain forms: ModelRegistry hands out the dataclasses
+from ..outcomes import PlainRow as VersionRow
+from ..outcomes import PlainSummary as ModelSummary
+from ..outcomes import PlainVersion as ModelVersion
 from ..policy import primary_metric_of
 from .common import read_metadata, version_of
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import versions as V
 from ..errors import AlreadyExists, BreakingChange, InvalidInput
-from ..model import ModelVersion
+from ..outcomes import PlainVersion as ModelVersion  # the plain form: ModelRegistry hands out the dataclass
 from ..plain import Plain
 from .artifact_input import SIDE_FILES, artifact_source, reading_artifact, refuse_project_paths, requirements_text
 from .common import read_metadata, refresh_derived, target_increment, version_of

@@ -25,7 +25,9 @@ def registry(
 ) -> ModelRegistry:
     from ...registry import ModelRegistry
 
-    return ModelRegistry(increment=increment, root=root, actor=actor, rev=rev, allow_detached=allow_detached, push=push)
+    reg = ModelRegistry(increment=increment, root=root, actor=actor, rev=rev, allow_detached=allow_detached, push=push)
+    reg.plain_results = True  # a command renders to_dict(): the plain results do (no dataclasses in this process)
+    return reg
 
 
 def with_warnings(data: dict[str, Any], read_warnings: tuple[str, ...]) -> dict[str, Any]:
