@@ -7,11 +7,14 @@ Reading the file is store/index.py's ``read_policy_file``; writing it is ops/pol
 from __future__ import annotations
 
 import copy
-from typing import Any
 
 from .errors import ConfigError
 from .layout import POLICY_REL
 from .plain import Plain
+
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
+if TYPE_CHECKING:
+    from typing import Any
 
 DEFAULT_LOWER_IS_BETTER = ["latency", "error", "loss", "rmse", "mae", "mse", "size", "fpr"]
 STAGES_WITH_APPROVAL = ("staging", "production")

@@ -8,8 +8,6 @@ constructor options and ``storage_uri``, which ``ctx`` reads on every call, and 
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
 
 from .layout import Layout
 from .ops import reads
@@ -18,7 +16,11 @@ from .outcomes import public
 from .publish import pushes
 
 # write-side modules (transaction, git, artifacts, derived files) load inside the operations: reads start fast
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any, cast
+
     from . import results as R
     from .environments import EnvPromoteResult
     from .experiments import Experiment
@@ -29,6 +31,11 @@ if TYPE_CHECKING:
     from .store.index import Index, Source
     from .store.records import Record
     from .transaction import Transaction
+else:
+
+    def cast(_type: object, value: object) -> object:
+        """typing.cast, without importing typing in every CLI process (issue 10)."""
+        return value
 
 
 class ModelRegistry:
