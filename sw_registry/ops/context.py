@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from datetime import datetime, timezone
 
 from ..errors import InvalidInput
 from ..plain import Plain
@@ -18,20 +17,25 @@ from ..plain import Plain
 TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
+    from datetime import datetime
     from pathlib import Path
 
     from ..layout import Layout
     from ..store.index import Index, Source
     from ..transaction import Transaction
 
-Clock = Callable[[], datetime]
+Clock = Callable[[], "datetime"]
 
 
 def utc_now() -> datetime:
+    from datetime import datetime, timezone  # imported on first use: a read needs no clock
+
     return datetime.now(timezone.utc)
 
 
 def iso(dt: datetime) -> str:
+    from datetime import timezone
+
     return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
