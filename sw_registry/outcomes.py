@@ -115,6 +115,17 @@ class InfoFace(FieldsFace):
         return data
 
 
+class HistoryFace:
+    """History's behaviour: a model's events, in seq order."""
+
+    __slots__ = ()
+    name: str
+    events: list[Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "events": [e.to_dict() for e in self.events]}
+
+
 # -- the plain forms the operations build --------------------------------------------------------------------
 class Outcome(Plain):
     """A plain result; ``public_type`` names its dataclass twin (module, class) for ``public()``."""
@@ -227,6 +238,29 @@ class PlainDeprecate(Outcome, FieldsFace):
     ) -> None:
         self.name, self.version, self.reason, self.end_of_life = name, version, reason, end_of_life
         self.commit, self.actor, self.warnings = commit, actor, warnings
+
+
+class PlainEvent(Outcome, FieldsFace):
+    __slots__ = (  # noqa: RUF023 (field order)
+        "event", "version", "from_stage", "to_stage", "at", "by", "reason", "commit", "seq", "forced", "auto")
+    public_type = ("results", "HistoryEvent")
+
+    def __init__(
+        self, event: str, version: str, from_stage: str | None, to_stage: str | None, at: str | None, by: str | None,
+        reason: str | None, commit: str | None, seq: int = 0, forced: bool = False, auto: bool = False,
+    ) -> None:
+        self.event, self.version, self.from_stage, self.to_stage = event, version, from_stage, to_stage
+        self.at, self.by, self.reason, self.commit = at, by, reason, commit
+        self.seq, self.forced, self.auto = seq, forced, auto
+
+
+class PlainHistory(Outcome, HistoryFace):
+    __slots__ = ("name", "events")  # noqa: RUF023 (field order)
+    public_type = ("results", "History")
+
+    def __init__(self, name: str, events: list[Any] | None = None) -> None:
+        self.name = name
+        self.events = [] if events is None else events
 
 
 def public(value: Any) -> Any:

@@ -114,7 +114,7 @@ class ModelRegistry:
         """Every event of a model (register, promote, archive, rollback, approve, deprecate) in seq order."""
         from .ops.history import history
 
-        return history(self.ctx, name)
+        return cast("R.History", _public(self, history(self.ctx, name)))
 
     def compare_models(self, model_a: str, model_b: str) -> R.Comparison:
         """Compare ``NAME@V1`` with ``NAME@V2`` (SPEC §7.10); see ops/insight.py."""

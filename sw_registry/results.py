@@ -9,7 +9,7 @@ import functools
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from .outcomes import JSON_NAMES, FieldsFace, _warned
+from .outcomes import JSON_NAMES, FieldsFace, HistoryFace, _warned
 
 
 @functools.cache
@@ -95,7 +95,7 @@ class ChangeResult(_Result):
 
 
 @dataclass(frozen=True)
-class HistoryEvent(_Fields):
+class HistoryEvent(FieldsFace):
     event: str
     version: str
     from_stage: str | None
@@ -110,12 +110,9 @@ class HistoryEvent(_Fields):
 
 
 @dataclass(frozen=True)
-class History:
+class History(HistoryFace):
     name: str
     events: list[HistoryEvent] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "events": [e.to_dict() for e in self.events]}
 
 
 @dataclass(frozen=True)

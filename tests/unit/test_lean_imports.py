@@ -76,6 +76,7 @@ def test_reads_import_no_dataclasses_packaging_or_typer(registered: tuple[Path, 
     project, _ = registered
     for args in (("registry-info", "fraud-model", "--json"), ("registry-list", "--json"),
                  ("registry-get", "fraud-model", "--version", "1.0.0", "--json"),
+                 ("registry-history", "fraud-model", "--json"),
                  ("registry-info", "fraud-model", "--json")):  # the last one again: answered by the read memo
         modules, data = imported(project, tmp_path, *args)
         assert data, args
