@@ -265,8 +265,8 @@ class PlainHistory(Outcome, HistoryFace):
 
 def public(value: Any) -> Any:
     """``value`` as the Python API returns it: a plain result (or a list of them) as its dataclass twin."""
-    if isinstance(value, list):
-        return [public(v) for v in value]
+    if isinstance(value, list):  # a list of results; any other list (e.g. a loaded model) is left as it is
+        return [public(v) for v in value] if any(isinstance(v, Outcome) for v in value) else value
     if not isinstance(value, Outcome):
         return value
     import importlib
