@@ -13,9 +13,12 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
-from typing import Any
 
 from .errors import InvalidInput, RegistryError
+
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_SIDE_FILE = 16 * 1024 * 1024
 MAX_DEPTH = 64  # nesting of a metadata document, a signature or registry.yaml; real ones use 3-4

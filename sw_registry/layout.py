@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InvalidInput, NotFound
+from .plain import Plain
 
 SPECWEAVE = ".specweave"
 INCREMENTS = "increments"
@@ -50,10 +50,14 @@ def find_root(root: str | os.PathLike[str] | None = None, cwd: str | None = None
     return start
 
 
-@dataclass(frozen=True)
-class Increment:
-    id: str
-    rel: str  # path relative to root, posix
+class Increment(Plain):
+    """One increment folder: its id and its path relative to the root (posix)."""
+
+    __slots__ = ("id", "rel")
+
+    def __init__(self, id: str, rel: str) -> None:
+        self.id = id
+        self.rel = rel
 
     @property
     def number(self) -> int:

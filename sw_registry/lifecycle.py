@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .errors import ApprovalRequired, Deprecated, InvalidInput, InvalidTransition, NotAnApprover, UsageError
+from .plain import Plain
 
 if TYPE_CHECKING:
     from .store.records import Record
@@ -25,12 +25,13 @@ def check_stage(stage: str) -> str:
     return stage
 
 
-@dataclass(frozen=True)
-class Move:
+class Move(Plain):
     """What a promotion will do: nothing (already there), or a move that may be forced."""
 
-    noop: bool
-    forced: bool = False
+    __slots__ = ("noop", "forced")  # noqa: RUF023 (field order)
+
+    def __init__(self, noop: bool, forced: bool = False) -> None:
+        self.noop, self.forced = noop, forced
 
 
 def check_force_reason(force: bool, reason: str | None) -> None:

@@ -270,6 +270,8 @@ def _warn(result: Any, message: str) -> Any:
 
     if dataclasses.is_dataclass(result) and hasattr(result, "warnings"):
         return dataclasses.replace(result, warnings=(*result.warnings, message))  # type: ignore[misc,type-var]
+    if hasattr(result, "replace") and hasattr(result, "warnings"):  # a plain result (outcomes.py), as the CLI's
+        return result.replace(warnings=(*result.warnings, message))
     return result
 
 

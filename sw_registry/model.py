@@ -1,21 +1,19 @@
-"""Typed return values. Each ``to_dict()`` is exactly the CLI's ``--json`` data (SPEC §9.1)."""
+"""Typed return values of the Python API (SPEC §8): dataclasses. Each ``to_dict()`` is exactly the CLI's ``--json``
+data (SPEC §9.1). Their behaviour lives in outcomes.py, shared with the plain forms the operations build; these
+classes add the dataclass fields, in the same order (``outcomes.public()`` makes one from the other)."""
 
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
+from .outcomes import FieldsFace, InfoFace, RowFace, VersionFace, _warned
 
-def _warned(data: dict[str, Any], warnings: tuple[str, ...]) -> dict[str, Any]:
-    """SPEC §9: warnings (a large artifact, hook output) go in ``data.warnings`` when there are any."""
-    if warnings:
-        data["warnings"] = list(warnings)
-    return data
+__all__ = ["ModelInfo", "ModelSummary", "ModelVersion", "VersionRow", "_warned"]
 
 
 @dataclass(frozen=True)
-class ModelVersion:
+class ModelVersion(VersionFace):
     """One registered version: its metadata (SPEC §4) and where its artifact lives."""
 
     metadata: dict[str, Any]
@@ -24,41 +22,10 @@ class ModelVersion:
     verified: bool = False
     warnings: tuple[str, ...] = ()
 
-    @property
-    def name(self) -> str:
-        return str(self.metadata["name"])
-
-    @property
-    def version(self) -> str:
-        return str(self.metadata["version"])
-
-    @property
-    def stage(self) -> str:
-        return str(self.metadata.get("stage"))
-
-    @property
-    def sha256(self) -> str | None:
-        art = self.metadata.get("artifact") or {}
-        return art.get("sha256")
-
-    @property
-    def ref(self) -> str:
-        return f"{self.name}@{self.version}"
-
-    def to_dict(self) -> dict[str, Any]:
-        out = copy.deepcopy(self.metadata)
-        out["commit"] = self.commit
-        out["path"] = self.path
-        out["sha256"] = self.sha256
-        out["verified"] = self.verified
-        if self.warnings:
-            out["warnings"] = list(self.warnings)
-        return out
-
 
 @dataclass(slots=True)
-class ModelSummary:
-    """One row of registry-list."""
+class ModelSummary(FieldsFace):
+    """One row of registry-list; ``to_dict()``: its fields, in their order."""
 
     name: str
     production: str | None
@@ -69,14 +36,9 @@ class ModelSummary:
     updated_at: str | None
     owner: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        """Its fields, in their order (name, production, staging, latest, version_count, primary_metric,
-        updated_at, owner)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
 
 @dataclass(slots=True)  # not frozen: info builds thousands, and frozen __init__ is several times slower
-class VersionRow:
+class VersionRow(RowFace):
     """One version as registry-info lists it."""
 
     version: str
@@ -87,31 +49,11 @@ class VersionRow:
     metrics: dict[str, Any]
     primary_metric: dict[str, Any] | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "version": self.version,
-            "stage": self.stage,
-            "created_at": self.created_at,
-            "increment": self.increment,
-            "deprecated": self.deprecated,
-            "metrics": dict(self.metrics),
-            "primary_metric": self.primary_metric,
-        }
-
 
 @dataclass(frozen=True)
-class ModelInfo:
+class ModelInfo(InfoFace):
     name: str
     owner: str | None
     policy: dict[str, Any]
     stages: dict[str, str | None]
     versions: list[VersionRow] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "owner": self.owner,
-            "policy": copy.deepcopy(self.policy),
-            "stages": dict(self.stages),
-            "versions": [v.to_dict() for v in self.versions],
-        }

@@ -7,11 +7,14 @@ Reading the file is store/index.py's ``read_policy_file``; writing it is ops/pol
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
-from typing import Any
 
 from .errors import ConfigError
 from .layout import POLICY_REL
+from .plain import Plain
+
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
+if TYPE_CHECKING:
+    from typing import Any
 
 DEFAULT_LOWER_IS_BETTER = ["latency", "error", "loss", "rmse", "mae", "mse", "size", "fpr"]
 STAGES_WITH_APPROVAL = ("staging", "production")
@@ -190,11 +193,13 @@ def _check_environments(envs: dict[str, Any]) -> None:
             )
 
 
-@dataclass(frozen=True)
-class Policy:
+class Policy(Plain):
     """The validated content of registry.yaml, with the defaults SPEC §5 gives."""
 
-    data: dict[str, Any] = field(default_factory=dict)
+    __slots__ = ("data",)
+
+    def __init__(self, data: dict[str, Any] | None = None) -> None:
+        self.data: dict[str, Any] = {} if data is None else data
 
     @property
     def artifact_store(self) -> str:

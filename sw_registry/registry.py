@@ -8,16 +8,19 @@ constructor options and ``storage_uri``, which ``ctx`` reads on every call, and 
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from .layout import Layout
 from .ops import reads
 from .ops.context import Clock, Context, open_root, utc_now
+from .outcomes import public
 from .publish import pushes
 
 # write-side modules (transaction, git, artifacts, derived files) load inside the operations: reads start fast
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any, cast
+
     from . import results as R
     from .environments import EnvPromoteResult
     from .experiments import Experiment
@@ -28,6 +31,11 @@ if TYPE_CHECKING:
     from .store.index import Index, Source
     from .store.records import Record
     from .transaction import Transaction
+else:
+
+    def cast(_type: object, value: object) -> object:
+        """typing.cast, without importing typing in every CLI process (issue 10)."""
+        return value
 
 
 class ModelRegistry:
@@ -39,6 +47,9 @@ class ModelRegistry:
     """
 
     storage_uri: str | None = None  # CustomRegistry: the artifact store, whatever registry.yaml leaves unset
+    # the operations build plain results (outcomes.py) and the methods hand out their dataclass twins (SPEC §8);
+    # the CLI, which only renders to_dict(), sets this to skip that (and the import of dataclasses) in its process
+    plain_results: bool = False
 
     def __init__(
         self, increment: str | None = None, root: str | os.PathLike[str] | None = None, *, actor: str | None = None,
@@ -68,17 +79,17 @@ class ModelRegistry:
         tag: str | None = None,
     ) -> list[ModelSummary]:
         """One summary per model; a filter keeps the models with some version that matches it."""
-        return reads.list_models(self.ctx, stage, model, increment, tag)
+        return cast("list[ModelSummary]", _public(self, reads.list_models(self.ctx, stage, model, increment, tag)))
 
     def list_versions(
         self, stage: str | None = None, *, model: str | None = None, increment: str | None = None,
         tag: str | None = None,
     ) -> list[ModelVersion]:
         """Every matching version with its full metadata (``registry-list --all-versions``)."""
-        return reads.list_versions(self.ctx, stage, model, increment, tag)
+        return cast("list[ModelVersion]", _public(self, reads.list_versions(self.ctx, stage, model, increment, tag)))
 
     def info(self, name: str, version: str | None = None) -> ModelInfo | ModelVersion:
-        return reads.info(self.ctx, name, version)
+        return cast("ModelInfo | ModelVersion", _public(self, reads.info(self.ctx, name, version)))
 
     def resolve(
         self, name: str, *, stage: str | None = None, version: str | None = None, date: str | None = None
@@ -90,7 +101,7 @@ class ModelRegistry:
         date: str | None = None,
     ) -> Any:
         """The loaded object for a pickle this registry wrote (after its hash verifies), else a ModelVersion."""
-        return reads.get_model(self.ctx, name, stage, version, load, date=date)
+        return _public(self, reads.get_model(self.ctx, name, stage, version, load, date=date))
 
     def get_model_by_date(self, name: str, date: str, load: bool = True) -> Any:
         return self.get_model(name, load=load, date=date)
@@ -103,7 +114,7 @@ class ModelRegistry:
         """Every event of a model (register, promote, archive, rollback, approve, deprecate) in seq order."""
         from .ops.history import history
 
-        return history(self.ctx, name)
+        return cast("R.History", _public(self, history(self.ctx, name)))
 
     def compare_models(self, model_a: str, model_b: str) -> R.Comparison:
         """Compare ``NAME@V1`` with ``NAME@V2`` (SPEC §7.10); see ops/insight.py."""
@@ -137,12 +148,12 @@ class ModelRegistry:
         """
         from .ops.register import register
 
-        return register(
+        return cast("ModelVersion", _public(self, register(
             self.ctx, name, model, version, metadata, stage, tags, signature, requirements, bump=bump,
             increment=increment, description=description, metrics=metrics, params=params, features=features,
             inputs=inputs, outputs=outputs, data_version=data_version, experiment=experiment, parent=parent,
             allow_breaking=allow_breaking, progress=progress, transaction=transaction,
-        )
+        )))
 
     @pushes
     def promote_model(
@@ -152,7 +163,9 @@ class ModelRegistry:
         """Move a version to another stage (SPEC §6). ``force`` relaxes order and deprecation, never approvals."""
         from .ops.stages import promote
 
-        return promote(self.ctx, name, version, from_stage, to_stage, approval_required, reason, force=force)
+        return cast("R.PromoteResult", _public(self,
+            promote(self.ctx, name, version, from_stage, to_stage, approval_required, reason, force=force)
+        ))
 
     @pushes
     def approve_model(
@@ -162,7 +175,7 @@ class ModelRegistry:
         """Record an approval of a version for a stage; the commit is authored by the approver."""
         from .ops.stages import approve
 
-        return approve(self.ctx, name, version, approver, comments, stage)
+        return cast("R.ApproveResult", _public(self, approve(self.ctx, name, version, approver, comments, stage)))
 
     @pushes
     def rollback(
@@ -171,7 +184,7 @@ class ModelRegistry:
         """Make an earlier production version production again, in one commit; no approval needed."""
         from .ops.stages import rollback
 
-        return rollback(self.ctx, name, to_version, reason, force=force)
+        return cast("R.RollbackResult", _public(self, rollback(self.ctx, name, to_version, reason, force=force)))
 
     @pushes
     def deprecate_model(
@@ -179,7 +192,8 @@ class ModelRegistry:
     ) -> R.DeprecateResult:
         from .ops.stages import deprecate
 
-        return deprecate(self.ctx, name, version, reason, end_of_life, force=force)
+        result = deprecate(self.ctx, name, version, reason, end_of_life, force=force)
+        return cast("R.DeprecateResult", _public(self, result))
 
     def promote_to(
         self, model: str, target_env: str, stage: str | None = None, *, from_stage: str | None = None,
@@ -244,7 +258,7 @@ class ModelRegistry:
         """Set the input/output signature of ``NAME@VERSION`` (features.yaml follows its inputs); one commit."""
         from .ops.policy import set_signature
 
-        return set_signature(self.ctx, model, inputs, outputs)
+        return cast("ModelVersion", _public(self, set_signature(self.ctx, model, inputs, outputs)))
 
     # -- living docs (ops/docs.py) -------------------------------------------------------------------
     @pushes
@@ -310,6 +324,11 @@ class ModelRegistry:
         from .ops.maintenance import reindex
 
         return reindex(self.ctx)
+
+
+def _public(registry: ModelRegistry, value: Any) -> Any:
+    """An operation's result as ``registry`` hands it out: the public dataclass, unless ``plain_results``."""
+    return value if registry.plain_results else public(value)
 
 
 def _opened_source(registry: ModelRegistry) -> Source:

@@ -9,10 +9,7 @@ import functools
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from .model import _warned
-
-# field names that the JSON spells differently ("from" and "to" are Python keywords)
-JSON_NAMES = {"from_stage": "from", "to_stage": "to"}
+from .outcomes import JSON_NAMES, FieldsFace, HistoryFace, _warned
 
 
 @functools.cache
@@ -39,8 +36,9 @@ class _Result(_Fields):
         return _warned(data, self.warnings)
 
 
+# the results of the stage changes: their behaviour is in outcomes.py (shared with the form ops/stages.py builds)
 @dataclass(frozen=True)
-class PromoteResult(_Result):
+class PromoteResult(FieldsFace):
     name: str
     version: str
     from_stage: str
@@ -53,7 +51,7 @@ class PromoteResult(_Result):
 
 
 @dataclass(frozen=True)
-class RollbackResult(_Result):
+class RollbackResult(FieldsFace):
     name: str
     from_version: str | None
     to_version: str
@@ -64,7 +62,7 @@ class RollbackResult(_Result):
 
 
 @dataclass(frozen=True)
-class ApproveResult(_Result):
+class ApproveResult(FieldsFace):
     name: str
     version: str
     stage: str
@@ -77,7 +75,7 @@ class ApproveResult(_Result):
 
 
 @dataclass(frozen=True)
-class DeprecateResult(_Result):
+class DeprecateResult(FieldsFace):
     name: str
     version: str
     reason: str
@@ -97,7 +95,7 @@ class ChangeResult(_Result):
 
 
 @dataclass(frozen=True)
-class HistoryEvent(_Fields):
+class HistoryEvent(FieldsFace):
     event: str
     version: str
     from_stage: str | None
@@ -112,12 +110,9 @@ class HistoryEvent(_Fields):
 
 
 @dataclass(frozen=True)
-class History:
+class History(HistoryFace):
     name: str
     events: list[HistoryEvent] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "events": [e.to_dict() for e in self.events]}
 
 
 @dataclass(frozen=True)

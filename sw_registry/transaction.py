@@ -18,7 +18,6 @@ import os
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -57,31 +56,34 @@ __all__ = [
 ]
 
 
-@dataclass
 class Transaction:
-    layout: Layout
-    repo: Repo
-    index: Index
-    actor: str
-    git_env: dict[str, str] = field(default_factory=dict)
-    _originals: dict[str, bytes | None] = field(default_factory=dict)
-    _new_dirs: list[str] = field(default_factory=list)
-    _staged: bool = False
-    _journaled: bool = False
-    _journal_fd: int | None = None
-    _checked_dirs: set[str] = field(default_factory=set)
-    adopted: list[str] = field(default_factory=list)  # the user's own files this write commits as they are
-    head: str | None = None  # HEAD when the write began (it cannot move while we hold the lock)
-    clean_state: dict[str, Any] | None = None  # stat snapshot of the registry as checked clean (worktree_state)
-    check: write_check.ScopedCheck | None = None  # the narrowed dirty check (issue 10)
-    commit_id: str | None = None
-    warnings: list[str] = field(default_factory=list)  # for data.warnings: hook output, large artifacts
-    sign: bool = False  # sign every commit of this write (registry.yaml require_signed, SPEC §6)
-    metadata_written: set[str] = field(default_factory=set)  # the metadata.json files this write wrote
-    # cache updates to make once the write has succeeded (never before: a new .specweave/ is committed whole)
-    after_success: list[Callable[[], None]] = field(default_factory=list)
-    _to_sync: list[str] = field(default_factory=list)  # durable files written, fsync'd by commit()
-    before_commit: list[Callable[[], None]] = field(default_factory=list)  # joined once staged (ops/stages.py)
+    """One write: its files, its journal and at most one commit (made by ``transaction()``)."""
+
+    def __init__(
+        self, layout: Layout, repo: Repo, index: Index, actor: str, git_env: dict[str, str] | None = None, *,
+        adopted: list[str] | None = None, head: str | None = None, clean_state: dict[str, Any] | None = None,
+        check: write_check.ScopedCheck | None = None, sign: bool = False,
+    ) -> None:
+        self.layout, self.repo, self.index, self.actor = layout, repo, index, actor
+        self.git_env: dict[str, str] = {} if git_env is None else git_env
+        self.adopted: list[str] = [] if adopted is None else adopted  # the user's own files committed as they are
+        self.head = head  # HEAD when the write began (it cannot move while we hold the lock)
+        self.clean_state = clean_state  # stat snapshot of the registry as checked clean (worktree_state)
+        self.check = check  # the narrowed dirty check (issue 10)
+        self.sign = sign  # sign every commit of this write (registry.yaml require_signed, SPEC §6)
+        self.commit_id: str | None = None
+        self.warnings: list[str] = []  # for data.warnings: hook output, large artifacts
+        self.metadata_written: set[str] = set()  # the metadata.json files this write wrote
+        # cache updates to make once the write has succeeded (never before: a new .specweave/ is committed whole)
+        self.after_success: list[Callable[[], None]] = []
+        self.before_commit: list[Callable[[], None]] = []  # joined once staged (ops/stages.py)
+        self._originals: dict[str, bytes | None] = {}
+        self._new_dirs: list[str] = []
+        self._staged = False
+        self._journaled = False
+        self._journal_fd: int | None = None
+        self._checked_dirs: set[str] = set()
+        self._to_sync: list[str] = []  # durable files written, fsync'd by commit()
 
     # -- file changes ---------------------------------------------------------------
     def _begin(self) -> None:

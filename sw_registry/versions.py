@@ -1,21 +1,32 @@
-"""Model names and semantic versions (SPEC §3). The only user of packaging.version."""
+"""Model names and semantic versions (SPEC §3).
+
+Versions are parsed here: plain ``MAJOR[.MINOR[.PATCH]]`` and the pre-release spellings of ``_SEMVER_PRE``
+directly (every CLI write parses versions, and importing packaging.version costs about a tenth of a write,
+issue 10); any other form goes to packaging.version, which either accepts it with PEP 440's normalisation (e.g.
+``1.0.0_rc1``) or explains why not. tests/unit/test_versions.py checks that both agree on generated versions.
+"""
 
 from __future__ import annotations
 
 import re
-from typing import Any
-
-from packaging.version import InvalidVersion as _PkgInvalid
-from packaging.version import Version
 
 from .errors import InvalidName, InvalidVersion
+
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
+if TYPE_CHECKING:
+    from typing import Any
+
+    from packaging.version import Version
 
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")  # used with fullmatch: '$' would accept a trailing newline
 # 3.2.0-rc.1 / 3.2.0.rc1 / 3.2.0rc1 -> 3.2.0rc1 (SemVer pre-release spelling accepted)
 _SEMVER_PRE = re.compile(r"^(\d+(?:\.\d+){0,2})[-.]?(a|b|rc|alpha|beta|c|pre|preview)[-.]?(\d*)$", re.I)
+_PLAIN = re.compile(r"(\d+)(?:\.(\d+))?(?:\.(\d+))?")  # with fullmatch, on ASCII text
+_PRE_NAMES = {"a": "a", "alpha": "a", "b": "b", "beta": "b", "c": "rc", "rc": "rc", "pre": "rc", "preview": "rc"}
 BUMPS = ("major", "minor", "patch")
 
-SortKey = tuple[Any, ...]
+SortKey = tuple["Any", ...]
+Parts = tuple[tuple[int, int, int], "tuple[str, int] | None"]  # (release, pre-release or None)
 
 
 def validate_name(name: str, what: str = "model") -> str:
@@ -29,8 +40,8 @@ def validate_name(name: str, what: str = "model") -> str:
     return name
 
 
-def parse(text: str) -> Version:
-    """Parse a user-written version into a packaging Version restricted to SPEC §3."""
+def _body(text: str) -> str:
+    """The version without its one optional leading v; refused unless it starts with an ASCII digit."""
     raw = str(text).strip()
     body = raw[1:] if raw[:1] in ("v", "V") else raw
     # 'vv1.0.0', '', digits of other scripts ('٤٢'), and numbers too long to be a version
@@ -39,12 +50,43 @@ def parse(text: str) -> Version:
             f"invalid version {text!r}",
             hint="use MAJOR.MINOR.PATCH with ASCII digits, e.g. v3.1.0 (one optional leading v)",
         )
+    return body
+
+
+def _release(text: str) -> tuple[int, int, int]:
+    major, minor, patch = (*(int(n) for n in text.split(".")), 0, 0, 0)[:3]
+    return major, minor, patch
+
+
+def parts(text: str) -> Parts:
+    """A user-written version restricted to SPEC §3, as (release triple, pre-release): the common forms parsed
+    here, the rest by packaging.version (``_packaging_parts``)."""
+    body = _body(text)
+    if _PLAIN.fullmatch(body):
+        return _release(body), None
+    m = _SEMVER_PRE.match(body)
+    if m:
+        return _release(m.group(1)), (_PRE_NAMES[m.group(2).lower()], int(m.group(3) or 0))
+    return _packaging_parts(text, body)
+
+
+def _packaging_parts(text: str, body: str) -> Parts:
+    v = _packaging(text, body)
+    major, minor, patch = (*v.release, 0, 0, 0)[:3]
+    return (major, minor, patch), (None if v.pre is None else (v.pre[0], v.pre[1]))
+
+
+def _packaging(text: str, body: str) -> Version:
+    """``body`` as a packaging Version, refused unless SPEC §3 allows it."""
+    from packaging.version import InvalidVersion as PackagingInvalid
+    from packaging.version import Version
+
     m = _SEMVER_PRE.match(body)
     if m:
         body = f"{m.group(1)}{m.group(2)}{m.group(3) or '0'}"
     try:
         v = Version(body)
-    except (_PkgInvalid, ValueError):
+    except (PackagingInvalid, ValueError):
         raise InvalidVersion(
             f"invalid version {text!r}",
             hint="use MAJOR.MINOR.PATCH, e.g. v3.1.0 (pre-releases like 3.2.0rc1 are allowed)",
@@ -57,35 +99,34 @@ def parse(text: str) -> Version:
     return v
 
 
+def parse(text: str) -> Version:
+    """Parse a user-written version into a packaging Version restricted to SPEC §3 (imports packaging; the
+    functions below use ``parts``)."""
+    return _packaging(text, _body(text))
+
+
+def _render(p: Parts) -> str:
+    (major, minor, patch), pre = p
+    return f"{major}.{minor}.{patch}" if pre is None else f"{major}.{minor}.{patch}{pre[0]}{pre[1]}"
+
+
 def canonical(text: str) -> str:
     """'v3' -> '3.0.0', '3.2.0-rc.1' -> '3.2.0rc1'."""
-    return _render(parse(text))
+    return _render(parts(text))
 
 
-def _triple(v: Version) -> tuple[int, int, int]:
-    major, minor, patch = (*v.release, 0, 0, 0)[:3]
-    return major, minor, patch
-
-
-def _render(v: Version) -> str:
-    major, minor, patch = _triple(v)
-    out = f"{major}.{minor}.{patch}"
-    if v.pre is not None:
-        out += f"{v.pre[0]}{v.pre[1]}"
-    return out
+def _key(p: Parts) -> SortKey:
+    release, pre = p
+    return (*release, 1, "", 0) if pre is None else (*release, 0, pre[0], pre[1])
 
 
 def sort_key(version: str) -> SortKey:
     """An order-preserving key of a canonical version (cheap to store in caches)."""
-    v = parse(version)
-    release = _triple(v)
-    if v.pre is None:
-        return (*release, 1, "", 0)
-    return (*release, 0, v.pre[0], v.pre[1])
+    return _key(parts(version))
 
 
 def is_prerelease(version: str) -> bool:
-    return parse(version).pre is not None
+    return parts(version)[1] is not None
 
 
 def bump(existing: list[str], kind: str) -> str:
@@ -94,23 +135,23 @@ def bump(existing: list[str], kind: str) -> str:
         from .errors import UsageError
 
         raise UsageError(f"unknown bump {kind!r}", hint="use --bump major, minor, patch or auto")
-    parsed = [parse(v) for v in existing]
-    finals = [v for v in parsed if v.pre is None]
+    parsed = [parts(v) for v in existing]
+    finals = [release for release, pre in parsed if pre is None]
     if not finals:
-        nxt = "1.0.0"
+        nxt = (1, 0, 0)
     else:
-        major, minor, patch = _triple(max(finals))
+        major, minor, patch = max(finals)
         if kind == "major":
-            nxt = f"{major + 1}.0.0"
+            nxt = (major + 1, 0, 0)
         elif kind == "minor":
-            nxt = f"{major}.{minor + 1}.0"
+            nxt = (major, minor + 1, 0)
         else:
-            nxt = f"{major}.{minor}.{patch + 1}"
+            nxt = (major, minor, patch + 1)
     # with only pre-releases so far (2.0.0rc1), the first final release finalises the highest: 2.0.0, not 1.0.0
-    pres = [v for v in parsed if v.pre is not None]
-    if not finals and pres and Version(nxt) < max(pres):
-        return "{}.{}.{}".format(*_triple(max(pres)))
-    return nxt
+    pres = [p for p in parsed if p[1] is not None]
+    if not finals and pres and _key((nxt, None)) < max(_key(p) for p in pres):
+        nxt = max(pres, key=_key)[0]
+    return _render((nxt, None))
 
 
 def highest(versions: list[str]) -> str | None:
@@ -149,8 +190,8 @@ def choose(existing: list[str], explicit: str | None, bump_kind: str | None, cha
 
 def breaks(existing: list[str], explicit: str, change: str) -> str | None:
     """The version an explicit ``explicit`` should have been, when it hides a breaking change."""
-    finals = [parse(v) for v in existing if parse(v).pre is None]
+    finals = [release for release, pre in map(parts, existing) if pre is None]
     if change != "major" or not finals:
         return None
-    top = max(finals).release[0]
-    return None if parse(explicit).release[0] > top else bump(existing, "major")
+    top = max(finals)[0]
+    return None if parts(explicit)[0][0] > top else bump(existing, "major")

@@ -1,7 +1,7 @@
 """Annotated option aliases shared by every command."""
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -55,6 +55,9 @@ PushOption = Annotated[
 # module imports these same names under TYPE_CHECKING only (for readers and mypy), so the fast path
 # (fastpath.py) never imports Typer; tests/cli/test_fastpath.py checks the two agree.
 ANNOTATIONS: dict[str, object] = {
+    "Annotated": Annotated,  # the command modules import these three under TYPE_CHECKING only
+    "Any": Any,
+    "Path": Path,
     "typer": typer,
     "model_names": model_names,
     "model_versions": model_versions,

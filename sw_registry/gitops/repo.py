@@ -9,11 +9,11 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import GitError, Locked, NotAGitRepo
+from ..plain import Plain
 from . import commits, history
 from .net import NetProgress, net_push
 from .run import FAST_OBJECTS, git_env, run_git
@@ -21,19 +21,23 @@ from .run import FAST_OBJECTS, git_env, run_git
 LOCK_NAME = "sw-registry.lock"
 
 
-@dataclass(frozen=True)
-class Repo:
+class Repo(Plain):
     """A non-bare git work tree that holds the project root.
 
     Its own methods read the repository's state; making a commit (commits.py) and reading history (history.py)
     are functions of those modules, reached through the short methods at the end of this class."""
 
-    toplevel: Path
-    git_dir: Path
-    common_dir: Path
-    prefix: str  # root relative to toplevel, posix, '' or ending with '/'
-    root: Path
-    hooks_dir: Path  # where git looks for hooks (core.hooksPath or .git/hooks)
+    __slots__ = ("toplevel", "git_dir", "common_dir", "prefix", "root", "hooks_dir")  # noqa: RUF023 (field order)
+
+    def __init__(
+        self, toplevel: Path, git_dir: Path, common_dir: Path, prefix: str, root: Path, hooks_dir: Path
+    ) -> None:
+        self.toplevel = toplevel
+        self.git_dir = git_dir
+        self.common_dir = common_dir
+        self.prefix = prefix  # root relative to toplevel, posix, '' or ending with '/'
+        self.root = root
+        self.hooks_dir = hooks_dir  # where git looks for hooks (core.hooksPath or .git/hooks)
 
     def git(self, *args: str, **kw: Any) -> subprocess.CompletedProcess[bytes]:
         """Run git in the project root (run.run_git)."""

@@ -5,13 +5,15 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput
 from ..layout import SPECWEAVE
 from .reads import PICKLE_FORMAT
 
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..layout import Layout
 
 SIDE_FILES = ("metadata.json", "requirements.txt", "features.yaml")

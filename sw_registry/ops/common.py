@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput, NotFound
-from ..model import ModelVersion
+from ..outcomes import PlainVersion as ModelVersion  # the plain form: ModelRegistry hands out the dataclass
 from ..store.files import newer_schema_warning, parse_metadata
 
 if TYPE_CHECKING:

@@ -10,28 +10,32 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timezone
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..errors import InvalidInput
+from ..plain import Plain
 
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
+    from datetime import datetime
+    from pathlib import Path
 
     from ..layout import Layout
     from ..store.index import Index, Source
     from ..transaction import Transaction
 
-Clock = Callable[[], datetime]
+Clock = Callable[[], "datetime"]
 
 
 def utc_now() -> datetime:
+    from datetime import datetime, timezone  # imported on first use: a read needs no clock
+
     return datetime.now(timezone.utc)
 
 
 def iso(dt: datetime) -> str:
+    from datetime import timezone
+
     return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -50,26 +54,39 @@ def open_root(
     return find_root(root), push
 
 
-@dataclass(frozen=True)
-class Context:
+class Context(Plain):
     """Everything an operation may depend on, given explicitly.
 
     ``source``/``load_index``: the read side (the work tree, or the commit ``rev`` names); None reads the work
     tree (or ``rev``) afresh. ``increment``: where new versions go unless the call names one. ``push``: publish
     each write's commit (applied by the facade's ``@pushes``). ``storage_uri``: the object store new artifacts
-    go to when registry.yaml sets none (CustomRegistry).
+    go to when registry.yaml sets none (CustomRegistry). Treated as frozen: ``replace()`` makes a changed copy.
     """
 
-    layout: Layout
-    actor: str | None = None
-    rev: str | None = None
-    increment: str | None = None
-    allow_detached: bool = False
-    push: bool = False
-    clock: Clock = utc_now
-    storage_uri: str | None = None
-    source_of: Callable[[], Source] | None = None
-    load_index: Callable[[], Index] | None = None
+    __slots__ = (  # noqa: RUF023 (field order)
+        "layout", "actor", "rev", "increment", "allow_detached", "push", "clock", "storage_uri", "source_of",
+        "load_index",
+    )
+
+    def __init__(
+        self, layout: Layout, actor: str | None = None, rev: str | None = None, increment: str | None = None,
+        allow_detached: bool = False, push: bool = False, clock: Clock = utc_now, storage_uri: str | None = None,
+        source_of: Callable[[], Source] | None = None, load_index: Callable[[], Index] | None = None,
+    ) -> None:
+        self.layout = layout
+        self.actor = actor
+        self.rev = rev
+        self.increment = increment
+        self.allow_detached = allow_detached
+        self.push = push
+        self.clock = clock
+        self.storage_uri = storage_uri
+        self.source_of = source_of
+        self.load_index = load_index
+
+    def replace(self, **changes: object) -> Context:
+        """A copy with ``changes`` (what ``dataclasses.replace`` did when this was a frozen dataclass)."""
+        return Context(**{**{name: getattr(self, name) for name in self.__slots__}, **changes})  # type: ignore[arg-type]
 
     @property
     def root(self) -> Path:

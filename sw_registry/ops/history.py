@@ -9,7 +9,7 @@ from .. import versions as V
 from ..errors import NotFound
 
 if TYPE_CHECKING:
-    from ..results import History
+    from ..outcomes import PlainHistory as History
     from ..store.index import Index
     from ..store.records import Record
     from .context import Context
@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
 def history(ctx: Context, name: str) -> History:
     """Every event of a model (register, promote, archive, rollback, approve, deprecate) in seq order."""
-    from ..results import History, HistoryEvent
+    from ..outcomes import PlainEvent as HistoryEvent  # the plain forms: ModelRegistry hands out the dataclasses
+    from ..outcomes import PlainHistory as History
     from ..store.index import EVENT_FIELDS
 
     V.validate_name(name)

@@ -11,7 +11,7 @@ from ..errors import UsageError
 from ..layout import POLICY_REL
 
 if TYPE_CHECKING:
-    from ..model import ModelVersion
+    from ..outcomes import PlainVersion as ModelVersion
     from ..results import ChangeResult
     from ..transaction import Transaction
     from .context import Context

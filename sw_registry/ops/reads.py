@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from .. import versions as V
 from ..errors import NotFound
-from ..model import ModelInfo, ModelSummary, ModelVersion, VersionRow
+from ..outcomes import PlainInfo as ModelInfo  # the plain forms: ModelRegistry hands out the dataclasses
+from ..outcomes import PlainRow as VersionRow
+from ..outcomes import PlainSummary as ModelSummary
+from ..outcomes import PlainVersion as ModelVersion
 from ..policy import primary_metric_of
 from .common import read_metadata, version_of
 
@@ -34,7 +36,7 @@ def warned(
     """``read(ctx, ...)`` over one load of the index, and that index's warnings (SPEC §9 ``data.warnings``: e.g.
     files written by a newer sw-registry). The warnings are returned with the value, never kept on an object."""
     index = ctx.index()
-    return read(replace(ctx, load_index=lambda: index), *args, **kwargs), tuple(index.warnings)
+    return read(ctx.replace(load_index=lambda: index), *args, **kwargs), tuple(index.warnings)
 
 
 def _increment_id(ctx: Context, increment: str | None) -> str | None:

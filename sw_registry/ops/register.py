@@ -4,13 +4,13 @@ refresh the derived files, commit. The artifact checks live in artifact_input.py
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import versions as V
 from ..errors import AlreadyExists, BreakingChange, InvalidInput
-from ..model import ModelVersion
+from ..outcomes import PlainVersion as ModelVersion  # the plain form: ModelRegistry hands out the dataclass
+from ..plain import Plain
 from .artifact_input import SIDE_FILES, artifact_source, reading_artifact, refuse_project_paths, requirements_text
 from .common import read_metadata, refresh_derived, target_increment, version_of
 
@@ -23,18 +23,17 @@ if TYPE_CHECKING:
     from .context import Context
 
 
-@dataclass
-class Draft:
+class Draft(Plain):
     """What a register call asks for, checked before the write lock is taken."""
 
-    name: str
-    version: str | None
-    bump: str | None
-    fields: dict[str, Any]
-    src: Path = field(default_factory=Path)
-    fmt: str | None = None
-    inc: Increment | None = None
-    req_text: str = ""
+    __slots__ = ("name", "version", "bump", "fields", "src", "fmt", "inc", "req_text")  # noqa: RUF023 (field order)
+
+    def __init__(self, name: str, version: str | None, bump: str | None, fields: dict[str, Any]) -> None:
+        self.name, self.version, self.bump, self.fields = name, version, bump, fields
+        self.src = Path()
+        self.fmt: str | None = None
+        self.inc: Increment | None = None
+        self.req_text = ""
 
 
 def register(

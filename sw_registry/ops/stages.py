@@ -16,7 +16,10 @@ from .common import read_metadata, rewrite_metadata
 from .moves import finish, move, move_trailers
 
 if TYPE_CHECKING:
-    from ..results import ApproveResult, DeprecateResult, PromoteResult, RollbackResult
+    from ..outcomes import PlainApprove as ApproveResult
+    from ..outcomes import PlainDeprecate as DeprecateResult
+    from ..outcomes import PlainPromote as PromoteResult
+    from ..outcomes import PlainRollback as RollbackResult
     from ..store.index import Index
     from ..store.records import Record
     from ..transaction import Transaction
@@ -35,7 +38,7 @@ def promote(
     force: bool = False,
 ) -> PromoteResult:
     """Move a version to another stage (SPEC §6). ``force`` relaxes order and deprecation, never approvals."""
-    from ..results import PromoteResult
+    from ..outcomes import PlainPromote as PromoteResult  # the plain form: ModelRegistry hands out the dataclass
 
     V.validate_name(name)
     ver = V.canonical(version)
@@ -103,7 +106,7 @@ def approve(
     stage: str = "production",
 ) -> ApproveResult:
     """Record an approval of a version for a stage; the commit is authored by the approver."""
-    from ..results import ApproveResult
+    from ..outcomes import PlainApprove as ApproveResult
 
     V.validate_name(name)
     ver = V.canonical(version)
@@ -156,7 +159,7 @@ def rollback(
     ctx: Context, name: str, to_version: str | None = None, reason: str | None = None, *, force: bool = False
 ) -> RollbackResult:
     """Make an earlier production version production again, in one commit; no approval needed."""
-    from ..results import RollbackResult
+    from ..outcomes import PlainRollback as RollbackResult
     from .reads import verified
 
     V.validate_name(name)
@@ -197,7 +200,7 @@ def deprecate(
     ctx: Context, name: str, version: str, reason: str, end_of_life: str | None = None, *, force: bool = False
 ) -> DeprecateResult:
     """Mark a version deprecated (with an end-of-life date); production's version only with ``force``."""
-    from ..results import DeprecateResult
+    from ..outcomes import PlainDeprecate as DeprecateResult
 
     V.validate_name(name)
     ver = V.canonical(version)

@@ -12,7 +12,6 @@ import os
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -82,17 +81,13 @@ def redact(text: str) -> str:
     return out
 
 
-@dataclass
 class ObjectStore:
     """One configured store: its base URL and fsspec storage options."""
 
-    url: str
-    options: dict[str, Any] = field(default_factory=dict)
-    _fs: Any = None
-
-    def __post_init__(self) -> None:
-        self.url = check_url(self.url).rstrip("/")
-        self.options = check_options(self.options)
+    def __init__(self, url: str, options: dict[str, Any] | None = None) -> None:
+        self.url = check_url(url).rstrip("/")
+        self.options = check_options({} if options is None else options)
+        self._fs: Any = None
 
     @property
     def protocol(self) -> str:

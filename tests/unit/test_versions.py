@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sw_registry import versions as V
 from sw_registry.errors import RegistryError
@@ -194,3 +196,47 @@ def test_first_bump_after_only_pre_releases_finalises_the_highest() -> None:
     assert bump(["2.0.0rc1", "2.0.0rc2"], "patch") == "2.0.0"
     # with a final release the bump starts from it, whatever pre-releases exist above
     assert bump(["1.0.0", "2.0.0rc1"], "minor") == "1.1.0"
+
+
+# -- the parser of the common forms against packaging.version (issue 10: packaging is imported only for the rest)
+_NUMBER = st.from_regex(r"0|[1-9][0-9]{0,3}|0[0-9]{1,2}", fullmatch=True)
+_PRE = st.sampled_from(["a", "b", "rc", "c", "alpha", "beta", "pre", "preview", "RC", "Alpha", "post", "dev", "x"])
+_SEP = st.sampled_from(["", "-", ".", "_"])
+
+
+@st.composite
+def written_versions(draw: st.DrawFn) -> str:
+    release = ".".join(draw(st.lists(_NUMBER, min_size=1, max_size=4)))
+    text = draw(st.sampled_from(["", "v", "V", " "])) + release
+    if draw(st.booleans()):
+        text += draw(_SEP) + draw(_PRE) + draw(_SEP) + draw(st.one_of(st.just(""), _NUMBER))
+    if draw(st.integers(0, 9)) == 0:
+        text += draw(st.sampled_from(["+local", "!", ".", "-", " x"]))
+    return text
+
+
+def _both(text: str) -> tuple[object, object]:
+    def outcome(fn: object) -> object:
+        try:
+            return fn()  # type: ignore[operator]
+        except RegistryError as exc:
+            return ("refused", exc.code)
+
+    return outcome(lambda: V.parts(text)), outcome(lambda: V._packaging_parts(text, V._body(text)))
+
+
+@given(written_versions())
+def test_the_common_forms_parse_as_packaging_parses_them(text: str) -> None:
+    fast, slow = _both(text)
+    assert fast == slow, text
+
+
+@given(written_versions(), written_versions())
+def test_the_sort_key_orders_as_packaging_orders(a: str, b: str) -> None:
+    try:
+        pa, pb = V.parse(a), V.parse(b)
+    except RegistryError:
+        return
+    ka, kb = V.sort_key(a), V.sort_key(b)
+    assert (ka < kb, ka == kb) == (pa < pb, pa == pb), (a, b)
+    assert V.canonical(a) == V.canonical(V.canonical(a))

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import functools
-import inspect
-from collections.abc import Callable
-from dataclasses import dataclass, fields
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from ...plain import Plain
 
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
+    import inspect
+    from collections.abc import Callable
+    from pathlib import Path
+    from typing import Any
+
     from ...registry import ModelRegistry
 
 
@@ -24,7 +25,9 @@ def registry(
 ) -> ModelRegistry:
     from ...registry import ModelRegistry
 
-    return ModelRegistry(increment=increment, root=root, actor=actor, rev=rev, allow_detached=allow_detached, push=push)
+    reg = ModelRegistry(increment=increment, root=root, actor=actor, rev=rev, allow_detached=allow_detached, push=push)
+    reg.plain_results = True  # a command renders to_dict(): the plain results do (no dataclasses in this process)
+    return reg
 
 
 def with_warnings(data: dict[str, Any], read_warnings: tuple[str, ...]) -> dict[str, Any]:
@@ -35,15 +38,16 @@ def with_warnings(data: dict[str, Any], read_warnings: tuple[str, ...]) -> dict[
     return data
 
 
-@dataclass(frozen=True)
-class WriteOptions:
+class WriteOptions(Plain):
     """The options every writing command takes, as one value: see ``writes``."""
 
-    actor: str | None = None
-    allow_detached: bool = False
-    push: bool = False
-    root: Path | None = None
-    json: bool = False
+    __slots__ = ("actor", "allow_detached", "push", "root", "json")  # noqa: RUF023 (field order)
+
+    def __init__(
+        self, actor: str | None = None, allow_detached: bool = False, push: bool = False, root: Path | None = None,
+        json: bool = False,
+    ) -> None:
+        self.actor, self.allow_detached, self.push, self.root, self.json = actor, allow_detached, push, root, json
 
     def registry(self, *, increment: str | None = None) -> ModelRegistry:
         """The registry these options write to (``--increment`` where the command takes one)."""
@@ -52,57 +56,77 @@ class WriteOptions:
         )
 
 
-@dataclass(frozen=True)
-class ReadOptions:
+class ReadOptions(Plain):
     """The options of a command that reads the registry at HEAD or at ``--rev``, as one value: see ``reads``."""
 
-    rev: str | None = None
-    root: Path | None = None
-    json: bool = False
+    __slots__ = ("rev", "root", "json")  # noqa: RUF023 (field order)
+
+    def __init__(self, rev: str | None = None, root: Path | None = None, json: bool = False) -> None:
+        self.rev, self.root, self.json = rev, root, json
 
     def registry(self) -> ModelRegistry:
         return registry(self.root, rev=self.rev)
 
 
-def _options(cls: type) -> tuple[tuple[str, str, Any], ...]:
-    """The command-line options behind ``cls``'s fields, in the order --help lists them: (parameter, annotation,
-    default). Each annotation is the name of an alias in options.ANNOTATIONS (``allow_detached`` ->
-    ``AllowDetachedOption``), which app.resolved() evaluates; the fast path never does."""
-    return tuple((f.name, f"{f.name.title().replace('_', '')}Option", f.default) for f in fields(cls))
+def _options(cls: type[Plain]) -> tuple[tuple[str, str, Any], ...]:
+    """The command-line options behind ``cls``'s fields (its ``__slots__``, each with its ``__init__`` default), in
+    the order --help lists them: (parameter, annotation, default). Each annotation is the name of an alias in
+    options.ANNOTATIONS (``allow_detached`` -> ``AllowDetachedOption``), which app.resolved() evaluates; the fast
+    path never does."""
+    defaults = cls.__init__.__defaults__ or ()
+    return tuple(
+        (name, f"{name.title().replace('_', '')}Option", default) for name, default in zip(cls.__slots__, defaults)
+    )
 
 
 WRITE_OPTIONS = _options(WriteOptions)
 READ_OPTIONS = _options(ReadOptions)
 
 
-def _taking(cls: type, param: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """The decorator of commands that end with a keyword-only ``param: cls``: the command Typer and the fast path
-    (fastpath.py) call takes ``cls``'s options in its place, as its last options, and hands them to the function
-    as one ``cls`` value. The function itself is not changed."""
-    options = _options(cls)
+class _Taking:
+    """A command that ends with a keyword-only ``param: cls``, as Typer and the fast path call it: ``cls``'s
+    options in its place, as its last options, handed to the function as one ``cls`` value. Its signature (what
+    Typer reads) is worked out on first use: ``inspect`` is imported only on Typer's path."""
 
-    def decorate(func: Callable[..., None]) -> Callable[..., None]:
-        signature = inspect.signature(func)
-        params = list(signature.parameters.values())
-        if not params or params[-1].name != param or params[-1].kind is not inspect.Parameter.KEYWORD_ONLY:
-            raise TypeError(f"{func.__qualname__}: this command ends with a keyword-only '{param}: {cls.__name__}'")
-        added = [
-            inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default, annotation=annotation)
-            for name, annotation, default in options
-        ]
-
-        @functools.wraps(func)
-        def command(*args: Any, **kwargs: Any) -> None:
-            value = cls(**{name: kwargs.pop(name, default) for name, _, default in options})
-            return func(*args, **kwargs, **{param: value})
-
-        command.__signature__ = signature.replace(parameters=params[:-1] + added)  # type: ignore[attr-defined]
+    def __init__(self, func: Callable[..., None], cls: type[Plain], param: str) -> None:
+        self.__wrapped__ = func
+        self.__name__, self.__qualname__ = func.__name__, func.__qualname__
+        self.__module__, self.__doc__ = func.__module__, func.__doc__
+        self._cls, self._param, self._options = cls, param, _options(cls)
         annotations = {k: v for k, v in func.__annotations__.items() if k != param}
         return_annotation = annotations.pop("return", None)
-        command.__annotations__ = {**annotations, **{name: annotation for name, annotation, _ in options}}
+        self.__annotations__ = {**annotations, **{name: annotation for name, annotation, _ in self._options}}
         if return_annotation is not None:
-            command.__annotations__["return"] = return_annotation
-        return command
+            self.__annotations__["return"] = return_annotation
+        self._signature: inspect.Signature | None = None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> None:
+        value = self._cls(**{name: kwargs.pop(name, default) for name, _, default in self._options})
+        return self.__wrapped__(*args, **kwargs, **{self._param: value})
+
+    @property
+    def __signature__(self) -> inspect.Signature:  # what inspect.signature (and Typer) reads
+        if self._signature is None:
+            import inspect
+
+            params = list(inspect.signature(self.__wrapped__).parameters.values())
+            added = [
+                inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default, annotation=note)
+                for name, note, default in self._options
+            ]
+            self._signature = inspect.signature(self.__wrapped__).replace(parameters=params[:-1] + added)
+        return self._signature
+
+
+def _taking(cls: type[Plain], param: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """The decorator of commands that end with a keyword-only ``param: cls`` (see ``_Taking``)."""
+
+    def decorate(func: Callable[..., None]) -> Callable[..., None]:
+        code = func.__code__
+        names = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
+        if not code.co_kwonlyargcount or names[-1] != param:
+            raise TypeError(f"{func.__qualname__}: this command ends with a keyword-only '{param}: {cls.__name__}'")
+        return _Taking(func, cls, param)
 
     return decorate
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
-
 from ..output import emit
 from ..render import esc
 
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 # Typer and the option aliases are only annotations here, imported for readers and mypy: the fast path
 # (fastpath.py) calls the function without importing Typer, and app.resolved() evaluates the annotations in
 # this module's globals plus options.ANNOTATIONS, which holds these same names (a test checks it).
 if TYPE_CHECKING:
+    from typing import Annotated, Any
+
     import typer
 
     from ..options import JsonOption, RootOption

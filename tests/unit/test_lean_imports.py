@@ -1,0 +1,100 @@
+"""What a CLI process imports (issue 10): the modules that the write and read paths shed stay shed.
+
+Each command runs in a subprocess of its own, through the console script's entry point, wrapped in a few lines
+that write ``sorted(sys.modules)`` at exit. Not a timing test: it checks names. ``dataclasses`` (and with it
+``inspect``, ``ast``, ``dis``, ``tokenize``) is for the Python API's return types only (outcomes.py),
+``packaging`` only for unusual version spellings (versions.py), Typer/Click/rich only for help, prompts and
+human output.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import INCREMENT
+
+WRAPPER = """
+import atexit, sys
+def dump():
+    with open(sys.argv[1], "w") as fh:
+        fh.write("\\n".join(sorted(sys.modules)))
+atexit.register(dump)
+from sw_registry.cli.entry import main
+code = main(sys.argv[2:])
+dump()
+raise SystemExit(code)
+"""
+
+# imported by no CLI register, promote or read: the API's dataclasses, and what comes with them
+SHED = ("dataclasses", "inspect", "ast", "dis", "tokenize", "packaging", "packaging.version", "sw_registry.model",
+        "sw_registry.results", "typer", "click", "rich", "git", "yaml")
+
+
+def imported(project: Path, tmp_path: Path, *args: str) -> tuple[set[str], dict[str, object]]:
+    out = tmp_path / f"modules-{len(list(tmp_path.glob('modules-*')))}.txt"
+    proc = subprocess.run([sys.executable, "-c", WRAPPER, str(out), *args], cwd=project, capture_output=True,
+                          text=True, env=dict(os.environ))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    data = json.loads(proc.stdout)["data"] if "--json" in args else {}
+    return set(out.read_text().split("\n")), data
+
+
+@pytest.fixture
+def registered(project: Path, make_artifact: Callable[..., Path], tmp_path: Path) -> tuple[Path, set[str]]:
+    """One version registered through the CLI, and what that process imported."""
+    modules, data = imported(project, tmp_path, "registry-register", "fraud-model", "--artifact",
+                             str(make_artifact()), "--json")
+    assert data["version"] == "1.0.0" and data["increment"] == INCREMENT
+    return project, modules
+
+
+def test_a_register_imports_no_dataclasses_packaging_or_typer(registered: tuple[Path, set[str]]) -> None:
+    _, modules = registered
+    assert "sw_registry.ops.register" in modules  # the wrapper saw the real write
+    assert sorted(modules & set(SHED)) == []
+
+
+def test_a_promote_imports_no_dataclasses_packaging_or_typer(
+    registered: tuple[Path, set[str]], tmp_path: Path
+) -> None:
+    project, _ = registered
+    modules, data = imported(project, tmp_path, "registry-promote", "fraud-model", "v1.0.0", "--to", "staging",
+                             "--json")
+    assert data["to"] == "staging" and data["commit"]
+    assert "sw_registry.ops.stages" in modules
+    assert sorted(modules & set(SHED)) == []
+
+
+def test_reads_import_no_dataclasses_packaging_or_typer(registered: tuple[Path, set[str]], tmp_path: Path) -> None:
+    project, _ = registered
+    for args in (("registry-info", "fraud-model", "--json"), ("registry-list", "--json"),
+                 ("registry-get", "fraud-model", "--version", "1.0.0", "--json"),
+                 ("registry-history", "fraud-model", "--json"),
+                 ("registry-info", "fraud-model", "--json")):  # the last one again: answered by the read memo
+        modules, data = imported(project, tmp_path, *args)
+        assert data, args
+        assert sorted(modules & set(SHED)) == [], args
+
+
+def test_an_unusual_version_spelling_still_parses_through_packaging(
+    project: Path, make_artifact: Callable[..., Path], tmp_path: Path
+) -> None:
+    """The other side of the shortcut: a PEP 440 spelling versions.py does not parse itself still works."""
+    modules, data = imported(project, tmp_path, "registry-register", "fraud-model", "--artifact",
+                             str(make_artifact()), "--version", "2.0.0_rc1", "--json")
+    assert data["version"] == "2.0.0rc1"
+    assert "packaging.version" in modules
+
+
+def test_top_level_help_imports_only_the_entry_point(project: Path, tmp_path: Path) -> None:
+    modules, _ = imported(project, tmp_path, "--help")
+    assert {m for m in modules if m.startswith("sw_registry")} == {
+        "sw_registry", "sw_registry.cli", "sw_registry.cli.entry", "sw_registry.cli.help_text"}
+    assert sorted(modules & {*SHED, "typing", "json", "re", "pathlib", "subprocess"}) == []
