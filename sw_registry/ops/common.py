@@ -113,6 +113,8 @@ def target_increment(ctx: Context, explicit: str | None, from_metadata: Any) -> 
 
 def object_store(ctx: Context, policy: Any) -> Any:
     """The object store new artifacts go to (SPEC §11), or None when they are kept in git."""
+    if ctx.storage_uri in (None, "", "git") and policy.artifact_store == "git":
+        return None  # the common case: store/objectstore.py (and uuid, platform …) is not imported
     from ..store.objectstore import from_policy
 
     return from_policy(policy, ctx.storage_uri)

@@ -4,6 +4,8 @@ refresh the derived files, commit. The artifact checks live in artifact_input.py
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -67,8 +69,6 @@ def register(
 
     ``transaction``: register inside a write the caller holds (experiments.py), whose commit it makes.
     """
-    import tempfile
-
     # validate everything before any file is touched
     V.validate_name(name)
     if stage != "dev":
@@ -81,8 +81,8 @@ def register(
         experiment=experiment, parent=parent,
     )
     _apply_signature(draft.fields, signature, features, inputs, outputs)
-    with tempfile.TemporaryDirectory(prefix="sw-registry-") as scratch:
-        draft.src, draft.fmt = artifact_source(model, Path(scratch))
+    with _scratch(model) as scratch:
+        draft.src, draft.fmt = artifact_source(model, scratch)
         refuse_project_paths(draft.src, ctx.layout)
         draft.req_text = requirements_text(requirements, draft.src)
         if draft.src.name in SIDE_FILES:
@@ -92,6 +92,18 @@ def register(
             return register_in(ctx, transaction, draft, progress, allow_breaking)
         with ctx.write() as tx:
             return register_in(ctx, tx, draft, progress, allow_breaking)
+
+
+@contextmanager
+def _scratch(model: Any) -> Iterator[Path]:
+    """A temporary folder for the pickle of a model object; none for a path (tempfile is not imported)."""
+    if isinstance(model, (str, os.PathLike)):
+        yield Path()  # artifact_source copies a path from where it is
+        return
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="sw-registry-") as scratch:
+        yield Path(scratch)
 
 
 def _draft(name: str, version: str | None, bump: str | None, metadata: dict[str, Any] | None) -> tuple[Draft, Any]:
