@@ -14,7 +14,7 @@ from .. import versions as V
 from ..errors import AlreadyExists, BreakingChange, InvalidInput
 from ..model import ModelVersion
 from .artifact_input import SIDE_FILES, artifact_source, reading_artifact, refuse_project_paths, requirements_text
-from .common import read_metadata, refresh_derived, target_increment, version_of
+from .common import read_metadata, refresh_derived, target_increment, version_of, writing
 
 if TYPE_CHECKING:
     from ..layout import Increment
@@ -90,7 +90,7 @@ def register(
         draft.inc = target_increment(ctx, increment, meta_increment)
         if transaction is not None:
             return register_in(ctx, transaction, draft, progress, allow_breaking)
-        with ctx.write() as tx:
+        with writing(ctx) as tx:
             return register_in(ctx, tx, draft, progress, allow_breaking)
 
 

@@ -81,14 +81,34 @@ def catalog_bytes(increment: str, records: list[Record]) -> bytes:
 def lineage_bytes(increment: str, records: list[Record]) -> bytes:
     """JSON with one node or edge per line (readable diffs; json's C encoder, unlike indent=2)."""
     g = lineage.graph(records)
-    encode = json.JSONEncoder(
-        ensure_ascii=False
-    ).encode  # one encoder: json.dumps(..., ensure_ascii=False) builds one per call
+    encode = _encoder()
+    return _lineage_from_lines(
+        increment, [f"    {encode(item)}" for item in g["nodes"]], [f"    {encode(item)}" for item in g["edges"]]
+    )
+
+
+def _encoder() -> Any:
+    # one encoder: json.dumps(..., ensure_ascii=False) builds one per call
+    return json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _lineage_from_lines(increment: str, nodes: list[str], edges: list[str]) -> bytes:
     parts = [f'{{\n  "schema_version": 1,\n  "increment": {json.dumps(increment)},']
-    for key in ("nodes", "edges"):
-        items = ",\n".join(f"    {encode(item)}" for item in g[key])
+    for key, lines in (("nodes", nodes), ("edges", edges)):
+        items = ",\n".join(lines)
         parts.append(f'  "{key}": [\n{items}\n  ]' if items else f'  "{key}": []')
     return (parts[0] + "\n" + ",\n".join(parts[1:]) + "\n}\n").encode("utf-8")
+
+
+def lineage_parts(fields: dict[str, Any], encode: Any) -> list[list[Any]]:
+    """One version's share of lineage_graph.json, rendered: [[node id, line] ...] and [[from, to, line] ...] in the
+    order ``lineage.graph`` adds them. A node's line depends on its id alone, and the graph of several versions is
+    theirs in (name, version key) order, nodes deduplicated by id and sorted, edges deduplicated in order."""
+    g = lineage.graph([fields])
+    return [
+        [[n["id"], f"    {encode(n)}"] for n in g["nodes"]],
+        [[e["from"], e["to"], f"    {encode(e)}"] for e in g["edges"]],
+    ]
 
 
 def derived_files(inc_rel: str, increment: str, records: list[Record]) -> dict[str, bytes]:
@@ -113,8 +133,9 @@ def refresh_increment(tx: Transaction, inc: Increment) -> None:
 
 
 def increment_entries(tx: Transaction, inc: Increment) -> dict[str, list[Any]]:
-    """metadata.json rel -> [fingerprint, name, version key, catalog line, lineage fields] for every version of
-    ``inc`` as the work tree has it now (after this write's own changes), cached back for the next write."""
+    """metadata.json rel -> [fingerprint, name, version key, catalog line, lineage fields, rendered lineage] for
+    every version of ``inc`` as the work tree has it now (after this write's own changes), cached back for the
+    next write."""
     layout = tx.layout
     prefix = Layout.models_rel(inc.rel) + "/"
     if tx.check is not None and not tx.check.full:  # a narrowed write: the increment's own check stat'ed them
@@ -128,7 +149,7 @@ def increment_entries(tx: Transaction, inc: Increment) -> dict[str, list[Any]]:
     path = _cache_path(layout, inc)
     cached = _load(path)
     stale = [rel for rel, fp in fps.items() if rel not in cached or cached[rel][0] != fp]
-    if not stale and len(cached) == len(fps):
+    if not stale and len(cached) == len(fps) and all(len(e) == 6 for e in cached.values()):
         return cached
     entries = {rel: cached[rel] for rel in fps if rel not in stale}
     if len(stale) > PARSE_LIMIT:
@@ -138,17 +159,32 @@ def increment_entries(tx: Transaction, inc: Increment) -> dict[str, list[Any]]:
     for rel in stale:
         rec = records.get(rel) or _parse(layout, rel)
         entries[rel] = [fps[rel], rec["name"], rec["key"], catalog_line(rec), {k: rec.get(k) for k in _LINEAGE_FIELDS}]
+    encode = _encoder()
+    for entry in entries.values():
+        if len(entry) != 6:  # [5]: the version's rendered lineage (an entry of an older cache lacks it)
+            entry[5:] = [lineage_parts(entry[4], encode)]
     tx.after_success.append(lambda: _store(layout, path, entries))  # after the commit: never part of it
     return entries
 
 
 def _from_entries(inc: Increment, entries: dict[str, list[Any]]) -> dict[str, bytes]:
-    values = list(entries.values())
+    """The derived files from the cached parts: the catalog's lines and the lineage's nodes and edges, each
+    version's in (name, version key) order, as ``derived_files`` renders them from the records."""
+    values = sorted(entries.values(), key=lambda e: (e[1], e[2]))
+    nodes: dict[str, str] = {}
+    edges: dict[tuple[str, str], str] = {}
+    for entry in values:
+        for node_id, line in entry[5][0]:
+            nodes.setdefault(node_id, line)
+        for a, b, line in entry[5][1]:
+            edges.setdefault((a, b), line)
     return {
         Layout.registry_rel(inc.rel, CATALOG_FILE): _catalog_from_lines(
             inc.id, _grouped([(e[1], e[2], e[3]) for e in values])
         ),
-        Layout.registry_rel(inc.rel, LINEAGE_FILE): lineage_bytes(inc.id, [e[4] for e in values]),
+        Layout.registry_rel(inc.rel, LINEAGE_FILE): _lineage_from_lines(
+            inc.id, [nodes[k] for k in sorted(nodes)], list(edges.values())
+        ),
     }
 
 
