@@ -152,10 +152,9 @@ def increment_entries(tx: Transaction, inc: Increment) -> dict[str, list[Any]]:
     if not stale and len(cached) == len(fps) and all(len(e) == 6 for e in cached.values()):
         return cached
     entries = {rel: cached[rel] for rel in fps if rel not in stale}
-    if len(stale) > PARSE_LIMIT:
-        records = {f"{r['dir']}/metadata.json": r for r in tx.index.in_increment(inc.id)}
-    else:
-        records = {rel: _parse(layout, rel) for rel in stale}
+    # many stale versions (a first write to the increment, a checkout): from the record cache files of the
+    # increment where their fingerprints are the ones found, without loading (and checking) the whole index
+    records = _cached_records(tx, inc, fps) if len(stale) > PARSE_LIMIT else {}
     for rel in stale:
         rec = records.get(rel) or _parse(layout, rel)
         entries[rel] = [fps[rel], rec["name"], rec["key"], catalog_line(rec), {k: rec.get(k) for k in _LINEAGE_FIELDS}]
@@ -165,6 +164,29 @@ def increment_entries(tx: Transaction, inc: Increment) -> dict[str, list[Any]]:
             entry[5:] = [lineage_parts(entry[4], encode)]
     tx.after_success.append(lambda: _store(layout, path, entries))  # after the commit: never part of it
     return entries
+
+
+def _cached_records(tx: Transaction, inc: Increment, fps: dict[str, Any]) -> dict[str, Record]:
+    """The records of ``inc``'s versions that the per-(model, increment) record cache files hold at the fingerprint
+    ``fps`` names (record_cache.py); the others are parsed by the caller."""
+    from .record_cache import _records_dir, _shard
+    from .record_summary import _full_shard
+
+    if tx.layout.cache_dir is None or not fps:
+        return {}
+    folder = _records_dir(tx.layout.cache_dir, tx.index.source, "_").parent
+    shard = _shard(next(iter(fps)))
+    try:
+        with os.scandir(folder) as it:
+            names = [e.name for e in it if e.is_dir()]
+    except OSError:
+        return {}
+    out: dict[str, Record] = {}
+    for name in names:
+        for rel, (fp, rec) in _full_shard(folder / name / f"{shard}.marshal").items():
+            if fps.get(rel) == fp:
+                out[rel] = rec
+    return out
 
 
 def _from_entries(inc: Increment, entries: dict[str, list[Any]]) -> dict[str, bytes]:
