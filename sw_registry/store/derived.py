@@ -28,7 +28,8 @@ CATALOG_HEADER = (
     "# after a merge conflict here run: sw-registry registry-reindex\n"
 )
 CACHE_FORMAT = 1
-# more stale versions than this (a checkout, a merge): load the increment's records through the index at once
+# more stale versions than this (a first write to the increment, a checkout): take them from the increment's record
+# cache files first (one per model), parse the rest
 PARSE_LIMIT = 64
 _LINEAGE_FIELDS = ("name", "key", "version", "stage", "lineage")
 

@@ -53,3 +53,28 @@ def test_a_file_added_to_a_version_folder_is_refused_only_by_a_write_that_change
     reg.promote_model("m", "1.0.0", to_stage="staging")
     assert reg.get_model("m", version="1.0.0", load=False).stage == "staging"
     assert git(project, "status", "--porcelain") == ""
+
+
+def test_a_write_to_an_increment_with_no_derived_cache_stays_narrowed(reg: ModelRegistry, monkeypatch) -> None:
+    """Many stale versions in the derived cache (here: none cached, and any count counts as many) are taken from
+    the increment's record cache files, not the whole index: the write keeps its narrowed check and leaves the stat
+    snapshot for the next one, and the derived files are exactly a full render."""
+    from sw_registry.store import derived
+    from tests.integration.test_derived_cache import assert_derived_fresh
+
+    layout = reg.ctx.layout
+    monkeypatch.setattr(derived, "PARSE_LIMIT", 0)
+    for cached in (layout.cache_dir / "derived").glob("*.marshal"):
+        cached.unlink()
+    full_checks: list[int] = []
+    real = derived.refresh_increment
+
+    def watched(tx, inc):  # type: ignore[no-untyped-def]
+        real(tx, inc)
+        full_checks.append(int(tx.check is None or tx.check.full))
+
+    monkeypatch.setattr(derived, "refresh_increment", watched)
+    reg.promote_model("m", "1.0.0", to_stage="staging")
+    assert full_checks and not any(full_checks)  # each increment it refreshed (1.0.1 is archived in the other)
+    assert worktree_state.load(layout) is not None
+    assert_derived_fresh(layout.root)
