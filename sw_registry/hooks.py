@@ -9,6 +9,7 @@ back as a warning in the result (``data.warnings``). This module is light: the m
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -48,7 +49,25 @@ def after_commit(write: Callable[..., R]) -> Callable[..., R]:
     return wrapper
 
 
+ENV_URI = "SW_REGISTRY_MLFLOW_URI"  # the tracking URI writes are mirrored to (mlflow_server.configured_uri)
+
+
+def mirror_configured(registry: Any) -> bool:
+    """Whether an MLflow tracking URI may be configured (``configured_uri`` reads it): without one, nothing is
+    mirrored and mlflow_mirror.py is not imported."""
+    if getattr(registry, "mlflow_tracking_uri", None) or os.environ.get(ENV_URI):
+        return True
+    from .layout import POLICY_REL
+
+    try:
+        return b"mlflow_tracking_uri" in registry.layout.abs(POLICY_REL).read_bytes()  # no YAML parse
+    except OSError:
+        return False
+
+
 def run_hooks(registry: Any, result: R) -> R:
+    if not mirror_configured(registry):
+        return result
     from .mlflow_mirror import mirror_after_write
 
     mirrored: R = mirror_after_write(registry, result)

@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import RegistryError, UsageError
+from .hooks import ENV_URI
 from .mlflow_server import (
     ALIASES,
     CLIENT_ENV,
-    ENV_URI,
     GIT_SOURCE_SCHEME,
     MANAGED_PREFIXES,
     PENDING_FILE,

@@ -14,13 +14,13 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, RegistryError, StoreError, UsageError
+from .hooks import ENV_URI
 from .layout import POLICY_REL
 
 if TYPE_CHECKING:
     from .registry import ModelRegistry
     from .store.records import Record
 
-ENV_URI = "SW_REGISTRY_MLFLOW_URI"
 ALIASES = ("production", "staging")
 TAG_VERSION = "sw_registry.version"
 MANAGED_PREFIXES = ("sw_registry.", "metric.", "lineage.")  # tags a sync owns (and removes when stale)

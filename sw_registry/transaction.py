@@ -15,7 +15,6 @@ The dirty check and the journal helpers registry-verify uses live in ``store/dir
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -259,6 +258,8 @@ class Transaction:
         return self.commit_id
 
     def rollback(self, head_before: str | None) -> None:
+        import shutil  # only a failed write removes folders
+
         self._close_journal()
         for rel in reversed(self._new_dirs):
             shutil.rmtree(self.layout.abs(rel), ignore_errors=True)

@@ -4,6 +4,7 @@ refresh the derived files, commit. The artifact checks live in artifact_input.py
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,9 +13,11 @@ from ..errors import AlreadyExists, BreakingChange, InvalidInput
 from ..outcomes import PlainVersion as ModelVersion  # the plain form: ModelRegistry hands out the dataclass
 from ..plain import Plain
 from .artifact_input import SIDE_FILES, artifact_source, reading_artifact, refuse_project_paths, requirements_text
-from .common import read_metadata, refresh_derived, target_increment, version_of
+from .common import read_metadata, refresh_derived, target_increment, version_of, writing
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from ..layout import Increment
     from ..store.artifacts import Progress
     from ..store.index import Index
@@ -66,8 +69,6 @@ def register(
 
     ``transaction``: register inside a write the caller holds (experiments.py), whose commit it makes.
     """
-    import tempfile
-
     # validate everything before any file is touched
     V.validate_name(name)
     if stage != "dev":
@@ -80,8 +81,8 @@ def register(
         experiment=experiment, parent=parent,
     )
     _apply_signature(draft.fields, signature, features, inputs, outputs)
-    with tempfile.TemporaryDirectory(prefix="sw-registry-") as scratch:
-        draft.src, draft.fmt = artifact_source(model, Path(scratch))
+    with _scratch(model) as scratch:
+        draft.src, draft.fmt = artifact_source(model, scratch)
         refuse_project_paths(draft.src, ctx.layout)
         draft.req_text = requirements_text(requirements, draft.src)
         if draft.src.name in SIDE_FILES:
@@ -89,8 +90,20 @@ def register(
         draft.inc = target_increment(ctx, increment, meta_increment)
         if transaction is not None:
             return register_in(ctx, transaction, draft, progress, allow_breaking)
-        with ctx.write() as tx:
+        with writing(ctx) as tx:
             return register_in(ctx, tx, draft, progress, allow_breaking)
+
+
+@contextmanager
+def _scratch(model: Any) -> Iterator[Path]:
+    """A temporary folder for the pickle of a model object; none for a path (tempfile is not imported)."""
+    if isinstance(model, (str, os.PathLike)):
+        yield Path()  # artifact_source copies a path from where it is
+        return
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="sw-registry-") as scratch:
+        yield Path(scratch)
 
 
 def _draft(name: str, version: str | None, bump: str | None, metadata: dict[str, Any] | None) -> tuple[Draft, Any]:

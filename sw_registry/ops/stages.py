@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from .. import lifecycle as L
 from .. import versions as V
 from ..errors import InvalidInput, InvalidTransition, UsageError
-from .common import read_metadata, rewrite_metadata
+from .common import read_metadata, rewrite_metadata, writing
 from .moves import finish, move, move_trailers
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ def promote(
     L.check_stage(to_stage)
     if from_stage is not None:
         L.check_stage(from_stage)
-    with ctx.write() as tx, ExitStack() as running:
+    with writing(ctx) as tx, ExitStack() as running:
         index = tx.index
         rec = index.get(name, ver)
         move_plan = L.plan_promotion(
@@ -113,7 +113,7 @@ def approve(
     L.check_stage(stage)
     if stage not in L.EXCLUSIVE:
         raise InvalidInput(f"approvals are for staging or production, not {stage}", hint="use --stage production")
-    with ctx.write() as tx:
+    with writing(ctx) as tx:
         index = tx.index
         rec = index.get(name, ver)
         who = approver or tx.actor
@@ -165,7 +165,7 @@ def rollback(
     V.validate_name(name)
     target_ver = V.canonical(to_version) if to_version is not None else None
     L.check_force_reason(force, reason)
-    with ctx.write() as tx:
+    with writing(ctx) as tx:
         index = tx.index
         # light records carry the production events, all rollback needs; versions_of: not_found for an unknown model
         evts = L.stage_events(index.light_of(name) or index.versions_of(name))
@@ -207,7 +207,7 @@ def deprecate(
     eol = L.check_date(end_of_life)
     if not (reason and str(reason).strip()):
         raise UsageError("deprecation needs a reason", hint="pass --reason TEXT")
-    with ctx.write() as tx:
+    with writing(ctx) as tx:
         index = tx.index
         rec = index.get(name, ver)
         if rec["stage"] == "production" and not force:

@@ -28,7 +28,8 @@ CATALOG_HEADER = (
     "# after a merge conflict here run: sw-registry registry-reindex\n"
 )
 CACHE_FORMAT = 1
-# more stale versions than this (a checkout, a merge): load the increment's records through the index at once
+# more stale versions than this (a first write to the increment, a checkout): take them from the increment's record
+# cache files first (one per model), parse the rest
 PARSE_LIMIT = 64
 _LINEAGE_FIELDS = ("name", "key", "version", "stage", "lineage")
 
@@ -81,14 +82,34 @@ def catalog_bytes(increment: str, records: list[Record]) -> bytes:
 def lineage_bytes(increment: str, records: list[Record]) -> bytes:
     """JSON with one node or edge per line (readable diffs; json's C encoder, unlike indent=2)."""
     g = lineage.graph(records)
-    encode = json.JSONEncoder(
-        ensure_ascii=False
-    ).encode  # one encoder: json.dumps(..., ensure_ascii=False) builds one per call
+    encode = _encoder()
+    return _lineage_from_lines(
+        increment, [f"    {encode(item)}" for item in g["nodes"]], [f"    {encode(item)}" for item in g["edges"]]
+    )
+
+
+def _encoder() -> Any:
+    # one encoder: json.dumps(..., ensure_ascii=False) builds one per call
+    return json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _lineage_from_lines(increment: str, nodes: list[str], edges: list[str]) -> bytes:
     parts = [f'{{\n  "schema_version": 1,\n  "increment": {json.dumps(increment)},']
-    for key in ("nodes", "edges"):
-        items = ",\n".join(f"    {encode(item)}" for item in g[key])
+    for key, lines in (("nodes", nodes), ("edges", edges)):
+        items = ",\n".join(lines)
         parts.append(f'  "{key}": [\n{items}\n  ]' if items else f'  "{key}": []')
     return (parts[0] + "\n" + ",\n".join(parts[1:]) + "\n}\n").encode("utf-8")
+
+
+def lineage_parts(fields: dict[str, Any], encode: Any) -> list[list[Any]]:
+    """One version's share of lineage_graph.json, rendered: [[node id, line] ...] and [[from, to, line] ...] in the
+    order ``lineage.graph`` adds them. A node's line depends on its id alone, and the graph of several versions is
+    theirs in (name, version key) order, nodes deduplicated by id and sorted, edges deduplicated in order."""
+    g = lineage.graph([fields])
+    return [
+        [[n["id"], f"    {encode(n)}"] for n in g["nodes"]],
+        [[e["from"], e["to"], f"    {encode(e)}"] for e in g["edges"]],
+    ]
 
 
 def derived_files(inc_rel: str, increment: str, records: list[Record]) -> dict[str, bytes]:
@@ -113,8 +134,9 @@ def refresh_increment(tx: Transaction, inc: Increment) -> None:
 
 
 def increment_entries(tx: Transaction, inc: Increment) -> dict[str, list[Any]]:
-    """metadata.json rel -> [fingerprint, name, version key, catalog line, lineage fields] for every version of
-    ``inc`` as the work tree has it now (after this write's own changes), cached back for the next write."""
+    """metadata.json rel -> [fingerprint, name, version key, catalog line, lineage fields, rendered lineage] for
+    every version of ``inc`` as the work tree has it now (after this write's own changes), cached back for the
+    next write."""
     layout = tx.layout
     prefix = Layout.models_rel(inc.rel) + "/"
     if tx.check is not None and not tx.check.full:  # a narrowed write: the increment's own check stat'ed them
@@ -128,27 +150,64 @@ def increment_entries(tx: Transaction, inc: Increment) -> dict[str, list[Any]]:
     path = _cache_path(layout, inc)
     cached = _load(path)
     stale = [rel for rel, fp in fps.items() if rel not in cached or cached[rel][0] != fp]
-    if not stale and len(cached) == len(fps):
+    if not stale and len(cached) == len(fps) and all(len(e) == 6 for e in cached.values()):
         return cached
     entries = {rel: cached[rel] for rel in fps if rel not in stale}
-    if len(stale) > PARSE_LIMIT:
-        records = {f"{r['dir']}/metadata.json": r for r in tx.index.in_increment(inc.id)}
-    else:
-        records = {rel: _parse(layout, rel) for rel in stale}
+    # many stale versions (a first write to the increment, a checkout): from the record cache files of the
+    # increment where their fingerprints are the ones found, without loading (and checking) the whole index
+    records = _cached_records(tx, inc, fps) if len(stale) > PARSE_LIMIT else {}
     for rel in stale:
         rec = records.get(rel) or _parse(layout, rel)
         entries[rel] = [fps[rel], rec["name"], rec["key"], catalog_line(rec), {k: rec.get(k) for k in _LINEAGE_FIELDS}]
+    encode = _encoder()
+    for entry in entries.values():
+        if len(entry) != 6:  # [5]: the version's rendered lineage (an entry of an older cache lacks it)
+            entry[5:] = [lineage_parts(entry[4], encode)]
     tx.after_success.append(lambda: _store(layout, path, entries))  # after the commit: never part of it
     return entries
 
 
+def _cached_records(tx: Transaction, inc: Increment, fps: dict[str, Any]) -> dict[str, Record]:
+    """The records of ``inc``'s versions that the per-(model, increment) record cache files hold at the fingerprint
+    ``fps`` names (record_cache.py); the others are parsed by the caller."""
+    from .record_cache import _records_dir, _shard
+    from .record_summary import _full_shard
+
+    if tx.layout.cache_dir is None or not fps:
+        return {}
+    folder = _records_dir(tx.layout.cache_dir, tx.index.source, "_").parent
+    shard = _shard(next(iter(fps)))
+    try:
+        with os.scandir(folder) as it:
+            names = [e.name for e in it if e.is_dir()]
+    except OSError:
+        return {}
+    out: dict[str, Record] = {}
+    for name in names:
+        for rel, (fp, rec) in _full_shard(folder / name / f"{shard}.marshal").items():
+            if fps.get(rel) == fp:
+                out[rel] = rec
+    return out
+
+
 def _from_entries(inc: Increment, entries: dict[str, list[Any]]) -> dict[str, bytes]:
-    values = list(entries.values())
+    """The derived files from the cached parts: the catalog's lines and the lineage's nodes and edges, each
+    version's in (name, version key) order, as ``derived_files`` renders them from the records."""
+    values = sorted(entries.values(), key=lambda e: (e[1], e[2]))
+    nodes: dict[str, str] = {}
+    edges: dict[tuple[str, str], str] = {}
+    for entry in values:
+        for node_id, line in entry[5][0]:
+            nodes.setdefault(node_id, line)
+        for a, b, line in entry[5][1]:
+            edges.setdefault((a, b), line)
     return {
         Layout.registry_rel(inc.rel, CATALOG_FILE): _catalog_from_lines(
             inc.id, _grouped([(e[1], e[2], e[3]) for e in values])
         ),
-        Layout.registry_rel(inc.rel, LINEAGE_FILE): lineage_bytes(inc.id, [e[4] for e in values]),
+        Layout.registry_rel(inc.rel, LINEAGE_FILE): _lineage_from_lines(
+            inc.id, [nodes[k] for k in sorted(nodes)], list(edges.values())
+        ),
     }
 
 

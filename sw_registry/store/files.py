@@ -15,12 +15,9 @@ SCHEMA_VERSION = 1
 
 def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
     """Write via a temp file in the same folder, fsync, then os.replace: readers never see half a file."""
-    import tempfile
-
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _new_temp(path)
     try:
-        os.fchmod(fd, 0o666 & ~process_umask())  # what a new file gets, not mkstemp's 0600 (SPEC §9 / issue 6)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             if durable:
@@ -33,6 +30,18 @@ def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def _new_temp(path: Path) -> tuple[int, str]:
+    """A new file beside ``path`` with the mode a new file gets (0666 less the umask, SPEC §9 / issue 6), opened
+    exclusively under a random name, as tempfile.mkstemp does (without importing tempfile, random, shutil)."""
+    for _ in range(100):
+        tmp = f"{path.parent}/.{path.name}.{os.urandom(6).hex()}.tmp"
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {path}")
 
 
 def fsync_in_background(paths: list[str]) -> Callable[[], None]:

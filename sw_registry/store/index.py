@@ -232,15 +232,7 @@ class Index:
         if name in self._light and name not in self._records:
             self._put_light(name, rel, rec)
             return
-        recs = list(self.records_of(name))
-        at = next((i for i in range(len(recs) - 1, -1, -1) if recs[i]["dir"] == rec["dir"]), None)
-        if at is not None and recs[at]["key"] == rec["key"]:
-            recs[at] = rec  # a stage change: the order stays
-        elif at is None and (not recs or recs[-1]["key"] < rec["key"]):
-            recs.append(rec)  # a new highest version
-        else:
-            recs = _sorted([r for r in recs if r["dir"] != rec["dir"]] + [rec], name)
-        self._records[name] = recs
+        self._records[name] = _placed(self.records_of(name), rec, name)
         self._owners[rel] = name
         self._aggregates.setdefault(name, {})
         self._stale.add(name)  # computed again when read
@@ -250,7 +242,7 @@ class Index:
 
         self._views[name].put(rel, rec)
         new = _light_record(name, rel, rec["increment"], light(rec))
-        self._light[name] = _sorted([r for r in self._light[name] if r["dir"] != rec["dir"]] + [new], name)  # type: ignore[arg-type]
+        self._light[name] = _placed(self._light[name], new, name)
         self._owners[rel] = name
         self._stale.add(name)
 
@@ -260,6 +252,19 @@ class Index:
             self._aggregates[name] = aggregate(self._records[name])
         agg: dict[str, Any] = self._aggregates[name]
         return agg
+
+
+def _placed(recs: list[Any], rec: Any, name: str) -> list[Any]:
+    """``recs`` (in version order) with ``rec`` put in place of the one of its folder, or added."""
+    recs = list(recs)
+    at = next((i for i in range(len(recs) - 1, -1, -1) if recs[i]["dir"] == rec["dir"]), None)
+    if at is not None and recs[at]["key"] == rec["key"]:
+        recs[at] = rec  # a stage change: the order stays
+    elif at is None and (not recs or recs[-1]["key"] < rec["key"]):
+        recs.append(rec)  # a new highest version
+    else:
+        recs = _sorted([r for r in recs if r["dir"] != rec["dir"]] + [rec], name)
+    return recs
 
 
 def _policy(source: Source, cached: Any) -> tuple[Any, dict[str, Any]]:

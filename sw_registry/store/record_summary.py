@@ -87,7 +87,8 @@ class ModelView:
         recs = []
         for shard, have in now.items():
             inc, rels = shard.rsplit("%", 1)[-1], summary[shard][1]
-            recs += [_light_record(self.name, rel, inc, rels[rel][1]) for rel in have]
+            # each entry's records are kept in version order: the sort below merges a few sorted runs
+            recs += [_light_record(self.name, rel, inc, got[1]) for rel, got in rels.items() if rel in have]
         return _sorted(recs, self.name)  # type: ignore[arg-type,return-value]
 
     def _read_summary(self) -> tuple[set[str], dict[str, Any], bool]:
@@ -111,8 +112,8 @@ class ModelView:
                 summary[shard] = got
                 continue
             changed = True
-            full = self._load_shard(shard)
-            summary[shard] = [st, {rel: (fp, light(rec)) for rel, (fp, rec) in full.items()}]
+            full = _full_shard(self.folder / f"{shard}.marshal")  # not kept: its full records are loaded again
+            summary[shard] = [st, {rel: (fp, light(rec)) for rel, (fp, rec) in full.items()}]  # if needed (memory)
         return kept, summary, changed
 
     def _load_shard(self, shard: str) -> dict[str, tuple[Any, Record]]:
@@ -133,7 +134,9 @@ class ModelView:
 
     def _entry(self, shard: str, rels: set[str]) -> list[Any]:
         st = _stat(self.folder / f"{shard}.marshal") if self.folder is not None else None
-        return [st, {rel: (self.fps[rel], light(self._full[rel])) for rel in rels}]
+        # in version order, as the cache file has them
+        got = sorted(((light(self._full[rel]), rel) for rel in rels), key=lambda item: (item[0][1], item[1]))
+        return [st, {rel: (self.fps[rel], kept) for kept, rel in got}]
 
     def full(self, rel: str) -> Record:
         """The full record of one of the model's versions: loaded with its increment's cache file, read again when

@@ -38,12 +38,12 @@ def pickle_modules(path: Path) -> set[str]:
 
 
 def _scan(path: Path) -> set[str]:
-    import pickletools
-
     with open(path, "rb") as fh:
-        if fh.read(1) != b"\x80":  # not a protocol 2+ pickle
+        if fh.read(1) != b"\x80":  # not a protocol 2+ pickle (pickletools is not imported)
             return set()
         fh.seek(0)
+        import pickletools
+
         modules: set[str] = set()
         recent: list[str] = []
         try:

@@ -5,16 +5,18 @@ When the last write left a stat snapshot (``worktree_state.py``) and HEAD and gi
 checks instead, each part before it reads or changes it:
 
 - at the start: registry.yaml, the living doc, the journal (a left journal means the full check);
-- when it first reads a model's versions (``Index.records_of``): every increment's ``models/`` folder, each version
-  folder of that model in every increment (the folder and its metadata.json), each version folder the snapshot does
-  not know (a new folder of any model), and the folders the snapshot had for the model that are gone;
+- when it first reads a model's versions (``Index.records_of``): every increment's ``models/`` folder, the
+  metadata.json of each version folder of that model in every increment (one stat; the folder itself is not stat'ed),
+  each version folder the snapshot does not know (a new folder of any model: the folder and its metadata.json), and
+  the folders the snapshot had for the model that are gone;
 - before it writes into an increment outside those folders (a derived file, deployment_history.md, another model's
   folder): that whole increment, as the full check does.
 
 Each entry that differs from the snapshot (or is recent: git's racy rule) is given to a path-limited ``git status``;
 the dirty ones refuse the write with ``dirty_registry``, as before. What is not checked: other models' folders in
-increments the write does not change (their changes stay uncommitted and untouched; ``registry-verify`` and the next
-write that reads them find them). Anything else (``Index.names()``, a write outside the increments) falls back to the
+increments the write does not change, and a file beside metadata.json created in or removed from one of the written
+model's known version folders (their changes stay uncommitted and untouched; ``registry-verify`` and the full check
+find them). Anything else (``Index.names()``, a write outside the increments) falls back to the
 full check, once.
 """
 
@@ -49,6 +51,7 @@ class ScopedCheck:
         self.entries: dict[str, dict[str, Any]] = {}  # increment -> key -> entry stat'ed and checked by this write
         self.gone: set[tuple[str, str]] = set()  # (increment, key) the snapshot had and the work tree has not
         self.models: set[str] = set()
+        self.unstated: set[tuple[str, str]] = set()  # (increment, key) of version folders whose own stat is not taken
         self.whole: dict[str, dict[str, Fp3]] = {}  # increment checked whole -> its metadata.json fingerprints
         self.owned: Callable[[str], bool] = lambda rel: False  # paths the write itself created or changed
         self.full = False
@@ -84,7 +87,12 @@ class ScopedCheck:
                 key = f"models/{folder}"
                 if key in old and not folder.startswith(prefix) and folder not in mine:
                     continue  # another model's folder the snapshot knows: not this write's business
-                entry = fresh.get(key) or listing.entry(folder)
+                entry = fresh.get(key)
+                if entry is None and folder.startswith(prefix):
+                    entry = listing.metadata_only(folder, old.get(key))
+                    if entry is not None:
+                        self.unstated.add((inc, key))
+                entry = entry or listing.entry(folder)
                 if entry is None:
                     continue
                 if key not in fresh:
@@ -107,9 +115,9 @@ class ScopedCheck:
         """Check every entry of increment ``inc`` not checked yet; returns its metadata.json fingerprints."""
         if inc in self.whole:
             return self.whole[inc]
-        now = W._increment(self.root, inc, None)["entries"]
         old = self.before["increments"][inc]["entries"]
         fresh = self.entries.setdefault(inc, {})
+        now = self._increment_now(inc, fresh)
         todo: list[str] = []
         for key, entry in now.items():
             if key not in fresh and not self._covered(key):
@@ -124,6 +132,22 @@ class ScopedCheck:
         self.verify(todo)
         return fps
 
+    def _increment_now(self, inc: str, fresh: dict[str, Any]) -> dict[str, Any]:
+        """Increment ``inc``'s entries as ``worktree_state._increment`` takes them, the version folders already
+        checked (this write's models') from ``fresh`` rather than stat'ed again."""
+        now: dict[str, Any] = {"models": fresh["models"] if "models" in fresh else W._fp(f"{self.root}/{inc}/models")}
+        listing = _Listing(f"{self.root}/{inc}/models")
+        for folder in listing.names:
+            key = f"models/{folder}"
+            entry = fresh.get(key)
+            if entry is None and not self._covered(key):
+                entry = listing.entry(folder)
+            if entry is not None:
+                now[key] = entry
+        listing.close()
+        W._side_entries(self.root, inc, now)
+        return now
+
     def covers(self, rel: str) -> bool:
         """Whether a write to ``rel`` lies in what this write has checked (else: check its increment first)."""
         if self.full or rel in self.top:
@@ -131,10 +155,20 @@ class ScopedCheck:
         inc = self.increment_of(rel)
         if inc is None:
             return False
+        part, _, rest = rel[len(inc) + 1 :].partition("/")
+        key = f"models/{rest.split('/', 1)[0]}" if part == "models" and rest else None
+        if key is not None and (inc, key) in self.unstated:
+            self._folder_now(inc, key)
         if inc in self.whole:
             return True
-        part, _, rest = rel[len(inc) + 1 :].partition("/")
-        return part == "models" and bool(rest) and self._covered(f"models/{rest.split('/', 1)[0]}")
+        return key is not None and self._covered(key)
+
+    def _folder_now(self, inc: str, key: str) -> None:
+        """Before the write changes a file in one of its model's version folders: the folder's own stat too (a file
+        created in or removed from it), checked as ``check_model`` checks a folder."""
+        self.unstated.discard((inc, key))
+        entry = self.entries[inc][key] = (W._fp(f"{self.root}/{inc}/{key}"), self.entries[inc][key][1])
+        self.verify(self._differs(inc, key, entry, self.before["increments"][inc]["entries"]))
 
     def increment_of(self, rel: str) -> str | None:
         return next((inc for inc in self.incs if rel.startswith(inc + "/")), None)
@@ -233,6 +267,18 @@ class _Listing:
             return
         with os.scandir(self.fd) as it:
             self.names = {e.name: e for e in it}
+
+    def metadata_only(self, name: str, known: Any) -> tuple[Any, Any] | None:
+        """A version folder the snapshot knows (``known``, its entry there): its metadata.json stat'ed, the folder's
+        own stat taken from the snapshot (``ScopedCheck.covers`` takes it before the write changes the folder);
+        None when the folder needs its full entry."""
+        if known is None or known[1] is None or not self.names[name].is_dir():
+            return None
+        try:
+            m = os.stat(f"{name}/metadata.json", dir_fd=self.fd, follow_symlinks=False)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        return known[0], (m.st_mtime_ns, m.st_size, m.st_ino, 0)
 
     def entry(self, name: str) -> tuple[Any, Any] | None:
         try:
