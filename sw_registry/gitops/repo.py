@@ -198,9 +198,17 @@ class Repo:
 
     def commit(
         self, message: str, paths: Sequence[str], env: dict[str, str] | None = None, *, head: str | None = None,
-        sign: bool = False,
+        sign: bool = False, prepared: Any = None,
     ) -> tuple[str, str]:
-        return commits.commit(self, message, paths, env, head=head, sign=sign)
+        return commits.commit(self, message, paths, env, head=head, sign=sign, prepared=prepared)
+
+    def prepare_commit(
+        self, message: str, paths: Sequence[str], env: dict[str, str] | None, head: str | None, vars: Any
+    ) -> Any:
+        """The commit's objects written by us (gitops/direct.py), or None where git must make it."""
+        from .direct import prepare
+
+        return prepare(self, message, paths, git_env(env), head, vars)
 
     def create_commit(
         self, tree: str, head: str | None, message: str, env: dict[str, str], *, sign: bool = False
