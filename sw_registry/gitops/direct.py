@@ -9,9 +9,10 @@ as ``git add`` leaves it). Objects, then the ref, then the index: a write killed
 and ``registry-verify --repair`` puts the paths back as HEAD has them.
 
 Where git would do something of its own the commit goes git's way instead (``prepare`` returns None): commit
-signing, a sha256 repository, content filters or line-ending conversion (any attributes file, core.autocrlf),
-a file over ``core.bigFileThreshold`` (streamed into an uncompressed pack by git), symlinks, ``core.fileMode``
-off, a shared repository, an fsync'd object store, a non-UTF-8 commit encoding, and identities git guesses.
+hooks, signing (``require_signed``), a sha256 repository, content filters or line-ending conversion (any
+attributes file, core.autocrlf), a file over ``core.bigFileThreshold`` (streamed into an uncompressed pack by
+git), symlinks, ``core.fileMode`` off, a shared repository, an fsync'd object store, a non-UTF-8 commit
+encoding, and identities git guesses.
 """
 
 from __future__ import annotations
@@ -49,15 +50,15 @@ def usable(repo: Repo, vars: Vars | None, ours: Sequence[str]) -> bool:
     if vars is None:
         return False
     config, flag = vars.config, vars.flag
-    if config.get("extensions.objectformat", "sha1") != "sha1" or flag("commit.gpgsign"):
+    if config.get("extensions.objectformat", "sha1") != "sha1":  # commit.gpgSign: commit-tree ignores it too
         return False
     if (config.get("i18n.commitencoding") or "utf-8").lower() not in ("utf-8", "utf8"):
         return False
-    if config.get("core.autocrlf", "false") not in ("false", "no", "off", "0") or "core.attributesfile" in config:
+    if "core.autocrlf" in config and (config["core.autocrlf"] or "true").lower() not in ("false", "no", "off", "0"):
         return False
-    if config.get("core.filemode", "true") not in ("true", "yes", "on", "1") or "core.sharedrepository" in config:
+    if "core.attributesfile" in config or "core.sharedrepository" in config or "core.fsync" in config:
         return False
-    if "core.fsync" in config or flag("core.fsyncobjectfiles") or config.get("core.symlinks", "true") != "true":
+    if flag("core.fsyncobjectfiles") or any(k in config and not flag(k) for k in ("core.filemode", "core.symlinks")):
         return False
     try:
         loose.loose_level(config)

@@ -180,3 +180,26 @@ def test_an_object_git_already_has_is_not_written_again(project: Path, tmp_path:
     ModelRegistry(root=project).register_model("m", str(art), version="1.0.0")
     assert git(project, "rev-parse", f"HEAD:{MODELS}/m-v1.0.0/model.bin").strip() == oid
     assert path.stat().st_ino == inode
+
+
+def test_core_autocrlf_sends_the_commit_through_git_so_line_endings_are_converted(project: Path,
+                                                                                 tmp_path: Path) -> None:
+    git(project, "config", "core.autocrlf", "true")
+    art = tmp_path / "labels.txt"
+    art.write_bytes(b"cat\r\ndog\r\n")
+    ModelRegistry(root=project).register_model("m", str(art), version="1.0.0")
+    blob = subprocess.run(["git", "cat-file", "blob", f"HEAD:{MODELS}/m-v1.0.0/labels.txt"], cwd=project,
+                          capture_output=True, check=True).stdout
+    assert blob == b"cat\ndog\n"  # what git add stores under core.autocrlf
+    git(project, "fsck", "--strict", "--no-progress")
+
+
+def test_commit_gpgsign_in_gits_config_changes_nothing_as_with_git_commit_tree(project: Path, make_artifact) -> None:
+    """``git commit-tree`` does not read commit.gpgSign (only ``git commit`` does): the registry's commits stay
+    unsigned unless registry.yaml requires signing (SPEC §6), with our objects as with git's."""
+    git(project, "config", "commit.gpgSign", "true")
+    git(project, "config", "gpg.program", "false")  # signing would fail
+    made = ModelRegistry(root=project).register_model("m", str(make_artifact()), version="1.0.0")
+    assert made.commit == git(project, "rev-parse", "HEAD").strip()
+    assert "gpgsig" not in git(project, "cat-file", "commit", "HEAD")
+    assert git(project, "status", "--porcelain") == ""
