@@ -11,12 +11,16 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import GitError, Locked, NotAGitRepo
 from . import commits, history
 from .net import NetProgress, net_push
 from .run import FAST_OBJECTS, git_env, run_git
+
+if TYPE_CHECKING:
+    from .direct import Prepared
+    from .gitvars import Vars
 
 LOCK_NAME = "sw-registry.lock"
 
@@ -198,13 +202,13 @@ class Repo:
 
     def commit(
         self, message: str, paths: Sequence[str], env: dict[str, str] | None = None, *, head: str | None = None,
-        sign: bool = False, prepared: Any = None,
+        sign: bool = False, prepared: Prepared | None = None,
     ) -> tuple[str, str]:
         return commits.commit(self, message, paths, env, head=head, sign=sign, prepared=prepared)
 
     def prepare_commit(
-        self, message: str, paths: Sequence[str], env: dict[str, str] | None, head: str | None, vars: Any
-    ) -> Any:
+        self, message: str, paths: Sequence[str], env: dict[str, str] | None, head: str | None, vars: Vars
+    ) -> Prepared | None:
         """The commit's objects written by us (gitops/direct.py), or None where git must make it."""
         from .direct import prepare
 
