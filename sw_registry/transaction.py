@@ -7,7 +7,7 @@ exactly those paths, signed when the policy requires it.
 
 Anything that fails before the commit lands puts every file back as it was, and the index entries
 the write staged back to HEAD. The user's own staged and unstaged changes elsewhere are never
-touched: the commit names only the registry paths it wrote (``git commit -- <paths>``).
+touched: the commit names only the registry paths it wrote (gitops/direct.py, or git's own way).
 
 The dirty check and the journal helpers registry-verify uses live in ``store/dirty.py`` (re-exported here).
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import GitError
-from .gitops import Repo, commit_message, open_repo, write_lock
+from .gitops import Repo, commit_message, gitvars, open_repo, write_lock
 from .layout import Layout
 from .stop_points import stop_point
 from .store import worktree_state, write_check
@@ -61,7 +61,7 @@ class Transaction:
     def __init__(
         self, layout: Layout, repo: Repo, index: Index, actor: str, git_env: dict[str, str] | None = None, *,
         adopted: list[str] | None = None, head: str | None = None, clean_state: dict[str, Any] | None = None,
-        check: write_check.ScopedCheck | None = None, sign: bool = False,
+        check: write_check.ScopedCheck | None = None, sign: bool = False, git_vars: gitvars.PendingVars | None = None,
     ) -> None:
         self.layout, self.repo, self.index, self.actor = layout, repo, index, actor
         self.git_env: dict[str, str] = {} if git_env is None else git_env
@@ -70,6 +70,7 @@ class Transaction:
         self.clean_state = clean_state  # stat snapshot of the registry as checked clean (worktree_state)
         self.check = check  # the narrowed dirty check (issue 10)
         self.sign = sign  # sign every commit of this write (registry.yaml require_signed, SPEC §6)
+        self.git_vars = git_vars  # ``git var -l``, started when the write began
         self.commit_id: str | None = None
         self.warnings: list[str] = []  # for data.warnings: hook output, large artifacts
         self.metadata_written: set[str] = set()  # the metadata.json files this write wrote
@@ -228,22 +229,24 @@ class Transaction:
             for check in self.before_commit:
                 check()
             return None
-        self._staged = True
-        synced = fsync_in_background(self._to_sync)  # on disk before the commit lands; meanwhile git hashes them
+        env = {**self.git_env, **({"GIT_AUTHOR_NAME": author[0], "GIT_AUTHOR_EMAIL": author[1]} if author else {})}
+        message = commit_message(subject, trailers, body)
+        sign = sign or self.sign
+        synced = fsync_in_background(self._to_sync)  # on disk before the commit lands; meanwhile we hash them
         try:
-            self.repo.stage(paths)
+            # objects, then the ref, then the index (gitops/direct.py); git's own way where it must make them
+            found = self.git_vars.result() if self.git_vars is not None and not sign else None
+            prepared = self.repo.prepare_commit(message, paths, env, self.head, found) if found else None
+            if prepared is None:
+                self._staged = True
+                self.repo.stage(paths)
         finally:
             synced()
         for check in self.before_commit:  # a refusal here comes before the commit: every file is restored
             check()
         self._to_sync = []
         stop_point("inside_commit")
-        env = dict(self.git_env)
-        if author is not None:
-            env["GIT_AUTHOR_NAME"], env["GIT_AUTHOR_EMAIL"] = author
-        self.commit_id, output = self.repo.commit(
-            commit_message(subject, trailers, body), paths, env, head=self.head, sign=sign or self.sign
-        )
+        self.commit_id, output = self.repo.commit(message, paths, env, head=self.head, sign=sign, prepared=prepared)
         stop_point("after_commit")
         if trailers.get("Model"):
             from .store import seqcache
@@ -276,9 +279,11 @@ class Transaction:
             self.repo.unstage(self.paths, had_head=head_before is not None)
 
 
-def actor_identity(repo: Repo, actor: str | None) -> tuple[str, dict[str, str]]:
+def actor_identity(
+    repo: Repo, actor: str | None, pending: gitvars.PendingVars | None = None
+) -> tuple[str, dict[str, str]]:
     """Who does the write (SPEC §6), and the git environment the commit needs for it."""
-    ident = repo.identity()
+    ident = gitvars.identity(pending.result() if pending is not None else None) or repo.identity()
     actor = actor or os.environ.get("SW_REGISTRY_ACTOR") or None
     if ident is None:
         if not actor:
@@ -338,8 +343,9 @@ def transaction(
     ``adopt`` names user files the write commits as they are (registry-policy --commit): their changes do
     not count as dirty, and those that differ from HEAD are in ``tx.adopted``.
     """
+    pending = gitvars.start(layout.root)  # runs while git finds the repository
     repo = open_repo(layout.root)
-    who, env = actor_identity(repo, actor)
+    who, env = actor_identity(repo, actor, pending)
     refuse_escaping_links(layout, repo)
     with write_lock(repo):
         stop_point("after_lock")
@@ -366,6 +372,7 @@ def transaction(
                     raise dirty_refusal(repo, dirty)
         head = repo.head_commit()
         tx = Transaction(layout, repo, index, who, env, head=head, adopted=adopted, clean_state=state, check=check)
+        tx.git_vars = pending
         if check is not None:
             check.owned = tx.owns
             index.guard, index.full = check.check_model, check.check_all

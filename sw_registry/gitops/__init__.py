@@ -6,7 +6,9 @@ Network work (clone, fetch, push: environments and ``--push``) goes through GitP
 ``net``, where its import is small beside the network round trip.
 
 The package's modules: ``run`` (the git binary), ``repo`` (``Repo``: state, status, the write lock), ``commits``
-(making a commit), ``history`` (log, trailers, reads at a revision), ``messages`` and ``net`` (GitPython).
+(making a commit), ``direct`` and ``loose`` (a commit whose objects we write ourselves), ``gitvars`` (git's
+settings and identities, ``git var -l``), ``history`` (log, trailers, reads at a revision), ``messages`` and
+``net`` (GitPython).
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ TREES_FILE = "sw-registry-trees"  # in the git dir: the trees the last registry 
 COMMIT_HOOKS = ("pre-commit", "prepare-commit-msg", "commit-msg", "post-commit", "post-rewrite")
 
 if TYPE_CHECKING:
+    from .direct import Prepared
     from .repo import Repo
 
 
@@ -38,16 +39,31 @@ def commit(
     *,
     head: str | None = None,
     sign: bool = False,
+    prepared: Prepared | None = None,
 ) -> tuple[str, str]:
     """Commit exactly ``paths`` as ``stage`` put them in the index; the user's other staged changes stay staged.
 
-    Without commit hooks (the usual case) the commit's tree is HEAD's tree with only ``paths`` replaced
-    (``_tree_with``), so its cost follows the change, not the size of the repository or of the index.
-    Where a commit hook would run, ``git commit`` runs it (``_commit_with_hooks``). ``head`` is HEAD's commit
-    (the caller holds the write lock). Returns the commit id and what the hooks printed.
+    ``prepared`` is a commit whose objects are written (gitops/direct.py): HEAD moves to it and the index
+    follows. Otherwise, without commit hooks (the usual case) the commit's tree is HEAD's tree with only
+    ``paths`` replaced (``_tree_with``), so its cost follows the change, not the size of the repository or of
+    the index. Where a commit hook would run, ``git commit`` runs it (``_commit_with_hooks``). ``head`` is
+    HEAD's commit (the caller holds the write lock). Returns the commit id and what the hooks printed.
     """
     written: dict[str, dict[str, tuple[str, str]]] = {}  # stays empty where git commit makes the tree
-    if runs_commit_hooks(repo):
+    if prepared is not None:
+        from .direct import land
+
+        proc = land(repo, prepared, git_env(env))
+        written = prepared.trees
+        if proc.returncode != 0 and proc.args[1] == "update-index":  # HEAD moved: the journal covers the index
+            raise GitError(
+                "the commit was made but git's index could not be updated: "
+                + (proc.stdout + proc.stderr).decode("utf-8", "replace").strip(),
+                hint="run 'sw-registry registry-verify --repair' to put the index in line with HEAD",
+            )
+        if proc.returncode == 0:
+            start_housekeeping(repo.root)
+    elif runs_commit_hooks(repo):
         proc = _commit_with_hooks(repo, message, paths, env, head, sign=sign)
     else:
         proc = _commit_paths(repo, message, paths, head, git_env(env), sign=sign, written=written)
@@ -167,24 +183,35 @@ def _tree_with(
             meta, _, path = line.partition("\t")
             mode, oid, _stage = meta.split()
             staged[path] = (mode, oid)
-    trees, kept = _head_trees(repo, head, ours)
-    for path, entry in staged.items():
-        parent, _, name = path.rpartition("/")
-        trees.setdefault(parent, {})[name] = entry
-        while parent and parent not in kept:  # a new folder below one of our paths
-            parent = parent.rpartition("/")[0]
-            trees.setdefault(parent, {})
+    trees = trees_with(repo, head, ours, staged)
     some_oid = next(iter(staged.values()), ("", head or ""))[1]
     made = _write_trees(repo, trees, "sha256" if len(some_oid) == 64 else "sha1")  # the object format
     written.update(trees)
     return made
 
 
-def _head_trees(
-    repo: Repo, head: str | None, ours: list[str]
+def trees_with(
+    repo: Repo, head: str | None, ours: list[str], staged: dict[str, tuple[str, str]],
+    old: dict[str, tuple[str, str]] | None = None,
+) -> dict[str, dict[str, tuple[str, str]]]:
+    """HEAD's folders on the way to ``ours`` with everything at or below ``ours`` replaced by ``staged``
+    (path -> (mode, oid)); ``old`` gets HEAD's entries of ``ours``."""
+    trees, kept = head_trees(repo, head, ours, old)
+    for path, entry in staged.items():
+        parent, _, name = path.rpartition("/")
+        trees.setdefault(parent, {})[name] = entry
+        while parent and parent not in kept:  # a new folder below one of our paths
+            parent = parent.rpartition("/")[0]
+            trees.setdefault(parent, {})
+    return trees
+
+
+def head_trees(
+    repo: Repo, head: str | None, ours: list[str], old: dict[str, tuple[str, str]] | None = None
 ) -> tuple[dict[str, dict[str, tuple[str, str]]], set[str]]:
     """HEAD's listing of every folder above ``ours`` (folder -> name -> (mode, oid)), without ``ours``
-    themselves; and the set of those folders (the ones rebuilt from the index alone are not in it)."""
+    themselves (HEAD's entries of those go into ``old``); and the set of those folders (the ones rebuilt from
+    the index alone are not in it)."""
     kept: set[str] = set()
     for p in ours:
         parent = p
@@ -206,31 +233,41 @@ def _head_trees(
                 trees[d] = _parse_tree(body, 32 if len(head) == 64 else 20)
     for p in ours:
         parent, _, name = p.rpartition("/")
-        trees[parent].pop(name, None)
+        was = trees[parent].pop(name, None)
+        if was is not None and old is not None:
+            old[p] = was
     return trees, kept
+
+
+def settle_trees(trees: dict[str, dict[str, tuple[str, str]]], algo: str) -> list[tuple[str, str]]:
+    """Give each folder of ``trees`` its id bottom-up (a folder's tree before its parent's, whose entry it
+    becomes; an empty folder is dropped, as git keeps none): (folder, id) in the order to write them."""
+    order = sorted(trees, key=lambda d: (-d.count("/") if d else 1, d))
+    settled = []
+    for d in order:
+        entries = trees[d]
+        if d:
+            parent, _, name = d.rpartition("/")
+            if not entries:
+                trees[parent].pop(name, None)
+                continue
+            oid = _tree_oid(entries, algo)
+            trees[parent][name] = ("40000", oid)
+        else:
+            oid = _tree_oid(entries, algo)
+        settled.append((d, oid))
+    return settled
 
 
 def _write_trees(
     repo: Repo, trees: dict[str, dict[str, tuple[str, str]]], algo: str
 ) -> str | subprocess.CompletedProcess[bytes]:
-    """Write ``trees`` bottom-up (each folder's tree before its parent's, whose entry it becomes) in one
-    mktree --batch, and return the top one's id, after checking git wrote the ids we computed."""
-    order = sorted(trees, key=lambda d: (-d.count("/") if d else 1, d))
+    """Write ``trees`` bottom-up in one mktree --batch, and return the top one's id, after checking git wrote
+    the ids we computed."""
     batch, expect = bytearray(), []
-    for d in order:
-        entries = trees[d]
-        if d:
-            parent, _, name = d.rpartition("/")
-            if entries:
-                oid = _tree_oid(entries, algo)
-                trees[parent][name] = ("40000", oid)
-            else:  # git keeps no empty folders
-                trees[parent].pop(name, None)
-                continue
-        else:
-            oid = _tree_oid(entries, algo)
+    for d, oid in settle_trees(trees, algo):
         expect.append(oid)
-        for name, (mode, eoid) in entries.items():
+        for name, (mode, eoid) in trees[d].items():
             kind = "tree" if mode == "40000" else "commit" if mode == "160000" else "blob"
             batch += f"{mode} {kind} {eoid}\t".encode() + name.encode("utf-8", "surrogateescape") + b"\0"
         batch += b"\0"
@@ -304,17 +341,12 @@ def _parse_tree(body: bytes, hash_len: int) -> dict[str, tuple[str, str]]:
 
 
 def _tree_oid(entries: dict[str, tuple[str, str]], algo: str) -> str:
-    """The id git gives the tree of ``entries`` (git's order: a folder sorts as if its name ended with '/')."""
+    """The id git gives the tree of ``entries``."""
     import hashlib
 
-    def key(item: tuple[str, tuple[str, str]]) -> bytes:
-        name = item[0].encode("utf-8", "surrogateescape")
-        return name + b"/" if item[1][0] == "40000" else name
+    from .loose import tree_body
 
-    body = b"".join(
-        mode.encode() + b" " + name.encode("utf-8", "surrogateescape") + b"\0" + bytes.fromhex(oid)
-        for name, (mode, oid) in sorted(entries.items(), key=key)
-    )
+    body = tree_body(entries)
     return hashlib.new(algo, b"tree %d\0" % len(body) + body).hexdigest()
 
 

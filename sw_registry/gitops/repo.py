@@ -10,13 +10,17 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import GitError, Locked, NotAGitRepo
 from ..plain import Plain
 from . import commits, history
 from .net import NetProgress, net_push
 from .run import FAST_OBJECTS, git_env, run_git
+
+if TYPE_CHECKING:
+    from .direct import Prepared
+    from .gitvars import Vars
 
 LOCK_NAME = "sw-registry.lock"
 
@@ -202,9 +206,17 @@ class Repo(Plain):
 
     def commit(
         self, message: str, paths: Sequence[str], env: dict[str, str] | None = None, *, head: str | None = None,
-        sign: bool = False,
+        sign: bool = False, prepared: Prepared | None = None,
     ) -> tuple[str, str]:
-        return commits.commit(self, message, paths, env, head=head, sign=sign)
+        return commits.commit(self, message, paths, env, head=head, sign=sign, prepared=prepared)
+
+    def prepare_commit(
+        self, message: str, paths: Sequence[str], env: dict[str, str] | None, head: str | None, vars: Vars
+    ) -> Prepared | None:
+        """The commit's objects written by us (gitops/direct.py), or None where git must make it."""
+        from .direct import prepare
+
+        return prepare(self, message, paths, git_env(env), head, vars)
 
     def create_commit(
         self, tree: str, head: str | None, message: str, env: dict[str, str], *, sign: bool = False

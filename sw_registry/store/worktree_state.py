@@ -4,8 +4,8 @@
 0.8 s at 10,000 on a busy 2-core machine, for every write. Instead, when the registry's files are known to match
 HEAD (after a write commits, or after git status said so), we keep a stat snapshot of them in the cache:
 
-- HEAD's commit and the stat of git's index file (a commit, checkout, merge, rebase, reset or ``git add`` changes
-  one of them: then the next write runs the full ``git status`` once);
+- HEAD's commit and the stat and checksum of git's index file (a commit, checkout, merge, rebase, reset or
+  ``git add`` changes one of them: then the next write runs the full ``git status`` once);
 - registry.yaml and the living doc; every increment's ``models/``, ``registry/`` and ``experiments/`` folder;
   each version folder and its metadata.json; each file in ``registry/``; everything below ``experiments/``.
 
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from ..gitops import Repo
     from ..layout import Layout
 
-STATE_FORMAT = 2
+STATE_FORMAT = 3
 RACY_NS = 20_000_000
 FILE_NAME = "worktree-state.marshal"
 Snapshot = dict[str, Any]
@@ -51,6 +51,31 @@ def _fp(path: str) -> Fp | None:
     except (FileNotFoundError, NotADirectoryError):
         return None
     return (st.st_mtime_ns, st.st_size, st.st_ino, st.st_mode)
+
+
+def index_fp(repo: Repo) -> tuple[Any, ...] | None:
+    """The stat of git's index file and its last 20 bytes: git's checksum of everything before them. Equal
+    checksums mean the same index whenever it was written, so an index written just before the snapshot (a write's
+    own ``git update-index``) is not "racy"; an index without checksum (``index.skipHash``) is, by its mtime."""
+    try:
+        fd = os.open(str(repo.git_dir / "index"), os.O_RDONLY)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    try:
+        st = os.fstat(fd)
+        tail = os.pread(fd, 20, st.st_size - 20) if st.st_size >= 20 else b""
+    finally:
+        os.close(fd)
+    return (st.st_mtime_ns, st.st_size, st.st_ino, st.st_mode, tail.hex())
+
+
+def index_moved(before: Snapshot, now: tuple[Any, ...] | None) -> bool:
+    """Whether git's index may differ from the one ``before`` saw (``now`` is ``index_fp`` now)."""
+    index = before["index"]
+    if index != now:
+        return True
+    racy = index is not None and index[0] >= before["taken"] - RACY_NS
+    return racy and not (len(index) > 4 and index[4].strip("0"))
 
 
 def _version_entries(root: str, inc_rel: str, out: dict[str, Any], metadata: dict[str, Any] | None) -> int:
@@ -132,7 +157,7 @@ def scan(layout: Layout, docs_rel: str, repo: Repo, metadata: dict[str, Any] | N
         "format": (STATE_FORMAT, sys.version_info[:2]),
         "taken": time.time_ns(),
         "head": repo.head_commit(),
-        "index": _fp(str(repo.git_dir / "index")),
+        "index": index_fp(repo),
         "docs": docs_rel,
         "top": {rel: _fp(f"{root}/{rel}") for rel in (".specweave/registry.yaml", docs_rel)},
         "increments": {inc.rel: _increment(root, inc.rel, metadata) for inc in layout.increments()},
@@ -181,7 +206,7 @@ def refresh(snapshot: Snapshot, layout: Layout, repo: Repo, rels: Iterable[str])
         **snapshot,
         "taken": time.time_ns(),
         "head": repo.head_commit(),
-        "index": _fp(str(repo.git_dir / "index")),
+        "index": index_fp(repo),
         "top": top,
         "increments": increments,
     }
@@ -201,8 +226,7 @@ def changed(before: Snapshot | None, now: Snapshot) -> list[str] | None:
     if not before or before.get("format") != now["format"] or before.get("docs") != now["docs"]:
         return None
     taken = before["taken"]
-    index = before["index"]
-    if before["head"] != now["head"] or index != now["index"] or (index is not None and index[0] >= taken - RACY_NS):
+    if before["head"] != now["head"] or index_moved(before, now["index"]):
         return None
     if before["increments"].keys() != now["increments"].keys():
         return None

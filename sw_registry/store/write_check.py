@@ -241,10 +241,7 @@ def start(layout: Layout, repo: Repo, docs_path: str | None) -> ScopedCheck | No
         return None
     if before.get("docs") != layout.docs_rel(docs_path):
         return None
-    index = before["index"]
-    if before["head"] != repo.head_commit() or index != W._fp(str(repo.git_dir / "index")):
-        return None
-    if index is not None and index[0] >= before["taken"] - W.RACY_NS:
+    if before["head"] != repo.head_commit() or W.index_moved(before, W.index_fp(repo)):
         return None
     incs = [inc.rel for inc in layout.increments()]
     if set(incs) != before["increments"].keys() or time.time_ns() < before["taken"]:

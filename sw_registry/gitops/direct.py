@@ -1,0 +1,157 @@
+"""A registry commit whose objects we write ourselves: fewer git processes, and nothing that reads the whole index.
+
+``prepare`` hashes the files at the write's paths and writes their blobs, the changed trees (HEAD's trees with
+only those paths replaced: ``commits.head_trees``) and the commit object as loose objects (``loose.py``), exactly
+as ``git add`` and ``git commit-tree`` would (a test compares the ids). ``land`` then moves HEAD with ``git
+update-ref`` from the commit the write began on (refused if it moved: compare-and-swap, with git's reflog) and
+puts the paths in git's index with one ``git update-index`` (their ids, and their stat data: git's index stays
+as ``git add`` leaves it). Objects, then the ref, then the index: a write killed in between leaves its journal,
+and ``registry-verify --repair`` puts the paths back as HEAD has them.
+
+Where git would do something of its own the commit goes git's way instead (``prepare`` returns None): commit
+hooks, signing (``require_signed``), a sha256 repository, content filters or line-ending conversion (any
+attributes file, core.autocrlf), a file over ``core.bigFileThreshold`` (streamed into an uncompressed pack by
+git), symlinks, ``core.fileMode`` off, a shared repository, an fsync'd object store, a non-UTF-8 commit
+encoding, and identities git guesses.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from . import loose
+from .commits import runs_commit_hooks, settle_trees, trees_with
+from .gitvars import Vars, ident_line
+from .run import run_git
+
+if TYPE_CHECKING:
+    from .repo import Repo
+
+BIG_FILE_BYTES = 64 * 1024 * 1024  # run.BIG_FILE_THRESHOLD: bigger files go git's way
+Trees = dict[str, dict[str, tuple[str, str]]]
+
+
+class Prepared:
+    """A commit written but not yet on HEAD: its id, the commit it follows, and what the index gets."""
+
+    __slots__ = ("commit", "head", "index_paths", "subject", "trees")
+
+    def __init__(self, commit: str, head: str | None, subject: str, index_paths: list[str], trees: Trees) -> None:
+        self.commit, self.head, self.subject, self.index_paths, self.trees = commit, head, subject, index_paths, trees
+
+
+def usable(repo: Repo, vars: Vars | None, ours: Sequence[str]) -> bool:
+    """Whether git would store these paths' files unchanged and write the commit we would (see the module)."""
+    if vars is None:
+        return False
+    config, flag = vars.config, vars.flag
+    if config.get("extensions.objectformat", "sha1") != "sha1":  # commit.gpgSign: commit-tree ignores it too
+        return False
+    if (config.get("i18n.commitencoding") or "utf-8").lower() not in ("utf-8", "utf8"):
+        return False
+    if "core.autocrlf" in config and (config["core.autocrlf"] or "true").lower() not in ("false", "no", "off", "0"):
+        return False
+    if "core.attributesfile" in config or "core.sharedrepository" in config or "core.fsync" in config:
+        return False
+    if flag("core.fsyncobjectfiles") or any(k in config and not flag(k) for k in ("core.filemode", "core.symlinks")):
+        return False
+    try:
+        loose.loose_level(config)
+    except ValueError:
+        return False
+    return not any(os.path.lexists(p) for p in _attribute_files(repo, ours))
+
+
+def _attribute_files(repo: Repo, ours: Sequence[str]) -> list[str]:
+    folders = {""}
+    for p in ours:
+        while p:
+            p = p.rpartition("/")[0]
+            folders.add(p)
+    top = str(repo.toplevel)
+    found = [f"{top}/{d}/.gitattributes" if d else f"{top}/.gitattributes" for d in folders]
+    found.append(str(repo.common_dir / "info" / "attributes"))
+    xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    found.append(os.path.join(xdg, "git", "attributes"))
+    if not os.environ.get("GIT_ATTR_NOSYSTEM"):
+        found.append("/etc/gitattributes")
+    return found
+
+
+def _blobs(repo: Repo, ours: Sequence[str], level: int) -> tuple[dict[str, tuple[str, str]], list[str]] | None:
+    """path -> (mode, blob id) of every file at or below ``ours`` (blobs written), and the paths that are gone;
+    None when a file must go git's way."""
+    objects = repo.common_dir / "objects"
+    top = str(repo.toplevel)
+    staged: dict[str, tuple[str, str]] = {}
+    gone: list[str] = []
+    todo = list(ours)
+    while todo:
+        rel = todo.pop()
+        name = rel.rpartition("/")[2]
+        if name in (".git", ".gitattributes"):
+            return None
+        path = f"{top}/{rel}"
+        try:
+            st = os.lstat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            gone.append(rel)
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            todo.extend(f"{rel}/{entry}" for entry in os.listdir(path))
+        elif stat.S_ISREG(st.st_mode) and st.st_size <= BIG_FILE_BYTES:
+            mode = "100755" if st.st_mode & stat.S_IXUSR else "100644"
+            staged[rel] = (mode, loose.write_file_blob(objects, path, st.st_size, level))
+        else:  # a symlink, a big artifact, a socket...
+            return None
+    return staged, gone
+
+
+def prepare(
+    repo: Repo, message: str, paths: Sequence[str], env: Mapping[str, str], head: str | None, vars: Vars | None
+) -> Prepared | None:
+    """Write the commit of ``paths`` on ``head`` (objects only; ``land`` puts it on HEAD), or None: git's way."""
+    ours = [repo.prefix + p.rstrip("/") for p in paths]
+    if vars is None or runs_commit_hooks(repo) or not usable(repo, vars, ours):
+        return None
+    now = time.time()
+    author, committer = ident_line(vars, "author", env, now), ident_line(vars, "committer", env, now)
+    if author is None or committer is None:
+        return None
+    level = loose.loose_level(vars.config)
+    found = _blobs(repo, ours, level)
+    if found is None:
+        return None
+    staged, gone = found
+    old: dict[str, tuple[str, str]] = {}
+    trees = trees_with(repo, head, ours, staged, old)
+    if any(mode == "40000" for mode, _oid in old.values()):
+        return None  # a folder of HEAD's replaced: its old entries would stay in the index; git's way is simpler
+    objects = repo.common_dir / "objects"
+    settled = settle_trees(trees, "sha1")  # bottom-up: the last is the top folder's
+    for d, _oid in settled:
+        loose.write_object(objects, "tree", loose.tree_body(trees[d]), level)
+    tree = settled[-1][1]
+    body = loose.commit_body(tree, head, author, committer, message.encode("utf-8"))
+    commit = loose.write_object(objects, "commit", body, level)
+    index_paths = sorted({*staged, *gone})
+    return Prepared(commit, head, message.split("\n", 1)[0], index_paths, trees)
+
+
+def land(repo: Repo, made: Prepared, env: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
+    """Move HEAD to the prepared commit (only from the commit the write began on), then update git's index for
+    our paths; returns the failing git's result, if one failed (update-index's only once HEAD moved)."""
+    reflog = f"commit: {made.subject}" if made.head else f"commit (initial): {made.subject}"
+    moved = run_git(repo.root, "update-ref", "-m", reflog, "HEAD", made.commit, made.head or "", env=env, check=False)
+    if moved.returncode != 0:
+        return moved
+    # --info-only: the blobs are written; git reads each file's stat data (and id) as ``git add`` would
+    listed = b"".join(p.encode("utf-8", "surrogateescape") + b"\0" for p in made.index_paths)
+    args = ("update-index", "--add", "--remove", "--replace", "--info-only", "-z", "--stdin")
+    return run_git(repo.toplevel, *args, input=listed, env=env, check=False)
+
