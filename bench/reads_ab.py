@@ -97,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--cold-only", action="store_true", help="only the cold starts at the big size")
     parser.add_argument("--warm-only", action="store_true", help="only the four warm reads")
+    parser.add_argument("--read", action="append", choices=list(warm_reads()), help="only these warm reads")
+    parser.add_argument("--big-only", action="store_true", help="only the big registry")
     args = parser.parse_args(argv)
     work = args.workdir or Path(tempfile.mkdtemp(prefix="sw-reads-ab-"))
     R.PYCACHE = work / "pycache"
@@ -104,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = ["| command | versions | A median ms | B median ms | A/B | A own ms | peak MB A / B |",
             "|---|---|---|---|---|---|---|"]
     sizes = [(f"{3 * args.small:,}", args.small), (f"{3 * args.big:,}", args.big)]
-    for label, per_model in sizes[1:] if args.cold_only else sizes:
+    for label, per_model in sizes[1:] if args.cold_only or args.big_only else sizes:
         built = work / f"reg-{per_model}"
         if not built.exists():
             print(f"building {label} versions ...", file=sys.stderr, flush=True)
@@ -115,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
                 subprocess.run(["cp", "-a", str(built), str(copy)], check=True)
         a, b = (script, a_root), (args.baseline, b_root)
         if not args.cold_only:
-            rows += [paired(name, label, a, b, make, args.runs) for name, make in warm_reads().items()]
+            rows += [paired(name, label, a, b, make, args.runs) for name, make in warm_reads().items()
+                     if not args.read or name in args.read]
         if per_model == args.big and not args.warm_only:
             reads = warm_reads()
             rows.append(paired("first registry-list on a fresh clone", label, a, b, reads["registry-list"],
