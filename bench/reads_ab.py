@@ -19,7 +19,6 @@ of B (GNU time: the process or a git process it waited for). Only the standard l
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import statistics
 import subprocess
@@ -30,7 +29,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run as R
-from build_registry import build_fast
 
 Make = Callable[[str, Path, int], list[str]]  # (script, root, run) -> command line
 
@@ -89,12 +87,7 @@ def no_cache(root: Path, i: int) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--baseline", required=True, help="the other sw-registry console script (B)")
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--small", type=int, default=500, help="versions per model of the small registry")
-    parser.add_argument("--big", type=int, default=R.BIG_SIZE, help="versions per model of the big registry")
-    parser.add_argument("--workdir", type=Path, default=None)
+    parser = R.ab_parser(__doc__, "reads_ab.py")
     parser.add_argument("--cold-only", action="store_true", help="only the cold starts at the big size")
     parser.add_argument("--warm-only", action="store_true", help="only the four warm reads")
     parser.add_argument("--read", action="append", choices=list(warm_reads()), help="only these warm reads")
@@ -107,14 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             "|---|---|---|---|---|---|---|"]
     sizes = [(f"{3 * args.small:,}", args.small), (f"{3 * args.big:,}", args.big)]
     for label, per_model in sizes[1:] if args.cold_only or args.big_only else sizes:
-        built = work / f"reg-{per_model}"
-        if not built.exists():
-            print(f"building {label} versions ...", file=sys.stderr, flush=True)
-            build_fast(built, per_model)
-        a_root, b_root = work / f"a-{per_model}", work / f"b-{per_model}"
-        for copy in (a_root, b_root):
-            if not copy.exists():
-                subprocess.run(["cp", "-a", str(built), str(copy)], check=True)
+        a_root, b_root = R.ab_copies(work, label, per_model, fresh=False)
         a, b = (script, a_root), (args.baseline, b_root)
         if not args.cold_only:
             rows += [paired(name, label, a, b, make, args.runs) for name, make in warm_reads().items()
