@@ -38,10 +38,11 @@ def rebuild(source: Source, files: dict[str, Any], cache_dir: Path | None) -> tu
     for rel in files:
         groups.setdefault(_shard(rel), []).append(rel)
     ordered = list(groups.values())
-    if cache_dir is not None:
+    if cache_dir is not None:  # made before the fork, once; a read-only checkout reads without the cache
         records_root = _records_dir(cache_dir, source, "x").parent
-        records_root.mkdir(parents=True, exist_ok=True)
-        ensure_ignored(records_root)
+        with contextlib.suppress(OSError):
+            records_root.mkdir(parents=True, exist_ok=True)
+            ensure_ignored(records_root)
     split = _split(ordered) if _can_fork(len(files)) else len(ordered)
     owners: dict[str, str] = {}
     accs: dict[str, Acc] = {}

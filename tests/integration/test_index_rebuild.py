@@ -157,3 +157,14 @@ def test_cli_reads_on_a_fresh_clone_match_the_work_tree(project: tuple[Path, dic
     fresh = ModelRegistry(root=root)
     after = [(m.name, m.production, m.staging, m.latest, m.version_count) for m in fresh.list_models()]
     assert after == before and len(before) == 3
+
+
+def test_a_cache_folder_that_cannot_be_made_reads_without_the_cache(project: tuple[Path, dict[str, Any]],
+                                                                    mode: str) -> None:
+    root, _ = project
+    aggs, records = truth(root)
+    shutil.rmtree(root / ".specweave" / "cache", ignore_errors=True)
+    (root / ".specweave" / "cache").write_text("not a folder\n")  # as a read-only checkout: no cache can be written
+    index = load_index(WorkTreeSource(Layout(root)))
+    assert {name: index.aggregate(name) for name in index.names()} == aggs
+    assert all(index.records_of(name) == records[name] for name in records)
