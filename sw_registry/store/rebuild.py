@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import marshal
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -71,7 +72,11 @@ def rebuild(source: Source, files: dict[str, Any], cache_dir: Path | None) -> tu
 
 
 def _can_fork(n_files: int) -> bool:
-    return n_files >= FORK_MIN_FILES and hasattr(os, "fork") and (os.cpu_count() or 1) > 1
+    """Many files, a second core, and no other thread (a fork copies only this one, and whatever lock another
+    thread held would stay held in the child)."""
+    threading = sys.modules.get("threading")
+    alone = threading is None or threading.active_count() == 1
+    return n_files >= FORK_MIN_FILES and hasattr(os, "fork") and (os.cpu_count() or 1) > 1 and alone
 
 
 def _split(groups: list[list[str]]) -> int:

@@ -168,3 +168,24 @@ def test_a_cache_folder_that_cannot_be_made_reads_without_the_cache(project: tup
     index = load_index(WorkTreeSource(Layout(root)))
     assert {name: index.aggregate(name) for name in index.names()} == aggs
     assert all(index.records_of(name) == records[name] for name in records)
+
+
+def test_no_child_is_forked_while_another_thread_runs(project: tuple[Path, dict[str, Any]],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    root, _ = project
+    monkeypatch.setattr(R, "FORK_MIN_FILES", 1)
+    monkeypatch.setattr(R.os, "cpu_count", lambda: 2)
+    forks: list[int] = []
+    monkeypatch.setattr(R, "_fork", lambda *args: forks.append(1))  # would break the rebuild if it were called
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        index = cold(root)
+    finally:
+        stop.set()
+        other.join()
+    assert forks == []
+    assert {name: index.aggregate(name) for name in index.names()} == truth(root)[0]
