@@ -480,6 +480,35 @@ def artifact_gib(gib: float, runs: int, workdir: Path, keep: bool) -> tuple[list
     return [base, reg], notes
 
 
+def ab_parser(doc: str | None, prog: str) -> argparse.ArgumentParser:
+    """The options every paired A/B script shares (bench/writes_ab.py, bench/reads_ab.py)."""
+    parser = argparse.ArgumentParser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--baseline", required=True, help="the other sw-registry console script (B)")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--small", type=int, default=500, help="versions per model of the small registry")
+    parser.add_argument("--big", type=int, default=BIG_SIZE, help="versions per model of the big registry")
+    parser.add_argument("--workdir", type=Path, default=None)
+    return parser
+
+
+def ab_copies(work: Path, label: str, per_model: int, *, fresh: bool) -> tuple[Path, Path]:
+    """Copies for A and for B of the fast-built registry of ``per_model`` versions per model (built once in
+    ``work``); ``fresh``: copied again even when a copy is there."""
+    from build_registry import build_fast
+
+    built = work / f"reg-{per_model}"
+    if not built.exists():
+        print(f"building {label} versions ...", file=sys.stderr, flush=True)
+        build_fast(built, per_model)
+    a_root, b_root = work / f"a-{per_model}", work / f"b-{per_model}"
+    for copy in (a_root, b_root):
+        if fresh:
+            shutil.rmtree(copy, ignore_errors=True)
+        if not copy.exists():
+            subprocess.run(["cp", "-a", str(built), str(copy)], check=True)
+    return a_root, b_root
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--small", type=int, default=500,

@@ -14,9 +14,7 @@ helpers are used.
 
 from __future__ import annotations
 
-import argparse
 import json
-import shutil
 import statistics
 import subprocess
 import sys
@@ -26,7 +24,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run as R
-from build_registry import build_fast
 
 
 def dev_versions(script: str, root: Path) -> tuple[list[str], str]:
@@ -86,12 +83,7 @@ def compare(label: str, a_root: Path, b_root: Path, baseline: str, runs: int, sc
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--baseline", required=True, help="the other sw-registry console script (B)")
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--small", type=int, default=500, help="versions per model of the small registry")
-    parser.add_argument("--big", type=int, default=R.BIG_SIZE, help="versions per model of the big registry")
-    parser.add_argument("--workdir", type=Path, default=None)
+    parser = R.ab_parser(__doc__, "writes_ab.py")
     args = parser.parse_args(argv)
     work = args.workdir or Path(tempfile.mkdtemp(prefix="sw-writes-ab-"))
     R.PYCACHE = work / "pycache"
@@ -100,14 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = ["| command | versions | A median ms | B median ms | A/B | A own ms | peak MB A / B |",
             "|---|---|---|---|---|---|---|"]
     for label, per_model in ((f"{3 * args.small:,}", args.small), (f"{3 * args.big:,}", args.big)):
-        built = work / f"reg-{per_model}"
-        if not built.exists():
-            print(f"building {label} versions ...", file=sys.stderr, flush=True)
-            build_fast(built, per_model)
-        a_root, b_root = work / f"a-{per_model}", work / f"b-{per_model}"
-        for copy in (a_root, b_root):
-            shutil.rmtree(copy, ignore_errors=True)
-            subprocess.run(["cp", "-a", str(built), str(copy)], check=True)
+        a_root, b_root = R.ab_copies(work, label, per_model, fresh=True)
         rows += compare(label, a_root, b_root, args.baseline, args.runs, scratch)
     print("\n".join(rows))
     print(f"\n{R.machine_line()}")

@@ -23,7 +23,10 @@ def seq_commits(repo: Repo, name: str, since: str | None = None) -> dict[int, st
         "%x1f%(trailers:key=Registry-Seq,valueonly,separator=%x2C)%x1e"
     )
     span = [f"{since}..HEAD"] if since else []
-    proc = repo.git("log", f"--format={fmt}", *span, "--", ".specweave", check=False)
+    # the walk diffs every commit's tree: with git's pack window and delta cache bounded its memory stays flat
+    # (10,002 versions: 163 MB -> 21 MB peak, the same time; issue 10)
+    lean = ("-c", "core.deltaBaseCacheLimit=4m", "-c", "core.packedGitWindowSize=1m", "-c", "core.packedGitLimit=8m")
+    proc = repo.git(*lean, "log", f"--format={fmt}", *span, "--", ".specweave", check=False)
     out: dict[int, str] = {}
     for record in proc.stdout.decode("utf-8", "replace").split("\x1e"):
         parts = record.strip("\n").split("\x1f")

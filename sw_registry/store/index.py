@@ -325,7 +325,11 @@ def load_index(source: Source, *, use_cache: bool = True, lazy: bool = False) ->
     removed = [rel for rel in old_files if rel not in files]
     owners = {rel: old_owners[rel] for rel in files if rel in old_owners}
     records: dict[str, list[Record]] = {}
-    if changed or removed or not cache:
+    if cache_dir is not None and isinstance(source, WorkTreeSource) and (not cache or 2 * len(changed) > len(files)):
+        from .rebuild import rebuild  # from nothing: one increment at a time, in two processes when it pays
+
+        owners, aggregates = rebuild(source, files, cache_dir)
+    elif changed or removed or not cache:
         if changed and isinstance(source, GitRevSource):
             source.prefetch(changed)
         fresh = {rel: _parse(source, rel) for rel in changed}

@@ -33,7 +33,7 @@ TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads
 if TYPE_CHECKING:
     from typing import Any
 
-MEMO_FORMAT = 3
+MEMO_FORMAT = 4
 RACY_NS = 50_000_000
 COMMANDS = ("registry-list", "registry-info", "registry-get", "registry-history")
 GROUPS = ("_archive", "_abandoned", "_paused")
@@ -237,38 +237,65 @@ def version_files(models: list[str], name: Any) -> tuple[Any, ...] | None:
     """The stat of every metadata.json the answer rests on (of model ``name``'s version folders in the increments'
     ``models`` folders, or of every version folder for registry-list), taken BEFORE the command reads them: an edit
     made after this is seen by the next read, whatever the command itself read. None when a folder cannot be
-    listed. (Version folders added or removed change their ``models/`` folder, which the token holds.)"""
+    listed. (Version folders added or removed change their ``models/`` folder, which the token holds.)
+
+    Kept per ``models`` folder: (folder, version folder names, their metadata.json stats), each file stat'ed
+    relative to its open folder (the kernel resolves two path parts, not ten; a memo half the size to load)."""
     if name is not None and (not isinstance(name, str) or "/" in name or name.startswith(".")):
         return None
     prefix = f"{name}-v" if name is not None else ""
     out: list[Any] = []
     try:
         for folder in models:
-            _version_files(folder, prefix, out)
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                with os.scandir(fd) as entries:
+                    names = sorted(e.name for e in entries if e.name.startswith(prefix) and e.is_dir())
+                out.append((folder, tuple(names), _stats_at(fd, names)))
+            finally:
+                os.close(fd)
     except OSError:
         return None
     return tuple(out)
 
 
-def _version_files(models: str, prefix: str, out: list[Any]) -> None:
-    with os.scandir(models) as entries:
-        for entry in sorted(entries, key=lambda e: e.name):
-            if entry.name.startswith(prefix) and entry.is_dir():
-                meta = f"{entry.path}/metadata.json"
-                out.append((meta, _stat(meta)))
+def _stats_at(fd: int, names: Any) -> tuple[Any, ...]:
+    """The stat of each ``NAME/metadata.json`` under the open folder ``fd`` (None where it is missing)."""
+    stat = os.stat
+    out: list[Any] = []
+    for name in names:
+        try:
+            st = stat(f"{name}/metadata.json", dir_fd=fd)
+        except (OSError, ValueError):
+            out.append(None)
+            continue
+        out.append((st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino))
+    return tuple(out)
 
 
 def _files_unchanged(files: Any) -> bool:
     """Every metadata.json the answer rests on has the stat it had (a hand edit in place or a save by rename
     changes it)."""
-    return isinstance(files, tuple) and all(_stat(path) == st for path, st in files)
+    if not isinstance(files, tuple):
+        return False
+    for folder, names, stats in files:
+        try:
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            return False
+        try:
+            if _stats_at(fd, names) != stats:
+                return False
+        finally:
+            os.close(fd)
+    return True
 
 
 def _racy(files: tuple[Any, ...]) -> bool:
     import time
 
     now = time.time_ns()
-    return any(st is not None and now - max(st[0], st[1]) < RACY_NS for _, st in files)
+    return any(st is not None and now - max(st[0], st[1]) < RACY_NS for _, _, stats in files for st in stats)
 
 
 def _write(out: bytes) -> None:

@@ -20,7 +20,11 @@ CACHE_FORMAT = 8
 
 
 def _parse(source: Source, rel: str) -> Record:
-    raw = source.read(rel)
+    return parse_raw(source.read(rel), rel)
+
+
+def parse_raw(raw: bytes | None, rel: str) -> Record:
+    """The record of metadata file ``rel`` from its bytes (None: it was not there when read)."""
     if raw is None:
         raise NotFound(f"{rel} disappeared while reading", hint="run the command again")
     return summarize(parse_record_source(raw, rel), rel)

@@ -71,68 +71,49 @@ def sort_key(version: str) -> list[Any]:
 def summarize(meta: dict[str, Any], rel: str) -> Record:
     """The few fields list, info and the derived files need, from one metadata.json."""
     folder = rel.rsplit("/", 1)[0]
-    parts = folder.split("/")
-    history = [e for e in meta.get("stage_history") or [] if isinstance(e, dict)]
-    dep = meta.get("deprecation")
-    seqs = [
-        e.get("seq")
-        for e in [
-            *history,
-            *(a for a in meta.get("approvals") or [] if isinstance(a, dict)),
-            *([dep] if isinstance(dep, dict) else []),
-        ]
-    ]
-    art = meta.get("artifact") or {}
+    get = meta.get
+    events, n_stage = _events(meta)
+    art = get("artifact") or {}
     version = str(meta["version"])
-    key = sort_key(version)
     return {
         "name": meta["name"],
         "version": version,
-        "key": key,
-        "stage": meta.get("stage") or "dev",
-        "increment": parts[-3],
+        "key": sort_key(version),
+        "stage": get("stage") or "dev",
+        "increment": folder.split("/")[-3],
         "dir": folder,
-        "created_at": meta.get("created_at"),
-        "updated_at": meta.get("updated_at"),
-        "created_by": meta.get("created_by"),
-        "deprecated": bool(meta.get("deprecation")),
-        "metrics": metrics if isinstance(metrics := meta.get("metrics"), dict) else {},
-        "tags": list(meta.get("tags") or []),
-        "max_seq": max((q for q in seqs if isinstance(q, int)), default=0),
+        "created_at": get("created_at"),
+        "updated_at": get("updated_at"),
+        "created_by": get("created_by"),
+        "deprecated": bool(get("deprecation")),
+        "metrics": metrics if isinstance(metrics := get("metrics"), dict) else {},
+        "tags": list(get("tags") or []),
+        "max_seq": max((e[0] for e in events if isinstance(e[0], int)), default=0),
         # stage changes only, compact: what rollback targets and --date need without reading files
-        "stage_events": [
-            [
-                e.get("seq") or 0,
-                e.get("event"),
-                e.get("from"),
-                e.get("to"),
-                e.get("at"),
-                e.get("by"),
-                e.get("reason"),
-                bool(e.get("forced")),
-            ]
-            for e in history
-        ],
+        "stage_events": [[e[0] or 0, *e[1:8]] for e in events[:n_stage]],
         # every event of the version (stage changes, approvals, deprecation), as registry-history shows them
-        "events": _events(meta),
-        "lineage": lineage if isinstance(lineage := meta.get("lineage"), dict) else {},
-        "artifact": {k: art.get(k) for k in ("path", "sha256", "size_bytes", "store")},
-        "features": [f.get("name") for f in meta.get("features") or [] if isinstance(f, dict)],
-        "schema_version": meta.get("schema_version", 1),
+        "events": events,
+        "lineage": lineage if isinstance(lineage := get("lineage"), dict) else {},
+        "artifact": {"path": art.get("path"), "sha256": art.get("sha256"), "size_bytes": art.get("size_bytes"),
+                     "store": art.get("store")},
+        "features": [f.get("name") for f in get("features") or [] if isinstance(f, dict)],
+        "schema_version": get("schema_version", 1),
     }
 
 
 EVENT_FIELDS = ("seq", "event", "from", "to", "at", "by", "reason", "forced", "auto")
 
 
-def _events(meta: dict[str, Any]) -> list[list[Any]]:
-    """[seq, event, from, to, at, by, reason, forced, auto] of each event recorded in one metadata.json."""
+def _events(meta: dict[str, Any]) -> tuple[list[list[Any]], int]:
+    """[seq, event, from, to, at, by, reason, forced, auto] of each event recorded in one metadata.json, and how
+    many of them (the first ones) are stage changes."""
     out: list[list[Any]] = [
         [e.get("seq"), e.get("event"), e.get("from"), e.get("to"), e.get("at"), e.get("by"), e.get("reason"),
          bool(e.get("forced")), bool(e.get("auto"))]
         for e in meta.get("stage_history") or []
         if isinstance(e, dict)
     ]
+    n_stage = len(out)
     out += [
         [a.get("seq"), "approve", None, a.get("stage"), a.get("at"), a.get("approver"), a.get("comment"), False, False]
         for a in meta.get("approvals") or []
@@ -143,7 +124,7 @@ def _events(meta: dict[str, Any]) -> list[list[Any]]:
         out.append(
             [dep.get("seq"), "deprecate", None, None, dep.get("at"), dep.get("by"), dep.get("reason"), False, False]
         )
-    return out
+    return out, n_stage
 
 
 def aggregate(records: list[Record]) -> dict[str, Any]:

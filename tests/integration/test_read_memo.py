@@ -161,6 +161,22 @@ def test_a_hand_edit_in_place_is_seen_at_once_by_every_read(project: Path, reg: 
     assert_fresh(project)
 
 
+def test_a_metadata_file_removed_or_put_back_in_its_folder_is_seen(project: Path, reg: ModelRegistry) -> None:
+    """The memo keeps each models folder's version names and their metadata.json stats: a file removed from a
+    version folder that stays (no change to the models folder) or put back with the same bytes is seen."""
+    path = project / MODELS / "m-v1.1.0" / "metadata.json"
+    data = path.read_bytes()
+    armed(project)
+    path.unlink()  # the version folder stays: only its own listing changes
+    assert_fresh(project)
+    assert [v["version"] for v in json.loads(read_all(project)[1])["data"]["versions"]] == ["1.0.0"]
+
+    armed(project)
+    path.write_bytes(data)  # the same bytes back: a new file
+    assert_fresh(project)
+    assert [v["version"] for v in json.loads(read_all(project)[1])["data"]["versions"]] == ["1.0.0", "1.1.0"]
+
+
 def test_folder_changes_and_the_policy_file_make_the_next_read_fresh(project: Path, reg: ModelRegistry) -> None:
     armed(project)
     copy = project / MODELS / "m-v1.3.0"  # a version folder added by hand (not committed, not staged)
