@@ -7,9 +7,8 @@ exactly those paths, signed when the policy requires it.
 
 Anything that fails before the commit lands puts every file back as it was, and the index entries
 the write staged back to HEAD. The user's own staged and unstaged changes elsewhere are never
-touched: the commit names only the registry paths it wrote (gitops/direct.py, or git's own way).
-
-The dirty check and the journal helpers registry-verify uses live in ``store/dirty.py`` (re-exported here).
+touched: the commit names only the registry paths it wrote (gitops/direct.py, or git's own way). The dirty
+check and the journal helpers registry-verify uses live in ``store/dirty.py`` (re-exported here).
 """
 
 from __future__ import annotations
@@ -61,7 +60,8 @@ class Transaction:
     def __init__(
         self, layout: Layout, repo: Repo, index: Index, actor: str, git_env: dict[str, str] | None = None, *,
         adopted: list[str] | None = None, head: str | None = None, clean_state: dict[str, Any] | None = None,
-        check: write_check.ScopedCheck | None = None, sign: bool = False, git_vars: gitvars.PendingVars | None = None,
+        check: write_check.ScopedCheck | None = None, sign: bool = False,
+        git_vars: gitvars.PendingVars | None = None,
     ) -> None:
         self.layout, self.repo, self.index, self.actor = layout, repo, index, actor
         self.git_env: dict[str, str] = {} if git_env is None else git_env
@@ -74,13 +74,11 @@ class Transaction:
         self.commit_id: str | None = None
         self.warnings: list[str] = []  # for data.warnings: hook output, large artifacts
         self.metadata_written: set[str] = set()  # the metadata.json files this write wrote
-        # cache updates to make once the write has succeeded (never before: a new .specweave/ is committed whole)
-        self.after_success: list[Callable[[], None]] = []
+        self.after_success: list[Callable[[], None]] = []  # cache updates once the write succeeded, never before
         self.before_commit: list[Callable[[], None]] = []  # joined once staged (ops/stages.py)
         self._originals: dict[str, bytes | None] = {}
         self._new_dirs: list[str] = []
-        self._staged = False
-        self._journaled = False
+        self._staged = self._journaled = False
         self._journal_fd: int | None = None
         self._checked_dirs: set[str] = set()
         self._to_sync: list[str] = []  # durable files written, fsync'd by commit()
