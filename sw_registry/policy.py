@@ -6,8 +6,6 @@ Reading the file is store/index.py's ``read_policy_file``; writing it is ops/pol
 
 from __future__ import annotations
 
-import copy
-
 from .errors import ConfigError
 from .layout import POLICY_REL
 from .plain import Plain
@@ -266,6 +264,8 @@ class Policy(Plain):
 
     def model_policy(self, name: str) -> dict[str, Any]:
         """What registry-info shows as ``policy``: the model's section with resolved approvals."""
+        import copy  # only registry-info shows it: a write need not import copy
+
         out = copy.deepcopy(self.model(name))
         out["approval"] = {s: r for s in STAGES_WITH_APPROVAL if (r := self.approval(name, s)) is not None}
         out.setdefault("primary_metric", None)

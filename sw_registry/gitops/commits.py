@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import marshal
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -94,12 +93,14 @@ def _commit_with_hooks(
     paths to a temporary index again, re-hashing every byte: 12 s more for a 1 GiB artifact here).
     Our temporary index is a copy of the real one, stat data and all, with anything else the user
     staged put back to HEAD; so the commit neither hashes again nor takes the user's staged work.
-    ``git commit`` also runs git's automatic housekeeping itrepo.
+    ``git commit`` also runs git's automatic housekeeping itself.
     """
     tmp = repo.git_dir / f"sw-registry-index-{os.getpid()}"
     tmp_env = git_env({**(env or {}), "GIT_INDEX_FILE": str(tmp)})
     ours = [repo.prefix + p for p in paths]  # from the top of the work tree, as git prints paths
     try:
+        import shutil  # only this fallback path copies a file
+
         shutil.copyfile(repo.git_dir / "index", tmp)
         if head:
             staged = repo.git("diff-index", "--cached", "--name-only", "-z", "--no-renames", "HEAD", "--").stdout
@@ -342,12 +343,15 @@ def _parse_tree(body: bytes, hash_len: int) -> dict[str, tuple[str, str]]:
 
 def _tree_oid(entries: dict[str, tuple[str, str]], algo: str) -> str:
     """The id git gives the tree of ``entries``."""
-    import hashlib
-
-    from .loose import tree_body
+    from .loose import sha1_hex, tree_body
 
     body = tree_body(entries)
-    return hashlib.new(algo, b"tree %d\0" % len(body) + body).hexdigest()
+    raw = b"tree %d\0" % len(body) + body
+    if algo == "sha1":
+        return sha1_hex(raw)
+    import hashlib
+
+    return hashlib.new(algo, raw).hexdigest()
 
 
 def start_housekeeping(cwd: Path) -> None:

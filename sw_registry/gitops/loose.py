@@ -10,7 +10,6 @@ as git does, so that a ``git gc --prune`` running meanwhile keeps it.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import zlib
 from pathlib import Path
@@ -69,10 +68,21 @@ def _place(objects: Path, oid: str, write: object) -> None:
             os.unlink(tmp)
 
 
+def sha1_hex(data: bytes) -> str:
+    """The sha1 of small ``data`` by the interpreter's own module: importing hashlib loads OpenSSL's libcrypto,
+    ~5-10 ms of every write here (issue 10); hashlib where the interpreter was built without it."""
+    try:
+        return str(__import__("_sha1").sha1(data).hexdigest())
+    except ImportError:
+        import hashlib
+
+        return hashlib.sha1(data).hexdigest()
+
+
 def write_object(objects: Path, kind: str, body: bytes, level: int) -> str:
     """Write one object (unless git has it loose already) and return its id."""
     raw = f"{kind} {len(body)}\0".encode() + body
-    oid = hashlib.sha1(raw).hexdigest()
+    oid = sha1_hex(raw)
     if not _exists(object_path(objects, oid)):
         data = zlib.compress(raw, level)
         _place(objects, oid, lambda fd: _write_all(fd, data))
@@ -84,6 +94,8 @@ def write_file_blob(objects: Path, path: str, size: int, level: int) -> str:
     if size <= STREAM_ABOVE:
         with open(path, "rb") as fh:
             return write_object(objects, "blob", fh.read(), level)
+    import hashlib  # OpenSSL's sha1 for big files: several times the builtin's speed
+
     header = f"blob {size}\0".encode()
     digest = hashlib.sha1(header)
     seen = 0

@@ -4,12 +4,17 @@ and each model's aggregate for registry-list."""
 from __future__ import annotations
 
 import json
-from typing import Any, TypedDict
 
 from .. import versions as V
 from ..errors import IntegrityError
 from ..inputs import MAX_DEPTH, MAX_YAML_NODES
 from .files import parse_metadata
+
+TYPE_CHECKING = False  # typing's own flag costs an import; mypy reads this name the same way
+if TYPE_CHECKING:
+    from typing import Any, TypedDict
+else:  # a plain dict at run time: building a TypedDict class costs every process a few ms (issue 10)
+    TypedDict = dict
 
 
 class VersionRecord(TypedDict):
