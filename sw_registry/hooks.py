@@ -13,9 +13,12 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, TypeVar
 
-R = TypeVar("R")
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
+    R = TypeVar("R")
 
 # (kind, id of the registry) of the writes running in this context: kept per call context, not on the registry
 _ACTIVE: ContextVar[frozenset[tuple[str, int]]] = ContextVar("sw_registry_active_writes", default=frozenset())

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
 
 from .errors import ApprovalRequired, Deprecated, InvalidInput, InvalidTransition, NotAnApprover, UsageError
 from .plain import Plain
 
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
+    from typing import Any
+
     from .store.records import Record
 
 STAGES = ("dev", "staging", "production", "archived")

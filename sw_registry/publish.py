@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
 
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
     from .gitops import Repo
 
-R = TypeVar("R")
+    R = TypeVar("R")
 RETRIES = 3
 
 

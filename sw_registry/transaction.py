@@ -17,7 +17,6 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from .errors import GitError
 from .gitops import Repo, commit_message, gitvars, open_repo, write_lock
@@ -36,6 +35,10 @@ from .store.dirty import (  # re-exported: ops/maintenance.py and ops/verify.py 
 from .store.files import atomic_write, fsync_in_background
 from .store.index import Index, WorkTreeSource, empty_index, load_index
 from .store.links import refuse_escaping_link, refuse_escaping_links
+
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "POLICY_FILE",

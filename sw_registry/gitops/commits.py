@@ -8,7 +8,6 @@ import os
 import subprocess
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..errors import GitError
 from .run import git_env, run_git
@@ -16,6 +15,7 @@ from .run import git_env, run_git
 TREES_FILE = "sw-registry-trees"  # in the git dir: the trees the last registry commit wrote (_keep_trees)
 COMMIT_HOOKS = ("pre-commit", "prepare-commit-msg", "commit-msg", "post-commit", "post-rewrite")
 
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
     from .direct import Prepared
     from .repo import Repo

@@ -22,13 +22,13 @@ import stat
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
 from . import loose
 from .commits import runs_commit_hooks, settle_trees, trees_with
 from .gitvars import Vars, ident_line
 from .run import run_git
 
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
     from .repo import Repo
 

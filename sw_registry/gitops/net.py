@@ -7,12 +7,14 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from ..errors import GitError, RegistryError
 from .run import _STRIP_ENV, git_env
 
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
+    from typing import Any
+
     from .repo import Repo
 
 # GitPython costs 100-250 ms to import (README, "GitPython"), so only these functions import it, inside

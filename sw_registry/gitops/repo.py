@@ -10,7 +10,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from ..errors import GitError, Locked, NotAGitRepo
 from ..plain import Plain
@@ -18,7 +17,10 @@ from . import commits, history
 from .net import NetProgress, net_push
 from .run import FAST_OBJECTS, git_env, run_git
 
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
+    from typing import Any
+
     from .direct import Prepared
     from .gitvars import Vars
 

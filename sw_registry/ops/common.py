@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput, NotFound
 from ..outcomes import PlainVersion as ModelVersion  # the plain form: ModelRegistry hands out the dataclass
 from ..store.files import newer_schema_warning, parse_metadata
 
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..layout import Increment, Layout
     from ..store.index import Index
     from ..store.records import Record

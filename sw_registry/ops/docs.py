@@ -3,11 +3,12 @@ change as a diff. The text itself is rendered by sw_registry/docs.py."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from .moves import read_text_exact
 
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..store.index import Index
     from .context import Context
 

@@ -3,12 +3,13 @@ governance audit built from git history (the Registry-* trailers; its markdown i
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from .. import versions as V
 from ..errors import NotFound
 
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..outcomes import PlainHistory as History
     from ..store.index import Index
     from ..store.records import Record

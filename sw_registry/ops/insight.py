@@ -3,11 +3,10 @@ sw_registry/compare.py and sw_registry/lineage.py; here the records are gathered
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from .. import versions as V
 from .common import read_metadata
 
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
     from ..results import Comparison, Lineage
     from .context import Context

@@ -4,12 +4,14 @@ archive the version it displaces, the Registry-* trailers of a stage change, and
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from ..store.record import stage_event
 from .common import refresh_derived, rewrite_metadata
 
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..store.records import Record
     from ..transaction import Transaction
     from .context import Context

@@ -4,13 +4,15 @@ edit of registry.yaml committed as it is, and a version's signature (its metadat
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Any
 
 from .. import versions as V
 from ..errors import UsageError
 from ..layout import POLICY_REL
 
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..outcomes import PlainVersion as ModelVersion
     from ..results import ChangeResult
     from ..transaction import Transaction

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from .. import versions as V
 from ..errors import NotFound
@@ -19,15 +18,19 @@ from ..outcomes import PlainVersion as ModelVersion
 from ..policy import primary_metric_of
 from .common import read_metadata, version_of
 
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
+    from typing import Any, Concatenate, ParamSpec, TypeVar
+
     from ..store.index import Index
     from ..store.records import Record
     from .context import Context
 
+    P = ParamSpec("P")
+    T = TypeVar("T")
+
 PICKLE_FORMAT = "sw-registry-pickle"  # the artifact format of a model object the registry pickled
 Opt = str | None  # a filter of registry-list: None keeps everything
-P = ParamSpec("P")
-T = TypeVar("T")
 
 
 def warned(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from .. import versions as V
 from ..errors import AlreadyExists, BreakingChange, InvalidInput
@@ -15,8 +14,10 @@ from ..plain import Plain
 from .artifact_input import SIDE_FILES, artifact_source, reading_artifact, refuse_project_paths, requirements_text
 from .common import read_metadata, refresh_derived, target_increment, version_of, writing
 
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from typing import Any
 
     from ..layout import Increment
     from ..store.artifacts import Progress

@@ -7,7 +7,6 @@ The rules are the pure functions of lifecycle.py; each operation here reads the 
 from __future__ import annotations
 
 from contextlib import ExitStack
-from typing import TYPE_CHECKING
 
 from .. import lifecycle as L
 from .. import versions as V
@@ -15,6 +14,7 @@ from ..errors import InvalidInput, InvalidTransition, UsageError
 from .common import read_metadata, rewrite_metadata, writing
 from .moves import finish, move, move_trailers
 
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
     from ..outcomes import PlainApprove as ApproveResult
     from ..outcomes import PlainDeprecate as DeprecateResult

@@ -4,14 +4,16 @@ the problems are raised together as one ``integrity`` error."""
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
 
 from ..errors import IntegrityError, RegistryError
 from ..layout import POLICY_REL
 from ..store.files import parse_metadata
 from ..store.index import WorkTreeSource, load_index
 
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..gitops import Repo
     from ..layout import Layout
     from ..policy import Policy

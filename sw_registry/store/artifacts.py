@@ -5,10 +5,15 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
 
 from ..errors import IntegrityError, InvalidInput
 from ..stop_points import stop_point
+
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
+if TYPE_CHECKING:
+    from typing import Any, Protocol
+else:
+    Protocol = object  # the interface is for mypy; at run time a plain base (no typing import)
 
 CHUNK = 4 * 1024 * 1024
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)

@@ -12,13 +12,15 @@ import json
 import marshal
 import os
 import sys
-from typing import TYPE_CHECKING, Any
 
 from .. import lineage
 from ..layout import CATALOG_FILE, LINEAGE_FILE, Layout
 from . import yamlout
 
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..layout import Increment
     from ..transaction import Transaction
     from .records import Record

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import TYPE_CHECKING, Any
 
 from ..errors import DirtyRegistry, RegistryError
 from ..layout import POLICY_REL
 from . import worktree_state
 
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..gitops import Repo
     from ..layout import Layout
     from .index import Index

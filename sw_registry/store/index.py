@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from ..errors import NotFound
 from ..layout import Layout
@@ -26,6 +25,10 @@ from .record_cache import (
 from .records import EVENT_FIELDS, Record, aggregate, summarize
 from .records import _sorted as _sorted
 from .sources import GitRevSource, Source, WorkTreeSource
+
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
+if TYPE_CHECKING:
+    from typing import Any
 
 # the names other modules import from here
 __all__ = [

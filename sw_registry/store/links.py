@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 
 from ..errors import IntegrityError
 from ..layout import HIDDEN_GROUPS, INCREMENTS, SPECWEAVE
 
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
     from ..gitops import Repo
     from ..layout import Layout

@@ -13,10 +13,13 @@ import re
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from ..errors import ConfigError, IntegrityError, InvalidInput, RegistryError, StoreError
 from .artifacts import CHUNK
+
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
+if TYPE_CHECKING:
+    from typing import Any
 
 # option names that hold secrets: credentials come from the environment or profiles, never registry.yaml
 _SECRET_WORDS = ("secret", "password", "passwd", "token", "credential", "access_key", "account_key", "private_key")

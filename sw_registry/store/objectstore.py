@@ -27,13 +27,16 @@ import os
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from ..errors import ConfigError, IntegrityError
 from .artifacts import CHUNK, Progress, _folder_files, _hash_file, combined_sha256
 
 # the store client and the configuration checks (object_fs.py); importable from here as before
 from .object_fs import CONCURRENCY, MAX_PARTS, MIN_PART, ObjectStore, check_options, check_url, is_git, redact
+
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "CONCURRENCY",

@@ -17,20 +17,21 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from .record_cache import _parse, _records_dir, _shard, _store_marshal, ensure_ignored, parse_raw
 from .records import _sorted
 from .sources import WorkTreeSource
 
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
+    from typing import Any
+
     from .records import Record
     from .sources import Source
 
-FORK_MIN_FILES = 2000  # below this, a second process costs more than it saves
+    Acc = dict[str, Any]  # what one model's records fold into (marshal-able, for the child's pipe): _fold, finish
 
-# what one model's records fold into (marshal-able, for the child's pipe): see _fold and finish
-Acc = dict[str, Any]
+FORK_MIN_FILES = 2000  # below this, a second process costs more than it saves
 
 
 def rebuild(source: Source, files: dict[str, Any], cache_dir: Path | None) -> tuple[dict[str, str], dict[str, Any]]:

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
+if TYPE_CHECKING:
+    from typing import Any
+
 
 
 def stage_event(

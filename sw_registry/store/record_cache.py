@@ -9,12 +9,15 @@ import os
 import sys
 from collections.abc import Set as AbstractSet
 from pathlib import Path
-from typing import Any
 
 from ..errors import NotFound
 from .files import atomic_write
 from .records import Record, _sorted, parse_record_source, summarize
 from .sources import Source
+
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
+if TYPE_CHECKING:
+    from typing import Any
 
 CACHE_FORMAT = 8
 

@@ -11,11 +11,14 @@ import os
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from pathlib import Path
-from typing import Any
 
 from .record_cache import _load_marshal, _parse, _records_dir, _shard, _store_marshal, _store_records
 from .records import Record, _sorted
 from .sources import Source
+
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
+if TYPE_CHECKING:
+    from typing import Any
 
 SUMMARY = "summary.light"  # not ``*.marshal``: the full cache files' readers skip it
 

@@ -16,11 +16,13 @@ import marshal
 import re
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from .files import atomic_write
 
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..gitops import Repo
     from ..layout import Layout
 

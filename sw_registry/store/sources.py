@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Protocol
 
 from ..layout import Layout
 
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
+    from typing import Any, Protocol
+
     from ..gitops import Repo
+else:
+    Protocol = object  # the interface is for mypy; at run time a plain base (no typing import)
 
 
 class Source(Protocol):

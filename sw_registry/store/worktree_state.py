@@ -30,18 +30,21 @@ import os
 import sys
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
 
 from .files import atomic_write
 
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..gitops import Repo
     from ..layout import Layout
+
+    Snapshot = dict[str, Any]
 
 STATE_FORMAT = 3
 RACY_NS = 20_000_000
 FILE_NAME = "worktree-state.marshal"
-Snapshot = dict[str, Any]
 Fp = tuple[int, int, int, int]
 
 

@@ -26,12 +26,14 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
 from ..layout import POLICY_REL
 from . import worktree_state as W
 
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..gitops import Repo
     from ..layout import Layout
     from .index import Index

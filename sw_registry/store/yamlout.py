@@ -13,7 +13,10 @@ import functools
 import json
 import math
 import re
-from typing import Any
+
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
+if TYPE_CHECKING:
+    from typing import Any
 
 # a string YAML reads back as that string when written bare: starts with a letter, no special characters,
 # and not one of YAML 1.1's boolean or null words

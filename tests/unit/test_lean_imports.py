@@ -4,7 +4,7 @@ Each command runs in a subprocess of its own, through the console script's entry
 that write ``sorted(sys.modules)`` at exit. Not a timing test: it checks names. ``dataclasses`` (and with it
 ``inspect``, ``ast``, ``dis``, ``tokenize``) is for the Python API's return types only (outcomes.py),
 ``packaging`` only for unusual version spellings (versions.py), Typer/Click/rich only for help, prompts and
-human output.
+human output, ``typing`` only for mypy (``TYPE_CHECKING = False`` blocks).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ raise SystemExit(code)
 
 # imported by no CLI register, promote or read: the API's dataclasses, and what comes with them
 SHED = ("dataclasses", "inspect", "ast", "dis", "tokenize", "packaging", "packaging.version", "sw_registry.model",
-        "sw_registry.results", "typer", "click", "rich", "git", "yaml")
+        "sw_registry.results", "typer", "click", "rich", "git", "yaml", "typing")
 # imported by no CLI register of a small non-pickle file nor promote: the MLflow mirror without a tracking URI,
 # the object store for an artifact kept in git, and the stdlib modules only they or a temporary folder need
 WRITE_SHED = ("sw_registry.mlflow_mirror", "sw_registry.mlflow_server", "sw_registry.store.objectstore",
