@@ -13,9 +13,12 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from sw_registry.registry import ModelRegistry
 
 INCREMENT = "0042-fraud-detection"
 IDENTITY = {
@@ -65,6 +68,20 @@ def make_project(path: Path, increments: tuple[str, ...] = (INCREMENT,), active:
     git(path, "add", "-A")
     git(path, "commit", "-q", "-m", "project")
     return path
+
+
+OLD_INCREMENT, NEW_INCREMENT = "0001-old", "0002-new"
+
+
+def two_increment_registry(tmp_path: Path, make_artifact: Callable[..., Path]) -> ModelRegistry:
+    """Model m: 1.0.0 in increment 0001-old, 1.0.1 in 0002-new (the active one), through the API."""
+    from sw_registry.registry import ModelRegistry
+
+    project = make_project(tmp_path / "p", increments=(OLD_INCREMENT, NEW_INCREMENT), active=NEW_INCREMENT)
+    reg = ModelRegistry(root=project)
+    reg.register_model("m", str(make_artifact(b"a")), version="1.0.0", increment=OLD_INCREMENT)
+    reg.register_model("m", str(make_artifact(b"b")), version="1.0.1", increment=NEW_INCREMENT)
+    return reg
 
 
 @pytest.fixture

@@ -16,18 +16,15 @@ from sw_registry.registry import ModelRegistry
 from sw_registry.store.index import WorkTreeSource, load_index
 from sw_registry.store.record_cache import _records_dir
 from sw_registry.store.record_summary import SUMMARY, light
-from tests.conftest import git, make_project
+from tests.conftest import NEW_INCREMENT, OLD_INCREMENT, git, two_increment_registry
 
-OLD, NEW = "0001-old", "0002-new"
+OLD, NEW = OLD_INCREMENT, NEW_INCREMENT
 
 
 @pytest.fixture
 def reg(tmp_path: Path, make_artifact) -> ModelRegistry:  # type: ignore[no-untyped-def]
     """Model m with versions in two increments, one of them in production (so rollback has a target)."""
-    project = make_project(tmp_path / "p", increments=(OLD, NEW), active=NEW)
-    reg = ModelRegistry(root=project)
-    reg.register_model("m", str(make_artifact(b"a")), version="1.0.0", increment=OLD)
-    reg.register_model("m", str(make_artifact(b"b")), version="1.0.1", increment=NEW)
+    reg = two_increment_registry(tmp_path, make_artifact)
     reg.register_model("other", str(make_artifact(b"o")), version="1.0.0", increment=NEW)
     for version in ("1.0.0", "1.0.1"):
         reg.promote_model("m", version, to_stage="staging")

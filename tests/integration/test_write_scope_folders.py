@@ -11,18 +11,15 @@ import pytest
 from sw_registry.errors import RegistryError
 from sw_registry.registry import ModelRegistry
 from sw_registry.store import worktree_state
-from tests.conftest import git, make_project
+from tests.conftest import NEW_INCREMENT, OLD_INCREMENT, git, two_increment_registry
 
-OLD, NEW = "0001-old", "0002-new"
+OLD, NEW = OLD_INCREMENT, NEW_INCREMENT
 INCS = Path(".specweave/increments")
 
 
 @pytest.fixture
 def reg(tmp_path: Path, make_artifact) -> ModelRegistry:  # type: ignore[no-untyped-def]
-    project = make_project(tmp_path / "p", increments=(OLD, NEW), active=NEW)
-    reg = ModelRegistry(root=project)
-    reg.register_model("m", str(make_artifact(b"a")), version="1.0.0", increment=OLD)
-    reg.register_model("m", str(make_artifact(b"b")), version="1.0.1", increment=NEW)
+    reg = two_increment_registry(tmp_path, make_artifact)
     reg.promote_model("m", "1.0.1", to_stage="staging")  # the last write left a stat snapshot
     return reg
 
