@@ -41,19 +41,9 @@ if TYPE_CHECKING:
     from typing import Any
 
 __all__ = [
-    "POLICY_FILE",
-    "Transaction",
-    "actor_identity",
-    "check_repo",
-    "clear_journal",
-    "dirty_paths",
-    "dirty_paths_for_write",
-    "dirty_refusal",
-    "journal_paths",
-    "owned_by_journal",
-    "refuse_escaping_link",
-    "refuse_escaping_links",
-    "transaction",
+    "POLICY_FILE", "Transaction", "actor_identity", "check_repo", "clear_journal", "dirty_paths",
+    "dirty_paths_for_write", "dirty_refusal", "journal_paths", "owned_by_journal", "refuse_escaping_link",
+    "refuse_escaping_links", "transaction",
 ]
 
 

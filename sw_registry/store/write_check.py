@@ -196,11 +196,13 @@ class ScopedCheck:
         return [f"{inc}/{key}"] if old.get(key, False) != entry or self._recent(entry) else []
 
     def verify(self, todo: list[str]) -> None:
+        """Refuse what git sees changed at ``todo``. Not ``dirty_paths``: it widens to a full status when a journal
+        exists, meant for a killed write's (which sends a write to the full check at ``start``); in the middle of
+        this write the journal is this write's own, and a status that found nothing would then refuse the user's
+        unrelated files, depending only on whether the files checked were written within the racy window."""
         if todo:
-            from .dirty import dirty_paths
-
             status = self.repo.changed_paths(paths=sorted(set(todo)))
-            self._refuse(dirty_paths(self.repo, self.layout, self.docs_path, status=status))
+            self._refuse(sorted({p for _status, p in status if self.layout.is_registry_path(p, self.docs_path)}))
 
     def _refuse(self, dirty: list[str]) -> None:
         dirty = [p for p in dirty if not self.owned(p)]
