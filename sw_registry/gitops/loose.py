@@ -44,28 +44,22 @@ def _exists(path: Path) -> bool:
         return path.exists()
 
 
-def _place(objects: Path, oid: str, write: object) -> None:
-    """Create ``oid``'s file through a temporary file that ``write(fd)`` fills; never replace an existing one."""
-    final = object_path(objects, oid)
-    folder = final.parent
-    folder.mkdir(exist_ok=True)
+def _new_temp(folder: Path) -> tuple[Path, int]:
+    """A temporary object file in ``folder`` (git's ``tmp_obj_`` prefix, which ``git gc`` knows to clear)."""
     tmp = folder / f"tmp_obj_{os.getpid()}_{os.urandom(4).hex()}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+    return tmp, os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+
+
+def _settle(tmp: Path, final: Path) -> None:
+    """Link the finished ``tmp`` to its object's name (renamed where links fail); never replace an existing one."""
+    final.parent.mkdir(exist_ok=True)
     try:
-        try:
-            write(fd)  # type: ignore[operator]
-        finally:
-            os.close(fd)
-        try:
-            os.link(tmp, final)
-        except FileExistsError:
-            pass  # written meanwhile by someone else: same id, same content
-        except OSError:
-            if not final.exists():
-                os.replace(tmp, final)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        os.link(tmp, final)
+    except FileExistsError:
+        pass  # written meanwhile by someone else: same id, same content
+    except OSError:
+        if not final.exists():
+            os.replace(tmp, final)
 
 
 def sha1_hex(data: bytes) -> str:
@@ -83,9 +77,19 @@ def write_object(objects: Path, kind: str, body: bytes, level: int) -> str:
     """Write one object (unless git has it loose already) and return its id."""
     raw = f"{kind} {len(body)}\0".encode() + body
     oid = sha1_hex(raw)
-    if not _exists(object_path(objects, oid)):
-        data = zlib.compress(raw, level)
-        _place(objects, oid, lambda fd: _write_all(fd, data))
+    final = object_path(objects, oid)
+    if not _exists(final):
+        final.parent.mkdir(exist_ok=True)
+        tmp, fd = _new_temp(final.parent)
+        try:
+            try:
+                _write_all(fd, zlib.compress(raw, level))
+            finally:
+                os.close(fd)
+            _settle(tmp, final)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
     return oid
 
 
@@ -96,29 +100,34 @@ def write_file_blob(objects: Path, path: str, size: int, level: int) -> str:
             return write_object(objects, "blob", fh.read(), level)
     import hashlib  # OpenSSL's sha1 for big files: several times the builtin's speed
 
+    # one pass: what is hashed is what is compressed, so the object always holds the bytes its id names, even
+    # if the file changed while it was read (git writes a streamed object the same way: to a temporary file in
+    # the objects folder, named once its id is known)
     header = f"blob {size}\0".encode()
-    digest = hashlib.sha1(header)
-    seen = 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(CHUNK):
-            digest.update(chunk)
-            seen += len(chunk)
-    if seen != size:
-        raise OSError(f"{path} changed while it was being committed")
-    oid = digest.hexdigest()
-    if _exists(object_path(objects, oid)):
+    digest, packer = hashlib.sha1(header), zlib.compressobj(level)
+    tmp, fd = _new_temp(objects)
+    try:
+        try:
+            _write_all(fd, packer.compress(header))
+            seen = 0
+            with open(path, "rb") as fh:
+                while chunk := fh.read(CHUNK):
+                    digest.update(chunk)
+                    seen += len(chunk)
+                    _write_all(fd, packer.compress(chunk))
+            _write_all(fd, packer.flush())
+        finally:
+            os.close(fd)
+        if seen != size:
+            raise OSError(f"{path} changed while it was being committed")
+        oid = digest.hexdigest()
+        final = object_path(objects, oid)
+        if not _exists(final):
+            _settle(tmp, final)
         return oid
-
-    def stream(fd: int) -> None:
-        packer = zlib.compressobj(level)
-        _write_all(fd, packer.compress(header))
-        with open(path, "rb") as fh:
-            while chunk := fh.read(CHUNK):
-                _write_all(fd, packer.compress(chunk))
-        _write_all(fd, packer.flush())
-
-    _place(objects, oid, stream)
-    return oid
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
 
 
 def tree_body(entries: dict[str, tuple[str, str]]) -> bytes:

@@ -170,6 +170,23 @@ def test_loose_objects_honour_core_loose_compression(project: Path, tmp_path: Pa
     git(project, "fsck", "--strict", "--no-progress")
 
 
+
+def test_a_file_over_the_stream_size_is_stored_as_git_hash_object_stores_it(project: Path, tmp_path: Path) -> None:
+    """Files over loose.STREAM_ABOVE are hashed and compressed in one pass, in chunks: the id is git's own, the
+    object reads back byte for byte, and no temporary object file is left in the objects folder."""
+    from sw_registry.gitops.loose import STREAM_ABOVE
+
+    art = tmp_path / "big.bin"
+    art.write_bytes(os.urandom(STREAM_ABOVE) * 2 + b"tail")  # two chunks and a bit
+    expected = subprocess.run(["git", "hash-object", str(art)], cwd=project, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    ModelRegistry(root=project).register_model("m", str(art), version="1.0.0")
+    assert git(project, "rev-parse", f"HEAD:{MODELS}/m-v1.0.0/big.bin").strip() == expected
+    stored = subprocess.run(["git", "cat-file", "blob", expected], cwd=project, capture_output=True, check=True)
+    assert stored.stdout == art.read_bytes()
+    assert not list((project / ".git" / "objects").rglob("tmp_obj_*"))
+    git(project, "fsck", "--strict", "--no-progress")
+
 def test_an_object_git_already_has_is_not_written_again(project: Path, tmp_path: Path) -> None:
     art = tmp_path / "model.bin"
     art.write_bytes(b"the same bytes\n")
