@@ -20,11 +20,16 @@ import pytest
 
 from tests.conftest import INCREMENT
 
+# Only what the command itself imports counts: a machine's site-packages may import modules before any of ours
+# run (a .pth file that imports certifi brings typing, re, pathlib and tempfile into every process), and those are
+# the interpreter's cost, the same for `python -c pass`.
 WRAPPER = """
-import atexit, sys
+import sys
+before = set(sys.modules)
+import atexit
 def dump():
     with open(sys.argv[1], "w") as fh:
-        fh.write("\\n".join(sorted(sys.modules)))
+        fh.write("\\n".join(sorted(set(sys.modules) - before)))
 atexit.register(dump)
 from sw_registry.cli.entry import main
 code = main(sys.argv[2:])
