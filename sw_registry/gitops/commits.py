@@ -7,17 +7,17 @@ import marshal
 import os
 import subprocess
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 
 from ..errors import GitError
-from .run import git_env, run_git
+from .housekeeping import after_commit, start_housekeeping
+from .run import defer, git_env, run_git
 
 TREES_FILE = "sw-registry-trees"  # in the git dir: the trees the last registry commit wrote (_keep_trees)
 COMMIT_HOOKS = ("pre-commit", "prepare-commit-msg", "commit-msg", "post-commit", "post-rewrite")
 
 TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
-    from .direct import Prepared
+    from .direct import IndexUpdate, Prepared
     from .repo import Repo
 
 
@@ -52,16 +52,14 @@ def commit(
     if prepared is not None:
         from .direct import land
 
-        proc = land(repo, prepared, git_env(env))
+        landed = land(repo, prepared, git_env(env))
         written = prepared.trees
-        if proc.returncode != 0 and proc.args[1] == "update-index":  # HEAD moved: the journal covers the index
-            raise GitError(
-                "the commit was made but git's index could not be updated: "
-                + (proc.stdout + proc.stderr).decode("utf-8", "replace").strip(),
-                hint="run 'sw-registry registry-verify --repair' to put the index in line with HEAD",
-            )
-        if proc.returncode == 0:
-            start_housekeeping(repo.root)
+        if isinstance(landed, subprocess.CompletedProcess):  # update-ref refused: nothing moved
+            proc = landed
+        else:  # HEAD moved; git updates its index while we finish (``run.settle`` waits for it)
+            update, config = landed, prepared.config
+            defer(lambda: _indexed(repo, update, config))
+            proc = subprocess.CompletedProcess(update.proc.args, 0, b"", b"")
     elif runs_commit_hooks(repo):
         proc = _commit_with_hooks(repo, message, paths, env, head, sign=sign)
     else:
@@ -82,6 +80,18 @@ def commit(
         raise GitError("git commit reported success but HEAD did not move", hint="run 'git status' and retry")
     _keep_trees(repo, new_head, written)
     return new_head, output
+
+
+def _indexed(repo: Repo, update: IndexUpdate, config: dict[str, str | None]) -> None:
+    """Wait for a landed commit's index update; then git's automatic housekeeping, as after ``git commit``."""
+    proc = update.wait()
+    if proc.returncode != 0:  # HEAD moved: the journal (kept) covers the index
+        raise GitError(
+            "the commit was made but git's index could not be updated: "
+            + (proc.stdout + proc.stderr).decode("utf-8", "replace").strip(),
+            hint="run 'sw-registry registry-verify --repair' to put the index in line with HEAD",
+        )
+    after_commit(repo, config)
 
 
 def _commit_with_hooks(
@@ -352,31 +362,3 @@ def _tree_oid(entries: dict[str, tuple[str, str]], algo: str) -> str:
     import hashlib
 
     return hashlib.new(algo, raw).hexdigest()
-
-
-def start_housekeeping(cwd: Path) -> None:
-    """Start git's automatic housekeeping, as ``git commit`` does after each commit, without waiting for it.
-
-    ``git maintenance run --auto`` (git 2.29+; with an older git this does nothing) decides by the user's own
-    gc.* and maintenance.* settings whether anything is due, and usually exits at once. It runs detached, in its own
-    session, with nothing on the terminal; our -c settings are not passed on, so a repack keeps git's compression.
-    """
-    env = {k: v for k, v in git_env().items() if k not in ("GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT")}
-    _HOUSEKEEPING[:] = [p for p in _HOUSEKEEPING if p.poll() is None]  # reap the ones that finished
-    try:
-        proc = subprocess.Popen(
-            ["git", "maintenance", "run", "--auto", "--quiet"],
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    except OSError:
-        return
-    _HOUSEKEEPING.append(proc)  # it may outlive this process: then init reaps it
-
-
-_HOUSEKEEPING: list[subprocess.Popen[bytes]] = []
-

@@ -280,6 +280,33 @@ def open_repo(root: Path) -> Repo:
     return Repo(toplevel=top, git_dir=git_dir, common_dir=common, prefix=prefix, root=root, hooks_dir=hooks)
 
 
+def check_repo(repo: Repo, *, allow_detached: bool, branch_policy: str | None, check_index_lock: bool = True) -> None:
+    """Refuse a write where git is mid-operation, HEAD is detached (unless allowed), the branch is not the policy's,
+    or git's index.lock is there."""
+    what = repo.operation_in_progress()
+    if what:
+        raise GitError(
+            f"{what} is in progress in this repository",
+            hint="finish or abort it (git merge --abort / git rebase --abort) and run the command again",
+        )
+    branch = repo.branch()
+    if branch is None and not allow_detached:
+        raise GitError(
+            "HEAD is detached; a registry write would land on no branch",
+            hint="check out a branch (git switch main), or pass --allow-detached",
+        )
+    if branch_policy and branch != branch_policy:
+        raise GitError(
+            f"registry writes may only land on branch {branch_policy!r} (registry.yaml), not {branch!r}",
+            hint=f"git switch {branch_policy}, or change 'branch' in .specweave/registry.yaml",
+        )
+    if check_index_lock and repo.index_lock().exists():
+        raise GitError(
+            "git's index.lock exists: another git command is running, or one was killed",
+            hint="wait for it; if none is running, 'sw-registry registry-verify --repair' clears a stale lock",
+        )
+
+
 @contextmanager
 def write_lock(repo: Repo, timeout: float | None = None) -> Iterator[None]:
     """Exclusive registry write lock: a flock'd file in the git dir (released by the kernel on kill -9)."""

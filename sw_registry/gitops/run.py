@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import GitError, NotAGitRepo
@@ -18,6 +19,22 @@ BIG_FILE_THRESHOLD = "64m"
 FAST_OBJECTS = ("-c", "pack.compression=0", "-c", f"core.bigFileThreshold={BIG_FILE_THRESHOLD}")
 LOCK_NAME = "sw-registry.lock"
 COMMIT_HOOKS = ("pre-commit", "prepare-commit-msg", "commit-msg", "post-commit", "post-rewrite")
+
+
+# git work a write left running, waited for before git runs again and before the write ends (``settle``): the index
+# update of a commit that landed (gitops/direct.py), so that the write's own Python work overlaps it
+_UNSETTLED: list[Callable[[], None]] = []
+
+
+def defer(wait: Callable[[], None]) -> None:
+    """Note git work running in the background; ``wait`` waits for it and raises ``GitError`` if it failed."""
+    _UNSETTLED.append(wait)
+
+
+def settle() -> None:
+    """Wait for every piece of git work ``defer`` noted (in order); the first that failed raises."""
+    while _UNSETTLED:
+        _UNSETTLED.pop(0)()
 
 
 def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -42,6 +59,8 @@ def run_git(
         from ..errors import InvalidInput
 
         raise InvalidInput("a value passed to git contains a NUL byte", hint="remove the NUL character")
+    if _UNSETTLED:  # never two gits at the index at once (index.lock)
+        settle()
     try:
         proc = subprocess.run(
             ["git", *args], cwd=cwd, input=input, capture_output=True, env=env or git_env(), check=False

@@ -167,8 +167,9 @@ def scan(layout: Layout, docs_rel: str, repo: Repo, metadata: dict[str, Any] | N
     }
 
 
-def refresh(snapshot: Snapshot, layout: Layout, repo: Repo, rels: Iterable[str]) -> Snapshot:
-    """``snapshot`` after a write changed ``rels`` (files or folders): only their entries are stat'ed again."""
+def refresh(snapshot: Snapshot, layout: Layout, repo: Repo, rels: Iterable[str], *, index: bool = True) -> Snapshot:
+    """``snapshot`` after a write changed ``rels`` (files or folders): only their entries are stat'ed again.
+    ``index=False``: git's index is still being updated; ``with_index`` completes the snapshot once it is."""
     root = str(layout.root)
     top = dict(snapshot["top"])
     increments = dict(snapshot["increments"])
@@ -205,14 +206,14 @@ def refresh(snapshot: Snapshot, layout: Layout, repo: Repo, rels: Iterable[str])
         increments[inc] = _increment(root, inc, None)
     for inc in [i for i in increments if i not in known]:
         del increments[inc]
-    return {
-        **snapshot,
-        "taken": time.time_ns(),
-        "head": repo.head_commit(),
-        "index": index_fp(repo),
-        "top": top,
-        "increments": increments,
-    }
+    fresh = {**snapshot, "taken": time.time_ns(), "head": repo.head_commit(), "top": top, "increments": increments}
+    return with_index(fresh, repo) if index else fresh
+
+
+def with_index(snapshot: Snapshot, repo: Repo) -> Snapshot:
+    """``snapshot`` with the stat and checksum of git's index now (taken after the files': an index written after
+    ``taken`` is only "racy" when it has no checksum, see ``index_moved``)."""
+    return {**snapshot, "index": index_fp(repo)}
 
 
 def _newest(value: Any) -> int:
