@@ -312,7 +312,7 @@ def transaction(
     not count as dirty, and those that differ from HEAD are in ``tx.adopted``.
     """
     pending = gitvars.start(layout.root)  # runs while git finds the repository
-    repo = open_repo(layout.root)
+    repo = open_repo(layout.root, pending)  # plain repositories without a git process (gitops/discover.py)
     who, env = actor_identity(repo, actor, pending)
     refuse_escaping_links(layout, repo)
     with write_lock(repo):
@@ -374,7 +374,10 @@ def _finish(tx: Transaction, layout: Layout, repo: Repo) -> None:
         if tx.check is not None:
             tx.clean_state = tx.check.merged()
         if tx.clean_state is not None:  # the registry matches HEAD again: the next write's check is cheap
-            snapshot = worktree_state.refresh(tx.clean_state, layout, repo, tx.paths, index=False)
+            # HEAD is our commit (update-ref moved it from where the write began), or where the write began; a
+            # commit someone made meanwhile outside our lock only makes the next write check in full
+            head = tx.commit_id or tx.head
+            snapshot = worktree_state.refresh(tx.clean_state, layout, repo, tx.paths, index=False, head=head)
     finally:
         try:
             settle()  # git's index has our paths: or GitError, the journal kept for registry-verify --repair

@@ -75,7 +75,8 @@ def commit(
             hint = "a git hook refused the commit; fix what it reports (its output is in details.hook_output)"
         raise GitError(f"git commit failed: {output}", hint=hint, details={"hook_output": output})
     output = (proc.stdout + proc.stderr).decode("utf-8", "replace").strip()  # what hooks printed
-    new_head = repo.head_commit()
+    # update-ref moved HEAD from ``head`` to our prepared commit, or failed: no need to read it back
+    new_head = prepared.commit if prepared is not None else repo.head_commit()
     if not new_head or new_head == head:
         raise GitError("git commit reported success but HEAD did not move", hint="run 'git status' and retry")
     _keep_trees(repo, new_head, written)

@@ -167,9 +167,12 @@ def scan(layout: Layout, docs_rel: str, repo: Repo, metadata: dict[str, Any] | N
     }
 
 
-def refresh(snapshot: Snapshot, layout: Layout, repo: Repo, rels: Iterable[str], *, index: bool = True) -> Snapshot:
+def refresh(
+    snapshot: Snapshot, layout: Layout, repo: Repo, rels: Iterable[str], *, index: bool = True, head: str | None = None
+) -> Snapshot:
     """``snapshot`` after a write changed ``rels`` (files or folders): only their entries are stat'ed again.
-    ``index=False``: git's index is still being updated; ``with_index`` completes the snapshot once it is."""
+    ``index=False``: git's index is still being updated; ``with_index`` completes the snapshot once it is. ``head``:
+    HEAD's commit when the caller knows it (the write's own commit), else read."""
     root = str(layout.root)
     top = dict(snapshot["top"])
     increments = dict(snapshot["increments"])
@@ -206,7 +209,8 @@ def refresh(snapshot: Snapshot, layout: Layout, repo: Repo, rels: Iterable[str],
         increments[inc] = _increment(root, inc, None)
     for inc in [i for i in increments if i not in known]:
         del increments[inc]
-    fresh = {**snapshot, "taken": time.time_ns(), "head": repo.head_commit(), "top": top, "increments": increments}
+    head = head or repo.head_commit()
+    fresh = {**snapshot, "taken": time.time_ns(), "head": head, "top": top, "increments": increments}
     return with_index(fresh, repo) if index else fresh
 
 
