@@ -5,8 +5,9 @@ only those paths replaced: ``commits.head_trees``) and the commit object as loos
 as ``git add`` and ``git commit-tree`` would (a test compares the ids). ``land`` then moves HEAD with ``git
 update-ref`` from the commit the write began on (refused if it moved: compare-and-swap, with git's reflog) and
 puts the paths in git's index with one ``git update-index`` (their ids, and their stat data: git's index stays
-as ``git add`` leaves it). Objects, then the ref, then the index: a write killed in between leaves its journal,
-and ``registry-verify --repair`` puts the paths back as HEAD has them.
+as ``git add`` leaves it), which runs while the write finishes its own work (``IndexUpdate``; ``run.settle`` waits
+for it before the journal is cleared and the lock released). Objects, then the ref, then the index: a write
+killed in between leaves its journal, and ``registry-verify --repair`` puts the paths back as HEAD has them.
 
 Where git would do something of its own the commit goes git's way instead (``prepare`` returns None): commit
 hooks, signing (``require_signed``), a sha256 repository, content filters or line-ending conversion (any
