@@ -251,9 +251,12 @@ def head_trees(
     return trees, kept
 
 
-def settle_trees(trees: dict[str, dict[str, tuple[str, str]]], algo: str) -> list[tuple[str, str]]:
+def settle_trees(
+    trees: dict[str, dict[str, tuple[str, str]]], algo: str, bodies: dict[str, bytes] | None = None
+) -> list[tuple[str, str]]:
     """Give each folder of ``trees`` its id bottom-up (a folder's tree before its parent's, whose entry it
-    becomes; an empty folder is dropped, as git keeps none): (folder, id) in the order to write them."""
+    becomes; an empty folder is dropped, as git keeps none): (folder, id) in the order to write them. ``bodies``
+    gets each folder's tree object body (to write it without serialising it again)."""
     order = sorted(trees, key=lambda d: (-d.count("/") if d else 1, d))
     settled = []
     for d in order:
@@ -263,10 +266,10 @@ def settle_trees(trees: dict[str, dict[str, tuple[str, str]]], algo: str) -> lis
             if not entries:
                 trees[parent].pop(name, None)
                 continue
-            oid = _tree_oid(entries, algo)
+            oid = _tree_oid(entries, algo, d, bodies)
             trees[parent][name] = ("40000", oid)
         else:
-            oid = _tree_oid(entries, algo)
+            oid = _tree_oid(entries, algo, d, bodies)
         settled.append((d, oid))
     return settled
 
@@ -352,11 +355,15 @@ def _parse_tree(body: bytes, hash_len: int) -> dict[str, tuple[str, str]]:
     return out
 
 
-def _tree_oid(entries: dict[str, tuple[str, str]], algo: str) -> str:
-    """The id git gives the tree of ``entries``."""
+def _tree_oid(
+    entries: dict[str, tuple[str, str]], algo: str, folder: str = "", bodies: dict[str, bytes] | None = None
+) -> str:
+    """The id git gives the tree of ``entries`` (its body kept in ``bodies[folder]`` when given)."""
     from .loose import sha1_hex, tree_body
 
     body = tree_body(entries)
+    if bodies is not None:
+        bodies[folder] = body
     raw = b"tree %d\0" % len(body) + body
     if algo == "sha1":
         return sha1_hex(raw)

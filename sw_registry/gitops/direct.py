@@ -140,9 +140,10 @@ def prepare(
     if any(mode == "40000" for mode, _oid in old.values()):
         return None  # a folder of HEAD's replaced: its old entries would stay in the index; git's way is simpler
     objects = repo.common_dir / "objects"
-    settled = settle_trees(trees, "sha1")  # bottom-up: the last is the top folder's
-    for d, _oid in settled:
-        loose.write_object(objects, "tree", loose.tree_body(trees[d]), level)
+    bodies: dict[str, bytes] = {}
+    settled = settle_trees(trees, "sha1", bodies)  # bottom-up: the last is the top folder's
+    for d, oid in settled:
+        loose.write_object(objects, "tree", bodies[d], level, oid)
     tree = settled[-1][1]
     body = loose.commit_body(tree, head, author, committer, message.encode("utf-8"))
     commit = loose.write_object(objects, "commit", body, level)

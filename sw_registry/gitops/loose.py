@@ -105,10 +105,10 @@ def sha1_hex(data: bytes) -> str:
         return hashlib.sha1(data).hexdigest()
 
 
-def write_object(objects: Path, kind: str, body: bytes, level: int) -> str:
-    """Write one object (unless git has it loose already) and return its id."""
+def write_object(objects: Path, kind: str, body: bytes, level: int, oid: str | None = None) -> str:
+    """Write one object (unless git has it loose already) and return its id (``oid``: the id, already computed)."""
     raw = f"{kind} {len(body)}\0".encode() + body
-    oid = sha1_hex(raw)
+    oid = oid or sha1_hex(raw)
     folder = f"{objects}/{oid[:2]}"
     final = f"{folder}/{oid[2:]}"
     if not _exists(final):
