@@ -377,7 +377,8 @@ def _finish(tx: Transaction, layout: Layout, repo: Repo) -> None:
             # HEAD is our commit (update-ref moved it from where the write began), or where the write began; a
             # commit someone made meanwhile outside our lock only makes the next write check in full
             head = tx.commit_id or tx.head
-            snapshot = worktree_state.refresh(tx.clean_state, layout, repo, tx.paths, index=False, head=head)
+            fresh = worktree_state.refresh(tx.clean_state, layout, repo, tx.paths, index=False, head=head)
+            snapshot = worktree_state.dumped(fresh)
     finally:
         try:
             settle()  # git's index has our paths: or GitError, the journal kept for registry-verify --repair
@@ -386,6 +387,6 @@ def _finish(tx: Transaction, layout: Layout, repo: Repo) -> None:
             raise
         tx.end()
     if snapshot is not None:
-        worktree_state.save(layout, worktree_state.with_index(snapshot, repo))
+        worktree_state.save_dumped(layout, snapshot, repo)
     else:
         worktree_state.forget(layout)

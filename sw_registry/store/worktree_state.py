@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
     Snapshot = dict[str, Any]
 
-STATE_FORMAT = 3
+STATE_FORMAT = 4  # 4: a write saves the index stat after the rest (``save_dumped``)
 RACY_NS = 20_000_000
 FILE_NAME = "worktree-state.marshal"
 Fp = tuple[int, int, int, int]
@@ -171,8 +171,8 @@ def refresh(
     snapshot: Snapshot, layout: Layout, repo: Repo, rels: Iterable[str], *, index: bool = True, head: str | None = None
 ) -> Snapshot:
     """``snapshot`` after a write changed ``rels`` (files or folders): only their entries are stat'ed again.
-    ``index=False``: git's index is still being updated; ``with_index`` completes the snapshot once it is. ``head``:
-    HEAD's commit when the caller knows it (the write's own commit), else read."""
+    ``index=False``: git's index is still being updated (``dumped`` and ``save_dumped`` complete the snapshot).
+    ``head``: HEAD's commit when the caller knows it (the write's own commit), else read."""
     root = str(layout.root)
     top = dict(snapshot["top"])
     increments = dict(snapshot["increments"])
@@ -211,13 +211,9 @@ def refresh(
         del increments[inc]
     head = head or repo.head_commit()
     fresh = {**snapshot, "taken": time.time_ns(), "head": head, "top": top, "increments": increments}
-    return with_index(fresh, repo) if index else fresh
+    return {**fresh, "index": index_fp(repo)} if index else fresh
 
 
-def with_index(snapshot: Snapshot, repo: Repo) -> Snapshot:
-    """``snapshot`` with the stat and checksum of git's index now (taken after the files': an index written after
-    ``taken`` is only "racy" when it has no checksum, see ``index_moved``)."""
-    return {**snapshot, "index": index_fp(repo)}
 
 
 def _newest(value: Any) -> int:
@@ -250,14 +246,36 @@ def changed(before: Snapshot | None, now: Snapshot) -> list[str] | None:
 
 
 def load(layout: Layout) -> Snapshot | None:
+    """The last snapshot: one marshalled dict, or (a write's ``save_dumped``) the dict without ``index`` followed by
+    the index's stat."""
+    import io
+
     try:
-        data = marshal.loads((layout.cache_dir / FILE_NAME).read_bytes())
+        stream = io.BytesIO((layout.cache_dir / FILE_NAME).read_bytes())
+        data = marshal.load(stream)
+        if isinstance(data, dict) and "index" not in data:
+            data["index"] = marshal.load(stream)
     except (OSError, EOFError, ValueError, TypeError):
         return None
     return data if isinstance(data, dict) else None
 
 
 def save(layout: Layout, snapshot: Snapshot) -> None:
+    _write(layout, marshal.dumps(snapshot))
+
+
+def dumped(snapshot: Snapshot) -> bytes:
+    """``snapshot`` marshalled but for git's index: made while git still updates the index (``save_dumped``)."""
+    return marshal.dumps({k: v for k, v in snapshot.items() if k != "index"})
+
+
+def save_dumped(layout: Layout, data: bytes, repo: Repo) -> None:
+    """Save a snapshot ``dumped`` made, with the stat and checksum of git's index now (taken after the files': an
+    index written after ``taken`` is only "racy" when it has no checksum, see ``index_moved``)."""
+    _write(layout, data + marshal.dumps(index_fp(repo)))
+
+
+def _write(layout: Layout, data: bytes) -> None:
     from .index import ensure_ignored
 
     path = layout.cache_dir / FILE_NAME
@@ -265,7 +283,7 @@ def save(layout: Layout, snapshot: Snapshot) -> None:
         if not path.parent.is_dir():
             path.parent.mkdir(parents=True, exist_ok=True)
             ensure_ignored(path.parent)
-        atomic_write(path, marshal.dumps(snapshot), durable=False)
+        atomic_write(path, data, durable=False)
     except OSError:
         pass  # a read-only checkout: every write then runs the full git status
 
