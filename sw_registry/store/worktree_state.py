@@ -264,7 +264,7 @@ def load(layout: Layout) -> Snapshot | None:
             snapshot = marshal.loads(data)
     except (OSError, EOFError, ValueError, TypeError):
         return None
-    return snapshot if isinstance(snapshot, dict) else None
+    return snapshot if isinstance(snapshot, dict) and "index" in snapshot else None
 
 
 def save(layout: Layout, snapshot: Snapshot) -> None:

@@ -31,3 +31,17 @@ def test_a_truncated_file_is_no_snapshot(project: Path, make_artifact) -> None:
     data = path.read_bytes()
     path.write_bytes(data[: len(data) - 3])
     assert W.load(layout) is None
+
+
+def test_a_snapshot_without_the_index_stat_is_no_snapshot(project: Path, make_artifact) -> None:
+    """A file some other layout wrote (the dict alone): the next write checks in full rather than fail."""
+    import marshal
+
+    ModelRegistry(root=project).register_model("m", str(make_artifact()), version="1.0.0")
+    layout = Layout(project)
+    snapshot = W.load(layout)
+    assert snapshot is not None
+    (layout.cache_dir / W.FILE_NAME).write_bytes(marshal.dumps({k: v for k, v in snapshot.items() if k != "index"}))
+    assert W.load(layout) is None
+    ModelRegistry(root=project).promote_model("m", "1.0.0", to_stage="staging")
+    assert W.load(layout) is not None
