@@ -13,13 +13,15 @@ check and the journal helpers registry-verify uses live in ``store/dirty.py`` (r
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import GitError
-from .gitops import Repo, commit_message, gitvars, open_repo, write_lock
+from .gitops import Repo, commit_message, gitvars, open_repo, settle, write_lock
+from .gitops.repo import check_repo  # re-exported: the repository checks every write makes
 from .layout import Layout
 from .stop_points import stop_point
 from .store import worktree_state, write_check
@@ -293,31 +295,6 @@ def actor_identity(
     return actor or ident[1], {}
 
 
-def check_repo(repo: Repo, *, allow_detached: bool, branch_policy: str | None, check_index_lock: bool = True) -> None:
-    what = repo.operation_in_progress()
-    if what:
-        raise GitError(
-            f"{what} is in progress in this repository",
-            hint="finish or abort it (git merge --abort / git rebase --abort) and run the command again",
-        )
-    branch = repo.branch()
-    if branch is None and not allow_detached:
-        raise GitError(
-            "HEAD is detached; a registry write would land on no branch",
-            hint="check out a branch (git switch main), or pass --allow-detached",
-        )
-    if branch_policy and branch != branch_policy:
-        raise GitError(
-            f"registry writes may only land on branch {branch_policy!r} (registry.yaml), not {branch!r}",
-            hint=f"git switch {branch_policy}, or change 'branch' in .specweave/registry.yaml",
-        )
-    if check_index_lock and repo.index_lock().exists():
-        raise GitError(
-            "git's index.lock exists: another git command is running, or one was killed",
-            hint="wait for it; if none is running, 'sw-registry registry-verify --repair' clears a stale lock",
-        )
-
-
 @contextmanager
 def transaction(
     layout: Layout,
@@ -335,7 +312,7 @@ def transaction(
     not count as dirty, and those that differ from HEAD are in ``tx.adopted``.
     """
     pending = gitvars.start(layout.root)  # runs while git finds the repository
-    repo = open_repo(layout.root)
+    repo = open_repo(layout.root, pending)  # plain repositories without a git process (gitops/discover.py)
     who, env = actor_identity(repo, actor, pending)
     refuse_escaping_links(layout, repo)
     with write_lock(repo):
@@ -378,16 +355,38 @@ def transaction(
             yield tx
         except BaseException:
             worktree_state.forget(layout)
+            with contextlib.suppress(GitError):
+                settle()  # a landed commit's index update: finished before the lock is released
             if tx.commit_id is None and repo.head_commit() == head:
                 tx.rollback(head)
                 tx.end()
             raise
-        tx.end()
+        _finish(tx, layout, repo)
+
+
+def _finish(tx: Transaction, layout: Layout, repo: Repo) -> None:
+    """After a write's body: its caches, then (git's index update of the commit having run meanwhile: gitops/direct.py)
+    wait for git, clear the journal, and keep the snapshot the next write's dirty check starts from."""
+    snapshot = None
+    try:
         for update in tx.after_success:
             update()
         if tx.check is not None:
             tx.clean_state = tx.check.merged()
         if tx.clean_state is not None:  # the registry matches HEAD again: the next write's check is cheap
-            worktree_state.save(layout, worktree_state.refresh(tx.clean_state, layout, repo, tx.paths))
-        else:
+            # HEAD is our commit (update-ref moved it from where the write began), or where the write began; a
+            # commit someone made meanwhile outside our lock only makes the next write check in full
+            head = tx.commit_id or tx.head
+            fresh = worktree_state.refresh(tx.clean_state, layout, repo, tx.paths, index=False, head=head)
+            snapshot = worktree_state.dumped(fresh)
+    finally:
+        try:
+            settle()  # git's index has our paths: or GitError, the journal kept for registry-verify --repair
+        except GitError:
             worktree_state.forget(layout)
+            raise
+        tx.end()
+    if snapshot is not None:
+        worktree_state.save_dumped(layout, snapshot, repo)
+    else:
+        worktree_state.forget(layout)

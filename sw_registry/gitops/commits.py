@@ -7,17 +7,17 @@ import marshal
 import os
 import subprocess
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 
 from ..errors import GitError
-from .run import git_env, run_git
+from .housekeeping import after_commit, start_housekeeping
+from .run import defer, git_env, run_git
 
 TREES_FILE = "sw-registry-trees"  # in the git dir: the trees the last registry commit wrote (_keep_trees)
 COMMIT_HOOKS = ("pre-commit", "prepare-commit-msg", "commit-msg", "post-commit", "post-rewrite")
 
 TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
-    from .direct import Prepared
+    from .direct import IndexUpdate, Prepared
     from .repo import Repo
 
 
@@ -52,16 +52,14 @@ def commit(
     if prepared is not None:
         from .direct import land
 
-        proc = land(repo, prepared, git_env(env))
+        landed = land(repo, prepared, git_env(env))
         written = prepared.trees
-        if proc.returncode != 0 and proc.args[1] == "update-index":  # HEAD moved: the journal covers the index
-            raise GitError(
-                "the commit was made but git's index could not be updated: "
-                + (proc.stdout + proc.stderr).decode("utf-8", "replace").strip(),
-                hint="run 'sw-registry registry-verify --repair' to put the index in line with HEAD",
-            )
-        if proc.returncode == 0:
-            start_housekeeping(repo.root)
+        if isinstance(landed, subprocess.CompletedProcess):  # update-ref refused: nothing moved
+            proc = landed
+        else:  # HEAD moved; git updates its index while we finish (``run.settle`` waits for it)
+            update, config = landed, prepared.config
+            defer(lambda: _indexed(repo, update, config))
+            proc = subprocess.CompletedProcess(update.proc.args, 0, b"", b"")
     elif runs_commit_hooks(repo):
         proc = _commit_with_hooks(repo, message, paths, env, head, sign=sign)
     else:
@@ -77,11 +75,24 @@ def commit(
             hint = "a git hook refused the commit; fix what it reports (its output is in details.hook_output)"
         raise GitError(f"git commit failed: {output}", hint=hint, details={"hook_output": output})
     output = (proc.stdout + proc.stderr).decode("utf-8", "replace").strip()  # what hooks printed
-    new_head = repo.head_commit()
+    # update-ref moved HEAD from ``head`` to our prepared commit, or failed: no need to read it back
+    new_head = prepared.commit if prepared is not None else repo.head_commit()
     if not new_head or new_head == head:
         raise GitError("git commit reported success but HEAD did not move", hint="run 'git status' and retry")
     _keep_trees(repo, new_head, written)
     return new_head, output
+
+
+def _indexed(repo: Repo, update: IndexUpdate, config: dict[str, str | None]) -> None:
+    """Wait for a landed commit's index update; then git's automatic housekeeping, as after ``git commit``."""
+    proc = update.wait()
+    if proc.returncode != 0:  # HEAD moved: the journal (kept) covers the index
+        raise GitError(
+            "the commit was made but git's index could not be updated: "
+            + (proc.stdout + proc.stderr).decode("utf-8", "replace").strip(),
+            hint="run 'sw-registry registry-verify --repair' to put the index in line with HEAD",
+        )
+    after_commit(repo, config)
 
 
 def _commit_with_hooks(
@@ -240,9 +251,12 @@ def head_trees(
     return trees, kept
 
 
-def settle_trees(trees: dict[str, dict[str, tuple[str, str]]], algo: str) -> list[tuple[str, str]]:
+def settle_trees(
+    trees: dict[str, dict[str, tuple[str, str]]], algo: str, bodies: dict[str, bytes] | None = None
+) -> list[tuple[str, str]]:
     """Give each folder of ``trees`` its id bottom-up (a folder's tree before its parent's, whose entry it
-    becomes; an empty folder is dropped, as git keeps none): (folder, id) in the order to write them."""
+    becomes; an empty folder is dropped, as git keeps none): (folder, id) in the order to write them. ``bodies``
+    gets each folder's tree object body (to write it without serialising it again)."""
     order = sorted(trees, key=lambda d: (-d.count("/") if d else 1, d))
     settled = []
     for d in order:
@@ -252,10 +266,10 @@ def settle_trees(trees: dict[str, dict[str, tuple[str, str]]], algo: str) -> lis
             if not entries:
                 trees[parent].pop(name, None)
                 continue
-            oid = _tree_oid(entries, algo)
+            oid = _tree_oid(entries, algo, d, bodies)
             trees[parent][name] = ("40000", oid)
         else:
-            oid = _tree_oid(entries, algo)
+            oid = _tree_oid(entries, algo, d, bodies)
         settled.append((d, oid))
     return settled
 
@@ -341,42 +355,18 @@ def _parse_tree(body: bytes, hash_len: int) -> dict[str, tuple[str, str]]:
     return out
 
 
-def _tree_oid(entries: dict[str, tuple[str, str]], algo: str) -> str:
-    """The id git gives the tree of ``entries``."""
+def _tree_oid(
+    entries: dict[str, tuple[str, str]], algo: str, folder: str = "", bodies: dict[str, bytes] | None = None
+) -> str:
+    """The id git gives the tree of ``entries`` (its body kept in ``bodies[folder]`` when given)."""
     from .loose import sha1_hex, tree_body
 
     body = tree_body(entries)
+    if bodies is not None:
+        bodies[folder] = body
     raw = b"tree %d\0" % len(body) + body
     if algo == "sha1":
         return sha1_hex(raw)
     import hashlib
 
     return hashlib.new(algo, raw).hexdigest()
-
-
-def start_housekeeping(cwd: Path) -> None:
-    """Start git's automatic housekeeping, as ``git commit`` does after each commit, without waiting for it.
-
-    ``git maintenance run --auto`` (git 2.29+; with an older git this does nothing) decides by the user's own
-    gc.* and maintenance.* settings whether anything is due, and usually exits at once. It runs detached, in its own
-    session, with nothing on the terminal; our -c settings are not passed on, so a repack keeps git's compression.
-    """
-    env = {k: v for k, v in git_env().items() if k not in ("GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT")}
-    _HOUSEKEEPING[:] = [p for p in _HOUSEKEEPING if p.poll() is None]  # reap the ones that finished
-    try:
-        proc = subprocess.Popen(
-            ["git", "maintenance", "run", "--auto", "--quiet"],
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    except OSError:
-        return
-    _HOUSEKEEPING.append(proc)  # it may outlive this process: then init reaps it
-
-
-_HOUSEKEEPING: list[subprocess.Popen[bytes]] = []
-

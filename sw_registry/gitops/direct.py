@@ -5,8 +5,9 @@ only those paths replaced: ``commits.head_trees``) and the commit object as loos
 as ``git add`` and ``git commit-tree`` would (a test compares the ids). ``land`` then moves HEAD with ``git
 update-ref`` from the commit the write began on (refused if it moved: compare-and-swap, with git's reflog) and
 puts the paths in git's index with one ``git update-index`` (their ids, and their stat data: git's index stays
-as ``git add`` leaves it). Objects, then the ref, then the index: a write killed in between leaves its journal,
-and ``registry-verify --repair`` puts the paths back as HEAD has them.
+as ``git add`` leaves it), which runs while the write finishes its own work (``IndexUpdate``; ``run.settle`` waits
+for it before the journal is cleared and the lock released). Objects, then the ref, then the index: a write
+killed in between leaves its journal, and ``registry-verify --repair`` puts the paths back as HEAD has them.
 
 Where git would do something of its own the commit goes git's way instead (``prepare`` returns None): commit
 hooks, signing (``require_signed``), a sha256 repository, content filters or line-ending conversion (any
@@ -30,6 +31,8 @@ from .run import run_git
 
 TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from .repo import Repo
 
 BIG_FILE_BYTES = 64 * 1024 * 1024  # run.BIG_FILE_THRESHOLD: bigger files go git's way
@@ -39,10 +42,14 @@ Trees = dict[str, dict[str, tuple[str, str]]]
 class Prepared:
     """A commit written but not yet on HEAD: its id, the commit it follows, and what the index gets."""
 
-    __slots__ = ("commit", "head", "index_paths", "subject", "trees")
+    __slots__ = ("commit", "config", "head", "index_paths", "subject", "trees")
 
-    def __init__(self, commit: str, head: str | None, subject: str, index_paths: list[str], trees: Trees) -> None:
+    def __init__(
+        self, commit: str, head: str | None, subject: str, index_paths: list[str], trees: Trees,
+        config: dict[str, str | None],
+    ) -> None:
         self.commit, self.head, self.subject, self.index_paths, self.trees = commit, head, subject, index_paths, trees
+        self.config = config  # git's settings (``git var -l``): whether housekeeping may be due
 
 
 def usable(repo: Repo, vars: Vars | None, ours: Sequence[str]) -> bool:
@@ -133,25 +140,56 @@ def prepare(
     if any(mode == "40000" for mode, _oid in old.values()):
         return None  # a folder of HEAD's replaced: its old entries would stay in the index; git's way is simpler
     objects = repo.common_dir / "objects"
-    settled = settle_trees(trees, "sha1")  # bottom-up: the last is the top folder's
-    for d, _oid in settled:
-        loose.write_object(objects, "tree", loose.tree_body(trees[d]), level)
+    bodies: dict[str, bytes] = {}
+    settled = settle_trees(trees, "sha1", bodies)  # bottom-up: the last is the top folder's
+    for d, oid in settled:
+        loose.write_object(objects, "tree", bodies[d], level, oid)
     tree = settled[-1][1]
     body = loose.commit_body(tree, head, author, committer, message.encode("utf-8"))
     commit = loose.write_object(objects, "commit", body, level)
     index_paths = sorted({*staged, *gone})
-    return Prepared(commit, head, message.split("\n", 1)[0], index_paths, trees)
+    return Prepared(commit, head, message.split("\n", 1)[0], index_paths, trees, vars.config)
 
 
-def land(repo: Repo, made: Prepared, env: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
-    """Move HEAD to the prepared commit (only from the commit the write began on), then update git's index for
-    our paths; returns the failing git's result, if one failed (update-index's only once HEAD moved)."""
+PIPE_BYTES = 65536  # what a pipe holds on Linux: a list this long is written before git starts reading it
+
+
+class IndexUpdate:
+    """``git update-index`` of a landed commit's paths, running while the write finishes its own work; ``wait``
+    waits for it (before the journal is cleared and the lock released: ``run.settle``)."""
+
+    __slots__ = ("proc", "rest")
+
+    def __init__(self, cwd: Path, listed: bytes, env: dict[str, str]) -> None:
+        # --info-only: the blobs are written; git reads each file's stat data (and id) as ``git add`` would
+        args = ["git", "update-index", "--add", "--remove", "--replace", "--info-only", "-z", "--stdin"]
+        pipe = subprocess.PIPE
+        self.rest: bytes | None = listed
+        if len(listed) <= PIPE_BYTES:  # the list goes into a pipe of our own whole: nothing left to feed later
+            r, w = os.pipe()
+            try:
+                os.write(w, listed)
+            finally:
+                os.close(w)
+            self.rest = None
+            try:
+                self.proc = subprocess.Popen(args, cwd=cwd, env=env, stdin=r, stdout=pipe, stderr=pipe)
+            finally:
+                os.close(r)
+        else:
+            self.proc = subprocess.Popen(args, cwd=cwd, env=env, stdin=pipe, stdout=pipe, stderr=pipe)
+
+    def wait(self) -> subprocess.CompletedProcess[bytes]:
+        out, err = self.proc.communicate(self.rest)
+        return subprocess.CompletedProcess(self.proc.args, self.proc.returncode, out, err)
+
+
+def land(repo: Repo, made: Prepared, env: dict[str, str]) -> subprocess.CompletedProcess[bytes] | IndexUpdate:
+    """Move HEAD to the prepared commit (only from the commit the write began on), then start the update of git's
+    index for our paths; returns update-ref's result if it failed, else the running index update."""
     reflog = f"commit: {made.subject}" if made.head else f"commit (initial): {made.subject}"
     moved = run_git(repo.root, "update-ref", "-m", reflog, "HEAD", made.commit, made.head or "", env=env, check=False)
     if moved.returncode != 0:
         return moved
-    # --info-only: the blobs are written; git reads each file's stat data (and id) as ``git add`` would
     listed = b"".join(p.encode("utf-8", "surrogateescape") + b"\0" for p in made.index_paths)
-    args = ("update-index", "--add", "--remove", "--replace", "--info-only", "-z", "--stdin")
-    return run_git(repo.toplevel, *args, input=listed, env=env, check=False)
-
+    return IndexUpdate(repo.toplevel, listed, env)

@@ -22,9 +22,25 @@ if TYPE_CHECKING:
     from typing import Any
 
     from .direct import Prepared
-    from .gitvars import Vars
+    from .gitvars import PendingVars, Vars
 
 LOCK_NAME = "sw-registry.lock"
+_LOOSE_REF = re.compile(r"refs/[A-Za-z0-9._/-]+")
+_OID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
+def _read_small(path: str) -> str | None:
+    """A small file's text (HEAD, a loose ref), None when it is missing or unreadable."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        return os.read(fd, 4096).decode("utf-8", "replace")
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 class Repo(Plain):
@@ -52,7 +68,10 @@ class Repo(Plain):
     # -- state ---------------------------------------------------------------------
     def head_ref(self) -> str | None:
         """'refs/heads/main', or None when HEAD is detached."""
-        text = (self.git_dir / "HEAD").read_text(encoding="utf-8").strip()
+        text = _read_small(f"{self.git_dir}/HEAD")
+        if text is None:
+            raise FileNotFoundError(self.git_dir / "HEAD")
+        text = text.strip()
         return text[5:].strip() if text.startswith("ref:") else None
 
     def branch(self) -> str | None:
@@ -62,12 +81,9 @@ class Repo(Plain):
     def head_commit(self) -> str | None:
         """HEAD's commit id (None on an unborn branch): read from the ref file when it is a loose ref."""
         ref = self.head_ref()
-        if ref is not None and re.fullmatch(r"refs/[A-Za-z0-9._/-]+", ref) and ".." not in ref:
-            try:
-                text = (self.common_dir / ref).read_text(encoding="ascii").strip()
-            except (OSError, UnicodeDecodeError):
-                text = ""
-            if re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", text):
+        if ref is not None and _LOOSE_REF.fullmatch(ref) and ".." not in ref:
+            text = (_read_small(f"{self.common_dir}/{ref}") or "").strip()
+            if _OID.fullmatch(text):
                 return text
         proc = self.git("rev-parse", "-q", "--verify", "HEAD^{commit}", check=False)
         return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
@@ -247,8 +263,15 @@ class Repo(Plain):
         history.blob_to_file(self, oid, dest)
 
 
-def open_repo(root: Path) -> Repo:
-    """The repository holding ``root``; refuses bare repositories and folders outside git."""
+def open_repo(root: Path, pending: PendingVars | None = None) -> Repo:
+    """The repository holding ``root``; refuses bare repositories and folders outside git. With ``pending`` (git's
+    settings, being read), the plain case is answered from the file system (discover.py), the rest by git."""
+    if pending is not None:
+        from .discover import plain_repo
+
+        found = plain_repo(root, pending)
+        if found is not None:
+            return _repo(root, *found)
     proc = run_git(
         root,
         "rev-parse",
@@ -273,11 +296,42 @@ def open_repo(root: Path) -> Repo:
     if not common.is_absolute():
         common = (root / common).resolve()
     top = Path(lines[3]).resolve()
-    rel = os.path.relpath(root.resolve(), top)
-    prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
     hooks = Path(lines[4]) if len(lines) > 4 else git_dir / "hooks"
     hooks = hooks if hooks.is_absolute() else (root / hooks).resolve()
+    return _repo(root, top, git_dir, common, hooks)
+
+
+def _repo(root: Path, top: Path, git_dir: Path, common: Path, hooks: Path) -> Repo:
+    rel = os.path.relpath(root.resolve(), top)
+    prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
     return Repo(toplevel=top, git_dir=git_dir, common_dir=common, prefix=prefix, root=root, hooks_dir=hooks)
+
+
+def check_repo(repo: Repo, *, allow_detached: bool, branch_policy: str | None, check_index_lock: bool = True) -> None:
+    """Refuse a write where git is mid-operation, HEAD is detached (unless allowed), the branch is not the policy's,
+    or git's index.lock is there."""
+    what = repo.operation_in_progress()
+    if what:
+        raise GitError(
+            f"{what} is in progress in this repository",
+            hint="finish or abort it (git merge --abort / git rebase --abort) and run the command again",
+        )
+    branch = repo.branch()
+    if branch is None and not allow_detached:
+        raise GitError(
+            "HEAD is detached; a registry write would land on no branch",
+            hint="check out a branch (git switch main), or pass --allow-detached",
+        )
+    if branch_policy and branch != branch_policy:
+        raise GitError(
+            f"registry writes may only land on branch {branch_policy!r} (registry.yaml), not {branch!r}",
+            hint=f"git switch {branch_policy}, or change 'branch' in .specweave/registry.yaml",
+        )
+    if check_index_lock and repo.index_lock().exists():
+        raise GitError(
+            "git's index.lock exists: another git command is running, or one was killed",
+            hint="wait for it; if none is running, 'sw-registry registry-verify --repair' clears a stale lock",
+        )
 
 
 @contextmanager

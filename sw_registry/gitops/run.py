@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import GitError, NotAGitRepo
@@ -18,6 +20,54 @@ BIG_FILE_THRESHOLD = "64m"
 FAST_OBJECTS = ("-c", "pack.compression=0", "-c", f"core.bigFileThreshold={BIG_FILE_THRESHOLD}")
 LOCK_NAME = "sw-registry.lock"
 COMMIT_HOOKS = ("pre-commit", "prepare-commit-msg", "commit-msg", "post-commit", "post-rewrite")
+
+
+# git work a write left running, waited for before git runs again and before the write ends (``settle``): the index
+# update of a commit that landed (gitops/direct.py), so that the write's own Python work overlaps it
+_UNSETTLED: list[_Once] = []
+
+
+class _Once:
+    """A wait that runs once, whichever thread asks first; every caller gets its error."""
+
+    __slots__ = ("error", "lock", "ran", "wait")
+
+    def __init__(self, wait: Callable[[], None]) -> None:
+        import threading  # subprocess has imported it already
+
+        self.wait, self.lock, self.ran = wait, threading.Lock(), False
+        self.error: BaseException | None = None
+
+    def __call__(self) -> None:
+        with self.lock:
+            if not self.ran:
+                self.ran = True
+                try:
+                    self.wait()
+                except BaseException as exc:
+                    self.error = exc
+        if self.error is not None:
+            raise self.error
+
+
+def defer(wait: Callable[[], None]) -> None:
+    """Note git work running in the background; ``wait`` waits for it and raises ``GitError`` if it failed."""
+    _UNSETTLED.append(_Once(wait))
+
+
+def settle() -> None:
+    """Wait for every piece of git work ``defer`` noted, in order; the first that failed raises (once taken off the
+    list: a later git call does not raise it again)."""
+    while _UNSETTLED:
+        try:
+            once = _UNSETTLED[0]
+        except IndexError:  # another thread took the last one meanwhile
+            return
+        try:
+            once()
+        finally:
+            with contextlib.suppress(ValueError):
+                _UNSETTLED.remove(once)
 
 
 def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -42,6 +92,8 @@ def run_git(
         from ..errors import InvalidInput
 
         raise InvalidInput("a value passed to git contains a NUL byte", hint="remove the NUL character")
+    if _UNSETTLED:  # never two gits at the index at once (index.lock)
+        settle()
     try:
         proc = subprocess.run(
             ["git", *args], cwd=cwd, input=input, capture_output=True, env=env or git_env(), check=False

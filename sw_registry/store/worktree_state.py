@@ -42,9 +42,10 @@ if TYPE_CHECKING:
 
     Snapshot = dict[str, Any]
 
-STATE_FORMAT = 3
+STATE_FORMAT = 4  # 4: a write saves the index stat apart from the rest (``save_dumped``)
 RACY_NS = 20_000_000
 FILE_NAME = "worktree-state.marshal"
+TWO_PIECES = b"sw-registry worktree state, index first\n"  # starts a file ``save_dumped`` wrote
 Fp = tuple[int, int, int, int]
 
 
@@ -167,8 +168,12 @@ def scan(layout: Layout, docs_rel: str, repo: Repo, metadata: dict[str, Any] | N
     }
 
 
-def refresh(snapshot: Snapshot, layout: Layout, repo: Repo, rels: Iterable[str]) -> Snapshot:
-    """``snapshot`` after a write changed ``rels`` (files or folders): only their entries are stat'ed again."""
+def refresh(
+    snapshot: Snapshot, layout: Layout, repo: Repo, rels: Iterable[str], *, index: bool = True, head: str | None = None
+) -> Snapshot:
+    """``snapshot`` after a write changed ``rels`` (files or folders): only their entries are stat'ed again.
+    ``index=False``: git's index is still being updated (``dumped`` and ``save_dumped`` complete the snapshot).
+    ``head``: HEAD's commit when the caller knows it (the write's own commit), else read."""
     root = str(layout.root)
     top = dict(snapshot["top"])
     increments = dict(snapshot["increments"])
@@ -205,14 +210,11 @@ def refresh(snapshot: Snapshot, layout: Layout, repo: Repo, rels: Iterable[str])
         increments[inc] = _increment(root, inc, None)
     for inc in [i for i in increments if i not in known]:
         del increments[inc]
-    return {
-        **snapshot,
-        "taken": time.time_ns(),
-        "head": repo.head_commit(),
-        "index": index_fp(repo),
-        "top": top,
-        "increments": increments,
-    }
+    head = head or repo.head_commit()
+    fresh = {**snapshot, "taken": time.time_ns(), "head": head, "top": top, "increments": increments}
+    return {**fresh, "index": index_fp(repo)} if index else fresh
+
+
 
 
 def _newest(value: Any) -> int:
@@ -245,14 +247,42 @@ def changed(before: Snapshot | None, now: Snapshot) -> list[str] | None:
 
 
 def load(layout: Layout) -> Snapshot | None:
+    """The last snapshot: one marshalled dict (``save``), or (a write's ``save_dumped``) ``TWO_PIECES``, the index's
+    stat, then the dict without it."""
     try:
-        data = marshal.loads((layout.cache_dir / FILE_NAME).read_bytes())
+        data = (layout.cache_dir / FILE_NAME).read_bytes()
+        if data.startswith(TWO_PIECES):
+            import io
+
+            head = io.BytesIO(data)
+            head.seek(len(TWO_PIECES))
+            index = marshal.load(head)  # a short tuple; the big dict below is read by ``loads``, ~8x faster
+            snapshot = marshal.loads(memoryview(data)[head.tell() :])
+            if isinstance(snapshot, dict):
+                snapshot["index"] = index
+        else:
+            snapshot = marshal.loads(data)
     except (OSError, EOFError, ValueError, TypeError):
         return None
-    return data if isinstance(data, dict) else None
+    return snapshot if isinstance(snapshot, dict) and "index" in snapshot else None
 
 
 def save(layout: Layout, snapshot: Snapshot) -> None:
+    _write(layout, marshal.dumps(snapshot))
+
+
+def dumped(snapshot: Snapshot) -> bytes:
+    """``snapshot`` marshalled but for git's index: made while git still updates the index (``save_dumped``)."""
+    return marshal.dumps({k: v for k, v in snapshot.items() if k != "index"})
+
+
+def save_dumped(layout: Layout, data: bytes, repo: Repo) -> None:
+    """Save a snapshot ``dumped`` made, with the stat and checksum of git's index now (taken after the files': an
+    index written after ``taken`` is only "racy" when it has no checksum, see ``index_moved``)."""
+    _write(layout, TWO_PIECES + marshal.dumps(index_fp(repo)) + data)
+
+
+def _write(layout: Layout, data: bytes) -> None:
     from .index import ensure_ignored
 
     path = layout.cache_dir / FILE_NAME
@@ -260,7 +290,7 @@ def save(layout: Layout, snapshot: Snapshot) -> None:
         if not path.parent.is_dir():
             path.parent.mkdir(parents=True, exist_ok=True)
             ensure_ignored(path.parent)
-        atomic_write(path, marshal.dumps(snapshot), durable=False)
+        atomic_write(path, data, durable=False)
     except OSError:
         pass  # a read-only checkout: every write then runs the full git status
 

@@ -269,7 +269,9 @@ def test_only_big_artifacts_skip_zlib_everything_else_is_compressed(project: Pat
 def test_a_write_starts_gits_automatic_housekeeping_detached_and_silent(project: Path, make_artifact,
                                                                         tmp_path: Path) -> None:
     from tests.conftest import run_cli
+    from tests.reliability.test_housekeeping import fill_objects_17
 
+    fill_objects_17(project, 28)  # git's loose-object estimate over its limit: housekeeping is due (issue 10)
     trace = tmp_path / "trace.txt"
     r = run_cli(project, "registry-register", "m", "--artifact", str(make_artifact()), "--json",
                 env={"GIT_TRACE": str(trace)})
