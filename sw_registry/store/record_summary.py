@@ -72,14 +72,17 @@ class ModelView:
         """The model's light records in version order, after ``guard`` checked its folders; cache files, the
         layer and the summary are written again where they changed."""
         kept, summary, changed = self._read_summary()
-        entries = {rel: entry for _, rels in summary.values() for rel, entry in rels.items()}
+        entries: dict[str, Any] = {}
+        for _, rels in summary.values():
+            entries.update(rels)
         layered = {rel: got for _, part in self._layer.values() for rel, got in part.items()}
         entries.update({rel: (fp, light(rec)) for rel, (fp, rec) in layered.items()})  # newer than the file
-        fps = guard(self.name, set(entries))
+        marker = f"/models/{self.name}-v"  # the check finds folders named so itself: it is told the others
+        fps = guard(self.name, {rel for rel in entries if marker not in rel})
         valid = {rel for rel, fp in fps.items() if (got := entries.get(rel)) is not None and got[0] == fp}
         self.fresh = {rel: _parse(self.source, rel) for rel in fps if rel not in valid}
         mine_fresh = [rel for rel, rec in self.fresh.items() if rec["name"] == self.name]
-        self.fps = {rel: fps[rel] for rel in (*valid, *mine_fresh)}
+        self.fps = fps if not self.fresh else {rel: fps[rel] for rel in (*valid, *mine_fresh)}
         self._full.update({rel: got[1] for rel, got in layered.items() if rel in valid})
         self._full.update({rel: self.fresh[rel] for rel in mine_fresh})
         now = {s: have for s, (_, rels) in summary.items() if (have := rels.keys() & valid)}  # by shard, no parsing
@@ -115,14 +118,20 @@ class ModelView:
         return held
 
     def _lights(self) -> list[dict[str, Any]]:
-        recs = []
+        """The light records of ``now``, shard by shard (each shard's summary entries in version order: the sort
+        merges a few sorted runs); built inline, since a write builds one for every version of the model."""
+        name, cut, recs = self.name, -len("/metadata.json"), []
         for shard, have in self.now.items():
             inc, rels = shard.rsplit("%", 1)[-1], self._summary[shard][1]
             part: dict[str, Any] = self._layer.get(shard, (0, {}))[1]
-            # each entry's records are kept in version order: the sort merges a few sorted runs
-            recs += [_light_record(self.name, rel, inc, got[1]) for rel, got in rels.items()
-                     if rel in have and rel not in part]
-            recs += [_light_record(self.name, rel, inc, light(got[1])) for rel, got in part.items() if rel in have]
+            if part or len(have) != len(rels):
+                rels = {rel: got for rel, got in rels.items() if rel in have and rel not in part}
+                rels.update({rel: (fp, light(rec)) for rel, (fp, rec) in part.items() if rel in have})
+            recs += [
+                {"name": name, "version": k[0], "key": k[1], "stage": k[2], "increment": inc, "dir": rel[:cut],
+                 "max_seq": k[3], "deprecated": k[4], "stage_events": k[5]}
+                for rel, (_, k) in rels.items()
+            ]
         return recs
 
     def _read_summary(self) -> tuple[set[str], dict[str, Any], bool]:
