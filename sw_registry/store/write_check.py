@@ -93,49 +93,72 @@ class ScopedCheck:
     ) -> None:
         """One increment's part of ``check_model``: the model's version folders (named ``prefix``..., or in
         ``mine``), each folder the snapshot does not know, and the model's folders it knew that are gone. A version
-        folder the snapshot knows is checked by its metadata.json's stat alone, the folder's own stat taken from the
-        snapshot (``covers`` takes it before the write changes the folder), inline: at 3,334 versions of one model
-        this loop is the check's own cost, besides the stats themselves."""
+        folder the snapshot knows is checked by its metadata.json's stat alone (``_stat_known``)."""
         old, fresh = entries
-        listing = _Listing(f"{self.root}/{inc}/models")
-        names, fd, limit, stat = listing.names, listing.fd, self.limit, os.stat
-        base = f"{inc}/models/"
-        unstated: list[str] = []
+        path, mp = f"{self.root}/{inc}/models", "models/" + prefix
+        listing = _Listing(path)
+        names, known_ours = listing.names, []
         for folder, dirent in names.items():
             key = "models/" + folder
             ours = folder.startswith(prefix)
             if not ours and key in old and folder not in mine:
                 continue  # another model's folder the snapshot knows: not this write's business
-            entry = fresh.get(key)
-            if entry is None and ours and (known := old.get(key)) is not None and known[1] is not None:
-                try:
-                    m = stat(f"{folder}/metadata.json", dir_fd=fd, follow_symlinks=False) if dirent.is_dir() else None
-                except (FileNotFoundError, NotADirectoryError):
-                    m = None
-                if m is not None:
-                    meta = (m.st_mtime_ns, m.st_size, m.st_ino, 0)
-                    entry = fresh[key] = (known[0], meta)
-                    unstated.append(key)
-                    if known != entry or m.st_mtime_ns >= limit or known[0][0] >= limit:
-                        todo.append(base + folder)
-                    fps[f"{base}{folder}/metadata.json"] = meta[:3]
-                    continue
-            entry = entry or listing.entry(folder)
-            if entry is None:
+            known = old.get(key) if ours and key not in fresh else None
+            if known is not None and known[1] is not None and dirent.is_dir():
+                known_ours.append(folder)
                 continue
-            if key not in fresh:
-                fresh[key] = entry
-                if old.get(key, False) != entry or max(entry[0][0], entry[1][0] if entry[1] else 0) >= limit:
-                    todo.append(base + folder)
-            if entry[1] is not None and (ours or folder in mine):
-                fps[f"{base}{folder}/metadata.json"] = entry[1][:3]
+            self._full_entry(inc, listing, folder, ours or folder in mine, old, (todo, fps))
+        for folder in self._stat_known(inc, listing.fd, known_ours, old, (todo, fps)):
+            self._full_entry(inc, listing, folder, True, old, (todo, fps))
         listing.close()
-        self.unstated.update((inc, key) for key in unstated)
-        gone = [k for k in old if k.startswith("models/" + prefix) and k[7:] not in names]
+        gone = [k for k in old if k.startswith(mp) and k[7:] not in names]
         gone += [f"models/{f}" for f in mine if f"models/{f}" in old and f not in names]
         for key in gone:
             self.gone.add((inc, key))
             todo.append(f"{inc}/{key}")
+
+    def _stat_known(
+        self, inc: str, fd: int | None, folders: list[str], old: dict[str, Any], out: tuple[list[str], dict[str, Fp3]]
+    ) -> list[str]:
+        """The model's version folders ``folders`` (in the open ``models/`` folder ``fd``) that the snapshot knows
+        with a metadata.json: that file's stat each, the folder's own from the snapshot (``covers`` takes it before
+        the write changes the folder). Returns the folders without a metadata.json now (their full entry is taken
+        by the caller). At 3,334 versions of one model this loop is the check's own cost, besides the stats."""
+        todo, fps = out
+        fresh, limit, stat, base = self.entries[inc], self.limit, os.stat, f"{inc}/models/"
+        left: list[str] = []
+        for folder in folders:
+            key = "models/" + folder
+            known = old[key]
+            try:
+                m = stat(f"{folder}/metadata.json", dir_fd=fd, follow_symlinks=False)
+            except (FileNotFoundError, NotADirectoryError):
+                left.append(folder)
+                continue
+            meta = (m.st_mtime_ns, m.st_size, m.st_ino, 0)
+            entry = fresh[key] = (known[0], meta)
+            if known != entry or m.st_mtime_ns >= limit or known[0][0] >= limit:
+                todo.append(base + folder)
+            fps[f"{base}{folder}/metadata.json"] = meta[:3]
+        self.unstated.update((inc, "models/" + f) for f in folders if f not in left)
+        return left
+
+    def _full_entry(
+        self, inc: str, listing: _Listing, folder: str, mine: bool, old: dict[str, Any],
+        out: tuple[list[str], dict[str, Fp3]],
+    ) -> None:
+        """A folder's full entry (its own stat and its metadata.json's), checked against the snapshot's."""
+        todo, fps = out
+        fresh, key = self.entries[inc], "models/" + folder
+        entry = fresh.get(key) or listing.entry(folder)
+        if entry is None:
+            return
+        if key not in fresh:
+            fresh[key] = entry
+            if old.get(key, False) != entry or max(entry[0][0], entry[1][0] if entry[1] else 0) >= self.limit:
+                todo.append(f"{inc}/{key}")
+        if entry[1] is not None and mine:
+            fps[f"{inc}/{key}/metadata.json"] = entry[1][:3]
 
     def check_increment(self, inc: str) -> dict[str, Fp3]:
         """Check every entry of increment ``inc`` not checked yet; returns its metadata.json fingerprints."""
