@@ -143,7 +143,7 @@ class Transaction:
             import json
 
             self.metadata_written.add(rel)
-            self.index.put(rel, json.loads(data))
+            self.index.put(rel, json.loads(data), data)
 
     def _in_scope(self, rel: str) -> None:
         """Before a narrowed write changes ``rel``: check its increment, or everything, unless already checked."""
@@ -341,6 +341,7 @@ def transaction(
         head = repo.head_commit()
         tx = Transaction(layout, repo, index, who, env, head=head, adopted=adopted, clean_state=state, check=check)
         tx.git_vars = pending
+        tx.after_success.append(lambda: tx.index.write_through())  # the records it wrote, into the cache (issue 10)
         if check is not None:
             check.owned = tx.owns
             index.guard, index.full = check.check_model, check.check_all

@@ -88,6 +88,7 @@ class Index:
         self._checked: set[str] = set()
         self._views: dict[str, Any] = {}  # a write's checked models: name -> ModelView (light records, full on demand)
         self._light: dict[str, list[Any]] = {}  # name -> light records in version order (record_summary.py)
+        self._written: dict[str, dict[str, bytes]] = {}  # a write's: name -> metadata rel -> the bytes it wrote
         self.lazy = False
         self._stale: set[str] = set()  # models whose aggregate is computed again when read
         self.warnings = [
@@ -226,12 +227,16 @@ class Index:
             self.__dict__.update({k: v for k, v in whole.__dict__.items() if k != "warnings"})
 
     # -- in-memory updates by a write ------------------------------------------------------
-    def put(self, rel: str, meta: dict[str, Any]) -> None:
-        """Reflect a metadata.json this process just wrote (the cache catches up on the next read)."""
+    def put(self, rel: str, meta: dict[str, Any], raw: bytes | None = None) -> None:
+        """Reflect a metadata.json this process just wrote (``raw``, its bytes: the write's own, brought into the
+        model's cache by ``write_through`` once the write committed)."""
         rec = summarize(meta, rel)
         name = rec["name"]
         if self.guard is not None and name not in self._checked:
             self._check_model(name)
+        if raw is not None and name in self._views:
+            self._views[name].put(rel, rec)
+            self._written.setdefault(name, {})[rel] = raw
         if name in self._light and name not in self._records:
             self._put_light(name, rel, rec)
             return
@@ -239,6 +244,18 @@ class Index:
         self._owners[rel] = name
         self._aggregates.setdefault(name, {})
         self._stale.add(name)  # computed again when read
+
+    def write_through(self) -> None:
+        """After the write committed, under its lock: the records it wrote into each model's cache
+        (``ModelView.write_through``). Killed before or during this, the next write's check reads them again."""
+        from ..stop_points import stop_point
+
+        written, self._written = self._written, {}
+        if written:
+            stop_point("write_through")
+        root = str(self.source.layout.root)
+        for name, rels in written.items():
+            self._views[name].write_through(rels, root)
 
     def _put_light(self, name: str, rel: str, rec: Record) -> None:
         from .record_summary import _light_record, light

@@ -56,20 +56,43 @@ def _read_shards(
     folder = _records_dir(cache_dir, source, name)
     try:
         with os.scandir(folder) as it:
-            names = [e.name for e in it if e.name.endswith(".marshal")]
+            names = [e.name for e in it if e.name.endswith((".marshal", ".layer"))]
     except (FileNotFoundError, NotADirectoryError):
         return recs, fps, shards
+    layer: dict[str, list[Any]] = {}
+    if "recent.layer" in names:  # the records writes wrote since (record_layer.py): only then imported
+        from .record_layer import load
+
+        layer = load(folder)
     for file in names:
-        data = _load_marshal(folder / file)
+        data = _load_marshal(folder / file) if file.endswith(".marshal") else {}
         got, got_fps = data.get("records"), data.get("fps")
         if not isinstance(got, list) or not isinstance(got_fps, dict):
             continue
         if len(got) != len(got_fps):
             continue
-        shards[file[: -len(".marshal")]] = got_fps.keys()
+        shard = file[: -len(".marshal")]
+        shards[shard] = got_fps.keys()
         fps.update(got_fps)
         recs.update(zip(got_fps, got))  # _store_records writes the fingerprints in the records' order
+        if shard in layer:
+            _overlay(layer, shard, folder / file, recs, fps, shards)
     return recs, fps, shards
+
+
+def _overlay(
+    layer: dict[str, list[Any]], shard: str, path: Path, recs: dict[str, Record], fps: dict[str, Any],
+    shards: dict[str, AbstractSet[str]],
+) -> None:
+    """The records of ``layer`` lying over the shard's cache file at ``path`` (those writes wrote since it was
+    written): newer than the file's own."""
+    from .record_layer import file_stat, over
+
+    part = over(layer, shard, file_stat(path))
+    for rel, (fp, rec) in part.items():
+        fps[rel], recs[rel] = fp, rec
+    if part:
+        shards[shard] = shards[shard] | part.keys()
 
 
 def _load_records(
@@ -118,7 +141,8 @@ def _assemble(
     for rel in rels:
         now.setdefault(_shard(rel), set()).add(rel)
     redo = {shard for shard, have in now.items() if have != shards.get(shard) or any(r not in cached for r in have)}
-    redo |= {_shard(rel) for rel in fresh if rel in now.get(_shard(rel), ())}
+    # a record read again that the cache (a write's layer among it) holds at the same fingerprint changes no file
+    redo |= {_shard(rel) for rel in fresh if rel in now.get(_shard(rel), ()) and rel not in cached}
     if redo or shards.keys() - now.keys():
         _store_records(cache_dir, source, name, recs, files, redo, shards)
     return recs

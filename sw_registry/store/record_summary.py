@@ -3,7 +3,8 @@ seq, deprecation, the production events rollback walks), kept in one small summa
 per-(model, increment) cache files (record_cache.py). Each summary entry names the stat of the cache file it was
 taken from: a cache file that changed (rewritten by a read, removed, new) is loaded in full and its entry taken
 again, and every version is still checked against its metadata.json's fingerprint. Full records are loaded only
-for the increments a write needs them from (``ModelView.full``)."""
+for the increments a write needs them from (``ModelView.full``). The records a write wrote are laid over the cache
+files once it committed (record_layer.py), so the next write parses and rewrites nothing."""
 
 from __future__ import annotations
 
@@ -13,12 +14,18 @@ from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 from .record_cache import _load_marshal, _parse, _records_dir, _shard, _store_marshal, _store_records
+from .record_layer import LIMIT, over, settled
+from .record_layer import file_stat as _stat
+from .record_layer import load as load_layer
+from .record_layer import store as store_layer
 from .records import Record, _sorted
 from .sources import Source
 
 TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
     from typing import Any
+
+    from .record_layer import Layer
 
 SUMMARY = "summary.light"  # not ``*.marshal``: the full cache files' readers skip it
 
@@ -35,14 +42,6 @@ def _light_record(name: str, rel: str, increment: str, kept: tuple[Any, ...]) ->
         "name": name, "version": version, "key": key, "stage": stage, "increment": increment,
         "dir": rel[: -len("/metadata.json")], "max_seq": max_seq, "deprecated": deprecated, "stage_events": prod,
     }
-
-
-def _stat(path: Path) -> tuple[int, int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
 def _full_shard(path: Path) -> dict[str, tuple[Any, Record]]:
@@ -64,39 +63,81 @@ class ModelView:
         self.fresh: dict[str, Record] = {}  # every record read again (another model's folder among them)
         self._full: dict[str, Record] = {}  # full records known: loaded from a cache file, read again, or put
         self._loaded: set[str] = set()  # shards loaded in full
+        self._summary: dict[str, Any] = {}  # shard -> [its cache file's stat, {rel: (fingerprint, light)}]
+        self._layer: Layer = {}  # the parts of the layer (record_layer.py) still lying over their cache file
+        self._layer_void = False  # the layer file holds parts that no longer do
+        self.now: dict[str, set[str]] = {}  # shard -> the model's metadata rels in its increment
 
     def check(self, guard: Callable[[str, set[str]], dict[str, Any]]) -> list[dict[str, Any]]:
-        """The model's light records in version order, after ``guard`` checked its folders; cache files and the
-        summary are written again where they changed."""
+        """The model's light records in version order, after ``guard`` checked its folders; cache files, the
+        layer and the summary are written again where they changed."""
         kept, summary, changed = self._read_summary()
-        entries = {rel: entry for _, rels in summary.values() for rel, entry in rels.items()}
-        fps = guard(self.name, set(entries))
+        entries: dict[str, Any] = {}
+        for _, rels in summary.values():
+            entries.update(rels)
+        layered = {rel: got for _, part in self._layer.values() for rel, got in part.items()}
+        entries.update({rel: (fp, light(rec)) for rel, (fp, rec) in layered.items()})  # newer than the file
+        marker = f"/models/{self.name}-v"  # the check finds folders named so itself: it is told the others
+        fps = guard(self.name, {rel for rel in entries if marker not in rel})
         valid = {rel for rel, fp in fps.items() if (got := entries.get(rel)) is not None and got[0] == fp}
         self.fresh = {rel: _parse(self.source, rel) for rel in fps if rel not in valid}
         mine_fresh = [rel for rel, rec in self.fresh.items() if rec["name"] == self.name]
-        self.fps = {rel: fps[rel] for rel in (*valid, *mine_fresh)}
+        self.fps = fps if not self.fresh else {rel: fps[rel] for rel in (*valid, *mine_fresh)}
+        self._full.update({rel: got[1] for rel, got in layered.items() if rel in valid})
         self._full.update({rel: self.fresh[rel] for rel in mine_fresh})
         now = {s: have for s, (_, rels) in summary.items() if (have := rels.keys() & valid)}  # by shard, no parsing
+        for s, (_, part) in self._layer.items():
+            now.setdefault(s, set()).update(part.keys() & valid)
+        added: dict[str, list[str]] = {}
         for rel in mine_fresh:
-            now.setdefault(_shard(rel), set()).add(rel)
-        redo = {s for s, have in now.items() if s not in summary or have != summary[s][1].keys() or have - valid}
+            now.setdefault(s := _shard(rel), set()).add(rel)
+            added.setdefault(s, []).append(rel)
+        # a cache file written again: none yet, unreadable (it holds nothing), one holding a version gone, or
+        # one whose part of the layer would grow past LIMIT
+        redo = {s for s, have in now.items() if s not in summary or not summary[s][1] or self._held(s, summary) - have}
+        redo |= {s for s, rels in added.items() if len(self._layer.get(s, (0, {}))[1]) + len(rels) > LIMIT}
+        self._summary, self.now = summary, now
         if redo or kept - now.keys():
             self._rewrite(redo, now, kept)
-            summary = {s: v for s, v in summary.items() if s in now and s not in redo}
-            summary.update({s: self._entry(s, now[s]) for s in redo})
             changed = True
+        for s, rels in added.items():  # a changed or new version: into the layer, its cache file stays as it is
+            if s not in redo:
+                part = self._layer.setdefault(s, [self._summary[s][0], {}])[1]
+                part.update({rel: (self.fps[rel], self._full[rel]) for rel in rels})
+                self._layer_void = True
         if changed and self.folder is not None:
-            _store_marshal(self.folder / SUMMARY, {"shards": summary})
-        recs = []
-        for shard, have in now.items():
-            inc, rels = shard.rsplit("%", 1)[-1], summary[shard][1]
-            # each entry's records are kept in version order: the sort below merges a few sorted runs
-            recs += [_light_record(self.name, rel, inc, got[1]) for rel, got in rels.items() if rel in have]
-        return _sorted(recs, self.name)  # type: ignore[arg-type,return-value]
+            _store_marshal(self.folder / SUMMARY, {"shards": self._summary})
+        if self._layer_void and self.folder is not None:
+            store_layer(self.folder, self._layer)
+            self._layer_void = False
+        return _sorted(self._lights(), self.name)  # type: ignore[arg-type,return-value]
+
+    def _held(self, shard: str, summary: dict[str, Any]) -> set[str]:
+        """The rels a shard's cache file and its layer hold."""
+        held: set[str] = summary[shard][1].keys() | self._layer.get(shard, (0, {}))[1].keys()
+        return held
+
+    def _lights(self) -> list[dict[str, Any]]:
+        """The light records of ``now``, shard by shard (each shard's summary entries in version order: the sort
+        merges a few sorted runs); built inline, since a write builds one for every version of the model."""
+        name, cut, recs = self.name, -len("/metadata.json"), []
+        for shard, have in self.now.items():
+            inc, rels = shard.rsplit("%", 1)[-1], self._summary[shard][1]
+            part: dict[str, Any] = self._layer.get(shard, (0, {}))[1]
+            if part or len(have) != len(rels):
+                rels = {rel: got for rel, got in rels.items() if rel in have and rel not in part}
+                rels.update({rel: (fp, light(rec)) for rel, (fp, rec) in part.items() if rel in have})
+            recs += [
+                {"name": name, "version": k[0], "key": k[1], "stage": k[2], "increment": inc, "dir": rel[:cut],
+                 "max_seq": k[3], "deprecated": k[4], "stage_events": k[5]}
+                for rel, (_, k) in rels.items()
+            ]
+        return recs
 
     def _read_summary(self) -> tuple[set[str], dict[str, Any], bool]:
         """The cache files there are, and shard -> (the file's stat, rel -> (fingerprint, light)) for each, taken
-        from the summary where the file's stat is the one it names, else from the file loaded in full."""
+        from the summary where the file's stat is the one it names, else from the file loaded in full; and the
+        parts of the layer that still lie over their file."""
         if self.folder is None:
             return set(), {}, False
         try:
@@ -106,10 +147,13 @@ class ModelView:
             return set(), {}, False
         old = _load_marshal(self.folder / SUMMARY).get("shards")
         old = old if isinstance(old, dict) else {}
+        layer = load_layer(self.folder)
         summary: dict[str, Any] = {}
         changed = old.keys() != kept
         for shard in kept:
             st = _stat(self.folder / f"{shard}.marshal")
+            if part := over(layer, shard, st):
+                self._layer[shard] = [st, dict(part)]
             got = old.get(shard)
             if st is not None and isinstance(got, list) and len(got) == 2 and got[0] == st:
                 summary[shard] = got
@@ -117,6 +161,7 @@ class ModelView:
             changed = True
             full = _full_shard(self.folder / f"{shard}.marshal")  # not kept: its full records are loaded again
             summary[shard] = [st, {rel: (fp, light(rec)) for rel, (fp, rec) in full.items()}]  # if needed (memory)
+        self._layer_void = len(self._layer) != len(layer)
         return kept, summary, changed
 
     def _load_shard(self, shard: str) -> dict[str, tuple[Any, Record]]:
@@ -130,10 +175,45 @@ class ModelView:
 
     def _rewrite(self, redo: set[str], now: dict[str, set[str]], kept: set[str]) -> None:
         """Write the full cache files of ``redo`` (every record of each, loaded or read again) and remove those of
-        increments with no version left, as record_cache does."""
+        increments with no version left, as record_cache does; their summary entries are taken again and their
+        parts of the layer dropped (the file now holds them)."""
         recs = [self.full(rel) for shard in redo for rel in sorted(now[shard])]
         gone: dict[str, AbstractSet[str]] = {s: set() for s in kept if s not in now}
         _store_records(self.cache_dir, self.source, self.name, recs, self.fps, redo, gone)
+        self._summary = {s: v for s, v in self._summary.items() if s in now and s not in redo}
+        self._summary.update({s: self._entry(s, now[s]) for s in redo})
+        for s in redo | gone.keys():
+            if self._layer.pop(s, None) is not None:
+                self._layer_void = True
+
+    def write_through(self, written: dict[str, bytes], root: str) -> None:
+        """Once the write committed (under its lock): each record it wrote, at the fingerprint its metadata.json
+        has now, into the layer; into the cache file itself for an increment that has none yet or whose part of the
+        layer grew past ``LIMIT``. The next write's check then finds every version as it is: no parse, no load or
+        rewrite of a cache file. A metadata.json that no longer holds what was written is left to the next check."""
+        if self.folder is None:
+            return
+        fold: set[str] = set()
+        for rel, raw in written.items():
+            rec, fp = self._full.get(rel), settled(f"{root}/{rel}", raw)
+            if rec is None or fp is None:
+                continue
+            self.fps[rel] = fp
+            self.now.setdefault(shard := _shard(rel), set()).add(rel)
+            if shard not in self._summary:
+                fold.add(shard)
+                continue
+            part = self._layer.setdefault(shard, [self._summary[shard][0], {}])[1]
+            part[rel] = (fp, rec)
+            self._layer_void = True
+            if len(part) > LIMIT:
+                fold.add(shard)
+        if fold:
+            self._rewrite(fold, self.now, set())
+            _store_marshal(self.folder / SUMMARY, {"shards": self._summary})
+        if self._layer_void:
+            store_layer(self.folder, self._layer)
+            self._layer_void = False
 
     def _entry(self, shard: str, rels: set[str]) -> list[Any]:
         st = _stat(self.folder / f"{shard}.marshal") if self.folder is not None else None

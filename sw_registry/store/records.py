@@ -158,7 +158,11 @@ def _newer(rec: Record) -> bool:
 
 def _sorted(records: list[Record], name: str) -> list[Record]:
     """A model's records in version order; the same NAME@VERSION twice is an ``integrity`` error."""
-    records = sorted(records, key=lambda r: (r["key"], r["dir"]))
+    from operator import itemgetter  # C-level keys: a write sorts up to every version of a model (issue 10)
+
+    records = sorted(records, key=itemgetter("key", "dir"))
+    if len(set(map(itemgetter("version"), records))) == len(records):
+        return records
     for a, b in zip(records, records[1:]):
         if a["version"] == b["version"]:
             raise IntegrityError(

@@ -79,39 +79,86 @@ class ScopedCheck:
         for inc in self.incs:
             old = self.before["increments"][inc]["entries"]
             fresh = self.entries.setdefault(inc, {})
-            mine = odd.get(inc, set())
             if "models" not in fresh:
                 fresh["models"] = W._fp(f"{self.root}/{inc}/models")
                 todo += self._differs(inc, "models", fresh["models"], old)
-            listing = _Listing(f"{self.root}/{inc}/models")
-            names = listing.names
-            for folder in names:
-                key = f"models/{folder}"
-                if key in old and not folder.startswith(prefix) and folder not in mine:
-                    continue  # another model's folder the snapshot knows: not this write's business
-                entry = fresh.get(key)
-                if entry is None and folder.startswith(prefix):
-                    entry = listing.metadata_only(folder, old.get(key))
-                    if entry is not None:
-                        self.unstated.add((inc, key))
-                entry = entry or listing.entry(folder)
-                if entry is None:
-                    continue
-                if key not in fresh:
-                    fresh[key] = entry
-                    if old.get(key, False) != entry or max(entry[0][0], entry[1][0] if entry[1] else 0) >= self.limit:
-                        todo.append(f"{inc}/{key}")
-                if entry[1] is not None and (folder.startswith(prefix) or folder in mine):
-                    fps[f"{inc}/{key}/metadata.json"] = entry[1][:3]
-            listing.close()
-            for key in old:
-                folder = key[7:]
-                if key.startswith("models/") and folder not in names and (folder.startswith(prefix) or folder in mine):
-                    self.gone.add((inc, key))
-                    todo.append(f"{inc}/{key}")
+            self._check_folders(inc, prefix, odd.get(inc, set()), (old, fresh), todo, fps)
         self.models.add(name)
         self.verify(todo)
         return fps
+
+    def _check_folders(
+        self, inc: str, prefix: str, mine: set[str], entries: tuple[dict[str, Any], dict[str, Any]], todo: list[str],
+        fps: dict[str, Fp3],
+    ) -> None:
+        """One increment's part of ``check_model``: the model's version folders (named ``prefix``..., or in
+        ``mine``), each folder the snapshot does not know, and the model's folders it knew that are gone. A version
+        folder the snapshot knows is checked by its metadata.json's stat alone (``_stat_known``)."""
+        old, fresh = entries
+        path, mp = f"{self.root}/{inc}/models", "models/" + prefix
+        listing = _Listing(path)
+        names, known_ours = listing.names, []
+        for folder, dirent in names.items():
+            key = "models/" + folder
+            ours = folder.startswith(prefix)
+            if not ours and key in old and folder not in mine:
+                continue  # another model's folder the snapshot knows: not this write's business
+            known = old.get(key) if ours and key not in fresh else None
+            if known is not None and known[1] is not None and dirent.is_dir():
+                known_ours.append(folder)
+                continue
+            self._full_entry(inc, listing, folder, ours or folder in mine, old, (todo, fps))
+        for folder in self._stat_known(inc, listing.fd, known_ours, old, (todo, fps)):
+            self._full_entry(inc, listing, folder, True, old, (todo, fps))
+        listing.close()
+        gone = [k for k in old if k.startswith(mp) and k[7:] not in names]
+        gone += [f"models/{f}" for f in mine if f"models/{f}" in old and f not in names]
+        for key in gone:
+            self.gone.add((inc, key))
+            todo.append(f"{inc}/{key}")
+
+    def _stat_known(
+        self, inc: str, fd: int | None, folders: list[str], old: dict[str, Any], out: tuple[list[str], dict[str, Fp3]]
+    ) -> list[str]:
+        """The model's version folders ``folders`` (in the open ``models/`` folder ``fd``) that the snapshot knows
+        with a metadata.json: that file's stat each, the folder's own from the snapshot (``covers`` takes it before
+        the write changes the folder). Returns the folders without a metadata.json now (their full entry is taken
+        by the caller). At 3,334 versions of one model this loop is the check's own cost, besides the stats."""
+        todo, fps = out
+        fresh, limit, stat, base = self.entries[inc], self.limit, os.stat, f"{inc}/models/"
+        left: list[str] = []
+        for folder in folders:
+            key = "models/" + folder
+            known = old[key]
+            try:
+                m = stat(f"{folder}/metadata.json", dir_fd=fd, follow_symlinks=False)
+            except (FileNotFoundError, NotADirectoryError):
+                left.append(folder)
+                continue
+            meta = (m.st_mtime_ns, m.st_size, m.st_ino, 0)
+            entry = fresh[key] = (known[0], meta)
+            if known != entry or m.st_mtime_ns >= limit or known[0][0] >= limit:
+                todo.append(base + folder)
+            fps[f"{base}{folder}/metadata.json"] = meta[:3]
+        self.unstated.update((inc, "models/" + f) for f in folders if f not in left)
+        return left
+
+    def _full_entry(
+        self, inc: str, listing: _Listing, folder: str, mine: bool, old: dict[str, Any],
+        out: tuple[list[str], dict[str, Fp3]],
+    ) -> None:
+        """A folder's full entry (its own stat and its metadata.json's), checked against the snapshot's."""
+        todo, fps = out
+        fresh, key = self.entries[inc], "models/" + folder
+        entry = fresh.get(key) or listing.entry(folder)
+        if entry is None:
+            return
+        if key not in fresh:
+            fresh[key] = entry
+            if old.get(key, False) != entry or max(entry[0][0], entry[1][0] if entry[1] else 0) >= self.limit:
+                todo.append(f"{inc}/{key}")
+        if entry[1] is not None and mine:
+            fps[f"{inc}/{key}/metadata.json"] = entry[1][:3]
 
     def check_increment(self, inc: str) -> dict[str, Fp3]:
         """Check every entry of increment ``inc`` not checked yet; returns its metadata.json fingerprints."""
@@ -268,18 +315,6 @@ class _Listing:
             return
         with os.scandir(self.fd) as it:
             self.names = {e.name: e for e in it}
-
-    def metadata_only(self, name: str, known: Any) -> tuple[Any, Any] | None:
-        """A version folder the snapshot knows (``known``, its entry there): its metadata.json stat'ed, the folder's
-        own stat taken from the snapshot (``ScopedCheck.covers`` takes it before the write changes the folder);
-        None when the folder needs its full entry."""
-        if known is None or known[1] is None or not self.names[name].is_dir():
-            return None
-        try:
-            m = os.stat(f"{name}/metadata.json", dir_fd=self.fd, follow_symlinks=False)
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        return known[0], (m.st_mtime_ns, m.st_size, m.st_ino, 0)
 
     def entry(self, name: str) -> tuple[Any, Any] | None:
         try:

@@ -55,13 +55,25 @@ def assert_summary_matches_the_cache_files(reg: ModelRegistry) -> None:
         assert {rel: (fp, light(rec)) for (rel, fp), rec in zip(full["fps"].items(), full["records"])} == entries
 
 
+def cached_versions(reg: ModelRegistry) -> list[str]:
+    """The versions the summary and the layer over the cache files (record_layer.py) hold, each once."""
+    from sw_registry.store import record_layer
+
+    got = {rel: e[1][0] for _, es in summary(reg).values() for rel, e in es.items()}
+    for shard, (st, part) in record_layer.load(folder(reg)).items():
+        assert st == record_layer.file_stat(folder(reg) / f"{shard}.marshal")  # it lies over the file as it is
+        got.update({rel: rec["version"] for rel, (_fp, rec) in part.items()})
+    return sorted(got.values())
+
+
 def test_a_write_keeps_the_summary_of_each_cache_file_it_writes(reg, make_artifact) -> None:
     assert_summary_matches_the_cache_files(reg)
     reg.register_model("m", str(make_artifact(b"c")), bump="patch")
     assert_summary_matches_the_cache_files(reg)
-    reg.promote_model("m", "1.0.2", to_stage="staging")  # the cache catches up with the last write's version
+    assert cached_versions(reg) == ["1.0.0", "1.0.1", "1.0.2"]  # the write's own version: written through
+    reg.promote_model("m", "1.0.2", to_stage="staging")
     assert_summary_matches_the_cache_files(reg)
-    assert sorted(e[1][0] for _, es in summary(reg).values() for e in es.values()) == ["1.0.0", "1.0.1", "1.0.2"]
+    assert cached_versions(reg) == ["1.0.0", "1.0.1", "1.0.2"]
 
 
 def test_the_light_records_decide_as_the_full_ones(reg) -> None:
