@@ -65,11 +65,18 @@ def _catalog_from_lines(increment: str, lines_by_model: list[tuple[str, list[str
 
 def _grouped(items: list[tuple[str, Any, str]]) -> list[tuple[str, list[str]]]:
     """(name, key, line) sorted by name and version key, grouped by name."""
+    ordered = sorted(items, key=lambda i: (i[0], i[1]))
+    return group_sorted([i[0] for i in ordered], [i[2] for i in ordered])
+
+
+def group_sorted(names: list[str], lines: list[str]) -> list[tuple[str, list[str]]]:
+    """Each version's line under its model's name, the versions already in order."""
     out: list[tuple[str, list[str]]] = []
-    for name, _key, line in sorted(items, key=lambda i: (i[0], i[1])):
-        if not out or out[-1][0] != name:
-            out.append((name, []))
-        out[-1][1].append(line)
+    start = 0
+    for end in range(1, len(names) + 1):
+        if end == len(names) or names[end] != names[start]:
+            out.append((names[start], lines[start:end]))
+            start = end
     return out
 
 
@@ -153,7 +160,7 @@ def refresh_increment(tx: Transaction, inc: Increment) -> None:
             tx.write(rel, content, durable=False)  # derived: registry-reindex rebuilds them
         else:
             tx.write_if_changed(rel, content, durable=False)
-        files[rel] = _file_record(layout, rel, content)
+        files[rel] = _stat_fp(f"{layout.root}/{rel}")
     if base:
         new_state = {**state, "entries": entries, "files": files, "conflict": conflict}
         tx.after_success.append(lambda: C.save(base, delta, new_state, delta_set, sorted(gone)))
@@ -175,36 +182,16 @@ def _fingerprints(tx: Transaction, inc: Increment) -> dict[str, Any]:
 
 
 def _trusted(layout: Layout, rel: str, known: Any) -> tuple[bytes, Any] | None:
-    """A derived file's bytes and cache record when it is what the last write left (its stat, else its digest, is
-    the one recorded), else None."""
-    if not known:
-        return None
-    fp = _stat_fp(f"{layout.root}/{rel}")
-    if fp is None:
+    """A derived file's bytes and stat fingerprint when it is the file the last write left (its fingerprint is the
+    one recorded), else None: changed since (by hand, a checkout, a restore), it is rendered in full."""
+    path = f"{layout.root}/{rel}"
+    if not known or _stat_fp(path) != known:
         return None
     try:
-        with open(f"{layout.root}/{rel}", "rb") as fh:
-            content = fh.read()
+        with open(path, "rb") as fh:
+            return fh.read(), known
     except OSError:
         return None
-    if fp == known[0]:
-        return content, known
-    if _digest(content) == known[1]:  # the same bytes written again (a checkout, a restore): trusted from now on
-        return content, (fp, known[1])
-    return None
-
-
-def _file_record(layout: Layout, rel: str, content: bytes) -> tuple[Any, bytes]:
-    return _stat_fp(f"{layout.root}/{rel}"), _digest(content)
-
-
-def _digest(content: bytes) -> bytes:
-    """blake2b from the interpreter's own module (hashlib loads OpenSSL: ~5-10 ms of a write), hashlib's without it."""
-    try:
-        blake2b = __import__("_blake2").blake2b
-    except ImportError:
-        from hashlib import blake2b
-    return bytes(blake2b(content, digest_size=16).digest())
 
 
 def _cached_records(tx: Transaction, inc: Increment, fps: dict[str, Any]) -> dict[str, Record]:

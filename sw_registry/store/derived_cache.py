@@ -4,10 +4,10 @@ model_catalog.yaml and lineage_graph.json instead of rendering them again.
 Per increment, in ``.cache/derived/``: a base file ``<increment>.marshal`` and an append-only ``<increment>.delta``.
 The state is ``{"gen", "files", "entries", "conflict"}``:
 
-- ``entries``: metadata.json rel -> ``(fingerprint, name, version key, node ids, edges)``, one per version of the
-  increment as the derived files on disk were last rendered (small tuples: cheap to load);
-- ``files``: derived file rel -> ``(stat fingerprint, blake2b digest)`` of the bytes the last write left, so a write
-  can trust the file on disk as the previous render (else it renders in full);
+- ``entries``: metadata.json rel -> ``(fingerprint, (name, version key, rel), node ids, edge lines)``, one per
+  version of the increment as the derived files on disk were last rendered (small tuples: cheap to load);
+- ``files``: derived file rel -> the stat fingerprint of the file the last write left, so a write can take the file
+  on disk as the previous render (else it renders in full);
 - ``conflict``: a node id that two versions label differently (only hand-edited names do that): always render in full.
 
 A write appends only what it changed (``{"gen", "files", "set", "drop"}``, length-prefixed); the base is rewritten
@@ -27,7 +27,7 @@ TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads
 if TYPE_CHECKING:
     from typing import Any
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 4
 COMPACT_BYTES = 64 * 1024  # a delta larger than this is folded into the base by the next write
 
 

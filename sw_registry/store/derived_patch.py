@@ -10,7 +10,9 @@ the files are put together again exactly as ``derived.derived_files`` would rend
 
 from __future__ import annotations
 
+from bisect import bisect
 from itertools import chain
+from operator import itemgetter
 from sys import intern
 
 from .. import lineage
@@ -22,20 +24,23 @@ if TYPE_CHECKING:
 
     from .records import Record
 
-    # fingerprint, name, version key, node ids, edges
-    Entry = tuple[Any, str, Any, tuple[str, ...], tuple[tuple[str, str], ...]]
+    # fingerprint, (name, version key, rel), node ids, edge lines
+    Entry = tuple[Any, tuple[str, Any, str], tuple[str, ...], tuple[str, ...]]
 
 
-def version_graph(rec: Record, encode: Any) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...], dict[str, str]]:
-    """One version's node ids and edges (in the order ``lineage.graph`` adds them), and its nodes' lines."""
+def version_graph(rec: Record, encode: Any) -> tuple[tuple[str, ...], tuple[str, ...], dict[str, str]]:
+    """One version's node ids, its edges' lines (in the order ``lineage.graph`` adds them), and its nodes' lines.
+    An edge's line is its identity (the same pair, the same line): the edges dedupe as strings, whose hash Python
+    keeps, not as tuples, hashed again at every use."""
     g = lineage.graph([rec])
-    # interned: one string object per node id across versions, which marshal then stores once (a reference after)
+    # interned: one string object per node id or edge line across versions, which marshal stores once
     lines = {intern(n["id"]): f"    {encode(n)}" for n in g["nodes"]}
-    return tuple(lines), tuple((intern(e["from"]), intern(e["to"])) for e in g["edges"]), lines
+    return tuple(lines), tuple(intern(f"    {encode(e)}") for e in g["edges"]), lines
 
 
-def entry(fp: Any, rec: Record, nodes: tuple[str, ...], edges: tuple[tuple[str, str], ...]) -> Entry:
-    return (fp, intern(rec["name"]), rec["key"], nodes, edges)
+def entry(fp: Any, rel: str, rec: Record, nodes: tuple[str, ...], edges: tuple[str, ...]) -> Entry:
+    """A version's cache entry; [1] is its place in the files, (name, version key, rel): compared in C."""
+    return (fp, (intern(rec["name"]), rec["key"], rel), nodes, edges)
 
 
 def full(
@@ -53,7 +58,7 @@ def full(
         nodes, edges, lines = version_graph(records[rel], encode)
         for node_id, line in lines.items():
             conflict = conflict or seen.setdefault(node_id, line) != line
-        entries[rel] = entry(fps[rel], records[rel], nodes, edges)
+        entries[rel] = entry(fps[rel], rel, records[rel], nodes, edges)
     return files, entries, conflict
 
 
@@ -68,45 +73,39 @@ def patch(
 ) -> tuple[bytes, bytes, dict[str, Entry]] | None:
     """The catalog and lineage bytes with ``changed`` versions' lines replaced or added and ``gone`` ones removed, and
     the new entries; None when the previous files do not line up with ``old`` (then the caller renders in full)."""
-    old_order = sorted(old, key=lambda rel: (old[rel][1], old[rel][2], rel))
+    before = sorted(old.values(), key=itemgetter(1))
     version_lines = [line for line in catalog.decode("utf-8").split("\n") if line.startswith("  - ")]
-    nodes_old, edges_old = _lineage_lines(graph.decode("utf-8"))
-    node_ids = sorted(set().union(*(old[rel][3] for rel in old_order)))
-    edge_keys = list(dict.fromkeys(chain.from_iterable(old[rel][4] for rel in old_order)))
-    if len(version_lines) != len(old_order) or len(nodes_old) != len(node_ids) or len(edges_old) != len(edge_keys):
+    nodes_old = _node_lines(graph.decode("utf-8"))
+    node_ids = sorted(set().union(*(e[2] for e in before)))
+    if len(version_lines) != len(before) or len(nodes_old) != len(node_ids):
         return None
-    cat_line = dict(zip(old_order, version_lines))
     node_line = dict(zip(node_ids, nodes_old))
-    edge_line: dict[tuple[str, str], str] = dict(zip(edge_keys, edges_old))
-    entries = {rel: e for rel, e in old.items() if rel not in gone and rel not in changed}
+    # the kept versions in order, each with its line; then the changed ones put in their place
+    kept = [(e, line) for e, line in zip(before, version_lines) if e[1][2] not in gone and e[1][2] not in changed]
+    order, lines = [e[1] for e, _ in kept], [line for _, line in kept]
+    entries = {e[1][2]: e for e, _ in kept}
     encode = D._encoder()
     for rel, rec in changed.items():
-        nodes, edges, lines = version_graph(rec, encode)
-        for node_id, line in lines.items():
+        nodes, edges, node_lines = version_graph(rec, encode)
+        for node_id, line in node_lines.items():
             if node_line.setdefault(node_id, line) != line:
                 return None  # two versions label one node differently: the full render decides
-        entries[rel] = entry(fps[rel], rec, nodes, edges)
-        cat_line[rel] = D.catalog_line(rec)
-    order = sorted(entries, key=lambda rel: (entries[rel][1], entries[rel][2], rel))
-    items = [(entries[rel][1], entries[rel][2], cat_line[rel]) for rel in order]
-    new_catalog = D._catalog_from_lines(inc_id, D._grouped(items))
-    ids = sorted(set().union(*(entries[rel][3] for rel in order)))
-    pairs = dict.fromkeys(chain.from_iterable(entries[rel][4] for rel in order))
-    edge_lines = [edge_line.get(p) or f"    {encode({'from': p[0], 'to': p[1]})}" for p in pairs]
+        new = entries[rel] = entry(fps[rel], rel, rec, nodes, edges)
+        at = bisect(order, new[1])
+        order.insert(at, new[1])
+        lines.insert(at, D.catalog_line(rec))
+    new_catalog = D._catalog_from_lines(inc_id, D.group_sorted([place[0] for place in order], lines))
+    ordered = [entries[place[2]] for place in order]
+    ids = sorted(set().union(*(e[2] for e in ordered)))
+    edge_lines = list(dict.fromkeys(chain.from_iterable(e[3] for e in ordered)))
     new_graph = D._lineage_from_lines(inc_id, [node_line[i] for i in ids], edge_lines)
     return new_catalog, new_graph, entries
 
 
-def _lineage_lines(text: str) -> tuple[list[str], list[str]]:
-    """The node lines and the edge lines of a lineage_graph.json as ``derived._lineage_from_lines`` writes it: one
-    item a line, ",\n" between them (a JSON line holds no raw line break)."""
-    out: list[list[str]] = []
-    for key in ('  "nodes": [\n', '  "edges": [\n'):
-        start = text.find(key)
-        if start < 0:
-            out.append([])
-            continue
-        start += len(key)
-        end = text.find("\n  ]", start)
-        out.append(text[start:end].split(",\n") if end >= 0 else [])
-    return out[0], out[1]
+def _node_lines(text: str) -> list[str]:
+    """The node lines of a lineage_graph.json as ``derived._lineage_from_lines`` writes it: one a line, ",\n" between
+    them (a JSON line holds no raw line break)."""
+    key = '  "nodes": [\n'
+    start = text.find(key)
+    end = text.find("\n  ]", start)
+    return text[start + len(key) : end].split(",\n") if start >= 0 and end >= 0 else []
