@@ -10,7 +10,6 @@ the files are put together again exactly as ``derived.derived_files`` would rend
 
 from __future__ import annotations
 
-from bisect import bisect
 from itertools import chain
 from operator import itemgetter
 from sys import intern
@@ -91,7 +90,7 @@ def patch(
             if node_line.setdefault(node_id, line) != line:
                 return None  # two versions label one node differently: the full render decides
         new = entries[rel] = entry(fps[rel], rel, rec, nodes, edges)
-        at = bisect(order, new[1])
+        at = _place(order, new[1])
         order.insert(at, new[1])
         lines.insert(at, D.catalog_line(rec))
     new_catalog = D._catalog_from_lines(inc_id, D.group_sorted([place[0] for place in order], lines))
@@ -100,6 +99,18 @@ def patch(
     edge_lines = list(dict.fromkeys(chain.from_iterable(e[3] for e in ordered)))
     new_graph = D._lineage_from_lines(inc_id, [node_line[i] for i in ids], edge_lines)
     return new_catalog, new_graph, entries
+
+
+def _place(order: list[Any], item: Any) -> int:
+    """Where ``item`` goes in the sorted ``order`` (bisect's right, without importing bisect for one call)."""
+    lo, hi = 0, len(order)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if item < order[mid]:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
 
 
 def _node_lines(text: str) -> list[str]:
