@@ -1,17 +1,15 @@
 """Derived files of an increment: model_catalog.yaml and lineage_graph.json (rebuilt by registry-reindex).
 
 ``derived_files`` renders them from every version record of the increment. A write uses ``refresh_increment``
-instead (issue 10): the same bytes, but from a per-increment cache of each version's rendered catalog line and
-lineage fields, keyed by its metadata.json's stat fingerprint (the one the index's read took), so that only the
-versions whose file changed are read again, and no other model's records are loaded.
+instead (issue 10): the same bytes, patched from the previous render where only the versions whose metadata.json's
+stat fingerprint changed are rendered again (store/derived_patch.py, store/derived_cache.py), so that a write's cost
+follows what changed, and no other model's records are loaded.
 """
 
 from __future__ import annotations
 
 import json
-import marshal
 import os
-import sys
 
 from .. import lineage
 from ..layout import CATALOG_FILE, LINEAGE_FILE, Layout
@@ -29,11 +27,9 @@ CATALOG_HEADER = (
     "# Derived by sw-registry from models/*/metadata.json. Do not edit by hand;\n"
     "# after a merge conflict here run: sw-registry registry-reindex\n"
 )
-CACHE_FORMAT = 1
 # more stale versions than this (a first write to the increment, a checkout): take them from the increment's record
 # cache files first (one per model), parse the rest
 PARSE_LIMIT = 64
-_LINEAGE_FIELDS = ("name", "key", "version", "stage", "lineage")
 
 
 def catalog_line(rec: Record) -> str:
@@ -69,11 +65,18 @@ def _catalog_from_lines(increment: str, lines_by_model: list[tuple[str, list[str
 
 def _grouped(items: list[tuple[str, Any, str]]) -> list[tuple[str, list[str]]]:
     """(name, key, line) sorted by name and version key, grouped by name."""
+    ordered = sorted(items, key=lambda i: (i[0], i[1]))
+    return group_sorted([i[0] for i in ordered], [i[2] for i in ordered])
+
+
+def group_sorted(names: list[str], lines: list[str]) -> list[tuple[str, list[str]]]:
+    """Each version's line under its model's name, the versions already in order."""
     out: list[tuple[str, list[str]]] = []
-    for name, _key, line in sorted(items, key=lambda i: (i[0], i[1])):
-        if not out or out[-1][0] != name:
-            out.append((name, []))
-        out[-1][1].append(line)
+    start = 0
+    for end in range(1, len(names) + 1):
+        if end == len(names) or names[end] != names[start]:
+            out.append((names[start], lines[start:end]))
+            start = end
     return out
 
 
@@ -103,17 +106,6 @@ def _lineage_from_lines(increment: str, nodes: list[str], edges: list[str]) -> b
     return (parts[0] + "\n" + ",\n".join(parts[1:]) + "\n}\n").encode("utf-8")
 
 
-def lineage_parts(fields: dict[str, Any], encode: Any) -> list[list[Any]]:
-    """One version's share of lineage_graph.json, rendered: [[node id, line] ...] and [[from, to, line] ...] in the
-    order ``lineage.graph`` adds them. A node's line depends on its id alone, and the graph of several versions is
-    theirs in (name, version key) order, nodes deduplicated by id and sorted, edges deduplicated in order."""
-    g = lineage.graph([fields])
-    return [
-        [[n["id"], f"    {encode(n)}"] for n in g["nodes"]],
-        [[e["from"], e["to"], f"    {encode(e)}"] for e in g["edges"]],
-    ]
-
-
 def derived_files(inc_rel: str, increment: str, records: list[Record]) -> dict[str, bytes]:
     """root-relative path -> content of every derived file of one increment."""
     return {
@@ -127,46 +119,79 @@ def derived_files(inc_rel: str, increment: str, records: list[Record]) -> dict[s
 
 def refresh_increment(tx: Transaction, inc: Increment) -> None:
     """Write ``inc``'s derived files as ``derived_files`` renders them from all its versions, at a cost that
-    follows what changed: each version's part comes from the cache while its metadata.json's fingerprint is the
-    one cached (a hand edit, checkout, merge or rebase changes it), else from the file, read again."""
-    entries = increment_entries(tx, inc)
-    data = _from_entries(inc, entries)
-    for rel, content in data.items():
-        tx.write_if_changed(rel, content, durable=False)  # derived: registry-reindex rebuilds them
+    follows what changed: the previous render (the files on disk, while they are what the last write left) is
+    patched with the lines of the versions whose metadata.json's fingerprint differs from the cached one (this
+    write's own, a hand edit, a checkout, merge or rebase), read again; the others' lines are kept
+    (store/derived_patch.py). When it cannot be patched (no cache, the files changed since, many stale versions),
+    every version is rendered, from the increment's record cache files where they are current."""
+    from . import derived_cache as C
+    from . import derived_patch as P
 
-
-def increment_entries(tx: Transaction, inc: Increment) -> dict[str, list[Any]]:
-    """metadata.json rel -> [fingerprint, name, version key, catalog line, lineage fields, rendered lineage] for
-    every version of ``inc`` as the work tree has it now (after this write's own changes), cached back for the
-    next write."""
     layout = tx.layout
+    fps = _fingerprints(tx, inc)
+    cat_rel, lin_rel = Layout.registry_rel(inc.rel, CATALOG_FILE), Layout.registry_rel(inc.rel, LINEAGE_FILE)
+    base, delta = C.paths(str(layout.cache_dir), inc.rel) if layout.cache_dir is not None else ("", "")
+    state = C.load(base, delta) if base else C.empty()
+    old = state["entries"]
+    stale = [rel for rel, fp in fps.items() if (e := old.get(rel)) is None or e[0] != fp]
+    gone = old.keys() - fps.keys()
+    current = {rel: _trusted(layout, rel, state["files"].get(rel)) for rel in (cat_rel, lin_rel)}
+    patched = None
+    if old and not state["conflict"] and len(stale) <= PARSE_LIMIT and None not in current.values():
+        changed = {rel: _parse(layout, rel) for rel in stale}
+        patched = P.patch(inc.id, old, current[cat_rel][0], current[lin_rel][0], changed, fps, gone)  # type: ignore[index]
+    if patched is not None:
+        data, entries, conflict = {cat_rel: patched[0], lin_rel: patched[1]}, patched[2], False
+        delta_set: dict[str, Any] | None = {rel: entries[rel] for rel in stale}
+    else:
+        # every version: from the record cache files of the increment where their fingerprints are the ones found
+        # (without loading, and checking, the whole index), the others parsed
+        records = _cached_records(tx, inc, fps) if len(stale) > PARSE_LIMIT or len(fps) > PARSE_LIMIT else {}
+        records = {rel: records.get(rel) or _parse(layout, rel) for rel in fps}
+        data, entries, conflict = P.full(inc.rel, inc.id, fps, records)
+        delta_set = None
+    files = {}
+    for rel, content in data.items():
+        found = current.get(rel)
+        if found is not None and found[0] == content:
+            files[rel] = found[1]
+            continue
+        if found is not None:
+            tx.write(rel, content, durable=False)  # derived: registry-reindex rebuilds them
+        else:
+            tx.write_if_changed(rel, content, durable=False)
+        files[rel] = _stat_fp(f"{layout.root}/{rel}")
+    if base:
+        new_state = {**state, "entries": entries, "files": files, "conflict": conflict}
+        tx.after_success.append(lambda: C.save(base, delta, new_state, delta_set, sorted(gone)))
+
+
+def _fingerprints(tx: Transaction, inc: Increment) -> dict[str, Any]:
+    """metadata.json rel -> stat fingerprint of every version of ``inc`` as the work tree has it now (after this
+    write's own changes): from the narrowed dirty check's stat of the increment, which a write into it makes
+    anyway (store/write_check.py), else from the index's."""
     prefix = Layout.models_rel(inc.rel) + "/"
-    if tx.check is not None and not tx.check.full:  # a narrowed write: the increment's own check stat'ed them
+    if tx.check is not None and not tx.check.full:
         fps: dict[str, Any] = dict(tx.check.check_increment(inc.rel))
     else:
         fps = {rel: fp for rel, fp in tx.index.fingerprints().items() if rel.startswith(prefix)}
-    for rel in tx.metadata_written:  # the index's fingerprints predate this write's own files
+    for rel in tx.metadata_written:  # the check's and the index's fingerprints predate this write's own files
         if rel.startswith(prefix):
-            fps[rel] = _stat_fp(f"{layout.root}/{rel}")
-    fps = {rel: fp for rel, fp in fps.items() if fp is not None}
-    path = _cache_path(layout, inc)
-    cached = _load(path)
-    stale = [rel for rel, fp in fps.items() if rel not in cached or cached[rel][0] != fp]
-    if not stale and len(cached) == len(fps) and all(len(e) == 6 for e in cached.values()):
-        return cached
-    entries = {rel: cached[rel] for rel in fps if rel not in stale}
-    # many stale versions (a first write to the increment, a checkout): from the record cache files of the
-    # increment where their fingerprints are the ones found, without loading (and checking) the whole index
-    records = _cached_records(tx, inc, fps) if len(stale) > PARSE_LIMIT else {}
-    for rel in stale:
-        rec = records.get(rel) or _parse(layout, rel)
-        entries[rel] = [fps[rel], rec["name"], rec["key"], catalog_line(rec), {k: rec.get(k) for k in _LINEAGE_FIELDS}]
-    encode = _encoder()
-    for entry in entries.values():
-        if len(entry) != 6:  # [5]: the version's rendered lineage (an entry of an older cache lacks it)
-            entry[5:] = [lineage_parts(entry[4], encode)]
-    tx.after_success.append(lambda: _store(layout, path, entries))  # after the commit: never part of it
-    return entries
+            fps[rel] = _stat_fp(f"{tx.layout.root}/{rel}")
+    return {rel: fp for rel, fp in fps.items() if fp is not None}
+
+
+def _trusted(layout: Layout, rel: str, known: Any) -> tuple[bytes, Any] | None:
+    """A derived file's bytes and stat fingerprint when it is the file the last write left (its fingerprint is the
+    one recorded), else None: changed since (by hand, a checkout, a restore), it is rendered in full."""
+    path = f"{layout.root}/{rel}"
+    if not known or _stat_fp(path) != known:
+        return None
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(), known
+    except OSError:
+        return None
 
 
 def _cached_records(tx: Transaction, inc: Increment, fps: dict[str, Any]) -> dict[str, Record]:
@@ -192,27 +217,6 @@ def _cached_records(tx: Transaction, inc: Increment, fps: dict[str, Any]) -> dic
     return out
 
 
-def _from_entries(inc: Increment, entries: dict[str, list[Any]]) -> dict[str, bytes]:
-    """The derived files from the cached parts: the catalog's lines and the lineage's nodes and edges, each
-    version's in (name, version key) order, as ``derived_files`` renders them from the records."""
-    values = sorted(entries.values(), key=lambda e: (e[1], e[2]))
-    nodes: dict[str, str] = {}
-    edges: dict[tuple[str, str], str] = {}
-    for entry in values:
-        for node_id, line in entry[5][0]:
-            nodes.setdefault(node_id, line)
-        for a, b, line in entry[5][1]:
-            edges.setdefault((a, b), line)
-    return {
-        Layout.registry_rel(inc.rel, CATALOG_FILE): _catalog_from_lines(
-            inc.id, _grouped([(e[1], e[2], e[3]) for e in values])
-        ),
-        Layout.registry_rel(inc.rel, LINEAGE_FILE): _lineage_from_lines(
-            inc.id, [nodes[k] for k in sorted(nodes)], list(edges.values())
-        ),
-    }
-
-
 def _parse(layout: Layout, rel: str) -> Record:
     from .files import parse_metadata
     from .index import summarize
@@ -228,36 +232,3 @@ def _stat_fp(path: str) -> tuple[int, int, int] | None:
     except (FileNotFoundError, NotADirectoryError):
         return None
     return (st.st_mtime_ns, st.st_size, st.st_ino)
-
-
-def _cache_path(layout: Layout, inc: Increment) -> str:
-    return f"{layout.cache_dir}/derived/{inc.rel.replace('/', '%')}.marshal"
-
-
-def _load(path: str) -> dict[str, list[Any]]:
-    try:
-        with open(path, "rb") as fh:
-            data = marshal.loads(fh.read())
-    except (OSError, EOFError, ValueError, TypeError):
-        return {}
-    if not isinstance(data, dict) or data.get("format") != (CACHE_FORMAT, sys.version_info[:2]):
-        return {}
-    entries = data.get("entries")
-    return entries if isinstance(entries, dict) else {}
-
-
-def _store(layout: Layout, path: str, entries: dict[str, list[Any]]) -> None:
-    from pathlib import Path
-
-    from .files import atomic_write
-    from .index import ensure_ignored
-
-    target = Path(path)
-    try:
-        if not target.parent.is_dir():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            ensure_ignored(target.parent)
-        payload = {"format": (CACHE_FORMAT, sys.version_info[:2]), "entries": entries}
-        atomic_write(target, marshal.dumps(payload), durable=False)
-    except OSError:
-        pass  # a read-only cache folder: the next write reads the versions again
