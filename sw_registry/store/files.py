@@ -11,7 +11,9 @@ from ..errors import IntegrityError
 
 TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, TypeVar
+
+    J = TypeVar("J")
 
 SCHEMA_VERSION = 1
 
@@ -110,6 +112,24 @@ def process_umask() -> int:
 
 def dump_json(data: Any) -> bytes:
     return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def copy_json(value: J) -> J:
+    """A deep copy of JSON data (dicts, lists, scalars): what ``copy.deepcopy`` makes of it, without importing
+    ``copy`` (and ``weakref``) into every write (issue 10). Anything else is handed to ``copy.deepcopy``."""
+    kind = type(value)
+    if kind is dict:
+        return {k: copy_json(v) for k, v in value.items()}  # type: ignore[attr-defined,return-value]
+    if kind is list:
+        return [copy_json(v) for v in value]  # type: ignore[attr-defined,return-value]
+    if kind in _SCALARS:
+        return value
+    import copy
+
+    return copy.deepcopy(value)
 
 
 def parse_metadata(raw: bytes, where: str) -> dict[str, Any]:
