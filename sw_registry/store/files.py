@@ -20,8 +20,11 @@ SCHEMA_VERSION = 1
 
 def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
     """Write via a temp file in the same folder, fsync, then os.replace: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = _new_temp(path)
+    try:
+        fd, tmp = _new_temp(path)
+    except FileNotFoundError:  # its folder is new: made only then, not tried (a failing mkdir) for every write
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = _new_temp(path)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

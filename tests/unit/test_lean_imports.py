@@ -47,7 +47,9 @@ WRITE_SHED = ("sw_registry.mlflow_mirror", "sw_registry.mlflow_server", "sw_regi
               "sw_registry.store.object_fs", "tempfile", "random", "uuid", "platform", "pickle", "pickletools",
               # the clock's string comes from time.strftime, JSON data is copied without copy.deepcopy, a small file
               # is hashed by the interpreter's own sha256 (hashlib loads OpenSSL), and the reads stay with the reads
-              "datetime", "copy", "weakref", "hashlib", "sw_registry.ops.reads")
+              "datetime", "copy", "weakref", "hashlib", "sw_registry.ops.reads",
+              # the read memo and the human rendering: not for a write with --json
+              "sw_registry.store.readcache", "sw_registry.cli.render")
 
 
 def imported(project: Path, tmp_path: Path, *args: str) -> tuple[set[str], dict[str, object]]:
