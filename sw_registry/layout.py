@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from pathlib import Path
 
 from .errors import InvalidInput, NotFound
@@ -13,7 +12,7 @@ from .plain import Plain
 SPECWEAVE = ".specweave"
 INCREMENTS = "increments"
 HIDDEN_GROUPS = ("_archive", "_abandoned", "_paused")
-INCREMENT_RE = re.compile(r"[0-9]{4}-[a-z0-9]+(?:-[a-z0-9]+)*")  # always fullmatch
+_KEBAB = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 DEFAULT_DOCS_PATH = ".specweave/docs/internal/architecture/model-registry.md"
 # parts of an increment folder that the registry owns (SPEC §8)
 REGISTRY_PARTS = ("models", "registry", "experiments")
@@ -21,6 +20,14 @@ POLICY_REL = f"{SPECWEAVE}/registry.yaml"  # the policy file, relative to the ro
 HISTORY_FILE = "deployment_history.md"  # in each increment's registry/ folder
 CATALOG_FILE = "model_catalog.yaml"  # derived, in each increment's registry/ folder
 LINEAGE_FILE = "lineage_graph.json"  # derived, in each increment's registry/ folder
+
+
+def is_increment_id(name: str) -> bool:
+    """Whether ``name`` is an increment folder's id, ``####-kebab-name`` ([0-9]{4}-[a-z0-9]+(-[a-z0-9]+)*), checked
+    without a regex: compiling one cost more than every check a write makes (issue 10)."""
+    if len(name) < 6 or not (name[:4].isascii() and name[:4].isdigit()) or name[4] != "-":
+        return False
+    return all(part and _KEBAB.issuperset(part) for part in name[5:].split("-"))
 
 
 def find_root(root: str | os.PathLike[str] | None = None, cwd: str | None = None) -> Path:
@@ -85,7 +92,7 @@ class Layout:
                 continue
             with entries:
                 for e in entries:
-                    if INCREMENT_RE.fullmatch(e.name) and e.is_dir():
+                    if is_increment_id(e.name) and e.is_dir():
                         rel = f"{SPECWEAVE}/{INCREMENTS}/{group + '/' if group else ''}{e.name}"
                         out.append(Increment(e.name, rel))
         out.sort(key=lambda i: (i.id, i.rel))
@@ -95,7 +102,7 @@ class Layout:
         """'42', '0042' or '0042-name'; a full id that does not exist is created when ``create``."""
         ref = str(ref).strip()
         known = self.increments()
-        if INCREMENT_RE.fullmatch(ref):
+        if is_increment_id(ref):
             for inc in known:
                 if inc.id == ref:
                     return inc
@@ -198,7 +205,7 @@ class Layout:
         if len(parts) < 3 or parts[0] != SPECWEAVE or parts[1] != INCREMENTS:
             return None
         i = 3 if parts[2] in HIDDEN_GROUPS else 2
-        return parts[i] if len(parts) > i and INCREMENT_RE.fullmatch(parts[i]) else None
+        return parts[i] if len(parts) > i and is_increment_id(parts[i]) else None
 
     def is_registry_path(self, rel: str, docs_path: str | None = None) -> bool:
         """Whether a root-relative posix path is one the registry owns and commits (SPEC §8)."""
@@ -208,7 +215,7 @@ class Layout:
         if len(parts) < 4 or parts[0] != SPECWEAVE or parts[1] != INCREMENTS:
             return False
         i = 3 if parts[2] in HIDDEN_GROUPS else 2
-        return len(parts) > i + 1 and INCREMENT_RE.fullmatch(parts[i]) is not None and parts[i + 1] in REGISTRY_PARTS
+        return len(parts) > i + 1 and is_increment_id(parts[i]) and parts[i + 1] in REGISTRY_PARTS
 
 
 def _candidates(known: list[Increment]) -> str:

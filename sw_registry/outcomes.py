@@ -57,9 +57,9 @@ class VersionFace:
         return f"{self.name}@{self.version}"
 
     def to_dict(self) -> dict[str, Any]:
-        import copy
+        from .store.files import copy_json
 
-        out = copy.deepcopy(self.metadata)
+        out = copy_json(self.metadata)
         out["commit"] = self.commit
         out["path"] = self.path
         out["sha256"] = self.sha256
@@ -107,10 +107,10 @@ class InfoFace(FieldsFace):
     __slots__ = ()
 
     def to_dict(self) -> dict[str, Any]:
-        import copy
+        from .store.files import copy_json
 
         data = super().to_dict()
-        data.update(policy=copy.deepcopy(data["policy"]), stages=dict(data["stages"]))
+        data.update(policy=copy_json(data["policy"]), stages=dict(data["stages"]))
         data["versions"] = [v.to_dict() for v in data["versions"]]
         return data
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 
 from .layout import Layout
-from .ops import reads
 from .ops.context import Clock, Context, open_root, utc_now
 from .outcomes import public
 from .publish import pushes
@@ -79,6 +78,8 @@ class ModelRegistry:
         tag: str | None = None,
     ) -> list[ModelSummary]:
         """One summary per model; a filter keeps the models with some version that matches it."""
+        from .ops import reads  # imported by a read only: a write does not need it (issue 10)
+
         return cast("list[ModelSummary]", _public(self, reads.list_models(self.ctx, stage, model, increment, tag)))
 
     def list_versions(
@@ -86,14 +87,20 @@ class ModelRegistry:
         tag: str | None = None,
     ) -> list[ModelVersion]:
         """Every matching version with its full metadata (``registry-list --all-versions``)."""
+        from .ops import reads
+
         return cast("list[ModelVersion]", _public(self, reads.list_versions(self.ctx, stage, model, increment, tag)))
 
     def info(self, name: str, version: str | None = None) -> ModelInfo | ModelVersion:
+        from .ops import reads
+
         return cast("ModelInfo | ModelVersion", _public(self, reads.info(self.ctx, name, version)))
 
     def resolve(
         self, name: str, *, stage: str | None = None, version: str | None = None, date: str | None = None
     ) -> Record:
+        from .ops import reads
+
         return reads.resolve(self.ctx, name, stage=stage, version=version, date=date)
 
     def get_model(
@@ -101,6 +108,8 @@ class ModelRegistry:
         date: str | None = None,
     ) -> Any:
         """The loaded object for a pickle this registry wrote (after its hash verifies), else a ModelVersion."""
+        from .ops import reads
+
         return _public(self, reads.get_model(self.ctx, name, stage, version, load, date=date))
 
     def get_model_by_date(self, name: str, date: str, load: bool = True) -> Any:
@@ -108,6 +117,8 @@ class ModelRegistry:
 
     def version_model(self, name: str, version_type: str = "minor") -> str:
         """The next version of ``name`` for a bump; registers nothing."""
+        from .ops import reads
+
         return reads.next_version(self.ctx, name, version_type)
 
     def history(self, name: str) -> R.History:

@@ -18,10 +18,13 @@ if TYPE_CHECKING:
 
     from packaging.version import Version
 
-NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")  # used with fullmatch: '$' would accept a trailing newline
-# 3.2.0-rc.1 / 3.2.0.rc1 / 3.2.0rc1 -> 3.2.0rc1 (SemVer pre-release spelling accepted)
-_SEMVER_PRE = re.compile(r"^(\d+(?:\.\d+){0,2})[-.]?(a|b|rc|alpha|beta|c|pre|preview)[-.]?(\d*)$", re.I)
-_PLAIN = re.compile(r"(\d+)(?:\.(\d+))?(?:\.(\d+))?")  # with fullmatch, on ASCII text
+# a name is [a-z0-9][a-z0-9._-]{0,99}, checked without a regex: compiling one cost more than the whole check, in
+# every write (issue 10)
+_NAME_FIRST = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+_NAME_CHARS = _NAME_FIRST | frozenset("._-")
+# 3.2.0-rc.1 / 3.2.0.rc1 / 3.2.0rc1 -> 3.2.0rc1 (SemVer pre-release spelling accepted); compiled (re.match's
+# cache) only for a version that is not plain MAJOR[.MINOR[.PATCH]]
+_SEMVER_PRE = r"^(\d+(?:\.\d+){0,2})[-.]?(a|b|rc|alpha|beta|c|pre|preview)[-.]?(\d*)$"
 _PRE_NAMES = {"a": "a", "alpha": "a", "b": "b", "beta": "b", "c": "rc", "rc": "rc", "pre": "rc", "preview": "rc"}
 BUMPS = ("major", "minor", "patch")
 
@@ -31,7 +34,9 @@ Parts = tuple[tuple[int, int, int], "tuple[str, int] | None"]  # (release, pre-r
 
 def validate_name(name: str, what: str = "model") -> str:
     """SPEC §3's name rule (also the path-traversal guard), for model names and other names stored as folders."""
-    if not isinstance(name, str) or not NAME_RE.fullmatch(name) or ".." in name:
+    if not (
+        isinstance(name, str) and 0 < len(name) <= 100 and name[0] in _NAME_FIRST and _NAME_CHARS.issuperset(name)
+    ) or ".." in name:
         raise InvalidName(
             f"invalid {what} name {name!r}",
             hint="use lower-case letters, digits, '.', '_' and '-', starting with a letter or digit "
@@ -62,9 +67,10 @@ def parts(text: str) -> Parts:
     """A user-written version restricted to SPEC §3, as (release triple, pre-release): the common forms parsed
     here, the rest by packaging.version (``_packaging_parts``)."""
     body = _body(text)
-    if _PLAIN.fullmatch(body):
+    numbers = body.split(".")
+    if len(numbers) <= 3 and all(n.isdigit() for n in numbers):  # plain: ASCII digits (_body), 1 to 3 numbers
         return _release(body), None
-    m = _SEMVER_PRE.match(body)
+    m = re.match(_SEMVER_PRE, body, re.I)
     if m:
         return _release(m.group(1)), (_PRE_NAMES[m.group(2).lower()], int(m.group(3) or 0))
     return _packaging_parts(text, body)
@@ -81,7 +87,7 @@ def _packaging(text: str, body: str) -> Version:
     from packaging.version import InvalidVersion as PackagingInvalid
     from packaging.version import Version
 
-    m = _SEMVER_PRE.match(body)
+    m = re.match(_SEMVER_PRE, body, re.I)
     if m:
         body = f"{m.group(1)}{m.group(2)}{m.group(3) or '0'}"
     try:

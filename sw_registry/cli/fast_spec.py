@@ -30,3 +30,6 @@ COMMANDS: dict[str, tuple[str, str, tuple[str, ...], tuple[str, ...]]] = {
     'demo': ('demo', 'demo', ('path:str',), ('--json',)),
     'mlflow-sync': ('mlflow_sync', 'mlflow_sync', (), ('--tracking-uri:str', '--model:str', '--root:path', '--json')),
 }
+
+# the commands the read memo answers (store/readcache.py COMMANDS): only they import it
+MEMO = ('registry-list', 'registry-info', 'registry-get', 'registry-history')

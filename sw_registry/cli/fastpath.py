@@ -12,6 +12,8 @@ tests/cli/test_fastpath.py checks that both parsers pass the command the same ar
 
 from __future__ import annotations
 
+import sys
+
 TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -144,10 +146,13 @@ def run(args: list[str]) -> int | None:
     kwargs = _parse(params, args[1:])
     if kwargs is None:
         return None
-    from ..store import readcache
+    from .fast_spec import MEMO
 
-    if args[0] in readcache.COMMANDS and readcache.serve(args[0], kwargs):
-        return 0
+    if args[0] in MEMO:  # a read the memo may answer; a write does not import store/readcache.py
+        from ..store import readcache
+
+        if readcache.serve(args[0], kwargs):
+            return 0
     kwargs = _paths(params, kwargs)
     import importlib
 
@@ -157,4 +162,6 @@ def run(args: list[str]) -> int | None:
     try:
         return funnel(args, lambda _args: func(**kwargs))
     finally:
-        readcache.forget()  # in-process callers (tests, the API) run many commands: nothing carries over
+        memo = sys.modules.get(f"{__package__.rpartition('.')[0]}.store.readcache")
+        if memo is not None:
+            memo.forget()  # in-process callers (tests, the API) run many commands: nothing carries over

@@ -54,9 +54,9 @@ def write_json(envelope: dict[str, Any]) -> None:
         text = json.dumps(_finite(envelope), ensure_ascii=False, default=str, allow_nan=False)
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
-    from ..store import readcache
-
-    readcache.record(envelope, text + "\n")  # kept when this is a read the memo let through (store/readcache.py)
+    memo = sys.modules.get(f"{__package__.rpartition('.')[0]}.store.readcache")  # imported by a read only
+    if memo is not None:
+        memo.record(envelope, text + "\n")  # kept when this is a read the memo let through (store/readcache.py)
 
 
 def emit(json_flag: bool, data: dict[str, Any], render: Render) -> None:

@@ -155,6 +155,10 @@ def fast_spec_module() -> str:
         options = tuple(compact(name, p, option=True) for p in spec["options"])
         lines.append(f"    {name!r}: ({spec['module']!r}, {spec['func']!r}, {arguments!r}, {options!r}),")
     lines.append("}")
+    from ..store.readcache import COMMANDS as MEMO
+
+    lines += ["", "# the commands the read memo answers (store/readcache.py COMMANDS): only they import it",
+              f"MEMO = {MEMO!r}"]
     return "\n".join(lines) + "\n"
 
 

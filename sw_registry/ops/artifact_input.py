@@ -8,7 +8,6 @@ from pathlib import Path
 
 from ..errors import InvalidInput
 from ..layout import SPECWEAVE
-from .reads import PICKLE_FORMAT
 
 TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
@@ -34,6 +33,8 @@ def artifact_source(model: Any, scratch: Path) -> tuple[Path, str | None]:
             raise InvalidInput(f"artifact {str(src)!r} is not a file or folder", hint="pass a regular file")
         return src, None
     import pickle
+
+    from .reads import PICKLE_FORMAT  # here, not at the top: a register of a file does not import ops/reads.py
 
     dest = scratch / "model.pkl"
     try:

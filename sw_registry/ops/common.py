@@ -70,14 +70,12 @@ def rewrite_metadata(
     ctx: Context, tx: Transaction, rec: Record, change: Callable[[dict[str, Any]], None]
 ) -> dict[str, Any]:
     """Read, check writable, change and write back one version's metadata (unknown keys kept)."""
-    import copy
-
-    from ..store.files import check_writable, dump_json
+    from ..store.files import check_writable, copy_json, dump_json
 
     rel = ctx.layout.metadata_rel(rec["dir"])
     meta = read_metadata(ctx, rec)
     check_writable(meta, rel)
-    meta = copy.deepcopy(meta)
+    meta = copy_json(meta)
     change(meta)
     meta["updated_at"] = ctx.now()
     tx.write(rel, dump_json(meta))

@@ -111,6 +111,10 @@ class Context(Plain):
         return load_index(self.source())
 
     def now(self) -> str:
+        if self.clock is utc_now:  # the default clock: the same string without importing datetime (issue 10)
+            import time
+
+            return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         return iso(self.clock())
 
     def write(self, *, allow_dirty: bool = False, adopt: tuple[str, ...] = ()) -> AbstractContextManager[Transaction]:

@@ -172,7 +172,7 @@ def get_model(
 
 def verified(ctx: Context, meta: dict[str, Any], rec: Record) -> ModelVersion:
     """The version with its artifact at hand and its hash checked (fetched from git objects or the store)."""
-    from ..store.objectstore import is_store_artifact
+    from ..store.artifacts import is_store_artifact
 
     art = meta.get("artifact") or {}
     if is_store_artifact(art):

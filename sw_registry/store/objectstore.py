@@ -29,7 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import ConfigError, IntegrityError
-from .artifacts import CHUNK, Progress, _folder_files, _hash_file, combined_sha256
+from .artifacts import CHUNK, Progress, _folder_files, _hash_file, combined_sha256, is_store_artifact
 
 # the store client and the configuration checks (object_fs.py); importable from here as before
 from .object_fs import CONCURRENCY, MAX_PARTS, MIN_PART, ObjectStore, check_options, check_url, is_git, redact
@@ -82,11 +82,6 @@ def store_for(url: str, policy: Any, override: str | None = None) -> ObjectStore
     if not is_git(configured) and configured.split("://", 1)[0] == base.split("://", 1)[0]:
         options = dict(policy.data.get("artifact_store_options") or {})
     return ObjectStore(base, options)
-
-
-def is_store_artifact(art: dict[str, Any]) -> bool:
-    store = art.get("store")
-    return isinstance(store, str) and "://" in store
 
 
 # -- the operations the registry calls --------------------------------------------------

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from sw_registry import ModelRegistry
 from tests.conftest import INCREMENT
 
 # Only what the command itself imports counts: a machine's site-packages may import modules before any of ours
@@ -43,7 +44,12 @@ SHED = ("dataclasses", "inspect", "ast", "dis", "tokenize", "packaging", "packag
 # imported by no CLI register of a small non-pickle file nor promote: the MLflow mirror without a tracking URI,
 # the object store for an artifact kept in git, and the stdlib modules only they or a temporary folder need
 WRITE_SHED = ("sw_registry.mlflow_mirror", "sw_registry.mlflow_server", "sw_registry.store.objectstore",
-              "sw_registry.store.object_fs", "tempfile", "random", "uuid", "platform", "pickle", "pickletools")
+              "sw_registry.store.object_fs", "tempfile", "random", "uuid", "platform", "pickle", "pickletools",
+              # the clock's string comes from time.strftime, JSON data is copied without copy.deepcopy, a small file
+              # is hashed by the interpreter's own sha256 (hashlib loads OpenSSL), and the reads stay with the reads
+              "datetime", "copy", "weakref", "hashlib", "sw_registry.ops.reads",
+              # the read memo and the human rendering: not for a write with --json
+              "sw_registry.store.readcache", "sw_registry.cli.render")
 
 
 def imported(project: Path, tmp_path: Path, *args: str) -> tuple[set[str], dict[str, object]]:
@@ -80,6 +86,27 @@ def test_a_promote_imports_no_dataclasses_packaging_or_typer(
     assert data["to"] == "staging" and data["commit"]
     assert "sw_registry.ops.stages" in modules
     assert sorted(modules & {*SHED, *WRITE_SHED}) == []
+
+
+def test_approve_and_rollback_import_no_dataclasses_packaging_or_typer(
+    registered: tuple[Path, set[str]], make_artifact: Callable[..., Path], tmp_path: Path
+) -> None:
+    """The other two writes of issue 10's budget: an approval, and a rollback (which checks the artifact's hash,
+    of a file kept in git: no object store, no hashlib)."""
+    project, _ = registered
+    registry = ModelRegistry(root=project)
+    registry.register_model(name="fraud-model", model=str(make_artifact()), version="2.0.0")
+    for version in ("1.0.0", "2.0.0"):
+        registry.promote_model("fraud-model", version, to_stage="staging")
+        registry.promote_model("fraud-model", version, to_stage="production")
+    modules, data = imported(project, tmp_path, "registry-approve", "fraud-model", "v1.0.0", "--stage", "staging",
+                             "--json")
+    assert data["approver"] and data["commit"]
+    assert "sw_registry.ops.stages" in modules
+    assert sorted(modules & {*SHED, *WRITE_SHED}) == []
+    modules, data = imported(project, tmp_path, "registry-rollback", "fraud-model", "--reason", "bench", "--json")
+    assert (data["from_version"], data["to_version"]) == ("2.0.0", "1.0.0") and data["commit"]
+    assert sorted(modules & {*SHED, *WRITE_SHED} - {"sw_registry.ops.reads"}) == []  # it verifies through reads
 
 
 def test_reads_import_no_dataclasses_packaging_or_typer(registered: tuple[Path, set[str]], tmp_path: Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from ..output import emit
-from ..render import esc, outcome, short, stage, v
 from .common import WriteOptions, writes
 
 TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
@@ -11,7 +10,7 @@ TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads
 # (fastpath.py) calls the function without importing Typer, and app.resolved() evaluates the annotations in
 # this module's globals plus options.ANNOTATIONS, which holds these same names (a test checks it).
 if TYPE_CHECKING:
-    from typing import Annotated
+    from typing import Annotated, Any
 
     import typer
 
@@ -30,10 +29,16 @@ def approve(
     """Approve a version for a stage, as the actor (the commit is authored by the approver)."""
     r = w.registry().approve_model(name, version, approver=w.actor, comments=comment, stage=stage_)
 
-    need = f" ({r.approvals} of {r.required} required)" if r.required else ""
-    signed = f", signed with {r.signing_key}" if r.signing_key else ""
-    by = f"{esc(r.approver)}{need}, commit {short(r.commit)}{signed}"
-    emit(w.json, r.to_dict(), lambda out: outcome(
-        out, r.commit is not None, f"{esc(r.approver)} has already approved {esc(r.name)} {v(r.version)} for {r.stage}",
-        f"{esc(r.name)} {v(r.version)} approved for {stage(r.stage)} by {by}",
-    ))
+    def human(out: Any) -> None:
+        from ..render import esc, outcome, short, stage, v  # human output only: --json does not import it
+
+        need = f" ({r.approvals} of {r.required} required)" if r.required else ""
+        signed = f", signed with {r.signing_key}" if r.signing_key else ""
+        by = f"{esc(r.approver)}{need}, commit {short(r.commit)}{signed}"
+        outcome(
+            out, r.commit is not None,
+            f"{esc(r.approver)} has already approved {esc(r.name)} {v(r.version)} for {r.stage}",
+            f"{esc(r.name)} {v(r.version)} approved for {stage(r.stage)} by {by}",
+        )
+
+    emit(w.json, r.to_dict(), human)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from ..output import emit
-from ..render import esc, outcome, short, stage, v
 from .common import WriteOptions, writes
 
 TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
@@ -56,13 +55,18 @@ def promote(
         raise UsageError("registry-promote needs --to STAGE (or --to-env ENV)", hint="e.g. --to staging")
     r = reg.promote_model(name, version, from_stage=from_, to_stage=to, reason=reason, force=force)
 
-    forced = " [red](forced)[/red]" if r.forced else ""
-    moved = f"{stage(r.from_stage)} → {stage(r.to_stage)}{forced} by {esc(r.actor)}, commit {short(r.commit)}"
-    replaced = f"  {v(r.replaced)}: {stage(r.to_stage)} → {stage('archived')} (replaced by {v(r.version)})"
-    emit(w.json, r.to_dict(), lambda out: outcome(
-        out, r.commit is not None, f"{esc(r.name)} {v(r.version)} is already in {stage(r.to_stage)}",
-        f"{esc(r.name)} {v(r.version)}: {moved}", replaced if r.replaced else "",
-    ))
+    def human(out: Any) -> None:
+        from ..render import esc, outcome, short, stage, v  # human output only: --json does not import it
+
+        forced = " [red](forced)[/red]" if r.forced else ""
+        moved = f"{stage(r.from_stage)} → {stage(r.to_stage)}{forced} by {esc(r.actor)}, commit {short(r.commit)}"
+        replaced = f"  {v(r.replaced)}: {stage(r.to_stage)} → {stage('archived')} (replaced by {v(r.version)})"
+        outcome(
+            out, r.commit is not None, f"{esc(r.name)} {v(r.version)} is already in {stage(r.to_stage)}",
+            f"{esc(r.name)} {v(r.version)}: {moved}", replaced if r.replaced else "",
+        )
+
+    emit(w.json, r.to_dict(), human)
 
 
 def _promote_to_env(
@@ -82,6 +86,8 @@ def _promote_to_env(
             bar.stop()
 
     def render(out: Any) -> None:
+        from ..render import esc, short, stage, v
+
         where = f"environment {esc(r.environment)} ({esc(r.target)})"
         if r.commit is None and r.source_commit is None:
             out.print(f"{esc(r.name)} {v(r.version)} is already in {stage(r.to_stage)} of {where}; nothing changed")

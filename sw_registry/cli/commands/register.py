@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 
 from ..output import emit, json_mode
-from ..render import esc, outcome, short, v
 from .common import WriteOptions, writes
 
 TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
@@ -119,12 +118,14 @@ def register(
     finally:
         if bar is not None:
             bar.stop()
-    data = mv.to_dict()
+    def human(out: Any) -> None:
+        from ..render import esc, outcome, short, v  # human output only: --json does not import it
 
-    done = (
-        f"Registered [bold]{esc(mv.name)}[/bold] {v(mv.version)} in {esc(mv.metadata.get('increment'))} "
-        f"(stage dev) by {esc(mv.metadata.get('created_by'))}, commit {short(mv.commit)}"
-    )
-    already = f"{esc(mv.name)} {v(mv.version)} is already registered with this artifact"
-    emit(w.json, data, lambda out: outcome(out, mv.commit is not None, already, done, f"  artifact {esc(mv.path)}",
-                                           f"  sha256   {mv.sha256}"))
+        done = (
+            f"Registered [bold]{esc(mv.name)}[/bold] {v(mv.version)} in {esc(mv.metadata.get('increment'))} "
+            f"(stage dev) by {esc(mv.metadata.get('created_by'))}, commit {short(mv.commit)}"
+        )
+        already = f"{esc(mv.name)} {v(mv.version)} is already registered with this artifact"
+        outcome(out, mv.commit is not None, already, done, f"  artifact {esc(mv.path)}", f"  sha256   {mv.sha256}")
+
+    emit(w.json, mv.to_dict(), human)
