@@ -84,6 +84,33 @@ def two_increment_registry(tmp_path: Path, make_artifact: Callable[..., Path]) -
     return reg
 
 
+def promoted_registry(tmp_path: Path, make_artifact: Callable[..., Path]) -> ModelRegistry:
+    """two_increment_registry, plus model other 1.0.0 in the new increment, and m's 1.0.0 then 1.0.1 promoted to
+    production (1.0.0 archived, 1.0.1 in production: rollback has a target)."""
+    reg = two_increment_registry(tmp_path, make_artifact)
+    reg.register_model("other", str(make_artifact(b"o")), version="1.0.0", increment=NEW_INCREMENT)
+    for version in ("1.0.0", "1.0.1"):
+        reg.promote_model("m", version, to_stage="staging")
+        reg.promote_model("m", version, to_stage="production")
+    return reg
+
+
+def register_and_see_git_pack(project: Path, make_artifact: Callable[..., Path]) -> None:
+    """A register in ``project``, which has no pack yet; git's detached housekeeping packs its objects within a
+    minute, and the work tree stays clean."""
+    import time
+
+    from sw_registry.registry import ModelRegistry
+
+    assert "packs: 0" in git(project, "count-objects", "-v")
+    ModelRegistry(root=project).register_model("m", str(make_artifact()), version="1.0.0")
+    deadline = time.monotonic() + 60
+    while "packs: 0" in git(project, "count-objects", "-v") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "packs: 0" not in git(project, "count-objects", "-v")
+    assert git(project, "status", "--porcelain") == ""
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A git repo with one active SpecWeave increment, 0042-fraud-detection, committed."""

@@ -16,7 +16,7 @@ from sw_registry.registry import ModelRegistry
 from sw_registry.store.index import WorkTreeSource, load_index
 from sw_registry.store.record_cache import _records_dir
 from sw_registry.store.record_summary import SUMMARY, light
-from tests.conftest import NEW_INCREMENT, OLD_INCREMENT, git, two_increment_registry
+from tests.conftest import NEW_INCREMENT, OLD_INCREMENT, git, promoted_registry
 
 OLD, NEW = OLD_INCREMENT, NEW_INCREMENT
 
@@ -24,11 +24,7 @@ OLD, NEW = OLD_INCREMENT, NEW_INCREMENT
 @pytest.fixture
 def reg(tmp_path: Path, make_artifact) -> ModelRegistry:  # type: ignore[no-untyped-def]
     """Model m with versions in two increments, one of them in production (so rollback has a target)."""
-    reg = two_increment_registry(tmp_path, make_artifact)
-    reg.register_model("other", str(make_artifact(b"o")), version="1.0.0", increment=NEW)
-    for version in ("1.0.0", "1.0.1"):
-        reg.promote_model("m", version, to_stage="staging")
-        reg.promote_model("m", version, to_stage="production")
+    reg = promoted_registry(tmp_path, make_artifact)
     return reg
 
 

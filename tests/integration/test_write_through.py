@@ -22,7 +22,7 @@ from sw_registry.store import rebuild, record_cache, record_layer, record_summar
 from sw_registry.store.index import WorkTreeSource, load_index
 from sw_registry.store.record_cache import _records_dir
 from tests.cli.inprocess import run_main
-from tests.conftest import NEW_INCREMENT, OLD_INCREMENT, git, two_increment_registry
+from tests.conftest import NEW_INCREMENT, OLD_INCREMENT, git, promoted_registry
 
 MODELS_NEW = f".specweave/increments/{NEW_INCREMENT}/models"
 
@@ -30,11 +30,7 @@ MODELS_NEW = f".specweave/increments/{NEW_INCREMENT}/models"
 @pytest.fixture
 def reg(tmp_path: Path, make_artifact) -> ModelRegistry:  # type: ignore[no-untyped-def]
     """m: 1.0.0 (OLD, archived), 1.0.1 (NEW, production), 1.0.2 (NEW, dev); other 1.0.0 (NEW)."""
-    reg = two_increment_registry(tmp_path, make_artifact)
-    reg.register_model("other", str(make_artifact(b"o")), version="1.0.0", increment=NEW_INCREMENT)
-    for version in ("1.0.0", "1.0.1"):
-        reg.promote_model("m", version, to_stage="staging")
-        reg.promote_model("m", version, to_stage="production")
+    reg = promoted_registry(tmp_path, make_artifact)
     reg.register_model("m", str(make_artifact(b"c")), version="1.0.2")
     return reg
 

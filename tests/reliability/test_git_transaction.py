@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from sw_registry.registry import ModelRegistry
-from tests.conftest import INCREMENT, Result, error, git
+from tests.conftest import INCREMENT, Result, error, git, register_and_see_git_pack
 
 MODELS = f".specweave/increments/{INCREMENT}/models"
 REGISTRY_PREFIXES = (f".specweave/increments/{INCREMENT}/models/", f".specweave/increments/{INCREMENT}/registry/")
@@ -287,7 +287,6 @@ def test_a_write_starts_gits_automatic_housekeeping_detached_and_silent(project:
 def test_housekeeping_follows_the_users_gc_settings(project: Path, make_artifact) -> None:
     """With gc.auto=1 git packs the loose objects after a write, as it would after its own ``git commit``."""
     import hashlib
-    import time
 
     # git estimates its loose objects from the folder objects/17/: put two there, so gc.auto=1 makes gc due
     found = 0
@@ -301,14 +300,7 @@ def test_housekeeping_follows_the_users_gc_settings(project: Path, make_artifact
                 break
     (project / "filler.txt").unlink()
     git(project, "config", "gc.auto", "1")
-    assert "packs: 0" in git(project, "count-objects", "-v")
-    ModelRegistry(root=project).register_model("m", str(make_artifact()), version="1.0.0")
-
-    deadline = time.monotonic() + 60
-    while "packs: 0" in git(project, "count-objects", "-v") and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert "packs: 0" not in git(project, "count-objects", "-v")
-    assert git(project, "status", "--porcelain") == ""
+    register_and_see_git_pack(project, make_artifact)
 
 
 def trailers(project: Path, key: str) -> list[str]:

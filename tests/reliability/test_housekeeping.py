@@ -8,15 +8,13 @@ import hashlib
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from sw_registry.gitops import gitvars, open_repo
 from sw_registry.gitops.housekeeping import VERSION_FILE, _parse_version, due, git_version
-from sw_registry.registry import ModelRegistry
-from tests.conftest import git
+from tests.conftest import git, register_and_see_git_pack
 
 
 def fill_objects_17(project: Path, count: int) -> None:
@@ -123,10 +121,4 @@ def test_version_strings(text: str, expected: tuple[int, int] | None) -> None:
 def test_a_write_in_a_repository_due_for_housekeeping_gets_it(project: Path, make_artifact) -> None:
     """No setting at all: loose objects over git's estimate, and git packs them after the write, detached."""
     fill_objects_17(project, 40)
-    assert "packs: 0" in git(project, "count-objects", "-v")
-    ModelRegistry(root=project).register_model("m", str(make_artifact()), version="1.0.0")
-    deadline = time.monotonic() + 60
-    while "packs: 0" in git(project, "count-objects", "-v") and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert "packs: 0" not in git(project, "count-objects", "-v")
-    assert git(project, "status", "--porcelain") == ""
+    register_and_see_git_pack(project, make_artifact)
