@@ -151,7 +151,9 @@ def prepare(
     return Prepared(commit, head, message.split("\n", 1)[0], index_paths, trees, vars.config)
 
 
-PIPE_BYTES = 65536  # what a pipe holds on Linux: a list this long is written before git starts reading it
+# a list this long is written into the pipe before git starts reading it: 16 KiB is what an empty pipe holds on
+# every system we run on (Linux holds 64 KiB, macOS 16 KiB to start); a longer list is fed while git reads
+PIPE_BYTES = 16384
 
 
 class IndexUpdate:

@@ -56,16 +56,16 @@ def _read_shards(
     folder = _records_dir(cache_dir, source, name)
     try:
         with os.scandir(folder) as it:
-            names = [e.name for e in it if e.name.endswith((".marshal", ".layer"))]
+            found = [e.name for e in it]
     except (FileNotFoundError, NotADirectoryError):
         return recs, fps, shards
     layer: dict[str, list[Any]] = {}
-    if "recent.layer" in names:  # the records writes wrote since (record_layer.py): only then imported
+    if "recent.layer" in found:  # the records writes wrote since (record_layer.py): only then imported
         from .record_layer import load
 
         layer = load(folder)
-    for file in names:
-        data = _load_marshal(folder / file) if file.endswith(".marshal") else {}
+    for file in (f for f in found if f.endswith(".marshal")):
+        data = _load_marshal(folder / file)
         got, got_fps = data.get("records"), data.get("fps")
         if not isinstance(got, list) or not isinstance(got_fps, dict):
             continue

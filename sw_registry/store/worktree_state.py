@@ -215,8 +215,6 @@ def refresh(
     return {**fresh, "index": index_fp(repo)} if index else fresh
 
 
-
-
 def _newest(value: Any) -> int:
     if value is None:
         return 0

@@ -117,3 +117,24 @@ def test_a_write_killed_while_git_updates_its_index_is_repaired(project: Path, m
     assert not journal(project).exists()
     assert git(project, "status", "--porcelain", "--untracked-files=all") == ""
     assert git(project, "rev-parse", "HEAD~2").strip() == head
+
+
+def test_a_path_list_longer_than_the_prefilled_pipe_is_fed_while_git_reads_it(tmp_path: Path) -> None:
+    """``IndexUpdate`` writes a short list into the pipe before git starts, and feeds a longer one (over
+    ``PIPE_BYTES``) while git reads: every path reaches git's index either way."""
+    from sw_registry.gitops.direct import PIPE_BYTES, IndexUpdate
+    from sw_registry.gitops.run import git_env
+
+    repo = tmp_path / "r"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    for count in (3, PIPE_BYTES // 40 + 50):  # names of ~45 bytes: the second list is over PIPE_BYTES
+        names = [f"f{count}-{i:05d}-{'x' * 30}.txt" for i in range(count)]
+        for name in names:
+            (repo / name).write_bytes(name.encode())
+        assert not set(names) & set(git(repo, "ls-files").split())
+        listed = b"".join(n.encode() + b"\0" for n in names)
+        assert (len(listed) > PIPE_BYTES) == (count > 3)
+        proc = IndexUpdate(repo, listed, git_env()).wait()
+        assert proc.returncode == 0, proc.stderr
+        assert set(names) <= set(git(repo, "ls-files").split())
