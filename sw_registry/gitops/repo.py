@@ -13,8 +13,7 @@ from pathlib import Path
 
 from ..errors import GitError, Locked, NotAGitRepo
 from ..plain import Plain
-from . import commits, history
-from .net import NetProgress, net_push
+from . import commits
 from .run import FAST_OBJECTS, git_env, run_git
 
 TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
@@ -23,6 +22,7 @@ if TYPE_CHECKING:
 
     from .direct import Prepared
     from .gitvars import PendingVars, Vars
+    from .net import NetProgress
 
 LOCK_NAME = "sw-registry.lock"
 _LOOSE_REF = re.compile(r"refs/[A-Za-z0-9._/-]+")
@@ -176,6 +176,8 @@ class Repo(Plain):
 
     def push(self, remote: str, branch: str, progress: NetProgress | None = None) -> bool:
         """Push HEAD to ``remote``'s ``branch``: True when it landed, False when it was rejected as out of date."""
+        from .net import net_push  # GitPython's wrapper: --push only
+
         return net_push(self, remote, branch, progress)
 
     def switch_to(self, ours: str, theirs: str) -> None:
@@ -242,24 +244,38 @@ class Repo(Plain):
         return commits.create_commit(self, tree, head, message, env, sign=sign)
 
     def seq_commits(self, name: str, since: str | None = None) -> dict[int, str]:
+        from . import history  # imported by the reads of history only, as net.py by --push only
+
         return history.seq_commits(self, name, since)
 
     def is_ancestor(self, older: str, newer: str) -> bool:
+        from . import history
+
         return history.is_ancestor(self, older, newer)
 
     def registry_log(self, since: str | None = None, until: str | None = None) -> list[dict[str, Any]]:
+        from . import history
+
         return history.registry_log(self, since, until)
 
     def resolve_rev(self, rev: str) -> str:
+        from . import history
+
         return history.resolve_rev(self, rev)
 
     def ls_tree(self, commit: str, path: str) -> dict[str, tuple[str, str, int]]:
+        from . import history
+
         return history.ls_tree(self, commit, path)
 
     def read_blobs(self, oids: Sequence[str]) -> dict[str, bytes]:
+        from . import history
+
         return history.read_blobs(self, oids)
 
     def blob_to_file(self, oid: str, dest: Path) -> None:
+        from . import history
+
         history.blob_to_file(self, oid, dest)
 
 
