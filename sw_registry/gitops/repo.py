@@ -25,8 +25,9 @@ if TYPE_CHECKING:
     from .net import NetProgress
 
 LOCK_NAME = "sw-registry.lock"
-_LOOSE_REF = re.compile(r"refs/[A-Za-z0-9._/-]+")
-_OID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+# what a loose ref's name and an object id may hold (checked with str.strip: no regex compiled for a write)
+_REF_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._/-"
+_HEX = "0123456789abcdef"
 
 
 def _read_small(path: str) -> str | None:
@@ -81,9 +82,9 @@ class Repo(Plain):
     def head_commit(self) -> str | None:
         """HEAD's commit id (None on an unborn branch): read from the ref file when it is a loose ref."""
         ref = self.head_ref()
-        if ref is not None and _LOOSE_REF.fullmatch(ref) and ".." not in ref:
+        if ref is not None and ref[:5] == "refs/" and ref[5:] and not ref[5:].strip(_REF_CHARS) and ".." not in ref:
             text = (_read_small(f"{self.common_dir}/{ref}") or "").strip()
-            if _OID.fullmatch(text):
+            if len(text) in (40, 64) and not text.strip(_HEX):
                 return text
         proc = self.git("rev-parse", "-q", "--verify", "HEAD^{commit}", check=False)
         return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
