@@ -9,11 +9,11 @@ run overlaps our own work. From it come the identity the write is made by (``ide
 from __future__ import annotations
 
 import re
-import subprocess
 import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from . import spawn as subprocess  # subprocess's calls without importing subprocess.py (spawn.py)
 from .run import git_env
 
 _CRUD = frozenset(b" .,:;<>\"\\'") | frozenset(range(33))

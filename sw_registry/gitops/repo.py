@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno
 import os
 import re
-import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -14,6 +13,7 @@ from pathlib import Path
 from ..errors import GitError, Locked, NotAGitRepo
 from ..plain import Plain
 from . import commits
+from . import spawn as subprocess  # subprocess's calls without importing subprocess.py (spawn.py)
 from .run import FAST_OBJECTS, git_env, run_git
 
 TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import re
 
 TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
@@ -49,6 +48,8 @@ def _scalar(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
+        import math  # a float's spelling only: a promote or a metric-free register does not load it
+
         if math.isnan(value):
             return ".nan"
         if math.isinf(value):
