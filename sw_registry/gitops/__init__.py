@@ -8,7 +8,8 @@ Network work (clone, fetch, push: environments and ``--push``) goes through GitP
 The package's modules: ``run`` (the git binary), ``repo`` (``Repo``: state, status, the write lock), ``commits``
 (making a commit), ``housekeeping`` (git's automatic housekeeping after one), ``direct`` and ``loose`` (a commit
 whose objects we write ourselves), ``gitvars`` (git's settings and identities, ``git var -l``), ``history`` (log,
-trailers, reads at a revision), ``messages`` and ``net`` (GitPython).
+trailers, reads at a revision), ``messages`` and ``net`` (GitPython); ``spawn`` starts git for the others without
+importing subprocess.
 ``net`` and ``history`` load on first use: no write or plain read needs them (tests/unit/test_lean_imports.py).
 """
 
