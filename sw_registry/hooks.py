@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import functools
 import os
+from _contextvars import ContextVar  # contextvars.py only re-exports it
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
 
 TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:

@@ -17,7 +17,22 @@ if TYPE_CHECKING:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
+    """Run one command line. The cyclic garbage collector is paused meanwhile (issue 10): a command imports 60-120
+    modules and builds a short-lived process's worth of objects, which hold no cycles worth finding; its passes cost
+    2-3 ms of every command. Objects are freed by their reference counts as before; an in-process caller gets the
+    collector back as it was."""
+    import gc
+
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _main(args: list[str]) -> int:
     if args == ["--help"] and _wide_enough():
         from .help_text import TOP_HELP
 

@@ -154,9 +154,8 @@ def run(args: list[str]) -> int | None:
         if readcache.serve(args[0], kwargs):
             return 0
     kwargs = _paths(params, kwargs)
-    import importlib
-
-    func = getattr(importlib.import_module(f"{__package__}.commands.{params['module']}"), params["func"])
+    # __import__, not importlib.import_module: importing the importlib package loads warnings.py too
+    func = getattr(__import__(f"{__package__}.commands.{params['module']}", fromlist=["_"]), params["func"])
     from .output import run as funnel
 
     try:

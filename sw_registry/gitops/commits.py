@@ -5,10 +5,10 @@ from __future__ import annotations
 import contextlib
 import marshal
 import os
-import subprocess
 from collections.abc import Iterator, Sequence
 
 from ..errors import GitError
+from . import spawn as subprocess  # subprocess's calls without importing subprocess.py (spawn.py)
 from .housekeeping import after_commit, start_housekeeping
 from .run import defer, git_env, run_git
 

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
 import time
 from collections.abc import Mapping, Sequence
 
 from . import loose
+from . import spawn as subprocess  # subprocess's calls without importing subprocess.py (spawn.py)
 from .commits import runs_commit_hooks, settle_trees, trees_with
 from .gitvars import Vars, ident_line
 from .run import run_git

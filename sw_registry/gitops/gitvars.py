@@ -9,15 +9,15 @@ run overlaps our own work. From it come the identity the write is made by (``ide
 from __future__ import annotations
 
 import re
-import subprocess
 import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from . import spawn as subprocess  # subprocess's calls without importing subprocess.py (spawn.py)
 from .run import git_env
 
 _CRUD = frozenset(b" .,:;<>\"\\'") | frozenset(range(33))
-_IDENT = re.compile(r"^(.*?) <(.*)> (\d+ [+-]\d{4})$")
+_IDENT = r"^(.*?) <(.*)> (\d+ [+-]\d{4})$"  # compiled on first use (re's cache): only with GIT_*_DATE set
 
 
 class Vars:
@@ -117,7 +117,7 @@ def ident_line(vars: Vars, who: str, env: Mapping[str, str], now: float) -> str 
     if person is None:
         return None
     if env.get(f"GIT_{who.upper()}_DATE"):  # git parsed it for ``git var``: take its reading
-        m = _IDENT.match((vars.author if who == "author" else vars.committer) or "")
+        m = re.match(_IDENT, (vars.author if who == "author" else vars.committer) or "")
         if m is None:
             return None
         date = m.group(3)

@@ -13,8 +13,8 @@ settings we could not read) starts git as before and lets it decide. Git before 
 from __future__ import annotations
 
 import os
-import subprocess
 
+from . import spawn as subprocess  # subprocess's calls without importing subprocess.py (spawn.py)
 from .run import git_env
 
 TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way

@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno
 import os
 import re
-import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -13,8 +12,8 @@ from pathlib import Path
 
 from ..errors import GitError, Locked, NotAGitRepo
 from ..plain import Plain
-from . import commits, history
-from .net import NetProgress, net_push
+from . import commits
+from . import spawn as subprocess  # subprocess's calls without importing subprocess.py (spawn.py)
 from .run import FAST_OBJECTS, git_env, run_git
 
 TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
@@ -23,10 +22,12 @@ if TYPE_CHECKING:
 
     from .direct import Prepared
     from .gitvars import PendingVars, Vars
+    from .net import NetProgress
 
 LOCK_NAME = "sw-registry.lock"
-_LOOSE_REF = re.compile(r"refs/[A-Za-z0-9._/-]+")
-_OID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+# what a loose ref's name and an object id may hold (checked with str.strip: no regex compiled for a write)
+_REF_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._/-"
+_HEX = "0123456789abcdef"
 
 
 def _read_small(path: str) -> str | None:
@@ -81,9 +82,9 @@ class Repo(Plain):
     def head_commit(self) -> str | None:
         """HEAD's commit id (None on an unborn branch): read from the ref file when it is a loose ref."""
         ref = self.head_ref()
-        if ref is not None and _LOOSE_REF.fullmatch(ref) and ".." not in ref:
+        if ref is not None and ref[:5] == "refs/" and ref[5:] and not ref[5:].strip(_REF_CHARS) and ".." not in ref:
             text = (_read_small(f"{self.common_dir}/{ref}") or "").strip()
-            if _OID.fullmatch(text):
+            if len(text) in (40, 64) and not text.strip(_HEX):
                 return text
         proc = self.git("rev-parse", "-q", "--verify", "HEAD^{commit}", check=False)
         return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
@@ -176,6 +177,8 @@ class Repo(Plain):
 
     def push(self, remote: str, branch: str, progress: NetProgress | None = None) -> bool:
         """Push HEAD to ``remote``'s ``branch``: True when it landed, False when it was rejected as out of date."""
+        from .net import net_push  # GitPython's wrapper: --push only
+
         return net_push(self, remote, branch, progress)
 
     def switch_to(self, ours: str, theirs: str) -> None:
@@ -242,24 +245,38 @@ class Repo(Plain):
         return commits.create_commit(self, tree, head, message, env, sign=sign)
 
     def seq_commits(self, name: str, since: str | None = None) -> dict[int, str]:
+        from . import history  # imported by the reads of history only, as net.py by --push only
+
         return history.seq_commits(self, name, since)
 
     def is_ancestor(self, older: str, newer: str) -> bool:
+        from . import history
+
         return history.is_ancestor(self, older, newer)
 
     def registry_log(self, since: str | None = None, until: str | None = None) -> list[dict[str, Any]]:
+        from . import history
+
         return history.registry_log(self, since, until)
 
     def resolve_rev(self, rev: str) -> str:
+        from . import history
+
         return history.resolve_rev(self, rev)
 
     def ls_tree(self, commit: str, path: str) -> dict[str, tuple[str, str, int]]:
+        from . import history
+
         return history.ls_tree(self, commit, path)
 
     def read_blobs(self, oids: Sequence[str]) -> dict[str, bytes]:
+        from . import history
+
         return history.read_blobs(self, oids)
 
     def blob_to_file(self, oid: str, dest: Path) -> None:
+        from . import history
+
         history.blob_to_file(self, oid, dest)
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import GitError, NotAGitRepo
+from . import spawn as subprocess  # subprocess's calls without importing subprocess.py (spawn.py)
 
 # variables that would redirect git to another repository or index (identity variables stay)
 _STRIP_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_NAMESPACE", "GIT_PREFIX")
@@ -33,7 +33,7 @@ class _Once:
     __slots__ = ("error", "lock", "ran", "wait")
 
     def __init__(self, wait: Callable[[], None]) -> None:
-        import threading  # subprocess has imported it already
+        from .. import threads as threading  # threading.Lock without threading.py
 
         self.wait, self.lock, self.ran = wait, threading.Lock(), False
         self.error: BaseException | None = None

@@ -111,7 +111,7 @@ def fsync_in_background(paths: list[str]) -> Callable[[], None]:
     """
     if not paths:
         return lambda: None
-    import threading
+    from .. import threads as threading  # threading.Thread without threading.py
 
     errors: list[BaseException] = []
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import re
 
 TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
@@ -20,7 +19,9 @@ if TYPE_CHECKING:
 
 # a string YAML reads back as that string when written bare: starts with a letter, no special characters,
 # and not one of YAML 1.1's boolean or null words
-_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.@/-]*")
+# (checked with str.strip, as the regex [A-Za-z_][A-Za-z0-9_.@/-]* would: no regex compiled for a write)
+_PLAIN_FIRST = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_"
+_PLAIN_REST = _PLAIN_FIRST + "0123456789.@/-"
 _RESERVED = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
 # characters YAML does not allow raw in a document, or reads as line breaks (NEL, LS, PS), or the BOM:
 # written as escapes (compiled on first need: the class is large and takes ~9 ms to compile)
@@ -47,6 +48,8 @@ def _scalar(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
+        import math  # a float's spelling only: a promote or a metric-free register does not load it
+
         if math.isnan(value):
             return ".nan"
         if math.isinf(value):
@@ -56,7 +59,7 @@ def _scalar(value: Any) -> str:
         # YAML 1.1 reads a float only with a dot in it: 5e-324 would come back as a string
         return f"{mantissa}.0e{exponent}" if e and "." not in mantissa else text
     text = str(value)
-    if _PLAIN.fullmatch(text) and text.lower() not in _RESERVED:
+    if text[:1] and text[0] in _PLAIN_FIRST and not text.strip(_PLAIN_REST) and text.lower() not in _RESERVED:
         return text
     quoted = json.dumps(text, ensure_ascii=False)
     if quoted.isascii() and quoted.isprintable():

@@ -25,7 +25,9 @@ def wrapped_git(tmp_path: Path, on_update_index: str) -> dict[str, str]:
     real = shutil.which("git")
     script = folder / "git"
     script.write_text(
-        f'#!/bin/sh\nif [ "$1" = update-index ]; then\n{on_update_index}\nfi\nexec "{real}" "$@"\n'
+        # the subcommand follows ``-C DIR`` (how gitops/spawn.py passes a working directory)
+        f'#!/bin/sh\nsub="$1"; [ "$1" = -C ] && sub="$3"\nif [ "$sub" = update-index ]; then\n{on_update_index}\nfi\n'
+        f'exec "{real}" "$@"\n'
     )
     script.chmod(0o755)
     return {"PATH": f"{folder}{os.pathsep}{os.environ['PATH']}"}

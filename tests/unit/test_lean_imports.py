@@ -49,7 +49,13 @@ WRITE_SHED = ("sw_registry.mlflow_mirror", "sw_registry.mlflow_server", "sw_regi
               # is hashed by the interpreter's own sha256 (hashlib loads OpenSSL), and the reads stay with the reads
               "datetime", "copy", "weakref", "hashlib", "sw_registry.ops.reads",
               # the read memo and the human rendering: not for a write with --json
-              "sw_registry.store.readcache", "sw_registry.cli.render")
+              "sw_registry.store.readcache", "sw_registry.cli.render",
+              # git's history and GitPython's network wrapper are for history, audit and --push; a command module is
+              # loaded with __import__ (the importlib package would bring warnings.py along)
+              "sw_registry.gitops.history", "sw_registry.gitops.net", "importlib",
+              # git runs through gitops/spawn.py (os.posix_spawn) and the fsync thread through threads.py (_thread):
+              # subprocess.py and what it brings are not imported, nor math (a float's YAML spelling only)
+              "subprocess", "threading", "locale", "signal", "selectors", "math")
 
 
 def imported(project: Path, tmp_path: Path, *args: str) -> tuple[set[str], dict[str, object]]:
