@@ -23,7 +23,6 @@ that is not plainly readable.
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import re
 import stat
@@ -134,7 +133,11 @@ def _lock(path: str, timeout_ms: int) -> int:
     n, multiplier, remaining = 1, 1, timeout_ms
     while True:
         try:
-            return os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+            try:
+                return os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+            except FileNotFoundError:  # a packed-only branch in a folder that has no loose ref: git makes it
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                return os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError:
             if timeout_ms == 0 or (timeout_ms > 0 and remaining <= 0):
                 raise Locked(f"Unable to create '{path}': File exists.") from None
@@ -191,57 +194,66 @@ def _append_log(path: str, line: bytes, create: bool) -> None:
         except (FileNotFoundError, IsADirectoryError):
             return  # no log, and git would not start one
     try:
-        if os.write(fd, line) != len(line):
-            raise OSError(errno.ENOSPC, f"short write to {path}")
+        _write_all(fd, line)
     finally:
         os.close(fd)
 
 
 def move(repo: Repo, how: Plan, old: str, new: str, committer: str, message: str) -> str | None:
     """Move HEAD's branch from ``old`` to ``new`` as ``git update-ref -m message HEAD new old`` does (see the
-    module); None when it moved, else git's reason why not (nothing changed), or "" where git must do it after
-    all (HEAD or the branch is not what ``plan`` saw: nothing changed either)."""
-    git_dir, common = str(repo.git_dir), str(repo.common_dir)
+    module); None when it moved, else git's reason why not (the ref unchanged), or "" where git must do it after
+    all (HEAD or the branch is not what ``plan`` saw: nothing changed)."""
+    git_dir = str(repo.git_dir)
     head_lock = f"{git_dir}/HEAD.lock"
     try:
-        head_fd = _lock(head_lock, how.timeout_ms)
+        os.close(_lock(head_lock, how.timeout_ms))
     except Locked as exc:
         return f"fatal: cannot lock ref 'HEAD': {exc}"
-    ref_lock = f"{common}/{how.branch}.lock"
-    renamed = False
     try:
-        os.close(head_fd)
         if _symref(f"{git_dir}/HEAD") != how.branch:
             return ""
-        try:
-            ref_fd = _lock(ref_lock, how.timeout_ms)
-        except Locked as exc:
-            return f"fatal: cannot lock ref 'HEAD': {exc}"
-        try:
-            try:
-                now = _read_ref(common, how.branch)
-                if now is None:
-                    return ""
-                if now != old:
-                    if not now:
-                        return f"fatal: cannot lock ref 'HEAD': unable to resolve reference '{how.branch}'"
-                    return f"fatal: cannot lock ref 'HEAD': is at {now} but expected {old}"
-                os.write(ref_fd, f"{new}\n".encode())
-            finally:
-                os.close(ref_fd)
-            line = f"{old} {new} {committer}\t{reflog_message(message)}\n".encode("utf-8", "surrogateescape")
-            try:
-                _append_log(f"{git_dir}/logs/HEAD", line, how.create_logs)
-                _append_log(f"{common}/logs/{how.branch}", line, how.create_logs)
-                os.replace(ref_lock, f"{common}/{how.branch}")
-            except OSError as exc:
-                return f"fatal: cannot update the ref '{how.branch}': {exc}"
-            renamed = True
-            return None
-        finally:
-            if not renamed:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(ref_lock)
+        return _move_branch(repo, how, old, new, f"{old} {new} {committer}\t{reflog_message(message)}\n")
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(head_lock)
+
+
+def _move_branch(repo: Repo, how: Plan, old: str, new: str, line: str) -> str | None:
+    """``move`` once HEAD is locked: the branch's lock, its compare-and-swap, both logs, the rename."""
+    common = str(repo.common_dir)
+    ref, ref_lock = f"{common}/{how.branch}", f"{common}/{how.branch}.lock"
+    try:
+        ref_fd = _lock(ref_lock, how.timeout_ms)
+    except Locked as exc:
+        return f"fatal: cannot lock ref 'HEAD': {exc}"
+    renamed = False
+    try:
+        try:
+            now = _read_ref(common, how.branch)
+            if now is None:
+                return ""
+            if now != old:
+                if not now:
+                    return f"fatal: cannot lock ref 'HEAD': unable to resolve reference '{how.branch}'"
+                return f"fatal: cannot lock ref 'HEAD': is at {now} but expected {old}"
+            _write_all(ref_fd, f"{new}\n".encode())
+        finally:
+            os.close(ref_fd)
+        data = line.encode("utf-8", "surrogateescape")
+        _append_log(f"{repo.git_dir}/logs/HEAD", data, how.create_logs)
+        _append_log(f"{common}/logs/{how.branch}", data, how.create_logs)
+        os.replace(ref_lock, ref)
+        renamed = True
+        return None
+    except OSError as exc:
+        return f"fatal: cannot update the ref '{how.branch}': {exc}"
+    finally:
+        if not renamed:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(ref_lock)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]

@@ -98,6 +98,12 @@ def _branch_in_folder(path: Path) -> None:
     git(path, "switch", "-q", "-c", "team/feature-1.x")
 
 
+def _packed_in_folder(path: Path) -> None:
+    _branch_in_folder(path)
+    git(path, "pack-refs", "--all")
+    assert not (path / ".git/refs/heads/team").exists()  # git makes the folder again for the lock, as do we
+
+
 def _umask_kept(path: Path) -> None:
     _no_logs(path)  # the logs and the ref are created under a group-writable umask by both (the test sets it)
 
@@ -109,8 +115,8 @@ def _linked_worktree(path: Path) -> Path:
 
 @pytest.mark.parametrize(
     "setup",
-    [_nothing, _packed, _no_logs, _logs_off, _logs_off_none_there, _logs_always, _branch_in_folder, _umask_kept,
-     _linked_worktree],
+    [_nothing, _packed, _no_logs, _logs_off, _logs_off_none_there, _logs_always, _branch_in_folder,
+     _packed_in_folder, _umask_kept, _linked_worktree],
 )
 @pytest.mark.parametrize("message", [MESSAGE, "  commit:\tsubject  with\r\n runs \t "])
 def test_the_ref_and_both_logs_are_what_git_update_ref_writes(
