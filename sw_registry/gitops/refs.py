@@ -10,7 +10,9 @@ space, trimmed) to ``logs/HEAD``, then to the branch's log (created where ``core
 would: HEAD and refs/heads/ by default in a repository with a work tree; "always": every ref; false: only logs
 that exist); rename the branch's lock file onto the ref; remove ``HEAD.lock``. A lock file held by another process
 is retried for ``core.filesRefLockTimeout`` ms (git's default 100) with git's backoff, then the move is refused
-with nothing changed. Files are created with mode 0666 less the umask, as git creates them.
+with nothing changed. Files are created with mode 0666 less the umask, as git creates them. git removes its lock
+files when SIGHUP/SIGINT/SIGQUIT/SIGTERM/SIGPIPE ends it; ``move`` holds those signals for the half millisecond it
+holds the locks, so one that arrives meanwhile lands when the move is done and the locks are gone.
 
 Anything else goes git's way (``plan`` returns None, the caller runs ``git update-ref``): an unborn branch, HEAD
 not a symbolic ref to ``refs/heads/*`` (detached, a symlink, a chain of symbolic refs, a branch name git might
@@ -25,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import signal  # subprocess has imported it already
 import stat
 import time
 
@@ -205,17 +208,35 @@ def move(repo: Repo, how: Plan, old: str, new: str, committer: str, message: str
     all (HEAD or the branch is not what ``plan`` saw: nothing changed)."""
     git_dir = str(repo.git_dir)
     head_lock = f"{git_dir}/HEAD.lock"
+    held = _hold_signals()  # git removes its lock files when a signal ends it; we finish first, then it lands
     try:
-        os.close(_lock(head_lock, how.timeout_ms))
-    except Locked as exc:
-        return f"fatal: cannot lock ref 'HEAD': {exc}"
-    try:
-        if _symref(f"{git_dir}/HEAD") != how.branch:
-            return ""
-        return _move_branch(repo, how, old, new, f"{old} {new} {committer}\t{reflog_message(message)}\n")
+        try:
+            os.close(_lock(head_lock, how.timeout_ms))
+        except Locked as exc:
+            return f"fatal: cannot lock ref 'HEAD': {exc}"
+        try:
+            if _symref(f"{git_dir}/HEAD") != how.branch:
+                return ""
+            return _move_branch(repo, how, old, new, f"{old} {new} {committer}\t{reflog_message(message)}\n")
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(head_lock)
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(head_lock)
+        if held is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
+# the signals git's lock files are removed on (sigchain_push_common), whose default action ends the process
+_HELD = ("SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGPIPE")
+
+
+def _hold_signals() -> set[int | signal.Signals] | None:
+    """Block the signals that would end the process while it holds git's lock files (a kill -9 still can, as it
+    can kill git); returns the mask to restore, None where there is none (not POSIX)."""
+    if not hasattr(signal, "pthread_sigmask"):
+        return None
+    wanted = {getattr(signal, name) for name in _HELD if hasattr(signal, name)}
+    return signal.pthread_sigmask(signal.SIG_BLOCK, wanted)
 
 
 def _move_branch(repo: Repo, how: Plan, old: str, new: str, line: str) -> str | None:

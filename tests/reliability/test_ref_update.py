@@ -267,3 +267,39 @@ def test_a_head_we_would_have_to_read_like_git_goes_through_update_ref(project: 
 def test_the_reflog_message_is_normalised_as_git_does() -> None:
     assert refs.reflog_message("  a\t\tb \r\n c  ") == "a b c"
     assert refs.reflog_message("x\x0by") == "x\x0by"  # a vertical tab is no space to git
+
+
+KILLED_MID_MOVE = """
+import os, signal, sys, time
+from pathlib import Path
+from sw_registry.gitops import git_env, gitvars, open_repo, refs
+where, old, new = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+repo, vars = open_repo(where), gitvars.start(where).result()
+how = refs.plan(repo, vars.config, old)
+committer = gitvars.ident_line(vars, "committer", git_env(), time.time())
+real = refs._append_log
+def signalled(*args):
+    os.kill(os.getpid(), signal.SIGTERM)  # arrives while both lock files are held
+    real(*args)
+refs._append_log = signalled
+print(refs.move(repo, how, old, new, committer, "commit: x"), flush=True)
+print("still running")
+"""
+
+
+def test_a_sigterm_while_the_locks_are_held_lands_once_they_are_gone(tmp_path: Path) -> None:
+    """git removes its lock files when a signal ends it; we hold the signal until the move is done: the ref moved,
+    both logs written, no lock left behind to block every later git command."""
+    import signal
+    import subprocess
+    import sys
+
+    where, old, new = build(tmp_path / "a", _nothing)
+    proc = subprocess.run([sys.executable, "-c", KILLED_MID_MOVE, str(where), old, new], capture_output=True,
+                          text=True)
+    assert proc.returncode == -signal.SIGTERM, proc.stdout + proc.stderr
+    assert "still running" not in proc.stdout
+    assert git(where, "rev-parse", "HEAD").strip() == new
+    assert not list((where / ".git").rglob("*.lock"))
+    assert (where / ".git/logs/HEAD").read_text().splitlines()[-1].endswith("\tcommit: x")
+    assert (where / ".git/logs/refs/heads/main").read_text().splitlines()[-1].endswith("\tcommit: x")
