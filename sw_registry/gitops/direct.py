@@ -2,8 +2,9 @@
 
 ``prepare`` hashes the files at the write's paths and writes their blobs, the changed trees (HEAD's trees with
 only those paths replaced: ``commits.head_trees``) and the commit object as loose objects (``loose.py``), exactly
-as ``git add`` and ``git commit-tree`` would (a test compares the ids). ``land`` then moves HEAD with ``git
-update-ref`` from the commit the write began on (refused if it moved: compare-and-swap, with git's reflog) and
+as ``git add`` and ``git commit-tree`` would (a test compares the ids). ``land`` then moves HEAD from the commit
+the write began on (refused if it moved: compare-and-swap, with git's reflog), as ``git update-ref`` would: by
+git's files ref backend's own steps where that is all git would do (``refs.py``), else by ``git update-ref``; and
 puts the paths in git's index with one ``git update-index`` (their ids, and their stat data: git's index stays
 as ``git add`` leaves it), which runs while the write finishes its own work (``IndexUpdate``; ``run.settle`` waits
 for it before the journal is cleared and the lock released). Objects, then the ref, then the index: a write
@@ -23,7 +24,7 @@ import stat
 import time
 from collections.abc import Mapping, Sequence
 
-from . import loose
+from . import loose, refs
 from . import spawn as subprocess  # subprocess's calls without importing subprocess.py (spawn.py)
 from .commits import runs_commit_hooks, settle_trees, trees_with
 from .gitvars import Vars, ident_line
@@ -42,14 +43,17 @@ Trees = dict[str, dict[str, tuple[str, str]]]
 class Prepared:
     """A commit written but not yet on HEAD: its id, the commit it follows, and what the index gets."""
 
-    __slots__ = ("commit", "config", "head", "index_paths", "subject", "trees")
+    __slots__ = ("commit", "head", "index_paths", "subject", "trees", "vars")
 
     def __init__(
-        self, commit: str, head: str | None, subject: str, index_paths: list[str], trees: Trees,
-        config: dict[str, str | None],
+        self, commit: str, head: str | None, subject: str, index_paths: list[str], trees: Trees, vars: Vars
     ) -> None:
         self.commit, self.head, self.subject, self.index_paths, self.trees = commit, head, subject, index_paths, trees
-        self.config = config  # git's settings (``git var -l``): whether housekeeping may be due
+        self.vars = vars  # git's settings and identities (``git var -l``): the reflog's, whether housekeeping is due
+
+    @property
+    def config(self) -> dict[str, str | None]:
+        return self.vars.config
 
 
 def usable(repo: Repo, vars: Vars | None, ours: Sequence[str]) -> bool:
@@ -148,7 +152,21 @@ def prepare(
     body = loose.commit_body(tree, head, author, committer, message.encode("utf-8"))
     commit = loose.write_object(objects, "commit", body, level)
     index_paths = sorted({*staged, *gone})
-    return Prepared(commit, head, message.split("\n", 1)[0], index_paths, trees, vars.config)
+    return Prepared(commit, head, message.split("\n", 1)[0], index_paths, trees, vars)
+
+
+def _move_head(repo: Repo, made: Prepared, reflog: str, env: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
+    """HEAD's branch moved to ``made.commit`` from ``made.head`` (refs.py, as git's files backend does it), or by
+    ``git update-ref`` where git must (refs.plan); a refusal is returned as git's failed run would be."""
+    how = refs.plan(repo, made.vars.config, made.head)
+    committer = ident_line(made.vars, "committer", env, time.time()) if how is not None else None
+    if how is not None and committer is not None and made.head is not None:
+        refused = refs.move(repo, how, made.head, made.commit, committer, reflog)
+        if refused is None:
+            return subprocess.CompletedProcess(["update-ref"], 0, b"", b"")
+        if refused:
+            return subprocess.CompletedProcess(["update-ref"], 128, b"", refused.encode("utf-8", "replace"))
+    return run_git(repo.root, "update-ref", "-m", reflog, "HEAD", made.commit, made.head or "", env=env, check=False)
 
 
 # a list this long is written into the pipe before git starts reading it: 16 KiB is what an empty pipe holds on
@@ -190,7 +208,7 @@ def land(repo: Repo, made: Prepared, env: dict[str, str]) -> subprocess.Complete
     """Move HEAD to the prepared commit (only from the commit the write began on), then start the update of git's
     index for our paths; returns update-ref's result if it failed, else the running index update."""
     reflog = f"commit: {made.subject}" if made.head else f"commit (initial): {made.subject}"
-    moved = run_git(repo.root, "update-ref", "-m", reflog, "HEAD", made.commit, made.head or "", env=env, check=False)
+    moved = _move_head(repo, made, reflog, env)
     if moved.returncode != 0:
         return moved
     listed = b"".join(p.encode("utf-8", "surrogateescape") + b"\0" for p in made.index_paths)
