@@ -74,12 +74,12 @@ def _release_later(fd: int) -> None:
 
         wake = _thread.allocate_lock()
         wake.acquire()
-        got = _released[os.getpid()] = ([], wake)
+        fds: list[int] = []
+        got = _released[os.getpid()] = (fds, wake)
         _thread.start_new_thread(_release, got)
-    fds, wake = got
-    fds.append(fd)
+    got[0].append(fd)
     try:
-        wake.release()  # unlocked: the thread takes everything in the list when it next runs
+        got[1].release()  # unlocked: the thread takes everything in the list when it next runs
     except RuntimeError:
         pass  # already released: the thread has yet to take the list, this descriptor with it
 

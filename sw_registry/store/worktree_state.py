@@ -42,10 +42,10 @@ if TYPE_CHECKING:
 
     Snapshot = dict[str, Any]
 
-STATE_FORMAT = 4  # 4: a write saves the index stat apart from the rest (``save_dumped``)
+STATE_FORMAT = 5  # 5: each increment's part marshalled on its own (a write marshals again only those it changed)
 RACY_NS = 20_000_000
 FILE_NAME = "worktree-state.marshal"
-TWO_PIECES = b"sw-registry worktree state, index first\n"  # starts a file ``save_dumped`` wrote
+TWO_PIECES = b"sw-registry worktree state 5, index first\n"  # starts every file ``save`` and ``save_dumped`` write
 Fp = tuple[int, int, int, int]
 
 
@@ -244,34 +244,48 @@ def changed(before: Snapshot | None, now: Snapshot) -> list[str] | None:
     return sorted(set(out))
 
 
+# the parts of the last snapshot ``load`` read: increment -> (the part, its marshalled bytes). Parts are never changed
+# in place (``refresh`` and ``ScopedCheck.merged`` make new ones): a part still here by identity is saved as read
+_read_parts: dict[str, tuple[Any, bytes]] = {}
+
+
 def load(layout: Layout) -> Snapshot | None:
-    """The last snapshot: one marshalled dict (``save``), or (a write's ``save_dumped``) ``TWO_PIECES``, the index's
-    stat, then the dict without it."""
+    """The last snapshot: ``TWO_PIECES``, the index's stat, then the rest with each increment's part marshalled on
+    its own (``dumped``). Anything else (no file, damage, another format) is None: the next write checks in full."""
+    global _read_parts
     try:
         data = (layout.cache_dir / FILE_NAME).read_bytes()
-        if data.startswith(TWO_PIECES):
-            import io
+        if not data.startswith(TWO_PIECES):
+            return None
+        import io
 
-            head = io.BytesIO(data)
-            head.seek(len(TWO_PIECES))
-            index = marshal.load(head)  # a short tuple; the big dict below is read by ``loads``, ~8x faster
-            snapshot = marshal.loads(memoryview(data)[head.tell() :])
-            if isinstance(snapshot, dict):
-                snapshot["index"] = index
-        else:
-            snapshot = marshal.loads(data)
+        head = io.BytesIO(data)
+        head.seek(len(TWO_PIECES))
+        index = marshal.load(head)  # a short tuple; the dict below is read by ``loads``, ~8x faster
+        snapshot = marshal.loads(memoryview(data)[head.tell() :])
+        if not isinstance(snapshot, dict) or not isinstance(snapshot.get("increments"), dict):
+            return None
+        raw = snapshot["increments"]
+        snapshot["increments"] = {inc: marshal.loads(part) for inc, part in raw.items()}
     except (OSError, EOFError, ValueError, TypeError):
         return None
-    return snapshot if isinstance(snapshot, dict) and "index" in snapshot else None
+    snapshot["index"] = index
+    _read_parts = {inc: (snapshot["increments"][inc], part) for inc, part in raw.items()}
+    return snapshot
 
 
 def save(layout: Layout, snapshot: Snapshot) -> None:
-    _write(layout, marshal.dumps(snapshot))
+    _write(layout, TWO_PIECES + marshal.dumps(snapshot["index"]) + dumped(snapshot))
 
 
 def dumped(snapshot: Snapshot) -> bytes:
-    """``snapshot`` marshalled but for git's index: made while git still updates the index (``save_dumped``)."""
-    return marshal.dumps({k: v for k, v in snapshot.items() if k != "index"})
+    """``snapshot`` marshalled but for git's index: made while git still updates the index (``save_dumped``). An
+    increment's part that is the one ``load`` read is kept as it was read: the cost follows what the write changed."""
+    parts = {}
+    for inc, part in snapshot["increments"].items():
+        known = _read_parts.get(inc)
+        parts[inc] = known[1] if known is not None and known[0] is part else marshal.dumps(part)
+    return marshal.dumps({**{k: v for k, v in snapshot.items() if k != "index"}, "increments": parts})
 
 
 def save_dumped(layout: Layout, data: bytes, repo: Repo) -> None:
