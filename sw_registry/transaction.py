@@ -118,8 +118,9 @@ class Transaction:
             refuse_escaping_link(self.layout, self.repo, sub)
             self._checked_dirs.add(sub)
 
-    def write(self, rel: str, data: bytes, *, durable: bool = True) -> None:
+    def write(self, rel: str, data: bytes, *, durable: bool = True, original: bytes | None = None) -> None:
         """Write a registry file atomically; ``durable=False`` skips the fsync for files that can be rebuilt.
+        ``original``: the file's bytes as the caller has just read them (not read again to restore them on failure).
 
         The fsync of a durable file is made by ``commit``, while ``git add`` runs, and before the commit lands."""
         self.check_contained(rel)
@@ -128,7 +129,7 @@ class Transaction:
         path = self.layout.abs(rel)
         if rel not in self._originals and not any(rel.startswith(d + "/") for d in self._new_dirs):
             try:
-                self._originals[rel] = path.read_bytes()
+                self._originals[rel] = path.read_bytes() if original is None else original
                 self._record(rel)
             except FileNotFoundError:
                 self._originals[rel] = None
