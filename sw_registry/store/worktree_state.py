@@ -246,12 +246,13 @@ def changed(before: Snapshot | None, now: Snapshot) -> list[str] | None:
 
 # the parts of the last snapshot ``load`` read: increment -> (the part, its marshalled bytes). Parts are never changed
 # in place (``refresh`` and ``ScopedCheck.merged`` make new ones): a part still here by identity is saved as read
-_read_parts: dict[str, tuple[Any, bytes]] = {}
+_read_parts: dict[str, tuple[Any, Any]] = {}
 
 
 def load(layout: Layout) -> Snapshot | None:
-    """The last snapshot: ``TWO_PIECES``, the index's stat, then the rest with each increment's part marshalled on
-    its own (``dumped``). Anything else (no file, damage, another format) is None: the next write checks in full."""
+    """The last snapshot: ``TWO_PIECES``, the index's stat, the rest but the increments (each increment's part
+    replaced by its length), then each increment's part marshalled on its own (``dumped``). Anything else (no file,
+    damage, another format) is None: the next write checks in full."""
     global _read_parts
     try:
         data = (layout.cache_dir / FILE_NAME).read_bytes()
@@ -261,16 +262,22 @@ def load(layout: Layout) -> Snapshot | None:
 
         head = io.BytesIO(data)
         head.seek(len(TWO_PIECES))
-        index = marshal.load(head)  # a short tuple; the dict below is read by ``loads``, ~8x faster
-        snapshot = marshal.loads(memoryview(data)[head.tell() :])
+        index = marshal.load(head)  # short: the parts below are read by ``loads`` (~8x faster) from the bytes read
+        snapshot = marshal.load(head)
         if not isinstance(snapshot, dict) or not isinstance(snapshot.get("increments"), dict):
             return None
-        raw = snapshot["increments"]
-        snapshot["increments"] = {inc: marshal.loads(part) for inc, part in raw.items()}
+        view, at, parts, read = memoryview(data), head.tell(), {}, {}
+        for inc, size in snapshot["increments"].items():
+            part = view[at : at + size]
+            at += size
+            parts[inc] = marshal.loads(part)
+            read[inc] = (parts[inc], part)
+        if at != len(data):
+            return None
     except (OSError, EOFError, ValueError, TypeError):
         return None
-    snapshot["index"] = index
-    _read_parts = {inc: (snapshot["increments"][inc], part) for inc, part in raw.items()}
+    snapshot["increments"], snapshot["index"] = parts, index
+    _read_parts = read
     return snapshot
 
 
@@ -281,11 +288,13 @@ def save(layout: Layout, snapshot: Snapshot) -> None:
 def dumped(snapshot: Snapshot) -> bytes:
     """``snapshot`` marshalled but for git's index: made while git still updates the index (``save_dumped``). An
     increment's part that is the one ``load`` read is kept as it was read: the cost follows what the write changed."""
-    parts = {}
+    parts = []
     for inc, part in snapshot["increments"].items():
         known = _read_parts.get(inc)
-        parts[inc] = known[1] if known is not None and known[0] is part else marshal.dumps(part)
-    return marshal.dumps({**{k: v for k, v in snapshot.items() if k != "index"}, "increments": parts})
+        parts.append(known[1] if known is not None and known[0] is part else marshal.dumps(part))
+    sizes = {inc: len(part) for inc, part in zip(snapshot["increments"], parts)}
+    rest = marshal.dumps({**{k: v for k, v in snapshot.items() if k != "index"}, "increments": sizes})
+    return b"".join([rest, *parts])
 
 
 def save_dumped(layout: Layout, data: bytes, repo: Repo) -> None:

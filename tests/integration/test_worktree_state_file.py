@@ -51,7 +51,7 @@ def test_a_snapshot_without_the_index_stat_is_no_snapshot(project: Path, make_ar
 
 
 def _parts(layout: Layout) -> dict[str, bytes]:
-    """Each increment's part as the snapshot file holds it (marshalled on its own)."""
+    """Each increment's part as the snapshot file holds it (marshalled on its own, after the rest)."""
     import io
     import marshal
 
@@ -59,8 +59,12 @@ def _parts(layout: Layout) -> dict[str, bytes]:
     assert data.startswith(W.TWO_PIECES)
     head = io.BytesIO(data[len(W.TWO_PIECES) :])
     marshal.load(head)  # the index's stat
-    parts = marshal.loads(head.read())["increments"]
-    assert isinstance(parts, dict)
+    sizes = marshal.load(head)["increments"]
+    parts, at = {}, head.tell()
+    for inc, size in sizes.items():
+        parts[inc] = data[len(W.TWO_PIECES) + at : len(W.TWO_PIECES) + at + size]
+        at += size
+    assert len(W.TWO_PIECES) + at == len(data)
     return parts
 
 
