@@ -71,7 +71,7 @@ class Transaction:
         self.metadata_written: set[str] = set()  # the metadata.json files this write wrote
         self.after_success: list[Callable[[], None]] = []  # cache updates once the write succeeded, never before
         self.before_commit: list[Callable[[], None]] = []  # joined once staged (ops/stages.py)
-        self._originals: dict[str, bytes | None] = {}
+        self._originals: dict[str, bytes | int | None] = {}  # None: new; int: appended to, its length before
         self._new_dirs: list[str] = []
         self._staged = self._journaled = False
         self._journal_fd: int | None = None
@@ -113,20 +113,20 @@ class Transaction:
         parts = rel.split("/")[:-1]
         for i in range(1, len(parts) + 1):
             sub = "/".join(parts[:i])
-            if sub in self._checked_dirs:
-                continue
-            refuse_escaping_link(self.layout, self.repo, sub)
-            self._checked_dirs.add(sub)
+            if sub not in self._checked_dirs:
+                refuse_escaping_link(self.layout, self.repo, sub)
+                self._checked_dirs.add(sub)
 
     def write(self, rel: str, data: bytes, *, durable: bool = True, original: bytes | None = None) -> None:
-        """Write a registry file atomically; ``durable=False`` skips the fsync for files that can be rebuilt.
-        ``original``: the file's bytes as the caller has just read them (not read again to restore them on failure).
-
-        The fsync of a durable file is made by ``commit``, while ``git add`` runs, and before the commit lands."""
+        """Write a registry file atomically; ``durable=False`` skips the fsync for files that can be rebuilt (that of
+        a durable file is made by ``commit``, while ``git add`` runs, and before the commit lands). ``original``: the
+        file's bytes as the caller has just read them (not read again to restore them on failure)."""
         self.check_contained(rel)
         self._in_scope(rel)
         self._begin()
         path = self.layout.abs(rel)
+        if isinstance(known := self._originals.get(rel), int):  # appended to: what it was is its first bytes
+            self._originals[rel] = path.read_bytes()[:known]
         if rel not in self._originals and not any(rel.startswith(d + "/") for d in self._new_dirs):
             try:
                 self._originals[rel] = path.read_bytes() if original is None else original
@@ -146,6 +146,26 @@ class Transaction:
             self.metadata_written.add(rel)
             self.index.put(rel, json.loads(data), data)
 
+    def append(self, rel: str, data: bytes, *, limit: int) -> bool:
+        """Append ``data`` in place to an append-only file (deployment_history.md), if ``open_appendable`` allows:
+        else False, nothing done (the caller rewrites it whole). A failed write cuts it back; not fsync'd."""
+        from .store.files import open_appendable
+
+        self.check_contained(rel)
+        if (found := open_appendable(self.layout.abs(rel), limit)) is None:
+            return False
+        try:
+            self._in_scope(rel)
+            self._begin()
+            if not self.owns(rel):
+                self._originals[rel] = found[1]
+                self._record(rel)
+            while data:
+                data = data[os.write(found[0], data) :]
+        finally:
+            os.close(found[0])
+        return True
+
     def _in_scope(self, rel: str) -> None:
         """Before a narrowed write changes ``rel``: check its increment, or everything, unless already checked."""
         check = self.check
@@ -163,22 +183,19 @@ class Transaction:
 
     def _remember_new_parents(self, path: Path) -> None:
         """Note the highest folder above ``path`` that does not exist yet: a rollback removes it whole."""
-        top = None
-        folder = path.parent
+        top, folder = None, path.parent
         while not folder.exists():
-            top = folder
-            folder = folder.parent
+            top, folder = folder, folder.parent
         if top is not None:
             self._new_dirs.append(top.relative_to(self.layout.root).as_posix())
 
     def write_if_changed(self, rel: str, data: bytes, *, durable: bool = True) -> bool:
-        try:
-            if self.layout.abs(rel).read_bytes() == data:
-                return False
-        except FileNotFoundError:
-            pass
-        self.write(rel, data, durable=durable)
-        return True
+        current = None  # read once: also what a failure restores
+        with contextlib.suppress(FileNotFoundError):
+            current = self.layout.abs(rel).read_bytes()
+        if current != data:
+            self.write(rel, data, durable=durable, original=current)
+        return current != data
 
     def make_dir(self, rel: str) -> Path:
         """Create a new folder (it must not exist); it is removed whole if the write fails."""
@@ -255,23 +272,12 @@ class Transaction:
         return self.commit_id
 
     def rollback(self, head_before: str | None) -> None:
-        import shutil  # only a failed write removes folders
+        from .store.undo import undo  # only a failed write puts files back
 
         self._close_journal()
-        for rel in reversed(self._new_dirs):
-            shutil.rmtree(self.layout.abs(rel), ignore_errors=True)
-        for rel, original in self._originals.items():
-            path = self.layout.abs(rel)
-            if original is None:
-                try:
-                    os.unlink(path)
-                except FileNotFoundError:
-                    pass
-            else:
-                atomic_write(path, original)
+        undo(self.layout, self._new_dirs, self._originals)
         if self._staged:
             self.repo.unstage(self.paths, had_head=head_before is not None)
-
 
 def actor_identity(
     repo: Repo, actor: str | None, pending: gitvars.PendingVars | None = None

@@ -95,6 +95,28 @@ def _release(fds: list[int], wake: Any) -> None:
                 pass
 
 
+def open_appendable(path: Path, limit: int) -> tuple[int, int] | None:
+    """A descriptor open for appending to ``path`` and its length, when it is a regular file (not a link) of
+    1..``limit`` bytes whose last byte is a line break; None for anything else (missing, a link, a folder, a FIFO,
+    a device: not opened), for the caller to read and rewrite it whole."""
+    import stat
+
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return None
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISREG(st.st_mode) and 0 < st.st_size <= limit and os.pread(fd, 1, st.st_size - 1) == b"\n":
+            return fd, st.st_size
+    except OSError:
+        pass
+    os.close(fd)
+    return None
+
+
 def _new_temp(path: Path) -> tuple[int, str]:
     """A new file beside ``path`` with the mode a new file gets (0666 less the umask, SPEC §9 / issue 6), opened
     exclusively under a random name, as tempfile.mkstemp does (without importing tempfile, random, shutil)."""
