@@ -375,7 +375,7 @@ def transaction(
 def _finish(tx: Transaction, layout: Layout, repo: Repo) -> None:
     """After a write's body: its caches, then (git's index update of the commit having run meanwhile: gitops/direct.py)
     wait for git, clear the journal, and keep the snapshot the next write's dirty check starts from."""
-    snapshot = None
+    saved = False
     try:
         for update in tx.after_success:
             update()
@@ -386,7 +386,7 @@ def _finish(tx: Transaction, layout: Layout, repo: Repo) -> None:
             # commit someone made meanwhile outside our lock only makes the next write check in full
             head = tx.commit_id or tx.head
             fresh = worktree_state.refresh(tx.clean_state, layout, repo, tx.paths, index=False, head=head)
-            snapshot = worktree_state.dumped(fresh)
+            saved = worktree_state.save_unsealed(layout, worktree_state.dumped(fresh))  # git's index: after
     finally:
         try:
             settle()  # git's index has our paths: or GitError, the journal kept for registry-verify --repair
@@ -394,7 +394,7 @@ def _finish(tx: Transaction, layout: Layout, repo: Repo) -> None:
             worktree_state.forget(layout)
             raise
         tx.end()
-    if snapshot is not None:
-        worktree_state.save_dumped(layout, snapshot, repo)
+    if saved:
+        worktree_state.seal(layout, repo)
     else:
         worktree_state.forget(layout)

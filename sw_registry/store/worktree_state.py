@@ -45,7 +45,8 @@ if TYPE_CHECKING:
 STATE_FORMAT = 5  # 5: each increment's part marshalled on its own (a write marshals again only those it changed)
 RACY_NS = 20_000_000
 FILE_NAME = "worktree-state.marshal"
-TWO_PIECES = b"sw-registry worktree state 5, index first\n"  # starts every file ``save`` and ``save_dumped`` write
+TWO_PIECES = b"sw-registry worktree state 5, index slot first\n"  # starts every file this module writes
+INDEX_SLOT = 256  # bytes after TWO_PIECES for git's index stat (``seal`` fills it in place), the rest after them
 Fp = tuple[int, int, int, int]
 
 
@@ -250,9 +251,9 @@ _read_parts: dict[str, tuple[Any, Any]] = {}
 
 
 def load(layout: Layout) -> Snapshot | None:
-    """The last snapshot: ``TWO_PIECES``, the index's stat, the rest but the increments (each increment's part
-    replaced by its length), then each increment's part marshalled on its own (``dumped``). Anything else (no file,
-    damage, another format) is None: the next write checks in full."""
+    """The last snapshot: ``TWO_PIECES``, the index's stat (in ``INDEX_SLOT`` bytes), the rest but the increments
+    (each increment's part replaced by its length), then each increment's part marshalled on its own (``dumped``).
+    Anything else (no file, damage, another format) is None: the next write checks in full."""
     global _read_parts
     try:
         data = (layout.cache_dir / FILE_NAME).read_bytes()
@@ -261,9 +262,9 @@ def load(layout: Layout) -> Snapshot | None:
         import io
 
         head = io.BytesIO(data)
-        head.seek(len(TWO_PIECES))
-        index = marshal.load(head)  # short: the parts below are read by ``loads`` (~8x faster) from the bytes read
-        snapshot = marshal.load(head)
+        head.seek(len(TWO_PIECES) + INDEX_SLOT)
+        index = marshal.loads(memoryview(data)[len(TWO_PIECES) : len(TWO_PIECES) + INDEX_SLOT])  # zeros after it
+        snapshot = marshal.load(head)  # short: the parts below are read by ``loads`` (~8x faster) from the bytes read
         if not isinstance(snapshot, dict) or not isinstance(snapshot.get("increments"), dict):
             return None
         view, at, parts, read = memoryview(data), head.tell(), {}, {}
@@ -282,7 +283,12 @@ def load(layout: Layout) -> Snapshot | None:
 
 
 def save(layout: Layout, snapshot: Snapshot) -> None:
-    _write(layout, TWO_PIECES + marshal.dumps(snapshot["index"]) + dumped(snapshot))
+    _write(layout, TWO_PIECES + _slot(snapshot["index"]) + dumped(snapshot))
+
+
+def _slot(index: tuple[Any, ...] | None) -> bytes:
+    raw = marshal.dumps(index)
+    return raw + bytes(INDEX_SLOT - len(raw)) if len(raw) <= INDEX_SLOT else _slot(None)  # None: never trusted
 
 
 def dumped(snapshot: Snapshot) -> bytes:
@@ -300,10 +306,31 @@ def dumped(snapshot: Snapshot) -> bytes:
 def save_dumped(layout: Layout, data: bytes, repo: Repo) -> None:
     """Save a snapshot ``dumped`` made, with the stat and checksum of git's index now (taken after the files': an
     index written after ``taken`` is only "racy" when it has no checksum, see ``index_moved``)."""
-    _write(layout, TWO_PIECES + marshal.dumps(index_fp(repo)) + data)
+    _write(layout, TWO_PIECES + _slot(index_fp(repo)) + data)
 
 
-def _write(layout: Layout, data: bytes) -> None:
+def save_unsealed(layout: Layout, data: bytes) -> bool:
+    """Save a snapshot ``dumped`` made, its index slot empty (never trusted: a write killed before ``seal`` leaves
+    the next one the full check): written while git still updates its index, so that once git is done only
+    ``seal`` is left. False when it could not be written."""
+    return _write(layout, TWO_PIECES + _slot(None) + data)
+
+
+def seal(layout: Layout, repo: Repo) -> None:
+    """Put the stat and checksum of git's index now into the slot ``save_unsealed`` left (as ``save_dumped``)."""
+    try:
+        fd = os.open(layout.cache_dir / FILE_NAME, os.O_WRONLY | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        os.pwrite(fd, _slot(index_fp(repo)), len(TWO_PIECES))
+    except OSError:
+        forget(layout)
+    finally:
+        os.close(fd)
+
+
+def _write(layout: Layout, data: bytes) -> bool:
     from .index import ensure_ignored
 
     path = layout.cache_dir / FILE_NAME
@@ -313,7 +340,8 @@ def _write(layout: Layout, data: bytes) -> None:
             ensure_ignored(path.parent)
         atomic_write(path, data, durable=False)
     except OSError:
-        pass  # a read-only checkout: every write then runs the full git status
+        return False  # a read-only checkout: every write then runs the full git status
+    return True
 
 
 def forget(layout: Layout) -> None:

@@ -1,4 +1,4 @@
-"""deployment_history.md is append-only prose (SPEC §3): a stage change appends its row in place (issue 10), the file
+"""deployment_history.md is append-only prose (SPEC §2): a stage change appends its row in place (issue 10), the file
 neither read nor rewritten whole; a failed write cuts it back; a file that cannot be appended to exactly (no final
 line break, a link, none yet) is read and rewritten whole as before."""
 

@@ -57,14 +57,13 @@ def _parts(layout: Layout) -> dict[str, bytes]:
 
     data = (layout.cache_dir / W.FILE_NAME).read_bytes()
     assert data.startswith(W.TWO_PIECES)
-    head = io.BytesIO(data[len(W.TWO_PIECES) :])
-    marshal.load(head)  # the index's stat
+    head = io.BytesIO(data[len(W.TWO_PIECES) + W.INDEX_SLOT :])  # after the index's stat
     sizes = marshal.load(head)["increments"]
     parts, at = {}, head.tell()
     for inc, size in sizes.items():
-        parts[inc] = data[len(W.TWO_PIECES) + at : len(W.TWO_PIECES) + at + size]
+        parts[inc] = data[len(W.TWO_PIECES) + W.INDEX_SLOT + at : len(W.TWO_PIECES) + W.INDEX_SLOT + at + size]
         at += size
-    assert len(W.TWO_PIECES) + at == len(data)
+    assert len(W.TWO_PIECES) + W.INDEX_SLOT + at == len(data)
     return parts
 
 
@@ -98,3 +97,24 @@ def test_a_write_marshals_again_only_the_increments_it_changed(
         kept = loaded["increments"][rel]["entries"]
         assert "models/other-v1.0.0" in loaded["increments"][new]["entries"]
         assert kept and all(scanned["increments"][rel]["entries"][key] == entry for key, entry in kept.items())
+
+
+def test_an_unsealed_snapshot_is_never_trusted(project: Path, make_artifact) -> None:
+    """A write saves its snapshot while git updates the index and seals it with the index's stat once git is done;
+    killed in between, the snapshot has no index stat: the next write makes the full check, then seals its own."""
+    from sw_registry.store import write_check
+
+    reg = ModelRegistry(root=project)
+    reg.register_model("m", str(make_artifact()), version="1.0.0")
+    layout, repo = Layout(project), open_repo(project)
+    sealed = W.load(layout)
+    assert sealed is not None and sealed["index"] == W.index_fp(repo)
+    assert write_check.start(layout, repo, None) is not None  # trusted: the narrowed check
+    assert W.save_unsealed(layout, W.dumped(sealed))
+    unsealed = W.load(layout)
+    assert unsealed is not None and unsealed["index"] is None
+    assert {k: v for k, v in unsealed.items() if k != "index"} == {k: v for k, v in sealed.items() if k != "index"}
+    assert write_check.start(layout, repo, None) is None  # the full check
+    reg.promote_model("m", "1.0.0", to_stage="staging")
+    again = W.load(layout)
+    assert again is not None and again["index"] == W.index_fp(repo)
