@@ -71,7 +71,7 @@ class Transaction:
         self.metadata_written: set[str] = set()  # the metadata.json files this write wrote
         self.after_success: list[Callable[[], None]] = []  # cache updates once the write succeeded, never before
         self.before_commit: list[Callable[[], None]] = []  # joined once staged (ops/stages.py)
-        self._originals: dict[str, bytes | None] = {}
+        self._originals: dict[str, bytes | int | None] = {}  # None: new; int: appended to, its length before
         self._new_dirs: list[str] = []
         self._staged = self._journaled = False
         self._journal_fd: int | None = None
@@ -113,22 +113,23 @@ class Transaction:
         parts = rel.split("/")[:-1]
         for i in range(1, len(parts) + 1):
             sub = "/".join(parts[:i])
-            if sub in self._checked_dirs:
-                continue
-            refuse_escaping_link(self.layout, self.repo, sub)
-            self._checked_dirs.add(sub)
+            if sub not in self._checked_dirs:
+                refuse_escaping_link(self.layout, self.repo, sub)
+                self._checked_dirs.add(sub)
 
-    def write(self, rel: str, data: bytes, *, durable: bool = True) -> None:
-        """Write a registry file atomically; ``durable=False`` skips the fsync for files that can be rebuilt.
-
-        The fsync of a durable file is made by ``commit``, while ``git add`` runs, and before the commit lands."""
+    def write(self, rel: str, data: bytes, *, durable: bool = True, original: bytes | None = None) -> None:
+        """Write a registry file atomically; ``durable=False`` skips the fsync for files that can be rebuilt (that of
+        a durable file is made by ``commit``, while ``git add`` runs, and before the commit lands). ``original``: the
+        file's bytes as the caller has just read them (not read again to restore them on failure)."""
         self.check_contained(rel)
         self._in_scope(rel)
         self._begin()
         path = self.layout.abs(rel)
+        if isinstance(known := self._originals.get(rel), int):  # appended to: what it was is its first bytes
+            self._originals[rel] = path.read_bytes()[:known]
         if rel not in self._originals and not any(rel.startswith(d + "/") for d in self._new_dirs):
             try:
-                self._originals[rel] = path.read_bytes()
+                self._originals[rel] = path.read_bytes() if original is None else original
                 self._record(rel)
             except FileNotFoundError:
                 self._originals[rel] = None
@@ -144,6 +145,26 @@ class Transaction:
 
             self.metadata_written.add(rel)
             self.index.put(rel, json.loads(data), data)
+
+    def append(self, rel: str, data: bytes, *, limit: int) -> bool:
+        """Append ``data`` in place to an append-only file (deployment_history.md), if ``open_appendable`` allows:
+        else False, nothing done (the caller rewrites it whole). A failed write cuts it back; not fsync'd."""
+        from .store.files import open_appendable
+
+        self.check_contained(rel)
+        if (found := open_appendable(self.layout.abs(rel), limit)) is None:
+            return False
+        try:
+            self._in_scope(rel)
+            self._begin()
+            if not self.owns(rel):
+                self._originals[rel] = found[1]
+                self._record(rel)
+            while data:
+                data = data[os.write(found[0], data) :]
+        finally:
+            os.close(found[0])
+        return True
 
     def _in_scope(self, rel: str) -> None:
         """Before a narrowed write changes ``rel``: check its increment, or everything, unless already checked."""
@@ -162,22 +183,19 @@ class Transaction:
 
     def _remember_new_parents(self, path: Path) -> None:
         """Note the highest folder above ``path`` that does not exist yet: a rollback removes it whole."""
-        top = None
-        folder = path.parent
+        top, folder = None, path.parent
         while not folder.exists():
-            top = folder
-            folder = folder.parent
+            top, folder = folder, folder.parent
         if top is not None:
             self._new_dirs.append(top.relative_to(self.layout.root).as_posix())
 
     def write_if_changed(self, rel: str, data: bytes, *, durable: bool = True) -> bool:
-        try:
-            if self.layout.abs(rel).read_bytes() == data:
-                return False
-        except FileNotFoundError:
-            pass
-        self.write(rel, data, durable=durable)
-        return True
+        current = None  # read once: also what a failure restores
+        with contextlib.suppress(FileNotFoundError):
+            current = self.layout.abs(rel).read_bytes()
+        if current != data:
+            self.write(rel, data, durable=durable, original=current)
+        return current != data
 
     def make_dir(self, rel: str) -> Path:
         """Create a new folder (it must not exist); it is removed whole if the write fails."""
@@ -254,23 +272,12 @@ class Transaction:
         return self.commit_id
 
     def rollback(self, head_before: str | None) -> None:
-        import shutil  # only a failed write removes folders
+        from .store.undo import undo  # only a failed write puts files back
 
         self._close_journal()
-        for rel in reversed(self._new_dirs):
-            shutil.rmtree(self.layout.abs(rel), ignore_errors=True)
-        for rel, original in self._originals.items():
-            path = self.layout.abs(rel)
-            if original is None:
-                try:
-                    os.unlink(path)
-                except FileNotFoundError:
-                    pass
-            else:
-                atomic_write(path, original)
+        undo(self.layout, self._new_dirs, self._originals)
         if self._staged:
             self.repo.unstage(self.paths, had_head=head_before is not None)
-
 
 def actor_identity(
     repo: Repo, actor: str | None, pending: gitvars.PendingVars | None = None
@@ -368,7 +375,7 @@ def transaction(
 def _finish(tx: Transaction, layout: Layout, repo: Repo) -> None:
     """After a write's body: its caches, then (git's index update of the commit having run meanwhile: gitops/direct.py)
     wait for git, clear the journal, and keep the snapshot the next write's dirty check starts from."""
-    snapshot = None
+    saved = False
     try:
         for update in tx.after_success:
             update()
@@ -379,7 +386,7 @@ def _finish(tx: Transaction, layout: Layout, repo: Repo) -> None:
             # commit someone made meanwhile outside our lock only makes the next write check in full
             head = tx.commit_id or tx.head
             fresh = worktree_state.refresh(tx.clean_state, layout, repo, tx.paths, index=False, head=head)
-            snapshot = worktree_state.dumped(fresh)
+            saved = worktree_state.save_unsealed(layout, worktree_state.dumped(fresh))  # git's index: after
     finally:
         try:
             settle()  # git's index has our paths: or GitError, the journal kept for registry-verify --repair
@@ -387,7 +394,7 @@ def _finish(tx: Transaction, layout: Layout, repo: Repo) -> None:
             worktree_state.forget(layout)
             raise
         tx.end()
-    if snapshot is not None:
-        worktree_state.save_dumped(layout, snapshot, repo)
+    if saved:
+        worktree_state.seal(layout, repo)
     else:
         worktree_state.forget(layout)

@@ -67,14 +67,14 @@ def stage_change(
 
     meta = rewrite_metadata(ctx, tx, rec, change)
     rel = ctx.layout.history_rel(rec["dir"])
-    text = read_text_exact(ctx.layout.abs(rel), rel) or HISTORY_HEADER
-    if not text.endswith("\n"):
-        text += "\n"
-    text += (
+    row = (
         f"| {now} | {cell(rec['name'])} | v{rec['version']} | {cell(rec['stage'])} | {to} | "
         f"{cell(tx.actor)} | {cell(reason)} |\n"
     )
-    tx.write(rel, text.encode("utf-8"), durable=False)  # prose for people; git history is the record
+    if not tx.append(rel, row.encode("utf-8"), limit=64 * 1024 * 1024):  # in place: not read, not rewritten
+        text = read_text_exact(ctx.layout.abs(rel), rel) or HISTORY_HEADER
+        text += row if text.endswith("\n") else "\n" + row
+        tx.write(rel, text.encode("utf-8"), durable=False)  # prose for people; git history is the record
     return meta
 
 

@@ -156,8 +156,8 @@ def refresh_increment(tx: Transaction, inc: Increment) -> None:
         if found is not None and found[0] == content:
             files[rel] = found[1]
             continue
-        if found is not None:
-            tx.write(rel, content, durable=False)  # derived: registry-reindex rebuilds them
+        if found is not None:  # derived: reindex rebuilds them; the bytes just read are what a failure restores
+            tx.write(rel, content, durable=False, original=found[0])
         else:
             tx.write_if_changed(rel, content, durable=False)
         files[rel] = _stat_fp(f"{layout.root}/{rel}")

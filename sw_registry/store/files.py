@@ -51,7 +51,7 @@ def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
 # and caches it replaces). Holding the old file open (O_PATH: no I/O, no side effects, any file type) moves that
 # work to the close, which a thread of this process makes while the write goes on (git's processes, the commit).
 _O_PATH = getattr(os, "O_PATH", 0)  # Linux; elsewhere the rename frees the old file as before
-_released: dict[int, Any] = {}  # process id -> the queue of descriptors its releasing thread closes
+_released: dict[int, Any] = {}  # process id -> (the descriptors its releasing thread closes, the lock that wakes it)
 
 
 def _hold(path: Path) -> int | None:
@@ -66,27 +66,55 @@ def _hold(path: Path) -> int | None:
 
 def _release_later(fd: int) -> None:
     """Close ``fd`` on the releasing thread (started on first use, and again in a forked child, which has no
-    threads; a daemon: exiting closes what is left)."""
-    fds = _released.get(os.getpid())
-    if fds is None:
+    threads; a daemon: exiting closes what is left). The hand-over is a list and a lock of ``_thread`` (built in):
+    ``_queue``'s SimpleQueue is a shared library whose import (dlopen) cost 1-5 ms of every write (issue 10)."""
+    got = _released.get(os.getpid())
+    if got is None:
         import _thread  # not threading.Thread: its start() waits until the new thread runs, 10+ ms on a busy machine
 
-        try:
-            from _queue import SimpleQueue  # queue.SimpleQueue itself, without queue.py's imports
-        except ImportError:  # pragma: no cover - an interpreter without the C module
-            from queue import SimpleQueue
-        fds = _released[os.getpid()] = SimpleQueue()
-        _thread.start_new_thread(_release, (fds,))
-    fds.put(fd)
+        wake = _thread.allocate_lock()
+        wake.acquire()
+        fds: list[int] = []
+        got = _released[os.getpid()] = (fds, wake)
+        _thread.start_new_thread(_release, got)
+    got[0].append(fd)
+    try:
+        got[1].release()  # unlocked: the thread takes everything in the list when it next runs
+    except RuntimeError:
+        pass  # already released: the thread has yet to take the list, this descriptor with it
 
 
-def _release(fds: Any) -> None:
+def _release(fds: list[int], wake: Any) -> None:
+    """The releasing thread: wait until woken, then close every descriptor handed over (list.pop is atomic)."""
     while True:
-        fd = fds.get()
-        try:
-            os.close(fd)
-        except OSError:
-            pass
+        wake.acquire()
+        while fds:
+            try:
+                os.close(fds.pop())
+            except OSError:
+                pass
+
+
+def open_appendable(path: Path, limit: int) -> tuple[int, int] | None:
+    """A descriptor open for appending to ``path`` and its length, when it is a regular file (not a link) of
+    1..``limit`` bytes whose last byte is a line break; None for anything else (missing, a link, a folder, a FIFO,
+    a device: not opened), for the caller to read and rewrite it whole."""
+    import stat
+
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return None
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISREG(st.st_mode) and 0 < st.st_size <= limit and os.pread(fd, 1, st.st_size - 1) == b"\n":
+            return fd, st.st_size
+    except OSError:
+        pass
+    os.close(fd)
+    return None
 
 
 def _new_temp(path: Path) -> tuple[int, str]:

@@ -42,10 +42,11 @@ if TYPE_CHECKING:
 
     Snapshot = dict[str, Any]
 
-STATE_FORMAT = 4  # 4: a write saves the index stat apart from the rest (``save_dumped``)
+STATE_FORMAT = 5  # 5: each increment's part marshalled on its own (a write marshals again only those it changed)
 RACY_NS = 20_000_000
 FILE_NAME = "worktree-state.marshal"
-TWO_PIECES = b"sw-registry worktree state, index first\n"  # starts a file ``save_dumped`` wrote
+TWO_PIECES = b"sw-registry worktree state 5, index slot first\n"  # starts every file this module writes
+INDEX_SLOT = 256  # bytes after TWO_PIECES for git's index stat (``seal`` fills it in place), the rest after them
 Fp = tuple[int, int, int, int]
 
 
@@ -244,43 +245,92 @@ def changed(before: Snapshot | None, now: Snapshot) -> list[str] | None:
     return sorted(set(out))
 
 
+# the parts of the last snapshot ``load`` read: increment -> (the part, its marshalled bytes). Parts are never changed
+# in place (``refresh`` and ``ScopedCheck.merged`` make new ones): a part still here by identity is saved as read
+_read_parts: dict[str, tuple[Any, Any]] = {}
+
+
 def load(layout: Layout) -> Snapshot | None:
-    """The last snapshot: one marshalled dict (``save``), or (a write's ``save_dumped``) ``TWO_PIECES``, the index's
-    stat, then the dict without it."""
+    """The last snapshot: ``TWO_PIECES``, the index's stat (in ``INDEX_SLOT`` bytes), the rest but the increments
+    (each increment's part replaced by its length), then each increment's part marshalled on its own (``dumped``).
+    Anything else (no file, damage, another format) is None: the next write checks in full."""
+    global _read_parts
     try:
         data = (layout.cache_dir / FILE_NAME).read_bytes()
-        if data.startswith(TWO_PIECES):
-            import io
+        if not data.startswith(TWO_PIECES):
+            return None
+        import io
 
-            head = io.BytesIO(data)
-            head.seek(len(TWO_PIECES))
-            index = marshal.load(head)  # a short tuple; the big dict below is read by ``loads``, ~8x faster
-            snapshot = marshal.loads(memoryview(data)[head.tell() :])
-            if isinstance(snapshot, dict):
-                snapshot["index"] = index
-        else:
-            snapshot = marshal.loads(data)
+        head = io.BytesIO(data)
+        head.seek(len(TWO_PIECES) + INDEX_SLOT)
+        index = marshal.loads(memoryview(data)[len(TWO_PIECES) : len(TWO_PIECES) + INDEX_SLOT])  # zeros after it
+        snapshot = marshal.load(head)  # short: the parts below are read by ``loads`` (~8x faster) from the bytes read
+        if not isinstance(snapshot, dict) or not isinstance(snapshot.get("increments"), dict):
+            return None
+        view, at, parts, read = memoryview(data), head.tell(), {}, {}
+        for inc, size in snapshot["increments"].items():
+            part = view[at : at + size]
+            at += size
+            parts[inc] = marshal.loads(part)
+            read[inc] = (parts[inc], part)
+        if at != len(data):
+            return None
     except (OSError, EOFError, ValueError, TypeError):
         return None
-    return snapshot if isinstance(snapshot, dict) and "index" in snapshot else None
+    snapshot["increments"], snapshot["index"] = parts, index
+    _read_parts = read
+    return snapshot
 
 
 def save(layout: Layout, snapshot: Snapshot) -> None:
-    _write(layout, marshal.dumps(snapshot))
+    _write(layout, TWO_PIECES + _slot(snapshot["index"]) + dumped(snapshot))
+
+
+def _slot(index: tuple[Any, ...] | None) -> bytes:
+    raw = marshal.dumps(index)
+    return raw + bytes(INDEX_SLOT - len(raw)) if len(raw) <= INDEX_SLOT else _slot(None)  # None: never trusted
 
 
 def dumped(snapshot: Snapshot) -> bytes:
-    """``snapshot`` marshalled but for git's index: made while git still updates the index (``save_dumped``)."""
-    return marshal.dumps({k: v for k, v in snapshot.items() if k != "index"})
+    """``snapshot`` marshalled but for git's index: made while git still updates the index (``save_dumped``). An
+    increment's part that is the one ``load`` read is kept as it was read: the cost follows what the write changed."""
+    parts = []
+    for inc, part in snapshot["increments"].items():
+        known = _read_parts.get(inc)
+        parts.append(known[1] if known is not None and known[0] is part else marshal.dumps(part))
+    sizes = {inc: len(part) for inc, part in zip(snapshot["increments"], parts)}
+    rest = marshal.dumps({**{k: v for k, v in snapshot.items() if k != "index"}, "increments": sizes})
+    return b"".join([rest, *parts])
 
 
 def save_dumped(layout: Layout, data: bytes, repo: Repo) -> None:
     """Save a snapshot ``dumped`` made, with the stat and checksum of git's index now (taken after the files': an
     index written after ``taken`` is only "racy" when it has no checksum, see ``index_moved``)."""
-    _write(layout, TWO_PIECES + marshal.dumps(index_fp(repo)) + data)
+    _write(layout, TWO_PIECES + _slot(index_fp(repo)) + data)
 
 
-def _write(layout: Layout, data: bytes) -> None:
+def save_unsealed(layout: Layout, data: bytes) -> bool:
+    """Save a snapshot ``dumped`` made, its index slot empty (never trusted: a write killed before ``seal`` leaves
+    the next one the full check): written while git still updates its index, so that once git is done only
+    ``seal`` is left. False when it could not be written."""
+    return _write(layout, TWO_PIECES + _slot(None) + data)
+
+
+def seal(layout: Layout, repo: Repo) -> None:
+    """Put the stat and checksum of git's index now into the slot ``save_unsealed`` left (as ``save_dumped``)."""
+    try:
+        fd = os.open(layout.cache_dir / FILE_NAME, os.O_WRONLY | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        os.pwrite(fd, _slot(index_fp(repo)), len(TWO_PIECES))
+    except OSError:
+        forget(layout)
+    finally:
+        os.close(fd)
+
+
+def _write(layout: Layout, data: bytes) -> bool:
     from .index import ensure_ignored
 
     path = layout.cache_dir / FILE_NAME
@@ -290,7 +340,8 @@ def _write(layout: Layout, data: bytes) -> None:
             ensure_ignored(path.parent)
         atomic_write(path, data, durable=False)
     except OSError:
-        pass  # a read-only checkout: every write then runs the full git status
+        return False  # a read-only checkout: every write then runs the full git status
+    return True
 
 
 def forget(layout: Layout) -> None:
