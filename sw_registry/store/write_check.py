@@ -120,10 +120,9 @@ class ScopedCheck:
     def _same_names(self, inc: str, todo: list[str]) -> bool:
         """Check ``inc``'s ``models/`` folder itself: whether it holds the names the snapshot has (its stat is the
         snapshot's and not recent: a name created, removed or renamed in it changes its mtime)."""
-        fresh = self.entries.setdefault(inc, {})
-        if "models" not in fresh and self._put(inc, "models", W._fp(f"{self.root}/{inc}/models")):
+        fp = W._fp(f"{self.root}/{inc}/models")  # now: a folder this write created in it since is listed
+        if "models" not in self.entries.setdefault(inc, {}) and self._put(inc, "models", fp):
             todo.append(f"{inc}/models")
-        fp = fresh["models"]
         old = self.before["increments"][inc]["entries"].get("models", False)
         return fp is not None and fp == old and fp[0] < self.limit
 
@@ -178,6 +177,8 @@ class ScopedCheck:
             keys = ["models/" + folder for folder in listing.names]
             self._known(inc, listing.fd, [k for k in keys if k in old and (k.startswith(mp) or k in odd)], todo, fps)
             new = [k for k in keys if k not in old and k not in fresh]
+            if mp == "models/":  # the whole increment: the checked models' new folders are this write's own
+                new = [k for k in new if not self._covered(k)]
             self._full(inc, listing.fd, [k for k in new if k.startswith(mp) or k in odd], todo, fps)
             self._full(inc, listing.fd, [k for k in new if not (k.startswith(mp) or k in odd)], todo, None)
         finally:
