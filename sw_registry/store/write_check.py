@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from .index import Index
 
 Fp3 = tuple[int, int, int]
+RECHECK = (None, None)  # a version folder's entry the next write checks whatever it finds (no stat equals it)
 
 
 class ScopedCheck:
@@ -287,8 +288,13 @@ class ScopedCheck:
                 increments[inc] = part  # nothing this write stat'ed differs from the snapshot: kept as it is
                 continue
             entries = part["entries"]
-            if part["newest"] >= self.limit:
-                entries = {k: v for k, v in entries.items() if not self._recent(v)}
+            if part["newest"] >= self.limit:  # recent entries are checked again by the next write; a version
+                # folder's key stays (``RECHECK``), since the names of a models/ folder are the snapshot's keys
+                entries = {
+                    k: v if not self._recent(v) else RECHECK
+                    for k, v in entries.items()
+                    if k.startswith("models/") or not self._recent(v)
+                }
             entries = {**entries, **(fresh or {})}
             for g_inc, key in self.gone:
                 if g_inc == inc:

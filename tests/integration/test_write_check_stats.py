@@ -158,3 +158,23 @@ def test_a_file_added_to_another_models_version_folder_stays_the_users_own_until
     reg.promote_model("other", "1.0.0", to_stage="staging")
     assert reg.get_model("other", version="1.0.0", load=False).stage == "staging"
     assert git(project, "status", "--porcelain") == ""
+
+
+def test_a_version_folder_recent_at_a_snapshot_is_still_known_to_the_write_after_next(
+    reg: ModelRegistry, make_artifact, listings: list[str]
+) -> None:
+    """A snapshot keeps no recent entry as valid (git's racy rule), but a version folder's key stays in it: the
+    names of an unchanged ``models/`` folder are the snapshot's keys. Here m's 1.0.0 is recent at the snapshot of
+    a write that does not read m (the promote of other), and the write after it, which reads m, still finds it."""
+    project = reg.ctx.layout.root
+    version = folder(reg, OLD, "m", "1.0.0")
+    future = time.time_ns() + 60 * 10**9  # recent for certain, whenever the writes below run
+    for path in (version / "metadata.json", version):
+        os.utime(path, ns=(future, future))
+    probe(reg, make_artifact, "sees the future mtime")()  # reads m: checks 1.0.0 with git (clean), keeps it
+    reg.promote_model("other", "1.0.0", to_stage="staging")  # reads other only: 1.0.0 of m recent in its snapshot
+    listings.clear()
+    reg.promote_model("m", "1.0.0", to_stage="production")  # reads m: 1.0.0 must be there
+    assert f"{OLD}/models" not in " ".join(listings)  # through the fast path
+    assert reg.get_model("m", version="1.0.0", load=False).stage == "production"
+    assert git(project, "status", "--porcelain") == ""
