@@ -67,6 +67,8 @@ class ScopedCheck:
         self.whole: dict[str, dict[str, Fp3]] = {}  # increment checked whole -> its metadata.json fingerprints
         self.owned: Callable[[str], bool] = lambda rel: False  # paths the write itself created or changed
         self.full = False
+        self.listed: dict[str, Any] = {}  # increment -> the models/ stat at which the snapshot's keys are its names
+        self.models_now: dict[str, Any] = {}  # increment -> its models/ folder's stat when last taken
 
     # -- the three parts -----------------------------------------------------------------------------------
     def check_top(self) -> None:
@@ -119,13 +121,20 @@ class ScopedCheck:
 
     # -- the version folders of one increment ----------------------------------------------------------------
     def _same_names(self, inc: str, todo: list[str]) -> bool:
-        """Check ``inc``'s ``models/`` folder itself: whether it holds the names the snapshot has (its stat is the
-        snapshot's and not recent: a name created, removed or renamed in it changes its mtime)."""
+        """Check ``inc``'s ``models/`` folder itself: whether it holds the names the snapshot has as keys, i.e. its
+        stat is the one at which a check listed it (``listed``, kept in the snapshot by ``merged``) and not recent (a
+        name created, removed or renamed in it changes its mtime). The snapshot's keys of a folder some other code
+        re-stat'ed without listing it (a write's ``worktree_state.refresh``, a full scan) are not trusted so."""
         fp = W._fp(f"{self.root}/{inc}/models")  # now: a folder this write created in it since is listed
         if "models" not in self.entries.setdefault(inc, {}) and self._put(inc, "models", fp):
             todo.append(f"{inc}/models")
-        old = self.before["increments"][inc]["entries"].get("models", False)
-        return fp is not None and fp == old and fp[0] < self.limit
+        part = self.before["increments"][inc]
+        old = part["entries"].get("models", False)
+        same = fp is not None and fp[0] < self.limit and fp == old == part.get("listed")
+        self.models_now[inc] = fp
+        if same:
+            self.listed[inc] = fp
+        return same
 
     def _known_in(self, inc: str, keys: list[str], todo: list[str], fps: dict[str, Fp3] | None) -> None:
         fd = open_folder(f"{self.root}/{inc}/models")
@@ -173,17 +182,22 @@ class ScopedCheck:
         (any model's: a stray folder too) gets its full entry; the snapshot's folders named so that are gone are
         given to git."""
         old, fresh = self.before["increments"][inc]["entries"], self.entries[inc]
-        listing = Listing(f"{self.root}/{inc}/models")
+        listing, skipped = Listing(f"{self.root}/{inc}/models"), []
         try:
             keys = ["models/" + folder for folder in listing.names]
             self._known(inc, listing.fd, [k for k in keys if k in old and (k.startswith(mp) or k in odd)], todo, fps)
             new = [k for k in keys if k not in old and k not in fresh]
             if mp == "models/":  # the whole increment: the checked models' new folders are this write's own
-                new = [k for k in new if not self._covered(k)]
+                skipped = [k for k in new if self._covered(k)]
+                new = [k for k in new if k not in skipped]
             self._full(inc, listing.fd, [k for k in new if k.startswith(mp) or k in odd], todo, fps)
             self._full(inc, listing.fd, [k for k in new if not (k.startswith(mp) or k in odd)], todo, None)
         finally:
             listing.close()
+        # the snapshot's keys now hold every name listed, at the stat taken before the listing (unless that is
+        # recent: a name could still come within the same mtime tick)
+        fp = self.models_now[inc]
+        self.listed[inc] = None if skipped or fp is None or fp[0] >= time.time_ns() - W.RACY_NS else fp
         for key in old:
             if (key.startswith(mp) or key in odd) and key[7:] not in listing.names:
                 self._gone(inc, key, todo)
@@ -285,7 +299,9 @@ class ScopedCheck:
         for inc, part in self.before["increments"].items():
             fresh = self.entries.get(inc)
             if inc not in gone_in and inc not in self.differs and part["newest"] < self.limit:
-                increments[inc] = part  # nothing this write stat'ed differs from the snapshot: kept as it is
+                # nothing this write stat'ed differs from the snapshot: kept as it is
+                same = part.get("listed") == self.listed.get(inc, part.get("listed"))
+                increments[inc] = part if same else {**part, "listed": self.listed[inc]}
                 continue
             entries = part["entries"]
             if part["newest"] >= self.limit:  # recent entries are checked again by the next write; a version
@@ -300,7 +316,7 @@ class ScopedCheck:
                 if g_inc == inc:
                     entries.pop(key, None)
             newest = max([part["newest"], *(W._newest(v) for v in (fresh or {}).values())])
-            increments[inc] = {"entries": entries, "newest": newest}
+            increments[inc] = {"entries": entries, "newest": newest, "listed": self.listed.get(inc, part.get("listed"))}
         return {**self.before, "top": {**self.before["top"], **self.top}, "increments": increments}
 
 
