@@ -29,7 +29,9 @@ def open_folder(path: str) -> int | None:
 def entry_at(fd: int | None, name: str) -> tuple[Any, Any] | None:
     """A version folder's snapshot entry as ``worktree_state._version_entries`` takes it: (its own stat, its
     metadata.json's or None); None when ``name`` is gone. A file or a dangling link has no metadata.json (what
-    ``os.path.isdir`` says there), a link to a folder has that folder's."""
+    ``os.path.isdir`` says there), a link to a folder has that folder's. No folder (``fd`` None): None."""
+    if fd is None:
+        return None  # never a path relative to the current folder
     try:
         st = os.stat(name, dir_fd=fd, follow_symlinks=False)
     except FileNotFoundError:
@@ -45,6 +47,8 @@ def entry_at(fd: int | None, name: str) -> tuple[Any, Any] | None:
 def metadata_stats(fd: int | None, keys: list[str]) -> list[Any]:
     """The stat of ``<folder>/metadata.json`` for each ``models/<folder>`` key (in the open ``models/`` folder
     ``fd``), None where there is none. One comprehension while every file is there (the usual case)."""
+    if fd is None:
+        return [None] * len(keys)  # no models/ folder (gone meanwhile): never a path relative to the current folder
     stat = os.stat
     try:
         return [stat(f"{k[7:]}/metadata.json", dir_fd=fd, follow_symlinks=False) for k in keys]
