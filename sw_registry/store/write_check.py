@@ -186,10 +186,10 @@ class ScopedCheck:
         try:
             keys = ["models/" + folder for folder in listing.names]
             self._known(inc, listing.fd, [k for k in keys if k in old and (k.startswith(mp) or k in odd)], todo, fps)
-            new = [k for k in keys if k not in old and k not in fresh]
+            new = [k for k in keys if k not in old]  # those this write took already: their fingerprints only
             if mp == "models/":  # the whole increment: the checked models' new folders are this write's own
-                skipped = [k for k in new if self._covered(k)]
-                new = [k for k in new if k not in skipped]
+                skipped = [k for k in new if k not in fresh and self._covered(k)]
+                new = [k for k in new if k in fresh or not self._covered(k)]
             self._full(inc, listing.fd, [k for k in new if k.startswith(mp) or k in odd], todo, fps)
             self._full(inc, listing.fd, [k for k in new if not (k.startswith(mp) or k in odd)], todo, None)
         finally:
