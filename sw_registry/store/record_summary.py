@@ -79,8 +79,13 @@ class ModelView:
         entries.update({rel: (fp, light(rec)) for rel, (fp, rec) in layered.items()})  # newer than the file
         marker = f"/models/{self.name}-v"  # the check finds folders named so itself: it is told the others
         fps = guard(self.name, {rel for rel in entries if marker not in rel})
-        valid = {rel for rel, fp in fps.items() if (got := entries.get(rel)) is not None and got[0] == fp}
-        self.fresh = {rel: _parse(self.source, rel) for rel in fps if rel not in valid}
+        known = {rel: got[0] for rel, got in entries.items()}
+        if known == fps:  # every version as cached (the usual case): one comparison made in C
+            valid: AbstractSet[str] = fps.keys()
+            self.fresh = {}
+        else:
+            valid = {rel for rel, fp in fps.items() if known.get(rel) == fp}
+            self.fresh = {rel: _parse(self.source, rel) for rel in fps if rel not in valid}
         mine_fresh = [rel for rel, rec in self.fresh.items() if rec["name"] == self.name]
         self.fps = fps if not self.fresh else {rel: fps[rel] for rel in (*valid, *mine_fresh)}
         self._full.update({rel: got[1] for rel, got in layered.items() if rel in valid})

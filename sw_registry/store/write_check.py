@@ -7,16 +7,22 @@ checks instead, each part before it reads or changes it:
 - at the start: registry.yaml, the living doc, the journal (a left journal means the full check);
 - when it first reads a model's versions (``Index.records_of``): every increment's ``models/`` folder, the
   metadata.json of each version folder of that model in every increment (one stat; the folder itself is not stat'ed),
-  each version folder the snapshot does not know (a new folder of any model: the folder and its metadata.json), and
-  the folders the snapshot had for the model that are gone;
+  and, where a ``models/`` folder's stat is not the snapshot's (or is recent), its listing: each version folder the
+  snapshot does not know (a new folder of any model: the folder and its metadata.json) and the folders the snapshot
+  had for the model that are gone. A ``models/`` folder whose stat is the snapshot's holds the names it held then (a
+  name created, removed or renamed in a folder changes its mtime): it is not listed (store/stat_pass.py);
 - before it writes into an increment outside those folders (a derived file, deployment_history.md, another model's
-  folder): that whole increment, as the full check does.
+  folder): that whole increment as the full check does, but for its version folders the snapshot knows, which are
+  checked as above (by their metadata.json: the derived files are made from those alone); a folder's own stat is
+  taken before the write changes a file in it (``covers``).
 
 Each entry that differs from the snapshot (or is recent: git's racy rule) is given to a path-limited ``git status``;
 the dirty ones refuse the write with ``dirty_registry``, as before. What is not checked: other models' folders in
-increments the write does not change, and a file beside metadata.json created in or removed from one of the written
-model's known version folders (their changes stay uncommitted and untouched; ``registry-verify`` and the full check
-find them). Anything else (``Index.names()``, a write outside the increments) falls back to the
+increments the write does not change, and a file beside metadata.json created in or removed from a known version
+folder the write does not change (their changes stay uncommitted and untouched; ``registry-verify`` and the full
+check find them). Every version of the model a write reads is still stat'ed: any of them may hold the stage, the
+highest seq or the production event the write's answer depends on, and an edit in place shows in that file's own
+stat alone. Anything else (``Index.names()``, a write outside the increments) falls back to the
 full check, once.
 """
 
@@ -29,6 +35,7 @@ from collections.abc import Callable
 
 from ..layout import POLICY_REL
 from . import worktree_state as W
+from .stat_pass import Listing, entry_at, metadata_stats, open_folder
 
 TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
@@ -39,6 +46,7 @@ if TYPE_CHECKING:
     from .index import Index
 
 Fp3 = tuple[int, int, int]
+RECHECK = (None, None)  # a version folder's entry the next write checks whatever it finds (no stat equals it)
 
 
 class ScopedCheck:
@@ -51,12 +59,16 @@ class ScopedCheck:
         self.limit = before["taken"] - W.RACY_NS
         self.top: dict[str, Any] = {}
         self.entries: dict[str, dict[str, Any]] = {}  # increment -> key -> entry stat'ed and checked by this write
+        self.fps: dict[str, dict[str, Fp3]] = {}  # increment -> metadata.json path -> fingerprint, of those entries
+        self.differs: set[str] = set()  # increments where an entry checked is not the snapshot's
         self.gone: set[tuple[str, str]] = set()  # (increment, key) the snapshot had and the work tree has not
         self.models: set[str] = set()
-        self.unstated: set[tuple[str, str]] = set()  # (increment, key) of version folders whose own stat is not taken
+        self.unstated: dict[str, set[str]] = {}  # increment -> keys of version folders whose own stat is not taken
         self.whole: dict[str, dict[str, Fp3]] = {}  # increment checked whole -> its metadata.json fingerprints
         self.owned: Callable[[str], bool] = lambda rel: False  # paths the write itself created or changed
         self.full = False
+        self.listed: dict[str, Any] = {}  # increment -> the models/ stat at which the snapshot's keys are its names
+        self.models_now: dict[str, Any] = {}  # increment -> its models/ folder's stat when last taken
 
     # -- the three parts -----------------------------------------------------------------------------------
     def check_top(self) -> None:
@@ -68,134 +80,143 @@ class ScopedCheck:
     def check_model(self, name: str, extra: set[str]) -> dict[str, Fp3]:
         """Check ``name``'s version folders everywhere (and the metadata files ``extra`` the index says are its);
         returns metadata.json path -> fingerprint of every folder named like one of its versions."""
-        prefix = f"{name}-v"
+        mp = f"models/{name}-v"
         todo: list[str] = []
         fps: dict[str, Fp3] = {}
-        odd: dict[str, set[str]] = {}  # increment -> folders of the model not named like its versions
+        odd: dict[str, set[str]] = {}  # increment -> keys of the model's folders not named like its versions
         for rel in extra:
             inc, _, rest = rel.rpartition("/models/")
-            if not rest.startswith(prefix):
-                odd.setdefault(inc, set()).add(rest.split("/", 1)[0])
+            if not rest.startswith(mp[7:]):
+                odd.setdefault(inc, set()).add("models/" + rest.split("/", 1)[0])
         for inc in self.incs:
-            old = self.before["increments"][inc]["entries"]
-            fresh = self.entries.setdefault(inc, {})
-            if "models" not in fresh:
-                fresh["models"] = W._fp(f"{self.root}/{inc}/models")
-                todo += self._differs(inc, "models", fresh["models"], old)
-            self._check_folders(inc, prefix, odd.get(inc, set()), (old, fresh), todo, fps)
+            mine = odd.get(inc, set())
+            if self._same_names(inc, todo):  # the model's folders are the snapshot's: no listing
+                old = self.before["increments"][inc]["entries"]
+                keys = [k for k in old if k.startswith(mp)]
+                self._known_in(inc, keys + [k for k in mine if k in old and not k.startswith(mp)], todo, fps)
+            else:
+                self._listed(inc, mp, mine, todo, fps)
         self.models.add(name)
         self.verify(todo)
         return fps
-
-    def _check_folders(
-        self, inc: str, prefix: str, mine: set[str], entries: tuple[dict[str, Any], dict[str, Any]], todo: list[str],
-        fps: dict[str, Fp3],
-    ) -> None:
-        """One increment's part of ``check_model``: the model's version folders (named ``prefix``..., or in
-        ``mine``), each folder the snapshot does not know, and the model's folders it knew that are gone. A version
-        folder the snapshot knows is checked by its metadata.json's stat alone (``_stat_known``)."""
-        old, fresh = entries
-        path, mp = f"{self.root}/{inc}/models", "models/" + prefix
-        listing = _Listing(path)
-        names, known_ours = listing.names, []
-        for folder, dirent in names.items():
-            key = "models/" + folder
-            ours = folder.startswith(prefix)
-            if not ours and key in old and folder not in mine:
-                continue  # another model's folder the snapshot knows: not this write's business
-            known = old.get(key) if ours and key not in fresh else None
-            if known is not None and known[1] is not None and dirent.is_dir():
-                known_ours.append(folder)
-                continue
-            self._full_entry(inc, listing, folder, ours or folder in mine, old, (todo, fps))
-        for folder in self._stat_known(inc, listing.fd, known_ours, old, (todo, fps)):
-            self._full_entry(inc, listing, folder, True, old, (todo, fps))
-        listing.close()
-        gone = [k for k in old if k.startswith(mp) and k[7:] not in names]
-        gone += [f"models/{f}" for f in mine if f"models/{f}" in old and f not in names]
-        for key in gone:
-            self.gone.add((inc, key))
-            todo.append(f"{inc}/{key}")
-
-    def _stat_known(
-        self, inc: str, fd: int | None, folders: list[str], old: dict[str, Any], out: tuple[list[str], dict[str, Fp3]]
-    ) -> list[str]:
-        """The model's version folders ``folders`` (in the open ``models/`` folder ``fd``) that the snapshot knows
-        with a metadata.json: that file's stat each, the folder's own from the snapshot (``covers`` takes it before
-        the write changes the folder). Returns the folders without a metadata.json now (their full entry is taken
-        by the caller). At 3,334 versions of one model this loop is the check's own cost, besides the stats."""
-        todo, fps = out
-        fresh, limit, stat, base = self.entries[inc], self.limit, os.stat, f"{inc}/models/"
-        left: list[str] = []
-        for folder in folders:
-            key = "models/" + folder
-            known = old[key]
-            try:
-                m = stat(f"{folder}/metadata.json", dir_fd=fd, follow_symlinks=False)
-            except (FileNotFoundError, NotADirectoryError):
-                left.append(folder)
-                continue
-            meta = (m.st_mtime_ns, m.st_size, m.st_ino, 0)
-            entry = fresh[key] = (known[0], meta)
-            if known != entry or m.st_mtime_ns >= limit or known[0][0] >= limit:
-                todo.append(base + folder)
-            fps[f"{base}{folder}/metadata.json"] = meta[:3]
-        self.unstated.update((inc, "models/" + f) for f in folders if f not in left)
-        return left
-
-    def _full_entry(
-        self, inc: str, listing: _Listing, folder: str, mine: bool, old: dict[str, Any],
-        out: tuple[list[str], dict[str, Fp3]],
-    ) -> None:
-        """A folder's full entry (its own stat and its metadata.json's), checked against the snapshot's."""
-        todo, fps = out
-        fresh, key = self.entries[inc], "models/" + folder
-        entry = fresh.get(key) or listing.entry(folder)
-        if entry is None:
-            return
-        if key not in fresh:
-            fresh[key] = entry
-            if old.get(key, False) != entry or max(entry[0][0], entry[1][0] if entry[1] else 0) >= self.limit:
-                todo.append(f"{inc}/{key}")
-        if entry[1] is not None and mine:
-            fps[f"{inc}/{key}/metadata.json"] = entry[1][:3]
 
     def check_increment(self, inc: str) -> dict[str, Fp3]:
         """Check every entry of increment ``inc`` not checked yet; returns its metadata.json fingerprints."""
         if inc in self.whole:
             return self.whole[inc]
         old = self.before["increments"][inc]["entries"]
-        fresh = self.entries.setdefault(inc, {})
-        now = self._increment_now(inc, fresh)
         todo: list[str] = []
-        for key, entry in now.items():
-            if key not in fresh and not self._covered(key):
-                fresh[key] = entry
-                todo += self._differs(inc, key, entry, old)
-        for key in old.keys() - now.keys():
-            if key not in fresh and not self._covered(key):
-                self.gone.add((inc, key))
-                todo.append(f"{inc}/{key}")
-        fps = {f"{inc}/{k}/metadata.json": v[1][:3] for k, v in now.items() if k.startswith("models/") and v[1]}
-        self.whole[inc] = fps
+        if self._same_names(inc, todo):
+            self._known_in(inc, [k for k in old if k.startswith("models/")], todo, None)
+        else:
+            self._listed(inc, "models/", set(), todo, None)
+        side: dict[str, Any] = {}
+        W._side_entries(self.root, inc, side)
+        todo += [f"{inc}/{key}" for key, entry in side.items() if self._put(inc, key, entry)]
+        for key in [k for k in old if not k.startswith("models") and k not in side]:
+            self._gone(inc, key, todo)
+        self.whole[inc] = fps = self.fps.setdefault(inc, {})
         self.verify(todo)
         return fps
 
-    def _increment_now(self, inc: str, fresh: dict[str, Any]) -> dict[str, Any]:
-        """Increment ``inc``'s entries as ``worktree_state._increment`` takes them, the version folders already
-        checked (this write's models') from ``fresh`` rather than stat'ed again."""
-        now: dict[str, Any] = {"models": fresh["models"] if "models" in fresh else W._fp(f"{self.root}/{inc}/models")}
-        listing = _Listing(f"{self.root}/{inc}/models")
-        for folder in listing.names:
-            key = f"models/{folder}"
-            entry = fresh.get(key)
-            if entry is None and not self._covered(key):
-                entry = listing.entry(folder)
-            if entry is not None:
-                now[key] = entry
-        listing.close()
-        W._side_entries(self.root, inc, now)
-        return now
+    # -- the version folders of one increment ----------------------------------------------------------------
+    def _same_names(self, inc: str, todo: list[str]) -> bool:
+        """Check ``inc``'s ``models/`` folder itself: whether it holds the names the snapshot has as keys, i.e. its
+        stat is the one at which a check listed it (``listed``, kept in the snapshot by ``merged``) and not recent (a
+        name created, removed or renamed in it changes its mtime). The snapshot's keys of a folder some other code
+        re-stat'ed without listing it (a write's ``worktree_state.refresh``, a full scan) are not trusted so."""
+        fp = W._fp(f"{self.root}/{inc}/models")  # now: a folder this write created in it since is listed
+        if "models" not in self.entries.setdefault(inc, {}) and self._put(inc, "models", fp):
+            todo.append(f"{inc}/models")
+        part = self.before["increments"][inc]
+        old = part["entries"].get("models", False)
+        same = fp is not None and fp[0] < self.limit and fp == old == part.get("listed")
+        self.models_now[inc] = fp
+        if same:
+            self.listed[inc] = fp
+        return same
+
+    def _known_in(self, inc: str, keys: list[str], todo: list[str], fps: dict[str, Fp3] | None) -> None:
+        fd = open_folder(f"{self.root}/{inc}/models")
+        try:
+            self._known(inc, fd, keys, todo, fps)
+        finally:
+            if fd is not None:
+                os.close(fd)
+
+    def _known(self, inc: str, fd: int | None, keys: list[str], todo: list[str], fps: dict[str, Fp3] | None) -> None:
+        """The version folders ``keys`` of ``inc`` the snapshot knows (in the open ``models/`` folder ``fd``):
+        each one's metadata.json stat'ed once, the folder's own stat taken from the snapshot (``covers`` takes it
+        before the write changes the folder), all compared with the snapshot as whole lists. A folder already
+        checked by this write is passed over; one without a metadata.json, in the snapshot or now, gets its full
+        entry (``_full``). ``fps`` (None: only the increment's, ``self.fps``) receives their fingerprints."""
+        old, fresh = self.before["increments"][inc]["entries"], self.entries[inc]
+        base = inc + "/"
+        if done := fresh.keys() & keys:
+            keys = [k for k in keys if k not in done]
+            if fps is not None:
+                fps.update({f"{base}{k}/metadata.json": fresh[k][1][:3] for k in done if fresh[k][1]})
+        olds = [old[k] for k in keys]
+        sts = metadata_stats(fd, keys)
+        if None in sts or None in [o[1] for o in olds]:
+            self._full(inc, fd, [k for k, o, s in zip(keys, olds, sts) if s is None or o[1] is None], todo, fps)
+            kept = [(k, o, s) for k, o, s in zip(keys, olds, sts) if s is not None and o[1] is not None]
+            keys, olds, sts = [t[0] for t in kept], [t[1] for t in kept], [t[2] for t in kept]
+        metas = [(s.st_mtime_ns, s.st_size, s.st_ino) for s in sts]
+        news = [(o[0], (*m, 0)) for o, m in zip(olds, metas)]
+        if news != olds:
+            self.differs.add(inc)
+        if news != olds or self.before["increments"][inc]["newest"] >= self.limit:
+            limit = self.limit
+            todo += [base + k for k, o, n in zip(keys, olds, news) if o != n or max(o[0][0], n[1][0]) >= limit]
+        fresh.update(zip(keys, news))
+        self.unstated.setdefault(inc, set()).update(keys)
+        rels = [f"{base}{k}/metadata.json" for k in keys]
+        self.fps.setdefault(inc, {}).update(zip(rels, metas))
+        if fps is not None:
+            fps.update(zip(rels, metas))
+
+    def _listed(self, inc: str, mp: str, odd: set[str], todo: list[str], fps: dict[str, Fp3] | None) -> None:
+        """``inc``'s ``models/`` changed since the snapshot: listed once. Its folders named with ``mp`` (or in
+        ``odd``) that the snapshot knows are checked as ``_known`` does; every folder the snapshot does not know
+        (any model's: a stray folder too) gets its full entry; the snapshot's folders named so that are gone are
+        given to git."""
+        old, fresh = self.before["increments"][inc]["entries"], self.entries[inc]
+        listing, skipped = Listing(f"{self.root}/{inc}/models"), []
+        try:
+            keys = ["models/" + folder for folder in listing.names]
+            self._known(inc, listing.fd, [k for k in keys if k in old and (k.startswith(mp) or k in odd)], todo, fps)
+            new = [k for k in keys if k not in old]  # those this write took already: their fingerprints only
+            if mp == "models/":  # the whole increment: the checked models' new folders are this write's own
+                skipped = [k for k in new if k not in fresh and self._covered(k)]
+                new = [k for k in new if k in fresh or not self._covered(k)]
+            self._full(inc, listing.fd, [k for k in new if k.startswith(mp) or k in odd], todo, fps)
+            self._full(inc, listing.fd, [k for k in new if not (k.startswith(mp) or k in odd)], todo, None)
+        finally:
+            listing.close()
+        # the snapshot's keys now hold every name listed, at the stat taken before the listing (unless that is
+        # recent: a name could still come within the same mtime tick)
+        fp = self.models_now[inc]
+        self.listed[inc] = None if skipped or fp is None or fp[0] >= time.time_ns() - W.RACY_NS else fp
+        for key in old:
+            if (key.startswith(mp) or key in odd) and key[7:] not in listing.names:
+                self._gone(inc, key, todo)
+
+    def _full(self, inc: str, fd: int | None, keys: list[str], todo: list[str], fps: dict[str, Fp3] | None) -> None:
+        """Full entries (a folder's own stat and its metadata.json's), checked against the snapshot's."""
+        fresh, mine = self.entries[inc], self.fps.setdefault(inc, {})
+        for key in keys:
+            entry = fresh.get(key) or entry_at(fd, key[7:])
+            if entry is None:
+                self._gone(inc, key, todo)
+                continue
+            if key not in fresh and self._put(inc, key, entry):
+                todo.append(f"{inc}/{key}")
+            if entry[1] is not None:
+                rel = f"{inc}/{key}/metadata.json"
+                mine[rel] = entry[1][:3]
+                if fps is not None:
+                    fps[rel] = entry[1][:3]
 
     def covers(self, rel: str) -> bool:
         """Whether a write to ``rel`` lies in what this write has checked (else: check its increment first)."""
@@ -206,18 +227,18 @@ class ScopedCheck:
             return False
         part, _, rest = rel[len(inc) + 1 :].partition("/")
         key = f"models/{rest.split('/', 1)[0]}" if part == "models" and rest else None
-        if key is not None and (inc, key) in self.unstated:
+        if key is not None and key in self.unstated.get(inc, ()):
             self._folder_now(inc, key)
         if inc in self.whole:
             return True
         return key is not None and self._covered(key)
 
     def _folder_now(self, inc: str, key: str) -> None:
-        """Before the write changes a file in one of its model's version folders: the folder's own stat too (a file
-        created in or removed from it), checked as ``check_model`` checks a folder."""
-        self.unstated.discard((inc, key))
-        entry = self.entries[inc][key] = (W._fp(f"{self.root}/{inc}/{key}"), self.entries[inc][key][1])
-        self.verify(self._differs(inc, key, entry, self.before["increments"][inc]["entries"]))
+        """Before the write changes a file in a version folder checked by its metadata.json alone: the folder's own
+        stat too (a file created in or removed from it), checked as a folder's full entry is."""
+        self.unstated[inc].discard(key)
+        if self._put(inc, key, (W._fp(f"{self.root}/{inc}/{key}"), self.entries[inc][key][1])):
+            self.verify([f"{inc}/{key}"])
 
     def increment_of(self, rel: str) -> str | None:
         return next((inc for inc in self.incs if rel.startswith(inc + "/")), None)
@@ -232,15 +253,25 @@ class ScopedCheck:
         return load_index(WorkTreeSource(self.layout))
 
     # -- helpers -------------------------------------------------------------------------------------------
+    def _put(self, inc: str, key: str, entry: Any) -> bool:
+        """Record a fresh entry; whether git must look at it (not the snapshot's, or recent)."""
+        self.entries.setdefault(inc, {})[key] = entry
+        if self.before["increments"][inc]["entries"].get(key, False) != entry:
+            self.differs.add(inc)
+            return True
+        return self._recent(entry)
+
+    def _gone(self, inc: str, key: str, todo: list[str]) -> None:
+        if (inc, key) not in self.gone:
+            self.gone.add((inc, key))
+            todo.append(f"{inc}/{key}")
+
     def _covered(self, key: str) -> bool:
         folder = key[7:] if key.startswith("models/") else None
         return folder is not None and any(folder.startswith(f"{m}-v") for m in self.models)
 
     def _recent(self, entry: Any) -> bool:
         return bool(W._newest(entry) >= self.limit)
-
-    def _differs(self, inc: str, key: str, entry: Any, old: dict[str, Any]) -> list[str]:
-        return [f"{inc}/{key}"] if old.get(key, False) != entry or self._recent(entry) else []
 
     def verify(self, todo: list[str]) -> None:
         """Refuse what git sees changed at ``todo``. Not ``dirty_paths``: it widens to a full status when a journal
@@ -264,22 +295,28 @@ class ScopedCheck:
         if self.full:
             return None
         increments = {}
+        gone_in = {g[0] for g in self.gone}
         for inc, part in self.before["increments"].items():
             fresh = self.entries.get(inc)
-            gone = any(g[0] == inc for g in self.gone)
-            same = all(part["entries"].get(k, False) == v for k, v in (fresh or {}).items())
-            if not gone and same and part["newest"] < self.limit:
-                increments[inc] = part  # nothing this write stat'ed differs from the snapshot: kept as it is
+            if inc not in gone_in and inc not in self.differs and part["newest"] < self.limit:
+                # nothing this write stat'ed differs from the snapshot: kept as it is
+                same = part.get("listed") == self.listed.get(inc, part.get("listed"))
+                increments[inc] = part if same else {**part, "listed": self.listed[inc]}
                 continue
             entries = part["entries"]
-            if part["newest"] >= self.limit:
-                entries = {k: v for k, v in entries.items() if not self._recent(v)}
+            if part["newest"] >= self.limit:  # recent entries are checked again by the next write; a version
+                # folder's key stays (``RECHECK``), since the names of a models/ folder are the snapshot's keys
+                entries = {
+                    k: v if not self._recent(v) else RECHECK
+                    for k, v in entries.items()
+                    if k.startswith("models/") or not self._recent(v)
+                }
             entries = {**entries, **(fresh or {})}
             for g_inc, key in self.gone:
                 if g_inc == inc:
                     entries.pop(key, None)
             newest = max([part["newest"], *(W._newest(v) for v in (fresh or {}).values())])
-            increments[inc] = {"entries": entries, "newest": newest}
+            increments[inc] = {"entries": entries, "newest": newest, "listed": self.listed.get(inc, part.get("listed"))}
         return {**self.before, "top": {**self.before["top"], **self.top}, "increments": increments}
 
 
@@ -300,37 +337,3 @@ def start(layout: Layout, repo: Repo, docs_path: str | None) -> ScopedCheck | No
     check = ScopedCheck(layout, repo, before, docs_path, incs)
     check.check_top()
     return check
-
-
-class _Listing:
-    """One ``models/`` folder: its names (one scandir), and a version folder's snapshot entry as
-    ``worktree_state._version_entries`` takes it (the stats made relative to the open folder)."""
-
-    def __init__(self, path: str) -> None:
-        self.names: dict[str, os.DirEntry[str]] = {}
-        try:
-            self.fd: int | None = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-        except (FileNotFoundError, NotADirectoryError):
-            self.fd = None
-            return
-        with os.scandir(self.fd) as it:
-            self.names = {e.name: e for e in it}
-
-    def entry(self, name: str) -> tuple[Any, Any] | None:
-        try:
-            st = os.stat(name, dir_fd=self.fd, follow_symlinks=False)
-        except FileNotFoundError:
-            return None
-        meta = None
-        if self.names[name].is_dir():
-            try:
-                m = os.stat(f"{name}/metadata.json", dir_fd=self.fd, follow_symlinks=False)
-                meta = (m.st_mtime_ns, m.st_size, m.st_ino, 0)
-            except (FileNotFoundError, NotADirectoryError):
-                pass
-        return (st.st_mtime_ns, st.st_size, st.st_ino, st.st_mode), meta
-
-    def close(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
