@@ -148,6 +148,11 @@ def test_a_file_added_to_another_models_version_folder_stays_the_users_own_until
     those alone): a file beside another model's metadata.json is neither committed nor touched, as for the
     written model's own folders, and a write that changes that folder refuses as before."""
     project = reg.ctx.layout.root
+    # the fixture's promote wrote other's metadata.json just before its snapshot: recent there, so the next write
+    # would rightly ask git about that folder (and find the note). One more write past the racy window first.
+    time.sleep(2 * worktree_state.RACY_NS / 1e9)
+    probe(reg, make_artifact, "past the racy window")()
+    time.sleep(2 * worktree_state.RACY_NS / 1e9)
     notes = folder(reg, NEW, "other", "1.0.0") / "notes.txt"
     notes.write_text("mine\n")
     rel = str(notes.relative_to(project))
