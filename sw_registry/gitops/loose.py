@@ -115,7 +115,7 @@ def write_object(objects: Path, kind: str, body: bytes, level: int, oid: str | N
         tmp, fd = _new_temp(folder)
         try:
             try:
-                _write_all(fd, _deflate(raw, level))
+                write_all(fd, _deflate(raw, level))
             finally:
                 os.close(fd)
             _settle(tmp, final)
@@ -140,14 +140,14 @@ def write_file_blob(objects: Path, path: str, size: int, level: int) -> str:
     tmp, fd = _new_temp(str(objects))
     try:
         try:
-            _write_all(fd, packer.compress(header))
+            write_all(fd, packer.compress(header))
             seen = 0
             with open(path, "rb") as fh:
                 while chunk := fh.read(CHUNK):
                     digest.update(chunk)
                     seen += len(chunk)
-                    _write_all(fd, packer.compress(chunk))
-            _write_all(fd, packer.flush())
+                    write_all(fd, packer.compress(chunk))
+            write_all(fd, packer.flush())
         finally:
             os.close(fd)
         if seen != size:
@@ -181,7 +181,8 @@ def commit_body(tree: str, parent: str | None, author: str, committer: str, mess
     return head.encode("utf-8", "surrogateescape") + message
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` to ``fd`` (os.write may write less than it is given)."""
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]

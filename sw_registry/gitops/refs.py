@@ -29,6 +29,8 @@ import os
 import stat
 import time
 
+from .loose import write_all
+
 TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
     import signal as _signal
@@ -64,6 +66,7 @@ def _is_plain_branch(ref: str) -> bool:
 
 
 _SPACE = " \t\n\r"  # git's isspace (sane_ctype)
+_TO_SPACE = str.maketrans("\t\n\r", "   ")
 _TRUE = ("true", "yes", "on")
 _FALSE = ("false", "no", "off", "")
 
@@ -139,17 +142,7 @@ def _symref(path: str) -> str | None:
 
 def reflog_message(message: str) -> str:
     """The message as git keeps it in a reflog (normalize_reflog_message): whitespace runs one space, trimmed."""
-    out, was_space = [], True
-    for c in message:
-        if c in _SPACE:
-            if was_space:
-                continue
-            was_space = True
-            out.append(" ")
-        else:
-            was_space = False
-            out.append(c)
-    return "".join(out).rstrip(_SPACE)
+    return " ".join(part for part in message.translate(_TO_SPACE).split(" ") if part)
 
 
 class Locked(Exception):
@@ -222,7 +215,7 @@ def _append_log(path: str, line: bytes, create: bool) -> None:
         except (FileNotFoundError, IsADirectoryError):
             return  # no log, and git would not start one
     try:
-        _write_all(fd, line)
+        write_all(fd, line)
     finally:
         os.close(fd)
 
@@ -282,7 +275,7 @@ def _move_branch(repo: Repo, how: Plan, old: str, new: str, line: str) -> str | 
                 if not now:
                     return f"fatal: cannot lock ref 'HEAD': unable to resolve reference '{how.branch}'"
                 return f"fatal: cannot lock ref 'HEAD': is at {now} but expected {old}"
-            _write_all(ref_fd, f"{new}\n".encode())
+            write_all(ref_fd, f"{new}\n".encode())
         finally:
             os.close(ref_fd)
         data = line.encode("utf-8", "surrogateescape")
@@ -297,9 +290,3 @@ def _move_branch(repo: Repo, how: Plan, old: str, new: str, line: str) -> str | 
         if not renamed:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(ref_lock)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
