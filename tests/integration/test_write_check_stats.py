@@ -24,14 +24,20 @@ INCS = Path(".specweave/increments")
 
 
 @pytest.fixture
-def reg(tmp_path: Path, make_artifact) -> ModelRegistry:  # type: ignore[no-untyped-def]
+def reg(tmp_path: Path, make_artifact, monkeypatch) -> ModelRegistry:  # type: ignore[no-untyped-def]
     """promoted_registry, whose last write (made after the racy window of every folder it found, and writing in
     the new increment only) listed the old increment's ``models/`` folder: the next write takes the fast path (no
     listing) there. (An increment a write wrote in is listed by the next write once: ``worktree_state.refresh``
     re-stats its folders without listing them.)"""
+    racy = worktree_state.RACY_NS
+    # the set-up's writes with no racy window: whether a file one of them wrote falls within 20 ms of that write's
+    # snapshot depends on the machine's speed, and a recent one is checked again in full by the test's write (a
+    # stat more). The tests' own writes run with the real window.
+    monkeypatch.setattr(worktree_state, "RACY_NS", 0)
     reg = promoted_registry(tmp_path, make_artifact)
-    time.sleep(2 * worktree_state.RACY_NS / 1e9)
+    time.sleep(2 * racy / 1e9)
     reg.promote_model("other", "1.0.0", to_stage="staging")  # other lives in the new increment
+    monkeypatch.setattr(worktree_state, "RACY_NS", racy)
     assert worktree_state.load(reg.ctx.layout) is not None
     return reg
 
