@@ -1,5 +1,5 @@
 """python -m sw_registry"""
 
-from sw_registry.cli.entry import main
+from sw_registry.cli.entry import script
 
-raise SystemExit(main())
+script()
