@@ -19,7 +19,7 @@ from .commits import COMMIT_HOOKS
 from .housekeeping import start_housekeeping
 from .messages import body_line, commit_message, one_line
 from .repo import LOCK_NAME, Repo, open_repo, write_lock
-from .run import BIG_FILE_THRESHOLD, FAST_OBJECTS, git_env, run_git, settle
+from .run import BIG_FILE_BYTES, BIG_FILE_THRESHOLD, FAST_OBJECTS, git_env, run_git, settle
 
 TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 _LAZY = ("NetProgress", "net_clone", "net_fetch", "net_push", "redact_url")  # from net.py, on first use
 
 __all__ = [
+    "BIG_FILE_BYTES",
     "BIG_FILE_THRESHOLD",
     "COMMIT_HOOKS",
     "FAST_OBJECTS",

@@ -28,7 +28,7 @@ from . import loose, refs
 from . import spawn as subprocess  # subprocess's calls without importing subprocess.py (spawn.py)
 from .commits import runs_commit_hooks, settle_trees, trees_with
 from .gitvars import Vars, ident_line
-from .run import run_git
+from .run import BIG_FILE_BYTES, run_git  # bigger files go git's way
 
 TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 
     from .repo import Repo
 
-BIG_FILE_BYTES = 64 * 1024 * 1024  # run.BIG_FILE_THRESHOLD: bigger files go git's way
 Trees = dict[str, dict[str, tuple[str, str]]]
 
 
