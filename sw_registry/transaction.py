@@ -210,16 +210,6 @@ class Transaction:
         path.mkdir(parents=True)
         return path
 
-    def stage_big(self, rel: str, size: int) -> None:
-        """``rel``, a file this write made, is given to ``git add`` now when it is big (over ``BIG_FILE_BYTES``), to
-        be hashed by git while the write goes on (its sha256, its metadata); the commit stages the rest, and finds it
-        staged already. A failure before the commit puts git's index back (``rollback``)."""
-        from .gitops import BIG_FILE_BYTES
-
-        if size > BIG_FILE_BYTES and self.owns(rel):
-            self._staged = True
-            self.repo.stage_in_background([rel])
-
     def adopt(self, rel: str) -> None:
         """Commit the user's own ``rel`` as it is on disk (registry-policy --commit): never written, never
         reverted, not in the journal; a failed commit only unstages it."""

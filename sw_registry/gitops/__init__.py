@@ -7,9 +7,9 @@ Network work (clone, fetch, push: environments and ``--push``) goes through GitP
 
 The package's modules: ``run`` (the git binary), ``repo`` (``Repo``: state, status, the write lock), ``commits``
 (making a commit), ``housekeeping`` (git's automatic housekeeping after one), ``direct`` and ``loose`` (a commit
-whose objects we write ourselves), ``gitvars`` (git's settings and identities, ``git var -l``), ``history`` (log,
-trailers, reads at a revision), ``messages`` and ``net`` (GitPython); ``spawn`` starts git for the others without
-importing subprocess.
+whose objects we write ourselves; ``index_file``, git's index for one with a big artifact), ``gitvars`` (git's
+settings and identities, ``git var -l``), ``history`` (log, trailers, reads at a revision), ``messages`` and
+``net`` (GitPython); ``spawn`` starts git for the others without importing subprocess.
 ``net`` and ``history`` load on first use: no write or plain read needs them (tests/unit/test_lean_imports.py).
 """
 
@@ -19,7 +19,7 @@ from .commits import COMMIT_HOOKS
 from .housekeeping import start_housekeeping
 from .messages import body_line, commit_message, one_line
 from .repo import LOCK_NAME, Repo, open_repo, write_lock
-from .run import BIG_FILE_BYTES, BIG_FILE_THRESHOLD, FAST_OBJECTS, git_env, run_git, settle
+from .run import BIG_FILE_THRESHOLD, FAST_OBJECTS, git_env, run_git, settle
 
 TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 _LAZY = ("NetProgress", "net_clone", "net_fetch", "net_push", "redact_url")  # from net.py, on first use
 
 __all__ = [
-    "BIG_FILE_BYTES",
     "BIG_FILE_THRESHOLD",
     "COMMIT_HOOKS",
     "FAST_OBJECTS",

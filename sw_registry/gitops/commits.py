@@ -54,8 +54,10 @@ def commit(
 
         landed = land(repo, prepared, git_env(env))
         written = prepared.trees
-        if isinstance(landed, subprocess.CompletedProcess):  # update-ref refused: nothing moved
+        if isinstance(landed, subprocess.CompletedProcess):  # update-ref refused, or the index updated already
             proc = landed
+            if proc.returncode == 0:  # a big file's commit: index_file.py updated the index; what git commit runs
+                after_commit(repo, prepared.config)
         else:  # HEAD moved; git updates its index while we finish (``run.settle`` waits for it)
             update, config = landed, prepared.config
             defer(lambda: _indexed(repo, update, config))

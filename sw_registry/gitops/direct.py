@@ -10,10 +10,14 @@ as ``git add`` leaves it), which runs while the write finishes its own work (``I
 for it before the journal is cleared and the lock released). Objects, then the ref, then the index: a write
 killed in between leaves its journal, and ``registry-verify --repair`` puts the paths back as HEAD has them.
 
-Where git would do something of its own the commit goes git's way instead (``prepare`` returns None): commit
-hooks, signing (``require_signed``), a sha256 repository, content filters or line-ending conversion (any
-attributes file, core.autocrlf), a file over ``core.bigFileThreshold`` (streamed into an uncompressed pack by
-git), symlinks, ``core.fileMode`` off, a shared repository, an fsync'd object store, a non-UTF-8 commit
+A file over ``BIG_FILE_BYTES`` (a big artifact) is stored without zlib (stored deflate blocks, as git's own
+uncompressed pack for it was) and hashed with OpenSSL's SHA-1; the index then gets our paths from
+``index_file.update`` rather than from ``git update-index``, which would hash that file again with git's far slower
+SHA-1 (10-37 s per GiB here). Where it declines, ``git update-index`` runs as for any commit.
+
+Where git would do something of its own the commit goes git's way instead (``prepare`` returns None): commit hooks,
+signing (``require_signed``), a sha256 repository, content filters or line-ending conversion (any attributes file,
+core.autocrlf), symlinks, ``core.fileMode`` off, a shared repository, an fsync'd object store, a non-UTF-8 commit
 encoding, and identities git guesses.
 """
 
@@ -28,7 +32,7 @@ from . import loose, refs
 from . import spawn as subprocess  # subprocess's calls without importing subprocess.py (spawn.py)
 from .commits import runs_commit_hooks, settle_trees, trees_with
 from .gitvars import Vars, ident_line
-from .run import BIG_FILE_BYTES, run_git  # bigger files go git's way
+from .run import run_git
 
 TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
@@ -36,19 +40,22 @@ if TYPE_CHECKING:
 
     from .repo import Repo
 
+BIG_FILE_BYTES = 64 * 1024 * 1024  # run.BIG_FILE_THRESHOLD: bigger files are stored without zlib
 Trees = dict[str, dict[str, tuple[str, str]]]
 
 
 class Prepared:
     """A commit written but not yet on HEAD: its id, the commit it follows, and what the index gets."""
 
-    __slots__ = ("commit", "head", "index_paths", "subject", "trees", "vars")
+    __slots__ = ("commit", "head", "index_paths", "indexed", "subject", "trees", "vars")
 
     def __init__(
         self, commit: str, head: str | None, subject: str, index_paths: list[str], trees: Trees, vars: Vars
     ) -> None:
         self.commit, self.head, self.subject, self.index_paths, self.trees = commit, head, subject, index_paths, trees
         self.vars = vars  # git's settings and identities (``git var -l``): the reflog's, whether housekeeping is due
+        # with a big file: (path, mode, id, stat) of each file and the paths gone, for index_file.update
+        self.indexed: tuple[list[tuple[str, int, str, os.stat_result]], list[str]] | None = None
 
     @property
     def config(self) -> dict[str, str | None]:
@@ -93,13 +100,19 @@ def _attribute_files(repo: Repo, ours: Sequence[str]) -> list[str]:
     return found
 
 
-def _blobs(repo: Repo, ours: Sequence[str], level: int) -> tuple[dict[str, tuple[str, str]], list[str]] | None:
-    """path -> (mode, blob id) of every file at or below ``ours`` (blobs written), and the paths that are gone;
-    None when a file must go git's way."""
+Found = tuple[dict[str, tuple[str, str]], list[str], list[tuple[str, int, str, os.stat_result]] | None]
+
+
+def _blobs(repo: Repo, ours: Sequence[str], level: int) -> Found | None:
+    """path -> (mode, blob id) of every file at or below ``ours`` (blobs written), the paths that are gone, and,
+    when one file is big, what our own index update needs of each (``index_file.update``); None when a file must go
+    git's way. A big file (over ``BIG_FILE_BYTES``) is stored without zlib, as git's own pack for it was."""
     objects = repo.common_dir / "objects"
     top = str(repo.toplevel)
     staged: dict[str, tuple[str, str]] = {}
     gone: list[str] = []
+    seen: list[tuple[str, int, str, os.stat_result]] = []
+    big = False
     todo = list(ours)
     while todo:
         rel = todo.pop()
@@ -114,12 +127,27 @@ def _blobs(repo: Repo, ours: Sequence[str], level: int) -> tuple[dict[str, tuple
             continue
         if stat.S_ISDIR(st.st_mode):
             todo.extend(f"{rel}/{entry}" for entry in os.listdir(path))
-        elif stat.S_ISREG(st.st_mode) and st.st_size <= BIG_FILE_BYTES:
+        elif stat.S_ISREG(st.st_mode):
             mode = "100755" if st.st_mode & stat.S_IXUSR else "100644"
-            staged[rel] = (mode, loose.write_file_blob(objects, path, st.st_size, level))
-        else:  # a symlink, a big artifact, a socket...
+            large = st.st_size > BIG_FILE_BYTES
+            big = big or large
+            oid = loose.write_file_blob(objects, path, st.st_size, 0 if large else level, durable=large)
+            staged[rel] = (mode, oid)
+            seen.append((rel, int(mode, 8), oid, st))
+        else:  # a symlink, a socket...
             return None
-    return staged, gone
+    if big and any(_changed(f"{top}/{rel}", st) for rel, _m, _o, st in seen):
+        return None  # a file changed while it was hashed: git's way reads it again
+    return staged, gone, seen if big else None
+
+
+def _changed(path: str, st: os.stat_result) -> bool:
+    try:
+        now = os.lstat(path)
+    except OSError:
+        return True
+    return (now.st_mtime_ns, now.st_ctime_ns, now.st_size, now.st_ino) != (st.st_mtime_ns, st.st_ctime_ns,
+                                                                          st.st_size, st.st_ino)
 
 
 def prepare(
@@ -137,7 +165,7 @@ def prepare(
     found = _blobs(repo, ours, level)
     if found is None:
         return None
-    staged, gone = found
+    staged, gone, indexed = found
     old: dict[str, tuple[str, str]] = {}
     trees = trees_with(repo, head, ours, staged, old)
     if any(mode == "40000" for mode, _oid in old.values()):
@@ -151,7 +179,9 @@ def prepare(
     body = loose.commit_body(tree, head, author, committer, message.encode("utf-8"))
     commit = loose.write_object(objects, "commit", body, level)
     index_paths = sorted({*staged, *gone})
-    return Prepared(commit, head, message.split("\n", 1)[0], index_paths, trees, vars)
+    made = Prepared(commit, head, message.split("\n", 1)[0], index_paths, trees, vars)
+    made.indexed = None if indexed is None else (indexed, gone)
+    return made
 
 
 def _move_head(repo: Repo, made: Prepared, reflog: str, env: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
@@ -210,5 +240,10 @@ def land(repo: Repo, made: Prepared, env: dict[str, str]) -> subprocess.Complete
     moved = _move_head(repo, made, reflog, env)
     if moved.returncode != 0:
         return moved
+    if made.indexed is not None:  # a big file: git would hash it again, slowly; the index gets what we hashed
+        from . import index_file
+
+        if index_file.update(repo, *made.indexed):
+            return subprocess.CompletedProcess(["update-index"], 0, b"", b"")
     listed = b"".join(p.encode("utf-8", "surrogateescape") + b"\0" for p in made.index_paths)
     return IndexUpdate(repo.toplevel, listed, env)

@@ -215,23 +215,6 @@ class Repo(Plain):
     def stage(self, paths: Sequence[str]) -> None:
         self.git(*FAST_OBJECTS, "add", "-f", "-A", "--", *paths)
 
-    def stage_in_background(self, paths: Sequence[str]) -> None:
-        """Start ``stage(paths)`` and go on; ``run.settle`` (which every later git call runs first) waits for it
-        and raises ``GitError`` if it failed. For a big artifact: git hashes it while we do (ops/register.py)."""
-        from .run import defer
-
-        args = ["git", *FAST_OBJECTS, "--literal-pathspecs", "add", "-f", "-A", "--", *paths]
-        proc = subprocess.Popen(args, cwd=self.root, env=git_env(), stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-
-        def wait() -> None:
-            out, err = proc.communicate()
-            if proc.returncode != 0:
-                raise GitError(f"git add failed: {(err or out).decode('utf-8', 'replace').strip()}",
-                               hint="see git's message above")
-
-        defer(wait)
-
     def unstage(self, paths: Sequence[str], had_head: bool) -> None:
         if had_head:
             self.git("reset", "-q", "HEAD", "--", *paths, check=False)

@@ -17,7 +17,6 @@ _STRIP_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTOR
 # Every other object (metadata, derived files, trees, commits) keeps git's normal compression, so the repository
 # stays about as small as plain git keeps it (issue 10: 518 MB of loose objects after 1,500 versions otherwise).
 BIG_FILE_THRESHOLD = "64m"
-BIG_FILE_BYTES = 64 * 1024 * 1024  # the same, in bytes
 FAST_OBJECTS = ("-c", "pack.compression=0", "-c", f"core.bigFileThreshold={BIG_FILE_THRESHOLD}")
 LOCK_NAME = "sw-registry.lock"
 COMMIT_HOOKS = ("pre-commit", "prepare-commit-msg", "commit-msg", "post-commit", "post-rewrite")

@@ -277,13 +277,7 @@ def _store_artifact(
         if not artifact.pop("uploaded"):
             warnings.append(f"artifact already in the store ({artifact['store']}); nothing uploaded")
     else:
-        from ..gitops import BIG_FILE_BYTES
-
-        def copied(path: Path, size: int) -> None:  # a big file: git hashes it while we do
-            tx.stage_big(f"{folder}/{path.name}", size)
-
-        artifact = reading_artifact(src, lambda: copy_artifact(src, dest / src.name, progress, big=BIG_FILE_BYTES,
-                                                               copied=copied))
+        artifact = reading_artifact(src, copy_artifact, src, dest / src.name, progress)
     if draft.fmt:
         artifact["format"] = draft.fmt
     return artifact, warnings

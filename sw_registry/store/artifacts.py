@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import os
 import stat
 from collections.abc import Callable
@@ -70,8 +69,8 @@ def _copy_file(
             size += n
             if progress is not None:
                 progress(done + size, total)
-    # no fsync: the commit that follows streams the file into a pack, which git fsyncs (core.fsync's
-    # default), and a torn work-tree copy is caught by its hash and restored from that object
+    # no fsync: the commit that follows stores a big file's blob fsync'd (gitops/direct.py; on git's way, in a
+    # pack git fsyncs), and a torn work-tree copy is caught by its hash and restored from that object
     return h.hexdigest(), size
 
 
@@ -128,72 +127,10 @@ def hash_artifact(src: Path) -> str:
     return combined_sha256(files)
 
 
-def _copy_then_hash(src: Path, dest: Path, copied: Callable[[Path, int], None], progress: Progress | None,
-                    size: int) -> tuple[str, int]:
-    """A big file: copied by the kernel first (``copy_file_range``, no pass through Python), handed to ``copied``
-    (which starts git hashing it), then hashed from the copy: git's hash, the slow one, runs beside ours rather than
-    after it. Progress runs over both passes (the copy is the first half). What is hashed is the copy, what git
-    stores."""
-    with open(src, "rb", buffering=0) as fin, open(dest, "xb", buffering=0) as fout:
-        done = _kernel_copy(fin.fileno(), fout.fileno(), lambda n: progress(n // 2, size) if progress else None)
-    if done != size:  # the source changed size meanwhile: what its stat said is not what was copied
-        raise OSError(f"the file changed while it was copied ({size} bytes, then {done})")
-    copied(dest, done)
-    buf = bytearray(CHUNK)
-    view = memoryview(buf)
-    h, seen = sha256(done), 0
-    with open(dest, "rb") as fh:
-        while n := fh.readinto(buf):
-            h.update(view[:n])
-            seen += n
-            if progress is not None:
-                progress((done + seen) // 2, size)
-    return h.hexdigest(), seen
-
-
-def _kernel_copy(fin: int, fout: int, progress: Callable[[int], None]) -> int:
-    """Copy all of ``fin`` to ``fout`` by the kernel (``copy_file_range``), or read and written where the kernel will
-    not copy between these two files (another file system on an older kernel); returns the bytes copied."""
-    done, kernel = 0, True
-    while True:
-        if kernel:
-            try:
-                n = os.copy_file_range(fin, fout, CHUNK * 16)
-            except OSError as exc:
-                if done or exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL):
-                    raise
-                kernel = False
-                continue
-        else:
-            data = os.read(fin, CHUNK)
-            n, view = len(data), memoryview(data)
-            while view:
-                view = view[os.write(fout, view) :]
-        if not n:
-            return done
-        if not done:
-            stop_point("mid_copy")
-        done += n
-        progress(done)
-
-
-def copy_artifact(
-    src: Path,
-    dest: Path,
-    progress: Progress | None = None,
-    *,
-    big: int | None = None,
-    copied: Callable[[Path, int], None] | None = None,
-) -> dict[str, Any]:
-    """Copy ``src`` (file or folder) to ``dest`` hashing as it goes; returns the metadata ``artifact`` block.
-
-    A single file over ``big`` bytes is copied first and handed to ``copied`` before it is hashed
-    (``_copy_then_hash``)."""
+def copy_artifact(src: Path, dest: Path, progress: Progress | None = None) -> dict[str, Any]:
+    """Copy ``src`` (file or folder) to ``dest`` hashing as it goes; returns the metadata ``artifact`` block."""
     st = src.stat()  # one stat says file or folder, and a file's size
     if not stat.S_ISDIR(st.st_mode):
-        if copied is not None and big is not None and st.st_size > big and hasattr(os, "copy_file_range"):
-            digest, size = _copy_then_hash(src, dest, copied, progress, st.st_size)
-            return {"path": dest.name, "sha256": digest, "size_bytes": size, "store": "git"}
         # a buffer no bigger than the file: zeroing 4 MiB cost more than copying and hashing a 4 KB file (issue 10)
         buf = bytearray(min(CHUNK, st.st_size + 1))
         digest, size = _copy_file(src, dest, buf, progress, 0, st.st_size)
