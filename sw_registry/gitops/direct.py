@@ -10,8 +10,8 @@ as ``git add`` leaves it), which runs while the write finishes its own work (``I
 for it before the journal is cleared and the lock released). Objects, then the ref, then the index: a write
 killed in between leaves its journal, and ``registry-verify --repair`` puts the paths back as HEAD has them.
 
-A file over ``BIG_FILE_BYTES`` (a big artifact) is stored without zlib (stored deflate blocks, as git's own
-uncompressed pack for it was) and hashed with OpenSSL's SHA-1; the index then gets our paths from
+A file over ``BIG_FILE_BYTES`` (a big artifact) is stored as ``git add`` stores it, in a pack of its own without
+zlib (``packfile.py``), hashed with OpenSSL's SHA-1; the index then gets our paths from
 ``index_file.update`` rather than from ``git update-index``, which would hash that file again with git's far slower
 SHA-1 (10-37 s per GiB here). Where it declines, ``git update-index`` runs as for any commit.
 
@@ -106,7 +106,7 @@ Found = tuple[dict[str, tuple[str, str]], list[str], list[tuple[str, int, str, o
 def _blobs(repo: Repo, ours: Sequence[str], level: int) -> Found | None:
     """path -> (mode, blob id) of every file at or below ``ours`` (blobs written), the paths that are gone, and,
     when one file is big, what our own index update needs of each (``index_file.update``); None when a file must go
-    git's way. A big file (over ``BIG_FILE_BYTES``) is stored without zlib, as git's own pack for it was."""
+    git's way. A big file (over ``BIG_FILE_BYTES``) is stored without zlib in a pack of its own (packfile.py)."""
     objects = repo.common_dir / "objects"
     top = str(repo.toplevel)
     staged: dict[str, tuple[str, str]] = {}
@@ -131,7 +131,12 @@ def _blobs(repo: Repo, ours: Sequence[str], level: int) -> Found | None:
             mode = "100755" if st.st_mode & stat.S_IXUSR else "100644"
             large = st.st_size > BIG_FILE_BYTES
             big = big or large
-            oid = loose.write_file_blob(objects, path, st.st_size, 0 if large else level, durable=large)
+            if large:  # stored without zlib in a pack of its own, as git add stores it (packfile.py)
+                from .packfile import write_file_pack
+
+                oid = write_file_pack(objects, path, st.st_size)
+            else:
+                oid = loose.write_file_blob(objects, path, st.st_size, level)
             staged[rel] = (mode, oid)
             seen.append((rel, int(mode, 8), oid, st))
         else:  # a symlink, a socket...

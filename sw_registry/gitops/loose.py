@@ -16,8 +16,8 @@ from pathlib import Path
 
 STREAM_ABOVE = 1 << 20  # bigger files are hashed and compressed in chunks, not read whole
 CHUNK = 1 << 20
-# what zlib is handed at a time: at level 0 (stored blocks: big artifacts) it copies 64 KiB pieces at ~800 MB/s
-# here and whole 1 MiB chunks at ~230 MB/s (zlib 1.2.13; the output is the same either way)
+# what zlib is handed at a time: at level 0 (stored blocks: big artifacts, packfile.py) it copies 64 KiB pieces at
+# ~800 MB/s here and whole 1 MiB chunks at ~230 MB/s (zlib 1.2.13; the output is the same either way)
 PIECE = 1 << 16
 
 
@@ -128,10 +128,8 @@ def write_object(objects: Path, kind: str, body: bytes, level: int, oid: str | N
     return oid
 
 
-def write_file_blob(objects: Path, path: str, size: int, level: int, durable: bool = False) -> str:
-    """The blob of the file at ``path`` (``size`` bytes, as stat'ed): written whole when small, else streamed.
-    ``durable`` (a big artifact's blob): fsync'd before it is named, as git fsyncs the pack it streamed such a file
-    into (``core.fsync``'s default); the work tree's copy of an artifact is not fsync'd, and is restored from it."""
+def write_file_blob(objects: Path, path: str, size: int, level: int) -> str:
+    """The blob of the file at ``path`` (``size`` bytes, as stat'ed): written whole when small, else streamed."""
     if size <= STREAM_ABOVE:
         with open(path, "rb") as fh:
             return write_object(objects, "blob", fh.read(), level)
@@ -156,8 +154,6 @@ def write_file_blob(objects: Path, path: str, size: int, level: int, durable: bo
                     for at in range(0, n, PIECE):
                         write_all(fd, packer.compress(chunk[at : at + PIECE]))
             write_all(fd, packer.flush())
-            if durable:
-                os.fsync(fd)
         finally:
             os.close(fd)
         if seen != size:
@@ -191,7 +187,7 @@ def commit_body(tree: str, parent: str | None, author: str, committer: str, mess
     return head.encode("utf-8", "surrogateescape") + message
 
 
-def write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes | memoryview) -> None:
     """Write all of ``data`` to ``fd`` (os.write may write less than it is given)."""
     view = memoryview(data)
     while view:
