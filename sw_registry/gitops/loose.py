@@ -14,6 +14,11 @@ import os
 import zlib
 from pathlib import Path
 
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import Any
+
 STREAM_ABOVE = 1 << 20  # bigger files are hashed and compressed in chunks, not read whole
 CHUNK = 1 << 20
 # what zlib is handed at a time: at level 0 (stored blocks: big artifacts, packfile.py) it copies 64 KiB pieces at
@@ -128,6 +133,24 @@ def write_object(objects: Path, kind: str, body: bytes, level: int, oid: str | N
     return oid
 
 
+def deflated(path: str, size: int, digest: Any, packer: Any) -> Iterator[bytes]:
+    """The file at ``path``, read once in ``CHUNK``s, each fed to ``digest`` and (in ``PIECE``s) to ``packer``:
+    what ``packer`` gives back, then its flush. OSError at the end if the file was not ``size`` bytes (it changed
+    while it was read: the caller drops what it wrote)."""
+    seen = 0
+    buf = bytearray(CHUNK)
+    with open(path, "rb", buffering=0) as fh:
+        while n := fh.readinto(buf):
+            chunk = memoryview(buf)[:n]
+            digest.update(chunk)
+            seen += n
+            for at in range(0, n, PIECE):
+                yield packer.compress(chunk[at : at + PIECE])
+    yield packer.flush()
+    if seen != size:
+        raise OSError(f"{path} changed while it was being committed")
+
+
 def write_file_blob(objects: Path, path: str, size: int, level: int) -> str:
     """The blob of the file at ``path`` (``size`` bytes, as stat'ed): written whole when small, else streamed."""
     if size <= STREAM_ABOVE:
@@ -144,20 +167,10 @@ def write_file_blob(objects: Path, path: str, size: int, level: int) -> str:
     try:
         try:
             write_all(fd, packer.compress(header))
-            seen = 0
-            buf = bytearray(CHUNK)
-            with open(path, "rb", buffering=0) as fh:
-                while n := fh.readinto(buf):
-                    chunk = memoryview(buf)[:n]
-                    digest.update(chunk)
-                    seen += n
-                    for at in range(0, n, PIECE):
-                        write_all(fd, packer.compress(chunk[at : at + PIECE]))
-            write_all(fd, packer.flush())
+            for piece in deflated(path, size, digest, packer):
+                write_all(fd, piece)
         finally:
             os.close(fd)
-        if seen != size:
-            raise OSError(f"{path} changed while it was being committed")
         oid = digest.hexdigest()
         final = str(object_path(objects, oid))
         if not _exists(final):

@@ -19,7 +19,7 @@ import contextlib
 import os
 import zlib
 
-from .loose import CHUNK, PIECE, object_path, write_all
+from .loose import deflated, object_path, write_all
 
 TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
@@ -66,18 +66,8 @@ def write_file_pack(objects: Path, path: str, size: int) -> str:
 
             put(b"PACK" + (2).to_bytes(4, "big") + (1).to_bytes(4, "big"), in_object=False)
             put(_entry_header(BLOB, size))
-            seen = 0
-            buf = bytearray(CHUNK)
-            with open(path, "rb", buffering=0) as fh:
-                while n := fh.readinto(buf):
-                    chunk = memoryview(buf)[:n]
-                    blob.update(chunk)
-                    seen += n
-                    for at in range(0, n, PIECE):
-                        put(packer.compress(chunk[at : at + PIECE]))
-            put(packer.flush())
-            if seen != size:
-                raise OSError(f"{path} changed while it was being committed")
+            for piece in deflated(path, size, blob, packer):
+                put(piece)
             checksum = pack_sum.digest()
             write_all(fd, checksum)
             os.fsync(fd)
