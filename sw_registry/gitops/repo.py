@@ -259,6 +259,11 @@ class Repo(Plain):
 
         return history.registry_log(self, since, until)
 
+    def unmarked_log(self) -> list[dict[str, Any]]:
+        from . import history
+
+        return history.unmarked_log(self)
+
     def resolve_rev(self, rev: str) -> str:
         from . import history
 

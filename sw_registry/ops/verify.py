@@ -38,7 +38,7 @@ def is_content_path(rel: str) -> bool:
 
 def unaudited_commits(repo: Repo, layout: Layout) -> list[dict[str, Any]]:
     """Commits without Registry-* trailers that change a metadata.json, an artifact or registry.yaml."""
-    return classify_untracked(repo.registry_log(), layout)[0]
+    return classify_untracked(repo.unmarked_log(), layout)[0]
 
 
 def classify_untracked(log: list[dict[str, Any]], layout: Layout) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -81,7 +81,7 @@ def verify(ctx: Context, deep: bool = False) -> dict[str, Any]:
     it is downloaded and hashed. A store that cannot be reached is ``store_error``, not a problem."""
     source = WorkTreeSource(ctx.layout)
     problems: list[dict[str, Any]] = []
-    metas: dict[str, dict[str, Any]] = {}  # for the signed-approval check
+    metas: dict[str, dict[str, Any]] = {}  # the versions with signed approvals, for their check
     records = _check_versions(ctx, source, deep, problems, metas)
     problems += _orphan_folders(ctx.layout)
     policy = None
@@ -136,7 +136,8 @@ def _check_versions(
             verify_artifact(ctx.layout.abs(f"{folder}/{art.get('path', '')}"), art, where)
         except IntegrityError as exc:
             problems.append(problem("artifact", folder, exc.message))
-        metas[rel] = meta
+        if any(isinstance(a, dict) and a.get("signing_key") for a in meta.get("approvals") or []):
+            metas[rel] = {k: meta[k] for k in ("name", "version", "approvals")}  # all the signature check reads
     return records
 
 
