@@ -167,6 +167,9 @@ def test_a_racily_clean_entry_of_another_file_is_still_seen_changed(tmp_path: Pa
 def test_a_big_artifact_is_committed_and_indexed_without_git_hashing_it(project: Path, tmp_path: Path) -> None:
     from sw_registry.gitops.direct import BIG_FILE_BYTES
 
+    (project / "mine.txt").write_text("the user's own staged work\n")
+    git(project, "add", "mine.txt")
+    (project / "unstaged.txt").write_text("untracked\n")
     art = tmp_path / "model.bin"
     with open(art, "wb") as fh:
         fh.write(os.urandom(1 << 20))
@@ -187,8 +190,9 @@ def test_a_big_artifact_is_committed_and_indexed_without_git_hashing_it(project:
     assert own.with_suffix(".pack").stat().st_size > art.stat().st_size  # stored without zlib
     # the index has the entry git add would make, stat data and all: stat-trusting plumbing sees it clean
     assert git(project, "diff-files", "--name-only") == ""
-    assert git(project, "diff-index", "--cached", "--name-only", "HEAD") == ""
-    assert git(project, "status", "--porcelain", "--untracked-files=all") == ""
+    assert git(project, "diff-index", "--cached", "--name-only", "HEAD") == "mine.txt\n"  # still staged, not ours
+    assert git(project, "status", "--porcelain", "--untracked-files=all") == "A  mine.txt\n?? unstaged.txt\n"
+    assert "mine.txt" not in git(project, "show", "--name-only", "--format=", "HEAD")
     git(project, "fsck", "--strict", "--no-progress")
 
 
