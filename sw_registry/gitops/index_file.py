@@ -14,9 +14,10 @@ of ours with extended flags (skip-worktree, intent-to-add), a file where a folde
 The cache tree (``TREE``) keeps every folder but those above our paths, which are marked invalid, as git marks
 them; resolve-undo (``REUC``) is kept; the optional extensions that describe the work tree or the file's layout
 (``UNTR``, ``FSMN``, ``EOIE``, ``IEOT``, any other optional one) are dropped, which git reads as "not known yet".
-An entry of another path whose mtime is not older than the index's (in seconds: git's "racily clean" entry) is
-written with size 0, as git writes one whose content it cannot vouch for, so that a change made within the index's
-last tick is still seen by the next ``git status`` (it hashes that file again).
+An entry of another path whose mtime is not older than the index's (in seconds: git's "racily clean" entry), and
+whose file still has that mtime and size but other content, is written with size 0, as git writes it, so that a
+change made within the index's last tick is still seen by the next ``git status`` (it hashes that file again); so
+is one we cannot check (not a plain file, or over 16 MiB).
 """
 
 from __future__ import annotations
@@ -193,7 +194,7 @@ def _build(index: str, top: str, files: Sequence[tuple[str, int, str, os.stat_re
     ours = {name.encode("utf-8", "surrogateescape"): (mode, oid, fst) for name, mode, oid, fst in files}
     dropped = {name.encode("utf-8", "surrogateescape") for name in gone} - set(ours)
     folders = {p[: i] for p in ours for i in range(len(p)) if p[i : i + 1] == b"/"}
-    # racily clean: git's own write checks these against their files; we cannot, so the next git checks them
+    # entries not older than the index: each is checked against its file as git's own write checks it (_smudge)
     racy_s = (st.st_mtime_ns // 1_000_000_000) & MASK if st is not None else None
     kept: list[tuple[bytes, bytes]] = []
     for name, start, end, flags in entries:
