@@ -53,7 +53,10 @@ def write_file_pack(objects: Path, path: str, size: int) -> str:
     packer = zlib.compressobj(0)
     tmp_pack = f"{packs}/tmp_pack_sw_{os.getpid()}"
     tmp_idx = f"{packs}/tmp_idx_sw_{os.getpid()}"
-    fd = os.open(tmp_pack, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o444)
+    for stale in (tmp_pack, tmp_idx):  # left by a killed process of the same pid: read-only, so not reopened
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(stale)
+    fd = os.open(tmp_pack, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444)
     try:
         try:
 
@@ -80,7 +83,7 @@ def write_file_pack(objects: Path, path: str, size: int) -> str:
         idx += b"".join((0 if i < oid[0] else 1).to_bytes(4, "big") for i in range(256))
         idx += oid + (crc & 0xFFFFFFFF).to_bytes(4, "big") + (12).to_bytes(4, "big") + checksum
         idx += hashlib.sha1(idx).digest()
-        fd = os.open(tmp_idx, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o444)
+        fd = os.open(tmp_idx, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444)
         try:
             write_all(fd, bytes(idx))
             os.fsync(fd)
