@@ -25,6 +25,8 @@ from __future__ import annotations
 import os
 import stat as stat_mod
 
+from .loose import write_all
+
 TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -122,9 +124,7 @@ def update(repo: Repo, files: Sequence[tuple[str, int, str, os.stat_result]], go
         built = _build(index, str(repo.toplevel), files, gone)
         if built is None:
             return False
-        view = memoryview(built)
-        while view:
-            view = view[os.write(fd, view) :]
+        write_all(fd, built)
         os.close(fd)
         fd = -1
         os.replace(lock, index)
@@ -147,8 +147,9 @@ def _smudge(top: str, name: bytes, raw: bytes) -> bool:
     mode = int.from_bytes(raw[24:28], "big")
     if mode & 0o170000 == 0o160000:  # a submodule's commit: never racy
         return False
+    path = f"{top}/{name.decode('utf-8', 'surrogateescape')}"
     try:
-        st = os.lstat(f"{top}/{name.decode('utf-8', 'surrogateescape')}")
+        st = os.lstat(path)
     except OSError:
         return False  # gone: git sees that without the entry's help
     if (st.st_mtime_ns // 1_000_000_000) & MASK != int.from_bytes(raw[8:12], "big") or \
@@ -159,7 +160,7 @@ def _smudge(top: str, name: bytes, raw: bytes) -> bool:
     import hashlib
 
     try:
-        with open(f"{top}/{name.decode('utf-8', 'surrogateescape')}", "rb") as fh:
+        with open(path, "rb") as fh:
             content = fh.read()
     except OSError:
         return True
