@@ -239,8 +239,9 @@ class IndexUpdate:
 
 
 def land(repo: Repo, made: Prepared, env: dict[str, str]) -> subprocess.CompletedProcess[bytes] | IndexUpdate:
-    """Move HEAD to the prepared commit (only from the commit the write began on), then start the update of git's
-    index for our paths; returns update-ref's result if it failed, else the running index update."""
+    """Move HEAD to the prepared commit (only from the commit the write began on), then update git's index for our
+    paths: by ``index_file`` for a commit with a big file (a finished result is returned), else by starting
+    ``git update-index``. Returns update-ref's result if it failed, else the index update (running or done)."""
     reflog = f"commit: {made.subject}" if made.head else f"commit (initial): {made.subject}"
     moved = _move_head(repo, made, reflog, env)
     if moved.returncode != 0:

@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 
     from .repo import Repo
 
+# git's pack window and delta cache bounded: a walk that diffs every commit's tree keeps its memory flat (issue 10)
+LEAN = ("-c", "core.deltaBaseCacheLimit=4m", "-c", "core.packedGitWindowSize=1m", "-c", "core.packedGitLimit=8m")
+
 
 def seq_commits(repo: Repo, name: str, since: str | None = None) -> dict[int, str]:
     """seq -> commit id, from the Registry-Seq trailers of the commits about model ``name`` (only the commits
@@ -25,10 +28,8 @@ def seq_commits(repo: Repo, name: str, since: str | None = None) -> dict[int, st
         "%x1f%(trailers:key=Registry-Seq,valueonly,separator=%x2C)%x1e"
     )
     span = [f"{since}..HEAD"] if since else []
-    # the walk diffs every commit's tree: with git's pack window and delta cache bounded its memory stays flat
-    # (10,002 versions: 163 MB -> 21 MB peak, the same time; issue 10)
-    lean = ("-c", "core.deltaBaseCacheLimit=4m", "-c", "core.packedGitWindowSize=1m", "-c", "core.packedGitLimit=8m")
-    proc = repo.git(*lean, "log", f"--format={fmt}", *span, "--", ".specweave", check=False)
+    # the walk diffs every commit's tree: LEAN keeps its memory flat (10,002 versions: 163 MB -> 21 MB peak)
+    proc = repo.git(*LEAN, "log", f"--format={fmt}", *span, "--", ".specweave", check=False)
     out: dict[int, str] = {}
     for record in proc.stdout.decode("utf-8", "replace").split("\x1e"):
         parts = record.strip("\n").split("\x1f")
@@ -51,8 +52,6 @@ LOG_FORMAT = (
     "%x1e%H%x1f%ae%x1f%P%x1f%ad%x1f%(trailers:key=Registry-Event,valueonly,separator=%x2C)"
     "%x1f%(trailers:only=true,unfold=true,separator=%x1d)"
 )
-# git's pack window and delta cache bounded: a walk that diffs every commit's tree keeps its memory flat (issue 10)
-LEAN = ("-c", "core.deltaBaseCacheLimit=4m", "-c", "core.packedGitWindowSize=1m", "-c", "core.packedGitLimit=8m")
 
 
 def _log_args(since: str | None = None, until: str | None = None) -> list[str]:
