@@ -238,6 +238,8 @@ def head_trees(
         order = sorted(d for d in kept if not any(d == o or d.startswith(o + "/") for o in ours))
         trees.update({d: dict(cached[d]) for d in order if d in cached})
         order = [d for d in order if d not in cached]
+        if order and len(head) == 40:  # from git's object store, without a git process (odb.py)
+            order = _read_trees(repo, head, order, cached, trees)
         query = "".join(f"{head}:{d}\n" if d else f"{head}^{{tree}}\n" for d in order)
         raw = b""
         if order:
@@ -251,6 +253,56 @@ def head_trees(
         if was is not None and old is not None:
             old[p] = was
     return trees, kept
+
+
+def _read_trees(
+    repo: Repo, head: str, order: list[str], cached: dict[str, dict[str, tuple[str, str]]],
+    trees: dict[str, dict[str, tuple[str, str]]],
+) -> list[str]:
+    """HEAD's listing of each folder of ``order`` into ``trees``, read by ``odb.Store`` from the closest folder
+    known (the last commit's trees, else HEAD's own tree); a folder HEAD does not have stays empty, as with
+    ``git cat-file``. Returns the folders it could not read (git is asked for those)."""
+    from .odb import Store
+
+    store = Store(str(repo.common_dir / "objects"))
+    known: dict[str, dict[str, tuple[str, str]] | None] = {}  # folder -> its entries; None: not in HEAD
+
+    def listing(d: str) -> dict[str, tuple[str, str]] | None:
+        if d in known:
+            return known[d]
+        if d in cached:
+            return cached[d]
+        if d:
+            parent, _, name = d.rpartition("/")
+            entry = (listing(parent) or {}).get(name)
+            oid = entry[1] if entry is not None and entry[0] == "40000" else None
+        else:
+            commit = store.read(head)
+            if commit is None or commit[0] != b"commit" or not commit[1].startswith(b"tree "):
+                raise LookupError(head)
+            oid = commit[1][5:45].decode()
+        found = None
+        if oid is not None:
+            tree = store.read(oid)
+            if tree is None or tree[0] != b"tree":
+                raise LookupError(oid)
+            found = _parse_tree(tree[1], 20)
+        known[d] = found
+        return found
+
+    left = []
+    try:
+        for d in order:
+            try:
+                found = listing(d)
+            except LookupError:
+                left.append(d)
+                continue
+            if found is not None:
+                trees[d] = dict(found)
+    finally:
+        store.close()
+    return left
 
 
 def settle_trees(
