@@ -32,19 +32,24 @@ def dirty_paths_for_write(repo: Repo, layout: Layout, index: Index) -> tuple[lis
 
     A journal left behind (a killed write) gets the full check, as before. Otherwise the registry's stat snapshot
     from the last time it matched HEAD (``store/worktree_state.py``) says which paths changed since; only those are
-    given to ``git status``, and nothing is run when none did. No snapshot, a moved HEAD or a changed git index
-    (commit, checkout, merge, rebase, reset, ``git add``) mean the full ``git status``, once. Returns the dirty
-    paths, and the snapshot to keep when there are none.
+    given to ``git status``, and nothing is run when none did. A moved HEAD or a changed git index (commit,
+    checkout, merge, rebase, reset, ``git add``) adds the paths git says that changed (``since_git_moved``); no
+    snapshot, or git unable to say, means the full ``git status``, once. Returns the dirty paths, and the snapshot
+    to keep when there are none.
     """
     docs_path = index.policy.docs_path
     if repo.journal().exists():
         return dirty_paths(repo, layout, docs_path), None
     now = worktree_state.scan(layout, layout.docs_rel(docs_path), repo, index.fingerprints())
-    todo = worktree_state.changed(worktree_state.load(layout), now)
+    before = worktree_state.load(layout)
+    todo = worktree_state.changed(before, now)
+    if todo is None and before is not None and (own := worktree_state.changed(before, now, heads=False)) is not None:
+        moved = worktree_state.since_git_moved(repo, before, now["head"])  # HEAD or git's index moved: what git
+        todo = None if moved is None else sorted({*own, *moved})  # says that changed, and what the stats say
     if todo == []:
         return [], now
-    if todo is not None and len(todo) > 256:  # a checkout of many files: one walk beats a long command line
-        todo = None
+    if todo is not None and len(todo) > worktree_state.MOVED_LIMIT:  # a checkout of many files: one walk beats a
+        todo = None  # long command line
     status = repo.changed_paths() if todo is None else repo.changed_paths(paths=todo)
     dirty = dirty_paths(repo, layout, docs_path, status=status)
     return dirty, (None if dirty else now)

@@ -1,8 +1,8 @@
 """The dirty check of a write, narrowed to what the write reads and rewrites (issue 10).
 
 The full check (``dirty.dirty_paths_for_write``) stats every file of the registry: ~20,900 stats at 10,000 versions.
-When the last write left a stat snapshot (``worktree_state.py``) and HEAD and git's index are as it found them, a write
-checks instead, each part before it reads or changes it:
+When the last write left a stat snapshot (``worktree_state.py``), a write checks instead, each part before it reads or
+changes it (if HEAD or git's index moved since, first the paths git says that changed: ``since_git_moved``):
 
 - at the start: registry.yaml, the living doc, the journal (a left journal means the full check);
 - when it first reads a model's versions (``Index.records_of``): every increment's ``models/`` folder, the
@@ -329,11 +329,17 @@ def start(layout: Layout, repo: Repo, docs_path: str | None) -> ScopedCheck | No
         return None
     if before.get("docs") != layout.docs_rel(docs_path):
         return None
-    if before["head"] != repo.head_commit() or W.index_moved(before, W.index_fp(repo)):
-        return None
     incs = [inc.rel for inc in layout.increments()]
     if set(incs) != before["increments"].keys() or time.time_ns() < before["taken"]:
         return None
+    moved: list[str] = []
+    head = repo.head_commit()
+    if W.git_moved(before, head, W.index_fp(repo)):  # a commit, checkout, ``git add``... of the user's since
+        found = W.since_git_moved(repo, before, head)
+        if found is None:
+            return None
+        moved = found
     check = ScopedCheck(layout, repo, before, docs_path, incs)
     check.check_top()
+    check.verify(moved)  # what that changed, as git says: the stat snapshot cannot tell a move that kept the files
     return check

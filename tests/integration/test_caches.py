@@ -175,3 +175,63 @@ def test_the_stat_snapshot_passes_over_only_what_did_not_change(tmp_path: Path, 
     todo = worktree_state.changed(snap, worktree_state.scan(layout, layout.docs_rel(None), repo))
     assert todo == [".specweave/increments/0001-old/models/m-v1.0.0"]
     assert refusal(lambda: reg.promote_model(NAME, "1.0.1", to_stage="staging")) == "dirty_registry"
+
+
+def test_after_the_users_own_git_work_a_write_asks_git_only_about_what_moved(
+    project: Path, reg: ModelRegistry, make_artifact, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commit, ``git add``, ``git rm --cached``, ``git reset --soft`` or checkout of the user's moves HEAD or git's
+    index: the next write gives git the paths git says that changed (store/worktree_state.since_git_moved) with
+    those whose stat changed, not a full ``git status``; and still refuses exactly what the full one would."""
+    from sw_registry.gitops.repo import Repo
+
+    asked: list[list[str] | None] = []
+    real = Repo.changed_paths
+
+    def spy(self: Repo, ignored: bool = False, paths: list[str] | None = None) -> list[tuple[str, str]]:
+        asked.append(None if paths is None else list(paths))
+        return real(self, ignored, paths)
+
+    for i in range(4):
+        reg.register_model(NAME, str(make_artifact(f"v{i}".encode())), version=f"1.0.{i}")
+    monkeypatch.setattr(Repo, "changed_paths", spy)
+    meta = MODELS / "m-v1.0.0" / "metadata.json"
+
+    # an unrelated commit of the user's: HEAD and the index moved, nothing of the registry's changed
+    (project / "notes.txt").write_text("mine\n")
+    git(project, "add", "notes.txt")
+    git(project, "commit", "-q", "-m", "my notes")
+    reg.promote_model(NAME, "1.0.1", to_stage="staging")
+    assert None not in asked  # no full git status (a path-limited one only when something needs a look)
+
+    # git rm --cached: only the index differs, the file is as it was
+    git(project, "rm", "-q", "--cached", str(meta))
+    assert refusal(lambda: reg.promote_model(NAME, "1.0.2", to_stage="staging")) == "dirty_registry"
+    git(project, "reset", "-q", "HEAD", "--", str(meta))
+
+    # reset --soft past a registry commit: HEAD moved back, its changes now staged, the files untouched
+    before = head(project)
+    git(project, "reset", "-q", "--soft", "HEAD~1")
+    assert refusal(lambda: reg.promote_model(NAME, "1.0.2", to_stage="staging")) == "dirty_registry"
+    git(project, "reset", "-q", "--soft", before)
+
+    # the user commits a hand edit of a metadata file themselves: committed, so not dirty
+    data = json.loads((project / meta).read_text())
+    data["description"] = "edited and committed by hand"
+    (project / meta).write_text(json.dumps(data, indent=2) + "\n")
+    git(project, "commit", "-q", "-am", "describe v1.0.0")
+    asked.clear()
+    reg.promote_model(NAME, "1.0.2", to_stage="staging")
+    assert None not in asked  # no full git status (a path-limited one only when something needs a look)
+    assert reg.get_model(NAME, version="1.0.0").metadata["description"] == "edited and committed by hand"
+
+    # a checkout of a branch where a write happened, and back
+    git(project, "checkout", "-q", "-b", "side")
+    reg.promote_model(NAME, "1.0.3", to_stage="staging")
+    git(project, "checkout", "-q", "main")
+    asked.clear()
+    reg.promote_model(NAME, "1.0.0", to_stage="staging")
+    assert None not in asked  # no full git status (a path-limited one only when something needs a look)
+    assert git(project, "status", "--porcelain") == ""
+    assert reg.get_model(NAME, version="1.0.0").metadata["stage"] == "staging"
+    assert reg.get_model(NAME, version="1.0.3").metadata["stage"] == "dev"  # the side branch's promotion stays there
