@@ -48,8 +48,19 @@ def get_lineage(
         index.versions_of(name)  # not_found for an unknown model
         if canonical is not None:
             index.get(name, canonical)
-    every = [r for n in index.names() for r in index.records_of(n)]  # parents may be other models
-    chosen = lineage.select(every, name=name, version=canonical, uses=uses, feature=feature)
+    if name is None:  # --uses / --feature: any model's versions may match
+        every = [r for n in index.names() for r in index.records_of(n)]
+        chosen = lineage.select(every, uses=uses, feature=feature)
+    else:  # the model's versions; a version's ancestors read model by model as its parent chain reaches them
+        every, read = list(index.records_of(name)), {name}
+        while True:
+            chosen = lineage.select(every, name=name, version=canonical)
+            parent = (chosen[-1].get("lineage") or {}).get("parent") if canonical is not None and chosen else None
+            model = parent.rpartition("@")[0] if isinstance(parent, str) else ""
+            if not model or model in read:
+                break
+            read.add(model)
+            every += index.records_of(model)
     g = lineage.graph(chosen)
     refs = [f"{r['name']}@{r['version']}" for r in chosen]
     return Lineage(

@@ -95,3 +95,16 @@ def test_lineage_refusals(project: Path, make_artifact) -> None:
     error(run_cli(project, "registry-lineage", "nope", "--json"), "not_found", 3)
     error(run_cli(project, "registry-lineage", "fraud", "9.9.9", "--json"), "not_found", 3)
     error(run_cli(project, "registry-lineage", "--json"), "usage", 2)
+
+
+def test_a_chain_of_parents_across_models_is_followed(project: Path, make_artifact) -> None:
+    """A version's ancestors may be other models' versions: each model is read as the chain reaches it."""
+    reg = registry(project, make_artifact)
+    reg.register_model("distilled", str(make_artifact(b"4")), version="1.0.0", parent="fraud@3.1.0")
+    reg.register_model("tiny", str(make_artifact(b"5")), version="0.1.0", parent="distilled@1.0.0")
+    data = reg.get_lineage(name="tiny", version="0.1.0").to_dict()
+    assert data["versions"] == ["tiny@0.1.0", "distilled@1.0.0", "fraud@3.1.0", "fraud@3.0.0"]
+    edges = {(e["from"], e["to"]) for e in data["edges"]}
+    assert {("model:distilled@1.0.0", "model:tiny@0.1.0"), ("model:fraud@3.0.0", "model:fraud@3.1.0")} <= edges
+    whole = reg.get_lineage(name="tiny").to_dict()  # the model alone: its versions, each with its parent's node
+    assert whole["versions"] == ["tiny@0.1.0"] and "model:distilled@1.0.0" in {n["id"] for n in whole["nodes"]}

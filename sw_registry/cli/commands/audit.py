@@ -35,7 +35,7 @@ def audit(
     check_format(fmt, "md", "json")
     if name is not None:
         validate_name(name)
-    data = ModelGovernance(registry(root)).generate_audit_report(name, since, until).to_dict()
+    data = ModelGovernance(registry(root)).generate_audit_report(name, since, until).data  # ours: no copy needed
 
     def render(_out: object) -> None:
         sys.stdout.write(markdown(data))
