@@ -317,6 +317,23 @@ def cold_reads(root: Path, runs: int, script: str, workdir: Path) -> tuple[Op, O
     return first, Op("registry-history after deleting the cache (rebuild)", "read", rebuild_ms, rebuild_rss)
 
 
+def copy_quiet_git(git_dir: Path, copy: Path, limit: float = 600.0) -> None:
+    """Copy ``git_dir`` once no ``git gc`` runs in it: the build's last commits start git's housekeeping, detached,
+    and a gc it starts (holding ``gc.pid``) removes loose objects while they are being copied."""
+    end = time.monotonic() + limit
+    while True:
+        while (git_dir / "gc.pid").exists() and time.monotonic() < end:
+            time.sleep(0.2)
+        try:
+            shutil.copytree(git_dir, copy)
+            return
+        except shutil.Error:
+            if time.monotonic() > end:
+                raise
+            shutil.rmtree(copy, ignore_errors=True)
+            time.sleep(1)
+
+
 def budget_report(small: int, big: int, big_increments: int, runs: int, workdir: Path, keep: bool,
                   reads_only: bool = False) -> list[str]:
     """Build both registries, time everything (only the reads with ``reads_only``), and return the report."""
@@ -335,7 +352,7 @@ def budget_report(small: int, big: int, big_increments: int, runs: int, workdir:
             built = build_through_product(root, per_model)
             size = du(root / ".git")
             copy = workdir / "gc-copy.git"
-            shutil.copytree(root / ".git", copy)
+            copy_quiet_git(root / ".git", copy)
             subprocess.run(["git", "--git-dir", str(copy), "gc", "-q"], check=True)
             git_sizes = (size, du(copy))
             shutil.rmtree(copy)

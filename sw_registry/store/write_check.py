@@ -2,7 +2,7 @@
 
 The full check (``dirty.dirty_paths_for_write``) stats every file of the registry: ~20,900 stats at 10,000 versions.
 When the last write left a stat snapshot (``worktree_state.py``), a write checks instead, each part before it reads or
-changes it (if HEAD or git's index moved since, first the paths git says that changed: ``since_git_moved``):
+changes it (if HEAD or git's index moved since, the snapshot is first taken again, every file: ``_rescanned``):
 
 - at the start: registry.yaml, the living doc, the journal (a left journal means the full check);
 - when it first reads a model's versions (``Index.records_of``): every increment's ``models/`` folder, the
@@ -320,6 +320,27 @@ class ScopedCheck:
         return {**self.before, "top": {**self.before["top"], **self.top}, "increments": increments}
 
 
+def _rescanned(
+    layout: Layout, repo: Repo, before: W.Snapshot, docs_path: str | None, head: str | None
+) -> W.Snapshot | None:
+    """After a commit, checkout, merge or ``git add`` of the user's moved HEAD or git's index: a new snapshot of every
+    file (the old one's entries may all be stale: a checkout rewrote them), once the paths whose stat changed since
+    ``before`` and those git says the move changed (``since_git_moved``) are clean by a path-limited git status.
+    None: the full check decides (too many paths, git unable to say, or something dirty, which it then refuses)."""
+    now = W.scan(layout, layout.docs_rel(docs_path), repo)
+    own = W.changed(before, now, heads=False)
+    moved = W.since_git_moved(repo, before, head) if own is not None else None
+    if own is None or moved is None:
+        return None
+    todo = sorted({*own, *moved})
+    if len(todo) > W.MOVED_LIMIT:
+        return None
+    status = repo.changed_paths(paths=todo) if todo else []
+    if any(layout.is_registry_path(p, docs_path) for _status, p in status):
+        return None
+    return now
+
+
 def start(layout: Layout, repo: Repo, docs_path: str | None) -> ScopedCheck | None:
     """The narrowed check, when the last snapshot can be trusted (else None: the caller makes the full check)."""
     if repo.journal().exists():
@@ -329,17 +350,15 @@ def start(layout: Layout, repo: Repo, docs_path: str | None) -> ScopedCheck | No
         return None
     if before.get("docs") != layout.docs_rel(docs_path):
         return None
+    head = repo.head_commit()
+    if W.git_moved(before, head, W.index_fp(repo)):  # a commit, checkout, ``git add``... of the user's since
+        found = _rescanned(layout, repo, before, docs_path, head)
+        if found is None:
+            return None
+        before = found
     incs = [inc.rel for inc in layout.increments()]
     if set(incs) != before["increments"].keys() or time.time_ns() < before["taken"]:
         return None
-    moved: list[str] = []
-    head = repo.head_commit()
-    if W.git_moved(before, head, W.index_fp(repo)):  # a commit, checkout, ``git add``... of the user's since
-        found = W.since_git_moved(repo, before, head)
-        if found is None:
-            return None
-        moved = found
     check = ScopedCheck(layout, repo, before, docs_path, incs)
     check.check_top()
-    check.verify(moved)  # what that changed, as git says: the stat snapshot cannot tell a move that kept the files
     return check

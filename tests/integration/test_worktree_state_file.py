@@ -99,11 +99,10 @@ def test_a_write_marshals_again_only_the_increments_it_changed(
         assert kept and all(scanned["increments"][rel]["entries"][key] == entry for key, entry in kept.items())
 
 
-def test_an_unsealed_snapshot_is_never_trusted(project: Path, make_artifact, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unsealed_snapshot_is_never_trusted(project: Path, make_artifact) -> None:
     """A write saves its snapshot while git updates the index and seals it with the index's stat once git is done;
-    killed in between, the snapshot has no index stat: the next write does not take git's index as the one the
-    snapshot saw, but asks git what the index holds otherwise than HEAD (``since_git_moved``), then seals its own."""
-    from sw_registry.gitops.repo import Repo
+    killed in between, the snapshot has no index stat: the next write does not trust its stats but takes every file's
+    again (once git says nothing changed: ``write_check._rescanned``), then seals its own."""
     from sw_registry.store import write_check
 
     reg = ModelRegistry(root=project)
@@ -116,17 +115,9 @@ def test_an_unsealed_snapshot_is_never_trusted(project: Path, make_artifact, mon
     unsealed = W.load(layout)
     assert unsealed is not None and unsealed["index"] is None
     assert {k: v for k, v in unsealed.items() if k != "index"} == {k: v for k, v in sealed.items() if k != "index"}
-    assert W.git_moved(unsealed, repo.head_commit(), W.index_fp(repo))  # never trusted as git's index
-    asked: list[tuple[str, str]] = []
-    real = Repo.moved_paths
-
-    def spy(self: Repo, old: str, new: str) -> list[str] | None:
-        asked.append((old, new))
-        return real(self, old, new)
-
-    monkeypatch.setattr(Repo, "moved_paths", spy)
-    assert write_check.start(layout, repo, None) is not None
-    assert asked == [(sealed["head"], repo.head_commit())]  # git was asked what its index holds
+    check = write_check.start(layout, repo, None)
+    assert check is not None and check.before is not unsealed  # a snapshot taken again, not the unsealed one
+    assert check.before["taken"] > unsealed["taken"] and check.before["index"] == W.index_fp(repo)
     reg.promote_model("m", "1.0.0", to_stage="staging")
     again = W.load(layout)
     assert again is not None and again["index"] == W.index_fp(repo)
