@@ -1,13 +1,15 @@
 """The human output's tables: rich's ``Table(box=SIMPLE_HEAD, show_edge=False, pad_edge=False)``, laid out in one pass.
 
 rich lays a table out cell by cell through its general renderables (padding, wrapping, measuring): ~170 µs a cell
-here, so the 3,300 events of a model with 10,000 versions took ``registry-history`` 5-6 s to print. A table whose
-cells are each one line and which fits the console's width needs none of that: each column is as wide as its
-widest cell, and each line is the cells padded to those widths. ``Table`` renders such a table itself, as rich
-would, and hands rich the segments: rich still styles them (colour or not, ``NO_COLOR``, the terminal's colour
-system) and writes them, so the bytes are rich's own (tests/cli/test_tables.py compares them with rich's table
-for plain and coloured consoles). Any other table (a cell with a line break, a tab or another character that is
-not printable, markup in a header, or one too wide for the console, which rich wraps) is rich's own ``Table``.
+here, so the 3,300 events of a model with 10,000 versions took ``registry-history`` 5-6 s to print. A table of
+one-line cells needs little of that: each column is as wide as its widest cell, and each line is the cells padded
+to those widths. ``Table`` renders such a table itself, as rich would, and hands rich the segments: rich still
+styles them (colour or not, ``NO_COLOR``, the terminal's colour system) and writes them, so the bytes are rich's
+own (tests/cli/test_tables.py compares them with rich's table for plain and coloured consoles).
+
+A table too wide for the console gets the column widths rich's own table would (``_rich_widths``), and the cells
+that do not fit in them are wrapped by rich, one by one (``_Layout.wrapped``). Any other table (a cell with a line
+break, a tab or another character that is not printable, markup in a header) is rich's own ``Table``.
 """
 
 from __future__ import annotations
