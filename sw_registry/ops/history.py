@@ -98,7 +98,9 @@ def audit(ctx: Context, name: str | None = None, since: str | None = None, until
     if name is not None:  # this model's version folders, and registry.yaml (which holds every model's policy)
         unaudited = [u for u in unaudited if any(ctx.layout.is_model_version_path(p, name) for p in u["paths"])]
     events, deployments, approvals = [], [], []
-    for c in log:
+    log.reverse()  # taken from the end, newest first, so that each commit's record is freed as its event is made
+    while log:
+        c = log.pop()
         t: dict[str, str] = c["trailers"]
         if not c["event"] or (name is not None and t.get("model") != name):
             continue
