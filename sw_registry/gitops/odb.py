@@ -8,7 +8,7 @@ checks that its bytes hash to the id asked for.
 
 It answers None, and the caller asks git, for anything it does not handle: another object format than SHA-1,
 alternates or a moved object directory (``GIT_OBJECT_DIRECTORY``...), a version 1 index, an object it does not
-find (a promisor pack of a partial clone) or cannot read, a delta chain deeper than git makes. Nothing here
+find (a promisor pack of a partial clone) or cannot read, a delta chain longer than ``MAX_CHAIN``. Nothing here
 writes.
 """
 
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 KINDS = {1: b"commit", 2: b"tree", 3: b"blob", 4: b"tag"}
 OFS_DELTA, REF_DELTA = 6, 7
-MAX_CHAIN = 10_000  # git's pack.depth is capped at 4095
+MAX_CHAIN = 500  # deltas on deltas followed at most (git makes 50 by default; pack.depth allows 4095): then git
 MOVED = ("GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES")
 
 
@@ -47,7 +47,7 @@ class Store:
             return None
         try:
             found = self._loose(oid) or self._packed(bytes.fromhex(oid), 0)
-        except (OSError, ValueError, IndexError, zlib.error):
+        except (OSError, ValueError, IndexError, zlib.error, RecursionError):
             return None
         if found is None or sha1_hex(b"%s %d\0" % (found[0], len(found[1])) + found[1]) != oid:
             return None

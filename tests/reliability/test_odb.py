@@ -148,3 +148,30 @@ def test_head_trees_lists_folders_as_git_does(tmp_path: Path, monkeypatch: pytes
             by_git = commits.head_trees(repo, head, ours, old_git)
         assert mine == by_git
         assert old_mine == old_git
+
+
+def test_a_delta_chain_longer_than_the_limit_is_left_to_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A blob stored as a delta of a delta of ... (pack.depth allows 4095) is followed up to ``MAX_CHAIN`` bases;
+    past that, None (git is asked), never a RecursionError."""
+    root = tmp_path / "r"
+    root.mkdir()
+    git(root, "init", "-q")
+    lines = [f"line {i}\n" for i in range(300)]
+    ids = []
+    for v in range(120):
+        lines[v % 300] = f"changed {v}\n"
+        proc = subprocess.run(["git", "hash-object", "-w", "--stdin"], cwd=root, input="".join(lines).encode(),
+                              capture_output=True, check=True)
+        ids.append(proc.stdout.decode().strip())
+    subprocess.run(["git", "pack-objects", "--depth=4095", "--window=10", "-q", ".git/objects/pack/pack"], cwd=root,
+                   input="\n".join(ids).encode() + b"\n", capture_output=True, check=True)
+    git(root, "prune-packed")
+    chains = git(root, "verify-pack", "-v", *map(str, (root / ".git/objects/pack").glob("*.idx")))
+    assert "chain length = 20:" in chains  # the test stands on chains longer than the limit below
+    monkeypatch.setattr(odb, "MAX_CHAIN", 10)
+    store = odb.Store(str(root / ".git" / "objects"))
+    objects = all_objects(root)
+    found = {oid: store.read(oid) for oid in ids}
+    assert None in found.values()  # the deep ones
+    assert all(got == objects[oid] for oid, got in found.items() if got is not None)
+    assert sum(got is not None for got in found.values()) > 10  # the shallow ones still read
