@@ -234,75 +234,29 @@ def head_trees(
             kept.add(parent)
     trees: dict[str, dict[str, tuple[str, str]]] = {d: {} for d in kept}
     if head:
+        from .loose import parse_tree
+
         cached = _kept_trees(repo, head)
         order = sorted(d for d in kept if not any(d == o or d.startswith(o + "/") for o in ours))
         trees.update({d: dict(cached[d]) for d in order if d in cached})
         order = [d for d in order if d not in cached]
         if order and len(head) == 40:  # from git's object store, without a git process (odb.py)
-            order = _read_trees(repo, head, order, cached, trees)
+            from .odb import read_trees
+
+            order = read_trees(repo, head, order, cached, trees)
         query = "".join(f"{head}:{d}\n" if d else f"{head}^{{tree}}\n" for d in order)
         raw = b""
         if order:
             raw = run_git(repo.toplevel, "cat-file", "--batch", input=query.encode("utf-8", "surrogateescape")).stdout
         for d, body in zip(order, _batch_objects(raw)):
             if body is not None:
-                trees[d] = _parse_tree(body, 32 if len(head) == 64 else 20)
+                trees[d] = parse_tree(body, 32 if len(head) == 64 else 20)
     for p in ours:
         parent, _, name = p.rpartition("/")
         was = trees[parent].pop(name, None)
         if was is not None and old is not None:
             old[p] = was
     return trees, kept
-
-
-def _read_trees(
-    repo: Repo, head: str, order: list[str], cached: dict[str, dict[str, tuple[str, str]]],
-    trees: dict[str, dict[str, tuple[str, str]]],
-) -> list[str]:
-    """HEAD's listing of each folder of ``order`` into ``trees``, read by ``odb.Store`` from the closest folder
-    known (the last commit's trees, else HEAD's own tree); a folder HEAD does not have stays empty, as with
-    ``git cat-file``. Returns the folders it could not read (git is asked for those)."""
-    from .odb import Store
-
-    store = Store(str(repo.common_dir / "objects"))
-    known: dict[str, dict[str, tuple[str, str]] | None] = {}  # folder -> its entries; None: not in HEAD
-
-    def listing(d: str) -> dict[str, tuple[str, str]] | None:
-        if d in known:
-            return known[d]
-        if d in cached:
-            return cached[d]
-        if d:
-            parent, _, name = d.rpartition("/")
-            entry = (listing(parent) or {}).get(name)
-            oid = entry[1] if entry is not None and entry[0] == "40000" else None
-        else:
-            commit = store.read(head)
-            if commit is None or commit[0] != b"commit" or not commit[1].startswith(b"tree "):
-                raise LookupError(head)
-            oid = commit[1][5:45].decode()
-        found = None
-        if oid is not None:
-            tree = store.read(oid)
-            if tree is None or tree[0] != b"tree":
-                raise LookupError(oid)
-            found = _parse_tree(tree[1], 20)
-        known[d] = found
-        return found
-
-    left = []
-    try:
-        for d in order:
-            try:
-                found = listing(d)
-            except LookupError:
-                left.append(d)
-                continue
-            if found is not None:
-                trees[d] = dict(found)
-    finally:
-        store.close()
-    return left
 
 
 def settle_trees(
@@ -392,21 +346,6 @@ def _batch_objects(out: bytes) -> Iterator[bytes | None]:
         size = int(header[2])
         yield out[nl + 1 : nl + 1 + size] if header[1] == b"tree" else None
         pos = nl + 1 + size + 1
-
-
-def _parse_tree(body: bytes, hash_len: int) -> dict[str, tuple[str, str]]:
-    """A raw tree object: name -> (mode, hex id)."""
-    out: dict[str, tuple[str, str]] = {}
-    pos = 0
-    while pos < len(body):
-        sp = body.index(b" ", pos)
-        nul = body.index(b"\0", sp)
-        out[body[sp + 1 : nul].decode("utf-8", "surrogateescape")] = (
-            body[pos:sp].decode(),
-            body[nul + 1 : nul + 1 + hash_len].hex(),
-        )
-        pos = nul + 1 + hash_len
-    return out
 
 
 def _tree_oid(

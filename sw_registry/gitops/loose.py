@@ -205,3 +205,18 @@ def write_all(fd: int, data: bytes | memoryview) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
+
+
+def parse_tree(body: bytes, hash_len: int) -> dict[str, tuple[str, str]]:
+    """A raw tree object: name -> (mode, hex id)."""
+    out: dict[str, tuple[str, str]] = {}
+    pos = 0
+    while pos < len(body):
+        sp = body.index(b" ", pos)
+        nul = body.index(b"\0", sp)
+        out[body[sp + 1 : nul].decode("utf-8", "surrogateescape")] = (
+            body[pos:sp].decode(),
+            body[nul + 1 : nul + 1 + hash_len].hex(),
+        )
+        pos = nul + 1 + hash_len
+    return out

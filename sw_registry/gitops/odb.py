@@ -17,11 +17,13 @@ from __future__ import annotations
 import os
 import zlib
 
-from .loose import sha1_hex
+from .loose import parse_tree, sha1_hex
 
 TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
     from typing import BinaryIO
+
+    from .repo import Repo
 
 KINDS = {1: b"commit", 2: b"tree", 3: b"blob", 4: b"tag"}
 OFS_DELTA, REF_DELTA = 6, 7
@@ -131,6 +133,54 @@ class Store:
         else:
             raise ValueError(f"pack entry of type {kind}")
         return base[0], _apply(base[1], _inflate(fh, offset + pos, size))
+
+
+def read_trees(
+    repo: Repo, head: str, order: list[str], cached: dict[str, dict[str, tuple[str, str]]],
+    trees: dict[str, dict[str, tuple[str, str]]],
+) -> list[str]:
+    """HEAD's listing of each folder of ``order`` into ``trees``, read by ``odb.Store`` from the closest folder
+    known (the last commit's trees, else HEAD's own tree); a folder HEAD does not have stays empty, as with
+    ``git cat-file``. Returns the folders it could not read (git is asked for those)."""
+    store = Store(str(repo.common_dir / "objects"))
+    known: dict[str, dict[str, tuple[str, str]] | None] = {}  # folder -> its entries; None: not in HEAD
+
+    def listing(d: str) -> dict[str, tuple[str, str]] | None:
+        if d in known:
+            return known[d]
+        if d in cached:
+            return cached[d]
+        if d:
+            parent, _, name = d.rpartition("/")
+            entry = (listing(parent) or {}).get(name)
+            oid = entry[1] if entry is not None and entry[0] == "40000" else None
+        else:
+            commit = store.read(head)
+            if commit is None or commit[0] != b"commit" or not commit[1].startswith(b"tree "):
+                raise LookupError(head)
+            oid = commit[1][5:45].decode()
+        found = None
+        if oid is not None:
+            tree = store.read(oid)
+            if tree is None or tree[0] != b"tree":
+                raise LookupError(oid)
+            found = parse_tree(tree[1], 20)
+        known[d] = found
+        return found
+
+    left = []
+    try:
+        for d in order:
+            try:
+                found = listing(d)
+            except LookupError:
+                left.append(d)
+                continue
+            if found is not None:
+                trees[d] = dict(found)
+    finally:
+        store.close()
+    return left
 
 
 def _offset_in(idx: str, head: bytes, oid: bytes) -> int | None:

@@ -147,37 +147,6 @@ class Repo(Plain):
 
         return result
 
-    def moved_paths(self, old: str, new: str) -> list[str] | None:
-        """The paths under .specweave/ that HEAD's move from ``old`` to ``new`` changed (``git diff-tree``) or that
-        git's index has otherwise than HEAD (``git diff-index --cached``): what a stat snapshot taken when the
-        registry matched ``old`` cannot see by itself (a commit, checkout, merge or reset since; ``git add`` or
-        ``git rm --cached``). Neither looks at the work tree. None when git cannot say (``old`` is gone, no HEAD)."""
-        env = git_env()
-        spec = ["--", ".specweave"]
-        procs = [
-            subprocess.Popen(
-                ["git", "diff-index", "--cached", "-z", "--name-only", "--no-renames", new, *spec],
-                cwd=self.root, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            )
-        ]
-        if old != new:
-            procs.append(
-                subprocess.Popen(
-                    ["git", "diff-tree", "-r", "-z", "--name-only", "--no-renames", old, new, *spec],
-                    cwd=self.root, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                    stderr=subprocess.DEVNULL,
-                )
-            )
-        found: set[str] = set()
-        ok = True
-        for proc in procs:
-            out, _ = proc.communicate()
-            ok = ok and proc.returncode == 0
-            for path in out.decode("utf-8", "surrogateescape").split("\0"):
-                if path:
-                    found.add(path[len(self.prefix) :] if self.prefix and path.startswith(self.prefix) else path)
-        return sorted(found) if ok else None
-
     def _parse_status(self, stdout: bytes) -> list[tuple[str, str]]:
         out = []
         for entry in stdout.decode("utf-8", "surrogateescape").split("\0"):

@@ -82,12 +82,14 @@ def git_moved(before: Snapshot, head: str | None, index: tuple[Any, ...] | None)
 
 def since_git_moved(repo: Repo, before: Snapshot, head: str | None) -> list[str] | None:
     """The paths under .specweave/ that HEAD's move since ``before`` (to ``head``) changed, or that git's index has
-    otherwise than HEAD (``Repo.moved_paths``): with the paths whose stat changed, what a write's dirty check gives
+    otherwise than HEAD (``gitops/moved.py``): with the paths whose stat changed, what a write's dirty check gives
     git after a commit, checkout, merge or ``git add`` of the user's, instead of a full ``git status`` (0.7 s at
     10,000 versions). None: git cannot say, or too many paths (a checkout of another history): the full check."""
     if not before.get("head") or not head:
         return None
-    moved = repo.moved_paths(before["head"], head)
+    from ..gitops.moved import moved_paths
+
+    moved = moved_paths(repo, before["head"], head)
     return None if moved is None or len(moved) > MOVED_LIMIT else moved
 
 

@@ -138,7 +138,7 @@ def test_head_trees_lists_folders_as_git_does(tmp_path: Path, monkeypatch: pytes
         ["catalog.yaml/below"],  # a file where a folder is asked for
     ]
     folders = ["", "models", "models/m-v3", "models/m-v30", "models/new/deeper", "catalog.yaml"]
-    assert commits._read_trees(repo, head, folders, {}, {}) == []  # none of them needs git here
+    assert odb.read_trees(repo, head, folders, {}, {}) == []  # none of them needs git here
     for ours in cases:
         old_mine: dict[str, tuple[str, str]] = {}
         mine = commits.head_trees(repo, head, ours, old_mine)
