@@ -41,15 +41,9 @@ def dirty_paths_for_write(repo: Repo, layout: Layout, index: Index) -> tuple[lis
     if repo.journal().exists():
         return dirty_paths(repo, layout, docs_path), None
     now = worktree_state.scan(layout, layout.docs_rel(docs_path), repo, index.fingerprints())
-    before = worktree_state.load(layout)
-    todo = worktree_state.changed(before, now)
-    if todo is None and before is not None and (own := worktree_state.changed(before, now, heads=False)) is not None:
-        moved = worktree_state.since_git_moved(repo, before, now["head"])  # HEAD or git's index moved: what git
-        todo = None if moved is None else sorted({*own, *moved})  # says that changed, and what the stats say
+    todo = worktree_state.to_check(repo, worktree_state.load(layout), now)
     if todo == []:
         return [], now
-    if todo is not None and len(todo) > worktree_state.MOVED_LIMIT:  # a checkout of many files: one walk beats a
-        todo = None  # long command line
     status = repo.changed_paths() if todo is None else repo.changed_paths(paths=todo)
     dirty = dirty_paths(repo, layout, docs_path, status=status)
     return dirty, (None if dirty else now)

@@ -93,6 +93,17 @@ def since_git_moved(repo: Repo, before: Snapshot, head: str | None) -> list[str]
     return None if moved is None or len(moved) > MOVED_LIMIT else moved
 
 
+def to_check(repo: Repo, before: Snapshot | None, now: Snapshot) -> list[str] | None:
+    """The registry paths a write's dirty check gives a path-limited ``git status``: those whose stat changed since
+    ``before`` and, when HEAD or git's index moved since, those git says the move changed (``since_git_moved``).
+    None: only the full ``git status`` can tell (no snapshot, git unable to say, more than ``MOVED_LIMIT`` paths)."""
+    todo = changed(before, now)
+    if todo is None and before is not None and (own := changed(before, now, heads=False)) is not None:
+        moved = since_git_moved(repo, before, now["head"])
+        todo = None if moved is None else sorted({*own, *moved})
+    return None if todo is not None and len(todo) > MOVED_LIMIT else todo  # a checkout of many files: one walk
+
+
 def index_moved(before: Snapshot, now: tuple[Any, ...] | None) -> bool:
     """Whether git's index may differ from the one ``before`` saw (``now`` is ``index_fp`` now)."""
     index = before["index"]

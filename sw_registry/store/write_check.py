@@ -1,8 +1,8 @@
 """The dirty check of a write, narrowed to what the write reads and rewrites (issue 10).
 
 The full check (``dirty.dirty_paths_for_write``) stats every file of the registry: ~20,900 stats at 10,000 versions.
-When the last write left a stat snapshot (``worktree_state.py``), a write checks instead, each part before it reads or
-changes it (if HEAD or git's index moved since, the snapshot is first taken again, every file: ``_rescanned``):
+When the last write left a stat snapshot (``worktree_state.py``) and HEAD and git's index are as it found them, a write
+checks instead, each part before it reads or changes it:
 
 - at the start: registry.yaml, the living doc, the journal (a left journal means the full check);
 - when it first reads a model's versions (``Index.records_of``): every increment's ``models/`` folder, the
@@ -320,27 +320,6 @@ class ScopedCheck:
         return {**self.before, "top": {**self.before["top"], **self.top}, "increments": increments}
 
 
-def _rescanned(
-    layout: Layout, repo: Repo, before: W.Snapshot, docs_path: str | None, head: str | None
-) -> W.Snapshot | None:
-    """After a commit, checkout, merge or ``git add`` of the user's moved HEAD or git's index: a new snapshot of every
-    file (the old one's entries may all be stale: a checkout rewrote them), once the paths whose stat changed since
-    ``before`` and those git says the move changed (``since_git_moved``) are clean by a path-limited git status.
-    None: the full check decides (too many paths, git unable to say, or something dirty, which it then refuses)."""
-    now = W.scan(layout, layout.docs_rel(docs_path), repo)
-    own = W.changed(before, now, heads=False)
-    moved = W.since_git_moved(repo, before, head) if own is not None else None
-    if own is None or moved is None:
-        return None
-    todo = sorted({*own, *moved})
-    if len(todo) > W.MOVED_LIMIT:
-        return None
-    status = repo.changed_paths(paths=todo) if todo else []
-    if any(layout.is_registry_path(p, docs_path) for _status, p in status):
-        return None
-    return now
-
-
 def start(layout: Layout, repo: Repo, docs_path: str | None) -> ScopedCheck | None:
     """The narrowed check, when the last snapshot can be trusted (else None: the caller makes the full check)."""
     if repo.journal().exists():
@@ -350,12 +329,10 @@ def start(layout: Layout, repo: Repo, docs_path: str | None) -> ScopedCheck | No
         return None
     if before.get("docs") != layout.docs_rel(docs_path):
         return None
-    head = repo.head_commit()
-    if W.git_moved(before, head, W.index_fp(repo)):  # a commit, checkout, ``git add``... of the user's since
-        found = _rescanned(layout, repo, before, docs_path, head)
-        if found is None:
-            return None
-        before = found
+    # a commit, checkout, ``git add``... of the user's since: the full check, which stats every file again (the
+    # snapshot's entries may all be stale: a checkout rewrote them) but asks git only what moved (dirty.py)
+    if W.git_moved(before, repo.head_commit(), W.index_fp(repo)):
+        return None
     incs = [inc.rel for inc in layout.increments()]
     if set(incs) != before["increments"].keys() or time.time_ns() < before["taken"]:
         return None

@@ -149,7 +149,7 @@ def test_the_record_cache_follows_a_hand_edit_committed_with_git(two) -> None:
     meta["tags"] = ["by-hand"]
     path.write_text(json.dumps(meta, indent=2) + "\n")
     git(project, "commit", "-q", "-am", "tag by hand")
-    reg.promote_model("m", "1.0.0", to_stage="staging")  # HEAD moved: the snapshot taken again, then the write
+    reg.promote_model("m", "1.0.0", to_stage="staging")  # HEAD moved: the full check, then the write
     got = {v.version: v for v in reg.list_versions(model="m")}
     assert got["1.0.0"].stage == "staging" and "by-hand" in got["1.0.0"].metadata["tags"]
     assert got["1.0.1"].stage == "archived"  # displaced from staging
