@@ -91,7 +91,7 @@ def _laid_out(table: Table, console: Console, options: ConsoleOptions) -> list[S
         widths = [f - p[1] - p[3] for f, p in zip(full, pads)]
         if min(widths) < 1:
             return None
-    layout = _Layout(console, options, full, widths, pads)
+    layout = _Layout(console, options, full, pads)
     shape = box.SIMPLE_HEAD.substitute(options, safe=console.safe_box)
     header_style = console.get_style("table.header")
     out: list[Segment] = []
@@ -131,12 +131,12 @@ def _laid_out(table: Table, console: Console, options: ConsoleOptions) -> list[S
 class _Layout:
     """The columns' widths, and how a row's cells become lines (as rich's ``Table._render`` makes them)."""
 
-    def __init__(self, console: Console, options: ConsoleOptions, full: list[int], widths: list[int],
+    def __init__(self, console: Console, options: ConsoleOptions, full: list[int],
                  pads: list[tuple[int, int, int, int]]) -> None:
         from rich.segment import Segment
         from rich.table import Column
 
-        self.console, self.full, self.widths, self.pads = console, full, widths, pads
+        self.console, self.full, self.pads = console, full, pads
         column = Column()
         self.options = options.update(width=sum(full) + len(full) - 1, highlight=False, height=None).update(
             justify=column.justify, no_wrap=column.no_wrap, overflow=column.overflow, height=None,

@@ -39,6 +39,7 @@ class Store:
         self._packs: list[tuple[bytes, BinaryIO | None, str]] | None = None  # (idx head, pack file, idx path)
 
     def usable(self) -> bool:
+        """Whether every object is in this store (no alternates, no object directory moved by git's environment)."""
         if any(os.environ.get(name) for name in MOVED):
             return False
         return not os.path.lexists(f"{self.objects}/info/alternates")
@@ -84,15 +85,15 @@ class Store:
             self._packs = []
             for name in names:
                 with open(f"{folder}/{name}", "rb") as fh:
-                    head = fh.read(8 + 256 * 4)
-                if head[:8] != b"\377tOc\0\0\0\2":
+                    head = fh.read(IDX_HEAD)
+                if head[:8] != IDX_V2:
                     raise ValueError("a pack index that is not version 2")
                 self._packs.append((head, None, f"{folder}/{name}"))
         return self._packs
 
     def _packed(self, oid: bytes, depth: int) -> tuple[bytes, bytes] | None:
         for i, (head, _fh, idx) in enumerate(self._packs_found()):
-            offset = _offset_in(idx, head, oid)
+            offset = idx_offset(idx, oid, head)
             if offset is not None:
                 return self._entry(i, offset, depth)
         return None
@@ -183,8 +184,18 @@ def read_trees(
     return left
 
 
-def _offset_in(idx: str, head: bytes, oid: bytes) -> int | None:
-    """Where ``oid`` starts in the pack of the version 2 index ``idx`` (None when it does not list it)."""
+IDX_V2 = b"\377tOc\0\0\0\2"
+IDX_HEAD = 8 + 256 * 4  # the signature and version, then the fan-out table
+
+
+def idx_offset(idx: str, oid: bytes, head: bytes | None = None) -> int | None:
+    """Where ``oid`` starts in the pack of the version 2 index ``idx`` (binary search; None when it does not list
+    it, or ``idx`` is not a version 2 index). ``head``: its first ``IDX_HEAD`` bytes, when already read."""
+    if head is None:
+        with open(idx, "rb") as fh:
+            head = fh.read(IDX_HEAD)
+    if head[:8] != IDX_V2:
+        return None
     first = oid[0]
     lo = int.from_bytes(head[4 + 4 * first : 8 + 4 * first], "big") if first else 0
     hi = int.from_bytes(head[8 + 4 * first : 12 + 4 * first], "big")

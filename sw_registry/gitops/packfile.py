@@ -20,6 +20,7 @@ import os
 import zlib
 
 from .loose import deflated, object_path, write_all
+from .odb import idx_offset
 
 TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
@@ -110,30 +111,8 @@ def _has(objects: Path, oid: bytes) -> bool:
         return False
     for name in names:
         try:
-            if _idx_lists(f"{folder}/{name}", oid):
+            if idx_offset(f"{folder}/{name}", oid) is not None:
                 return True
         except (OSError, ValueError):
             continue
-    return False
-
-
-def _idx_lists(path: str, oid: bytes) -> bool:
-    """Binary search of a version 2 pack index for ``oid`` (a version 1 index is not searched: False)."""
-    with open(path, "rb") as fh:
-        head = fh.read(8 + 256 * 4)
-        if head[:8] != b"\377tOc" + (2).to_bytes(4, "big"):
-            return False
-        first = oid[0]
-        lo = int.from_bytes(head[8 + 4 * (first - 1) : 8 + 4 * first], "big") if first else 0
-        hi = int.from_bytes(head[8 + 4 * first : 12 + 4 * first], "big")
-        while lo < hi:
-            mid = (lo + hi) // 2
-            fh.seek(8 + 256 * 4 + 20 * mid)
-            found = fh.read(20)
-            if found == oid:
-                return True
-            if found < oid:
-                lo = mid + 1
-            else:
-                hi = mid
     return False

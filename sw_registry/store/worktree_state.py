@@ -84,13 +84,12 @@ def since_git_moved(repo: Repo, before: Snapshot, head: str | None) -> list[str]
     """The paths under .specweave/ that HEAD's move since ``before`` (to ``head``) changed, or that git's index has
     otherwise than HEAD (``gitops/moved.py``): with the paths whose stat changed, what a write's dirty check gives
     git after a commit, checkout, merge or ``git add`` of the user's, instead of a full ``git status`` (0.7 s at
-    10,000 versions). None: git cannot say, or too many paths (a checkout of another history): the full check."""
+    10,000 versions). None: git cannot say (the full check)."""
     if not before.get("head") or not head:
         return None
     from ..gitops.moved import moved_paths
 
-    moved = moved_paths(repo, before["head"], head)
-    return None if moved is None or len(moved) > MOVED_LIMIT else moved
+    return moved_paths(repo, before["head"], head)
 
 
 def to_check(repo: Repo, before: Snapshot | None, now: Snapshot) -> list[str] | None:
