@@ -327,6 +327,7 @@ def transaction(
         adopted: list[str] = []
         check: write_check.ScopedCheck | None = None
         state = None
+        started = worktree_state.fs_now(layout)  # before any stat of this write: the racy rule of its snapshot
         if allow_dirty:
             check_repo(repo, allow_detached=allow_detached, branch_policy=None, check_index_lock=False)
             index = empty_index(layout)
@@ -334,11 +335,11 @@ def transaction(
             index = load_index(WorkTreeSource(layout), lazy=not adopt)
             check_repo(repo, allow_detached=allow_detached, branch_policy=index.policy.branch)
             # the narrowed check (issue 10): each part when the write first reads or changes it
-            check = write_check.start(layout, repo, index.policy.docs_path) if index.lazy else None
+            check = write_check.start(layout, repo, index.policy.docs_path, started) if index.lazy else None
             if check is None:
                 if index.lazy:
                     index = load_index(WorkTreeSource(layout))
-                dirty, state = dirty_paths_for_write(repo, layout, index)
+                dirty, state = dirty_paths_for_write(repo, layout, index, started)
                 adopted = [p for p in dirty if p in adopt]
                 dirty = [p for p in dirty if p not in adopt]
                 if not dirty:
@@ -362,7 +363,8 @@ def transaction(
         try:
             yield tx
         except BaseException:
-            worktree_state.forget(layout)
+            if tx._journaled or tx.commit_id is not None:  # a refusal before any change leaves the snapshot true
+                worktree_state.forget(layout)
             with contextlib.suppress(GitError):
                 settle()  # a landed commit's index update: finished before the lock is released
             if tx.commit_id is None and repo.head_commit() == head:

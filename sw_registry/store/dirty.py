@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 POLICY_FILE = POLICY_REL
 
 
-def dirty_paths_for_write(repo: Repo, layout: Layout, index: Index) -> tuple[list[str], dict[str, Any] | None]:
+def dirty_paths_for_write(
+    repo: Repo, layout: Layout, index: Index, started: int | None = None
+) -> tuple[list[str], dict[str, Any] | None]:
     """The dirty check every write makes: what ``dirty_paths`` finds, found at a cost that follows what changed.
 
     A journal left behind (a killed write) gets the full check, as before. Otherwise the registry's stat snapshot
@@ -35,12 +37,13 @@ def dirty_paths_for_write(repo: Repo, layout: Layout, index: Index) -> tuple[lis
     given to ``git status``, and nothing is run when none did. A moved HEAD or a changed git index (commit,
     checkout, merge, rebase, reset, ``git add``) adds the paths git says that changed (``since_git_moved``); no
     snapshot, or git unable to say, means the full ``git status``, once. Returns the dirty paths, and the snapshot
-    to keep when there are none.
+    to keep when there are none. ``started``: ``worktree_state.fs_now`` before ``index`` was read (its stats are
+    the snapshot's).
     """
     docs_path = index.policy.docs_path
     if repo.journal().exists():
         return dirty_paths(repo, layout, docs_path), None
-    now = worktree_state.scan(layout, layout.docs_rel(docs_path), repo, index.fingerprints())
+    now = worktree_state.scan(layout, layout.docs_rel(docs_path), repo, index.fingerprints(), started)
     todo = worktree_state.to_check(repo, worktree_state.load(layout), now)
     if todo == []:
         return [], now

@@ -19,8 +19,12 @@ The snapshot is grouped by increment (a version folder and its metadata.json are
 entries all equal the last snapshot's, none of them recent, is passed over with one dict comparison made in C,
 so the Python work of the check follows the increments that changed, and only the stat calls follow the size.
 
-Entries whose mtime is within ``RACY_NS`` of the snapshot could change again within the same timestamp tick
-unseen; they always count as changed (git's own "racy" rule).
+An entry whose mtime is at or after the moment its stat was taken could change again within the same timestamp
+tick unseen: it always counts as changed (git's own "racy" rule). That moment is read from the file system's own
+clock (``fs_now``: the mtime of a file set just before the stats), as git compares with its index file's mtime: the
+rule then holds whatever the file system's timestamp tick (1 ns here, 2 s on FAT) and whatever its clock's skew
+against this machine's (a network file system), and a file written a few ms before a write's snapshot is not
+checked again by the next write (with a fixed window of this machine's clock it was, in git, about every other time).
 """
 
 from __future__ import annotations
@@ -42,12 +46,14 @@ if TYPE_CHECKING:
 
     Snapshot = dict[str, Any]
 
-STATE_FORMAT = 5  # 5: each increment's part marshalled on its own (a write marshals again only those it changed)
-RACY_NS = 20_000_000
+STATE_FORMAT = 6  # 6: "taken" is a reading of the file system's clock (5: this machine's, less RACY_NS)
+RACY_NS = 20_000_000  # where the file system's clock cannot be read: this machine's clock, this much earlier
 FILE_NAME = "worktree-state.marshal"
+CLOCK_FILE = "fs-clock"  # an empty file whose mtime ``fs_now`` sets and reads
 TWO_PIECES = b"sw-registry worktree state 5, index slot first\n"  # starts every file this module writes
 INDEX_SLOT = 256  # bytes after TWO_PIECES for git's index stat (``seal`` fills it in place), the rest after them
 Fp = tuple[int, int, int, int]
+RECHECK = (None, None)  # a version folder's entry the next write checks whatever it finds (no stat equals it)
 MOVED_LIMIT = 256  # more paths than this for a path-limited git status: the full one (a long command line is slower)
 
 
@@ -57,6 +63,23 @@ def _fp(path: str) -> Fp | None:
     except (FileNotFoundError, NotADirectoryError):
         return None
     return (st.st_mtime_ns, st.st_size, st.st_ino, st.st_mode)
+
+
+def fs_now(layout: Layout) -> int:
+    """The file system's clock now: the mtime it gives a file set now (``CLOCK_FILE`` in the cache folder). A file
+    created or changed after this call gets an mtime at or after it, so an entry stat'ed after it is trusted by its
+    stat alone when its mtime is before it (else "racy"). Where the file cannot be set (a read-only checkout, which
+    keeps no snapshot anyway), this machine's clock less ``RACY_NS``."""
+    path = f"{layout.cache_dir}/{CLOCK_FILE}"
+    try:
+        try:
+            os.utime(path)
+        except FileNotFoundError:
+            _cache_folder(layout)
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644))
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return time.time_ns() - RACY_NS
 
 
 def index_fp(repo: Repo) -> tuple[Any, ...] | None:
@@ -108,7 +131,7 @@ def index_moved(before: Snapshot, now: tuple[Any, ...] | None) -> bool:
     index = before["index"]
     if index != now:
         return True
-    racy = index is not None and index[0] >= before["taken"] - RACY_NS
+    racy = index is not None and index[0] >= before["taken"]
     return racy and not (len(index) > 4 and index[4].strip("0"))
 
 
@@ -183,13 +206,16 @@ def _increment(root: str, inc_rel: str, metadata: dict[str, Any] | None) -> dict
     return {"entries": entries, "newest": newest}
 
 
-def scan(layout: Layout, docs_rel: str, repo: Repo, metadata: dict[str, Any] | None = None) -> Snapshot:
+def scan(
+    layout: Layout, docs_rel: str, repo: Repo, metadata: dict[str, Any] | None = None, taken: int | None = None
+) -> Snapshot:
     """The snapshot of the registry's files now. ``metadata``: metadata.json path -> (mtime_ns, size, ino), as the
-    index's read just stat'ed them (saves a second stat of each)."""
+    index's read just stat'ed them (saves a second stat of each). ``taken``: ``fs_now`` before the first of those
+    stats (the write's start, before its index read), else read now."""
     root = str(layout.root)
     return {
         "format": (STATE_FORMAT, sys.version_info[:2]),
-        "taken": time.time_ns(),
+        "taken": fs_now(layout) if taken is None else taken,
         "head": repo.head_commit(),
         "index": index_fp(repo),
         "docs": docs_rel,
@@ -203,14 +229,19 @@ def refresh(
 ) -> Snapshot:
     """``snapshot`` after a write changed ``rels`` (files or folders): only their entries are stat'ed again.
     ``index=False``: git's index is still being updated (``dumped`` and ``save_dumped`` complete the snapshot).
-    ``head``: HEAD's commit when the caller knows it (the write's own commit), else read."""
+    ``head``: HEAD's commit when the caller knows it (the write's own commit), else read.
+
+    The entries not stat'ed again keep the racy rule of the moment ``snapshot`` was taken (``settled``); those
+    stat'ed here are taken after a new reading of the file system's clock, the new snapshot's."""
+    taken = fs_now(layout)
     root = str(layout.root)
-    top = dict(snapshot["top"])
-    increments = dict(snapshot["increments"])
+    since = snapshot["taken"]
+    top = {rel: fp for rel, fp in snapshot["top"].items() if not (fp and fp[0] >= since)}
+    increments = {inc: settled(part, since) for inc, part in snapshot["increments"].items()}
     known = {i.rel for i in layout.increments()}
     redo: set[str] = {inc for inc in known if inc not in increments}  # a folder the write created
     for rel in rels:
-        if rel in top:
+        if rel in snapshot["top"]:
             top[rel] = _fp(f"{root}/{rel}")
             continue
         inc = next((i for i in known if rel.startswith(i + "/")), None)
@@ -241,8 +272,22 @@ def refresh(
     for inc in [i for i in increments if i not in known]:
         del increments[inc]
     head = head or repo.head_commit()
-    fresh = {**snapshot, "taken": time.time_ns(), "head": head, "top": top, "increments": increments}
+    fresh = {**snapshot, "taken": taken, "head": head, "top": top, "increments": increments}
     return {**fresh, "index": index_fp(repo)} if index else fresh
+
+
+def settled(part: dict[str, Any], since: int) -> dict[str, Any]:
+    """An increment's part in which no entry is racy at ``since`` (the file system's clock before its stats): a
+    version folder's entry that is becomes ``RECHECK`` (its key stays: the keys are the names of ``models/``), any
+    other is left out (the next write finds it new). ``part`` itself when none is."""
+    if part["newest"] < since:
+        return part
+    entries = {
+        k: RECHECK if _newest(v) >= since else v
+        for k, v in part["entries"].items()
+        if k.startswith("models/") or _newest(v) < since
+    }
+    return {**part, "entries": entries}
 
 
 def _newest(value: Any) -> int:
@@ -264,7 +309,7 @@ def changed(before: Snapshot | None, now: Snapshot, *, heads: bool = True) -> li
         return None
     if before["increments"].keys() != now["increments"].keys():
         return None
-    limit = taken - RACY_NS
+    limit = taken
     out = [rel for rel, fp in now["top"].items() if before["top"].get(rel, False) != fp or (fp and fp[0] >= limit)]
     for inc, part in now["increments"].items():
         old, new = before["increments"][inc]["entries"], part["entries"]
@@ -360,15 +405,18 @@ def seal(layout: Layout, repo: Repo) -> None:
         os.close(fd)
 
 
-def _write(layout: Layout, data: bytes) -> bool:
+def _cache_folder(layout: Layout) -> None:
     from .index import ensure_ignored
 
-    path = layout.cache_dir / FILE_NAME
+    if not layout.cache_dir.is_dir():
+        layout.cache_dir.mkdir(parents=True, exist_ok=True)
+        ensure_ignored(layout.cache_dir)
+
+
+def _write(layout: Layout, data: bytes) -> bool:
     try:
-        if not path.parent.is_dir():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            ensure_ignored(path.parent)
-        atomic_write(path, data, durable=False)
+        _cache_folder(layout)
+        atomic_write(layout.cache_dir / FILE_NAME, data, durable=False)
     except OSError:
         return False  # a read-only checkout: every write then runs the full git status
     return True

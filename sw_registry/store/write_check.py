@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from collections.abc import Callable
 
 from ..layout import POLICY_REL
@@ -46,17 +45,19 @@ if TYPE_CHECKING:
     from .index import Index
 
 Fp3 = tuple[int, int, int]
-RECHECK = (None, None)  # a version folder's entry the next write checks whatever it finds (no stat equals it)
 
 
 class ScopedCheck:
     """What one write has checked so far, and the fresh stat entries it took (merged into the next snapshot)."""
 
-    def __init__(self, layout: Layout, repo: Repo, before: W.Snapshot, docs_path: str | None, incs: list[str]) -> None:
+    def __init__(
+        self, layout: Layout, repo: Repo, before: W.Snapshot, docs_path: str | None, incs: list[str], started: int
+    ) -> None:
         self.layout, self.repo, self.before, self.docs_path = layout, repo, before, docs_path
         self.root = str(layout.root)
         self.incs = incs
-        self.limit = before["taken"] - W.RACY_NS
+        self.limit = before["taken"]  # an entry of the snapshot with an mtime at or after it is racy
+        self.started = started  # the file system's clock before this write's first stat: the same for its entries
         self.top: dict[str, Any] = {}
         self.entries: dict[str, dict[str, Any]] = {}  # increment -> key -> entry stat'ed and checked by this write
         self.fps: dict[str, dict[str, Fp3]] = {}  # increment -> metadata.json path -> fingerprint, of those entries
@@ -195,9 +196,9 @@ class ScopedCheck:
         finally:
             listing.close()
         # the snapshot's keys now hold every name listed, at the stat taken before the listing (unless that is
-        # recent: a name could still come within the same mtime tick)
+        # racy: a name could still come within the same mtime tick)
         fp = self.models_now[inc]
-        self.listed[inc] = None if skipped or fp is None or fp[0] >= time.time_ns() - W.RACY_NS else fp
+        self.listed[inc] = None if skipped or fp is None or fp[0] >= self.started else fp
         for key in old:
             if (key.startswith(mp) or key in odd) and key[7:] not in listing.names:
                 self._gone(inc, key, todo)
@@ -303,25 +304,20 @@ class ScopedCheck:
                 same = part.get("listed") == self.listed.get(inc, part.get("listed"))
                 increments[inc] = part if same else {**part, "listed": self.listed[inc]}
                 continue
-            entries = part["entries"]
-            if part["newest"] >= self.limit:  # recent entries are checked again by the next write; a version
-                # folder's key stays (``RECHECK``), since the names of a models/ folder are the snapshot's keys
-                entries = {
-                    k: v if not self._recent(v) else RECHECK
-                    for k, v in entries.items()
-                    if k.startswith("models/") or not self._recent(v)
-                }
-            entries = {**entries, **(fresh or {})}
+            entries = {**W.settled(part, self.limit)["entries"], **(fresh or {})}  # racy ones: the next write's
             for g_inc, key in self.gone:
                 if g_inc == inc:
                     entries.pop(key, None)
             newest = max([part["newest"], *(W._newest(v) for v in (fresh or {}).values())])
             increments[inc] = {"entries": entries, "newest": newest, "listed": self.listed.get(inc, part.get("listed"))}
-        return {**self.before, "top": {**self.before["top"], **self.top}, "increments": increments}
+        # this write's own entries are racy at the moment it began (``worktree_state.refresh`` settles them)
+        top = {**self.before["top"], **self.top}
+        return {**self.before, "taken": self.started, "top": top, "increments": increments}
 
 
-def start(layout: Layout, repo: Repo, docs_path: str | None) -> ScopedCheck | None:
-    """The narrowed check, when the last snapshot can be trusted (else None: the caller makes the full check)."""
+def start(layout: Layout, repo: Repo, docs_path: str | None, started: int | None = None) -> ScopedCheck | None:
+    """The narrowed check, when the last snapshot can be trusted (else None: the caller makes the full check).
+    ``started``: ``worktree_state.fs_now`` at the write's start, before any of its stats (else read now)."""
     if repo.journal().exists():
         return None
     before = W.load(layout)
@@ -334,8 +330,9 @@ def start(layout: Layout, repo: Repo, docs_path: str | None) -> ScopedCheck | No
     if W.git_moved(before, repo.head_commit(), W.index_fp(repo)):
         return None
     incs = [inc.rel for inc in layout.increments()]
-    if set(incs) != before["increments"].keys() or time.time_ns() < before["taken"]:
+    started = W.fs_now(layout) if started is None else started
+    if set(incs) != before["increments"].keys() or started < before["taken"]:  # the file system's clock went back
         return None
-    check = ScopedCheck(layout, repo, before, docs_path, incs)
+    check = ScopedCheck(layout, repo, before, docs_path, incs, started)
     check.check_top()
     return check

@@ -21,23 +21,18 @@ from tests.conftest import NEW_INCREMENT, OLD_INCREMENT, git, promoted_registry
 
 OLD, NEW = OLD_INCREMENT, NEW_INCREMENT
 INCS = Path(".specweave/increments")
+TICK = 0.04  # seconds: longer than the timestamp tick of the file systems tests run on (1 ns to a few ms)
 
 
 @pytest.fixture
-def reg(tmp_path: Path, make_artifact, monkeypatch) -> ModelRegistry:  # type: ignore[no-untyped-def]
-    """promoted_registry, whose last write (made after the racy window of every folder it found, and writing in
-    the new increment only) listed the old increment's ``models/`` folder: the next write takes the fast path (no
-    listing) there. (An increment a write wrote in is listed by the next write once: ``worktree_state.refresh``
-    re-stats its folders without listing them.)"""
-    racy = worktree_state.RACY_NS
-    # the set-up's writes with no racy window: whether a file one of them wrote falls within 20 ms of that write's
-    # snapshot depends on the machine's speed, and a recent one is checked again in full by the test's write (a
-    # stat more). The tests' own writes run with the real window.
-    monkeypatch.setattr(worktree_state, "RACY_NS", 0)
+def reg(tmp_path: Path, make_artifact) -> ModelRegistry:  # type: ignore[no-untyped-def]
+    """promoted_registry, whose last write (made a tick of any file system's clock after the files it found were
+    last written, and writing in the new increment only) listed the old increment's ``models/`` folder: the next
+    write takes the fast path (no listing) there. (An increment a write wrote in is listed by the next write once:
+    ``worktree_state.refresh`` re-stats its folders without listing them.)"""
     reg = promoted_registry(tmp_path, make_artifact)
-    time.sleep(2 * racy / 1e9)
+    time.sleep(TICK)  # else, on a file system with a coarse clock, a file the set-up wrote may still be racy
     reg.promote_model("other", "1.0.0", to_stage="staging")  # other lives in the new increment
-    monkeypatch.setattr(worktree_state, "RACY_NS", racy)
     assert worktree_state.load(reg.ctx.layout) is not None
     return reg
 
@@ -154,11 +149,12 @@ def test_a_file_added_to_another_models_version_folder_stays_the_users_own_until
     those alone): a file beside another model's metadata.json is neither committed nor touched, as for the
     written model's own folders, and a write that changes that folder refuses as before."""
     project = reg.ctx.layout.root
-    # the fixture's promote wrote other's metadata.json just before its snapshot: recent there, so the next write
-    # would rightly ask git about that folder (and find the note). One more write past the racy window first.
-    time.sleep(2 * worktree_state.RACY_NS / 1e9)
+    # the fixture's promote wrote other's metadata.json just before its snapshot: racy there on a file system with a
+    # coarse clock, so the next write would rightly ask git about that folder (and find the note). One more write a
+    # tick later first.
+    time.sleep(TICK)
     probe(reg, make_artifact, "past the racy window")()
-    time.sleep(2 * worktree_state.RACY_NS / 1e9)
+    time.sleep(TICK)
     notes = folder(reg, NEW, "other", "1.0.0") / "notes.txt"
     notes.write_text("mine\n")
     rel = str(notes.relative_to(project))
