@@ -1,6 +1,6 @@
 """``threading.Thread`` and ``threading.Lock`` for the write path, over ``_thread``, without importing threading.py.
 
-A write starts at most one thread (``store/files.fsync_in_background``) and takes a lock or two; threading.py
+A write runs at most one thread at a time (``store/files.BackgroundSync``) and takes a lock or two; threading.py
 costs ~1 ms to import, and its ``Thread.start`` waits until the new thread has run (10+ ms on a busy machine).
 The modules import this one as ``threading`` (``from .. import threads as threading``); for mypy the names ARE
 threading's. Threads are daemons (``daemon=True`` is the only kind): exiting does not wait for them.

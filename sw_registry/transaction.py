@@ -34,7 +34,7 @@ from .store.dirty import (  # re-exported: ops/maintenance.py and ops/verify.py 
     journal_paths,
     owned_by_journal,
 )
-from .store.files import atomic_write, fsync_in_background
+from .store.files import BackgroundSync, atomic_write
 from .store.index import Index, WorkTreeSource, empty_index, load_index
 from .store.links import refuse_escaping_link, refuse_escaping_links
 
@@ -76,7 +76,7 @@ class Transaction:
         self._staged = self._journaled = False
         self._journal_fd: int | None = None
         self._checked_dirs: set[str] = set()
-        self._to_sync: list[str] = []  # durable files written, fsync'd by commit()
+        self._synced: BackgroundSync | None = None  # fsyncs the durable files as they are written (commit waits)
 
     # -- file changes ---------------------------------------------------------------
     def _begin(self) -> None:
@@ -119,8 +119,8 @@ class Transaction:
 
     def write(self, rel: str, data: bytes, *, durable: bool = True, original: bytes | None = None) -> None:
         """Write a registry file atomically; ``durable=False`` skips the fsync for files that can be rebuilt (that of
-        a durable file is made by ``commit``, while ``git add`` runs, and before the commit lands). ``original``: the
-        file's bytes as the caller has just read them (not read again to restore them on failure)."""
+        a durable file starts now, in the background, and ``commit`` waits for it before the commit lands).
+        ``original``: the file's bytes as the caller has just read them (not read again to restore them on failure)."""
         self.check_contained(rel)
         self._in_scope(rel)
         self._begin()
@@ -137,7 +137,9 @@ class Transaction:
                 self._record(rel, *self._new_dirs[-1:])
         atomic_write(path, data, durable=False)
         if durable:
-            self._to_sync.append(str(path))
+            if self._synced is None:
+                self._synced = BackgroundSync()
+            self._synced.add(str(path))
         if rel.endswith("/metadata.json"):
             stop_point("after_metadata")
         if Layout.is_version_metadata(rel):
@@ -243,7 +245,6 @@ class Transaction:
         env = {**self.git_env, **({"GIT_AUTHOR_NAME": author[0], "GIT_AUTHOR_EMAIL": author[1]} if author else {})}
         message = commit_message(subject, trailers, body)
         sign = sign or self.sign
-        synced = fsync_in_background(self._to_sync)  # on disk before the commit lands; meanwhile we hash them
         try:
             # objects, then the ref, then the index (gitops/direct.py); git's own way where it must make them
             found = self.git_vars.result() if self.git_vars is not None and not sign else None
@@ -252,10 +253,11 @@ class Transaction:
                 self._staged = True
                 self.repo.stage(paths)
         finally:
-            synced()
+            if self._synced is not None:  # on disk before the commit lands (they were fsync'd meanwhile)
+                self._synced.wait()
         for check in self.before_commit:  # a refusal here comes before the commit: every file is restored
             check()
-        self._to_sync = []
+        self._synced = None
         stop_point("inside_commit")
         self.commit_id, output = self.repo.commit(message, paths, env, head=self.head, sign=sign, prepared=prepared)
         stop_point("after_commit")

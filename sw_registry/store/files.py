@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import IntegrityError
@@ -129,22 +128,41 @@ def _new_temp(path: Path) -> tuple[int, str]:
     raise FileExistsError(f"no free temporary name beside {path}")
 
 
-def fsync_in_background(paths: list[str]) -> Callable[[], None]:
-    """fsync ``paths`` in a thread; call the result to wait for it (it raises what an fsync raised).
+class BackgroundSync:
+    """fsync a write's durable files in one background thread, each as soon as it is written (``add``), so that the
+    disk's wait overlaps the rest of the write (its derived files, hashing, the commit's objects) and each fsync has
+    only that file to push (a later one would wait for everything written since too). ``wait`` waits until every
+    file given so far is on disk, and raises what an fsync raised.
 
     A write's durable files are renamed into place first and made durable here, before the commit that records
-    them lands (``Transaction.commit``): the disk's wait overlaps ``git add``. A power cut in between leaves a
-    file that differs from HEAD, which the next write refuses as ``dirty_registry`` (as it does what a killed
-    write left) until it is restored.
+    them lands (``Transaction.commit``). A power cut in between leaves a file that differs from HEAD, which the
+    next write refuses as ``dirty_registry`` (as it does what a killed write left) until it is restored.
     """
-    if not paths:
-        return lambda: None
-    from .. import threads as threading  # threading.Thread without threading.py
 
-    errors: list[BaseException] = []
+    def __init__(self) -> None:
+        from .. import threads as threading  # threading.Thread without threading.py
 
-    def work() -> None:
-        for path in paths:
+        self._threading = threading
+        self._lock = threading.Lock()
+        self._todo: list[str] = []
+        self._errors: list[BaseException] = []
+        self._worker: Any = None  # the running thread, None when it has nothing left to do
+
+    def add(self, path: str) -> None:
+        with self._lock:
+            self._todo.append(path)
+            if self._worker is not None:
+                return
+            self._worker = worker = self._threading.Thread(target=self._work, name="sw-registry-fsync", daemon=True)
+        worker.start()
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                if not self._todo or self._errors:
+                    self._worker = None
+                    return
+                path = self._todo.pop(0)
             try:
                 fd = os.open(path, os.O_RDONLY)
                 try:
@@ -154,18 +172,17 @@ def fsync_in_background(paths: list[str]) -> Callable[[], None]:
             except FileNotFoundError:
                 continue  # replaced again by this write: its last version is in the list too
             except BaseException as exc:  # handed to the waiting thread
-                errors.append(exc)
-                return
+                self._errors.append(exc)
 
-    thread = threading.Thread(target=work, name="sw-registry-fsync", daemon=True)
-    thread.start()
-
-    def wait() -> None:
-        thread.join()
-        if errors:
-            raise errors[0]
-
-    return wait
+    def wait(self) -> None:
+        while True:
+            with self._lock:
+                worker = self._worker
+            if worker is None:
+                break
+            worker.join()
+        if self._errors:
+            raise self._errors[0]
 
 
 _UMASK: list[int] = []

@@ -99,8 +99,8 @@ def test_a_missing_or_damaged_cache_is_rebuilt(project: Path, make_artifact) -> 
 
 
 def test_durable_files_are_fsynced_before_the_commit_lands(project: Path, make_artifact, monkeypatch) -> None:
-    """The fsync of metadata.json, features.yaml and requirements.txt moved into the commit step (it overlaps
-    git add); each still happens before HEAD moves."""
+    """The fsync of metadata.json, features.yaml and requirements.txt runs in the background from the moment each
+    is written (it overlaps the derived files and the commit's objects); each still happens before HEAD moves."""
     import os
 
     reg = ModelRegistry(root=project)
