@@ -10,6 +10,7 @@ TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads
 if TYPE_CHECKING:
     from typing import Any
 
+    from ..gitops.history import PendingSeqs
     from ..outcomes import PlainHistory as History
     from ..store.index import Index
     from ..store.records import Record
@@ -23,13 +24,19 @@ def history(ctx: Context, name: str) -> History:
     from ..store.index import EVENT_FIELDS
 
     V.validate_name(name)
-    recs = ctx.index().versions_of(name)
+    pending = _start_seq_commits(ctx, name)  # git's walk, where one is due, runs while the index reads the files
+    try:
+        recs = ctx.index().versions_of(name)
+    except BaseException:
+        if pending is not None:
+            pending.cancel()
+        raise
     # from the index's records (stat-validated cache), not by reading every version's metadata.json
     raw: list[dict[str, Any]] = [
         {**dict(zip(EVENT_FIELDS, e)), "version": rec["version"]} for rec in recs for e in rec["events"]
     ]
     raw.sort(key=lambda e: (e.get("seq") is None, e.get("seq") or 0, e.get("at") or ""))
-    commits = seq_commits(ctx, name)
+    commits = seq_commits(ctx, name, pending)
     events = [
         HistoryEvent(
             str(e.get("event")),
@@ -49,16 +56,27 @@ def history(ctx: Context, name: str) -> History:
     return History(name, events)
 
 
-def seq_commits(ctx: Context, name: str) -> dict[int, str]:
+def seq_commits(ctx: Context, name: str, pending: PendingSeqs | None = None) -> dict[int, str]:
     """The commit of each seq of ``name`` (a cache over git log); empty where there is no git."""
     from ..errors import RegistryError
     from ..gitops import open_repo
     from ..store import seqcache
 
     try:
-        return seqcache.seq_commits(ctx.layout, open_repo(ctx.root), name)
+        return seqcache.seq_commits(ctx.layout, open_repo(ctx.root), name, pending)
     except RegistryError:
         return {}  # no git here: history still comes from the files
+
+
+def _start_seq_commits(ctx: Context, name: str) -> PendingSeqs | None:
+    from ..errors import RegistryError
+    from ..gitops import open_repo
+    from ..store import seqcache
+
+    try:
+        return seqcache.start(ctx.layout, open_repo(ctx.root), name)
+    except RegistryError:
+        return None
 
 
 def production_at(index: Index, name: str, date: str) -> Record:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ..gitops import Repo
+    from ..gitops.history import PendingSeqs
     from ..layout import Layout
 
 SEQ_FORMAT = 2  # 2: the map's commit on a line of its own, and the appended delta
@@ -117,8 +118,22 @@ def _save(layout: Layout, name: str, head: str, seqs: dict[int, str]) -> None:
         pass  # a read-only checkout: history walks git log each time
 
 
-def seq_commits(layout: Layout, repo: Repo, name: str) -> dict[int, str]:
-    """seq -> commit id for model ``name`` as of HEAD (what ``Repo.seq_commits`` returns, from the cache)."""
+def start(layout: Layout, repo: Repo, name: str) -> PendingSeqs | None:
+    """When no map of ``name`` is saved (a fresh clone, a deleted cache), the full walk of git log it needs, started
+    now: it runs while the caller reads the metadata (each ~0.8 s at 10,002 versions). None otherwise."""
+    if _read_base(layout, name, whole=False) is not None:
+        return None
+    head = repo.head_commit()
+    if head is None:
+        return None
+    from ..gitops.history import PendingSeqs
+
+    return PendingSeqs(repo, name, head)
+
+
+def seq_commits(layout: Layout, repo: Repo, name: str, pending: PendingSeqs | None = None) -> dict[int, str]:
+    """seq -> commit id for model ``name`` as of HEAD (what ``Repo.seq_commits`` returns, from the cache).
+    ``pending``: the walk ``start`` began, used if HEAD is still the commit it walked from."""
     head = repo.head_commit()
     if head is None:
         return {}
@@ -129,7 +144,8 @@ def seq_commits(layout: Layout, repo: Repo, name: str) -> dict[int, str]:
         seqs = dict(cached["seqs"])
         seqs.update(repo.seq_commits(name, since=cached["head"]))
     else:
-        seqs = repo.seq_commits(name)
+        walked = pending.result() if pending is not None and pending.head == head else None
+        seqs = walked if walked is not None else repo.seq_commits(name)
     _save(layout, name, head, seqs)
     return seqs
 

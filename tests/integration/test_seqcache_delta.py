@@ -111,3 +111,89 @@ def test_checkout_reset_and_amend_after_appended_writes(project: Path, reg: Mode
     reg.register_model(NAME, str(make_artifact(b"five")), version="1.4.0")
     git(project, "reset", "-q", "--hard", "HEAD~1")
     assert_matches_git(project, reg)
+
+
+class Walks:
+    """How each full walk of git log for the map was made: "started" (early, ``PendingSeqs``) or "asked" (when
+    needed, ``Repo.seq_commits``), and the started walks themselves (to look at their git processes)."""
+
+    def __init__(self) -> None:
+        self.how: list[str] = []
+        self.started: list[object] = []
+
+
+@pytest.fixture
+def walks(monkeypatch: pytest.MonkeyPatch) -> Walks:
+    from sw_registry.gitops import history
+    from sw_registry.gitops.repo import Repo
+
+    seen = Walks()
+    start = history.PendingSeqs.__init__
+    ask = Repo.seq_commits
+
+    def started(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.how.append("started")
+        seen.started.append(self)
+        start(self, *args, **kwargs)
+
+    def asked(self, name, since=None):  # type: ignore[no-untyped-def]
+        seen.how.append("asked" if since is None else "since")
+        return ask(self, name, since)
+
+    monkeypatch.setattr(history.PendingSeqs, "__init__", started)
+    monkeypatch.setattr(Repo, "seq_commits", asked)
+    return seen
+
+
+def test_with_no_map_saved_the_walk_starts_before_the_metadata_is_read_and_is_used(
+    project: Path, reg: ModelRegistry, make_artifact, walks: Walks
+) -> None:
+    """A fresh clone or a deleted cache: history starts git's walk first, so it runs while the index reads the files,
+    and takes its answer (one walk, not two); the answer is a full walk's."""
+    import shutil
+
+    reg.promote_model(NAME, "1.0.0", to_stage="staging")
+    shutil.rmtree(Layout(project).cache_dir)
+    walks.how.clear()
+    found = commits(ModelRegistry(root=project))
+    assert walks.how == ["started"]
+    assert dict(found) == truth(project) and len(found) == 2
+    walks.how.clear()
+    assert commits(ModelRegistry(root=project)) == found
+    assert walks.how == []  # the map was saved: no walk at all
+
+
+def test_a_started_walk_is_not_used_when_head_moved_before_the_answer(
+    project: Path, reg: ModelRegistry, make_artifact, walks: Walks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HEAD moved between the start of the walk and its use (a write of another process): the map is made as of
+    the HEAD found then, by a walk of its own."""
+    import shutil
+
+    from sw_registry.ops import history as ops_history
+
+    shutil.rmtree(Layout(project).cache_dir / "seq-commits")
+    real = ops_history._start_seq_commits
+
+    def start_then_commit(ctx, name):  # type: ignore[no-untyped-def]
+        pending = real(ctx, name)
+        reg.promote_model(NAME, "1.0.0", to_stage="staging")  # HEAD moves after the walk began
+        return pending
+
+    monkeypatch.setattr(ops_history, "_start_seq_commits", start_then_commit)
+    walks.how.clear()
+    found = commits(ModelRegistry(root=project))
+    assert walks.how == ["started", "asked"]
+    assert dict(found) == truth(project) and len(found) == 2
+
+
+def test_history_of_an_unknown_model_stops_the_walk_it_started(project: Path, reg: ModelRegistry, walks: Walks) -> None:
+    from sw_registry.errors import RegistryError
+
+    walks.how.clear()
+    with pytest.raises(RegistryError) as exc:
+        ModelRegistry(root=project).history("no-such-model")
+    assert exc.value.code == "not_found"
+    assert walks.how == ["started"]
+    (pending,) = walks.started
+    assert pending._proc.poll() is not None  # type: ignore[attr-defined]
