@@ -69,7 +69,8 @@ def fs_now(layout: Layout) -> int:
     """The file system's clock now: the mtime it gives a file set now (``CLOCK_FILE`` in the cache folder). A file
     created or changed after this call gets an mtime at or after it, so an entry stat'ed after it is trusted by its
     stat alone when its mtime is before it (else "racy"). Where the file cannot be set (a read-only checkout, which
-    keeps no snapshot anyway), this machine's clock less ``RACY_NS``."""
+    keeps no snapshot anyway), or the cache folder is on another file system than ``.specweave/`` (a link to
+    elsewhere: another clock), this machine's clock less ``RACY_NS``."""
     path = f"{layout.cache_dir}/{CLOCK_FILE}"
     try:
         try:
@@ -77,9 +78,12 @@ def fs_now(layout: Layout) -> int:
         except FileNotFoundError:
             _cache_folder(layout)
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644))
-        return os.stat(path).st_mtime_ns
+        st = os.stat(path)
+        if st.st_dev == os.stat(layout.specweave).st_dev:
+            return st.st_mtime_ns
     except OSError:
-        return time.time_ns() - RACY_NS
+        pass
+    return time.time_ns() - RACY_NS
 
 
 def index_fp(repo: Repo) -> tuple[Any, ...] | None:

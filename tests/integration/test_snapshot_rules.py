@@ -141,3 +141,28 @@ def test_where_the_clock_file_cannot_be_set_this_machines_clock_less_the_window_
     got = W.fs_now(layout)
     assert before - W.RACY_NS <= got <= time.time_ns() - W.RACY_NS
     assert layout.cache_dir.read_text() == "not a folder\n"
+
+
+def test_a_cache_folder_on_another_file_system_reads_this_machines_clock(project: Path, make_artifact) -> None:
+    """``.specweave/cache`` linked to another file system (here /dev/shm, a tmpfs): its clock is not the registry
+    files' clock, so the reading is this machine's clock less the window, and writes still work through it."""
+    import shutil
+    import tempfile
+
+    layout = Layout(project)
+    elsewhere = Path(tempfile.mkdtemp(dir="/dev/shm"))
+    try:
+        assert os.stat(elsewhere).st_dev != os.stat(project).st_dev
+        cache = layout.specweave / "cache"
+        if cache.exists():
+            shutil.rmtree(cache)
+        cache.symlink_to(elsewhere, target_is_directory=True)
+        before = time.time_ns()
+        got = W.fs_now(layout)
+        assert before - W.RACY_NS <= got <= time.time_ns() - W.RACY_NS
+        reg = ModelRegistry(root=project)
+        reg.register_model(NAME, str(make_artifact(b"a")), version="1.0.0")
+        reg.promote_model(NAME, "1.0.0", to_stage="staging")
+        assert reg.get_model(NAME, version="1.0.0", load=False).stage == "staging"
+    finally:
+        shutil.rmtree(elsewhere)
