@@ -92,7 +92,7 @@ def derived_of(layout: Layout, index: Index, increments: set[str] | None = None)
         known = {i.id: i for i in chosen}
         chosen = [known[inc_id] for inc_id in sorted(increments)]
     for inc in chosen:
-        recs = index.in_increment(inc.id)
+        recs = index.in_increment(inc.id, keep=increments is not None)  # every increment: one at a time in memory
         if increments is None and not recs and not layout.abs(layout.registry_rel(inc.rel)).is_dir():
             continue
         for rel, data in derived_files(inc.rel, inc.id, recs).items():

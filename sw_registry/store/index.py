@@ -185,12 +185,31 @@ class Index:
         agg = self._aggregates.get(name)
         return int(agg["max_seq"]) if agg else 0
 
-    def in_increment(self, increment: str) -> list[Record]:
+    def in_increment(self, increment: str, *, keep: bool = True) -> list[Record]:
+        """The records of ``increment``'s versions, by model, then version. ``keep=False``: a model not loaded yet is
+        read from its cache file of that increment alone (checked by fingerprint; what differs is read again) and
+        not kept, so that a pass over every increment holds one at a time (registry-reindex at 10,002 versions:
+        72 -> 37 MB). Versions registered twice need no check here: the full index's load refuses them."""
         self.load_all()
-        out = []
+        out: list[Record] = []
         for name in self.names():
-            if increment in self._agg(name)["increments"]:
+            if increment not in self._agg(name)["increments"]:
+                continue
+            if keep or name in self._records or name in self._light:
                 out += [r for r in self.records_of(name) if r["increment"] == increment]
+                continue
+            from .record_cache import _records_dir, _shard
+            from .record_summary import _full_shard
+
+            rels = [rel for rel, owner in self._owners.items() if owner == name and rel.split("/")[-4] == increment]
+            shard: dict[str, Any] = {}
+            if rels and self._cache_dir is not None:
+                shard = _full_shard(_records_dir(self._cache_dir, self.source, name) / f"{_shard(rels[0])}.marshal")
+            recs = []
+            for rel in rels:
+                got = shard.get(rel)
+                recs.append(got[1] if got is not None and got[0] == self._files.get(rel) else _parse(self.source, rel))
+            out += _sorted(recs, name)
         return out
 
     # -- a write's index: checked and brought up to date one model at a time (issue 10) ---------------------

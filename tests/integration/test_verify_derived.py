@@ -48,3 +48,31 @@ def test_a_hand_edited_or_missing_derived_file_is_stale(tmp_path: Path, make_art
     assert r.returncode == 4
     stale = {p["path"] for p in json.loads(r.stdout)["error"]["details"]["problems"] if p["code"] == "stale_derived"}
     assert stale == {str(catalog.relative_to(root)), str(lineage.relative_to(root))}
+
+
+def test_every_increments_render_holds_one_increment_at_a_time_and_reads_what_changed(
+    tmp_path: Path, make_artifact, monkeypatch
+) -> None:
+    """``derived_of`` over every increment (registry-reindex) takes each increment's records from that increment's
+    cache files alone and keeps none (``Index.in_increment(keep=False)``): the same records as the index's own, a
+    version whose cache file is gone read again, and no model's records left in the index afterwards."""
+    from sw_registry.store import index as index_module
+
+    root = rich_registry(tmp_path, make_artifact)
+    layout = Layout(root)
+    kept = load_index(WorkTreeSource(layout))
+    expected = {inc.id: kept.in_increment(inc.id) for inc in layout.increments()}
+    lean = load_index(WorkTreeSource(layout))
+    gone = list(layout.cache_dir.glob(f"records-*/m/*{NEW_INCREMENT}.marshal"))
+    assert len(gone) == 1
+    gone[0].unlink()
+    parsed: list[str] = []
+    real = index_module._parse
+    monkeypatch.setattr(index_module, "_parse", lambda source, rel: parsed.append(rel) or real(source, rel))
+    for inc in layout.increments():
+        assert lean.in_increment(inc.id, keep=False) == expected[inc.id] != []
+    assert parsed and all(f"/{NEW_INCREMENT}/models/m-v" in rel for rel in parsed)
+    assert lean._records == {}
+    rendered = {rel: data for rel, data, _ in derived_of(layout, lean)}
+    assert lean._records == {}
+    assert rendered == {rel: data for rel, data, _ in derived_of(layout, kept, {i.id for i in layout.increments()})}
