@@ -80,3 +80,41 @@ def test_dates_bound_the_report(project: Path, make_artifact) -> None:
     assert len(inside["data"]["deployments"]) == 3
     before = json.loads(run_cli(project, "registry-audit", "--until", "2000-01-01", "--json").stdout)
     assert before["data"]["events"] == [] and before["data"]["deployments"] == []
+
+
+def test_the_audit_walks_the_log_newest_first_as_git_prints_it_and_matches_the_oldest_first_log(
+    project: Path, make_artifact, monkeypatch
+) -> None:
+    """registry-audit turns each commit of the log into its event as git prints it (newest first) and keeps only the
+    events: its lists come out oldest first, as from the whole log read first; a walk the caller stops stops git."""
+    import subprocess
+
+    from sw_registry.gitops import history, open_repo
+
+    reg = story(project, make_artifact)
+    meta = project / ".specweave" / "increments" / INCREMENT / "models" / "fraud-v1.1.0" / "metadata.json"
+    meta.write_text(meta.read_text().replace('"dev"', '"production"', 1))
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "a hand edit without trailers")
+    repo = open_repo(project)
+    oldest_first = repo.registry_log()
+    newest_first = list(repo.walk_log())
+    assert newest_first == oldest_first[::-1] and len(oldest_first) > 5
+    data = ModelGovernance(reg).generate_audit_report().to_dict()
+    events = [c for c in oldest_first if c["event"]]
+    assert [e["commit"] for e in data["events"]] == [c["commit"] for c in events]
+    assert [u["commit"] for u in data["unaudited_commits"]] == [oldest_first[-1]["commit"]]
+
+    started: list[subprocess.Popen[bytes]] = []
+    real = history.subprocess.Popen
+
+    def keep(*args, **kwargs):  # type: ignore[no-untyped-def]
+        started.append(real(*args, **kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(history.subprocess, "Popen", keep)
+    walk = repo.walk_log()
+    assert next(walk)["commit"] == oldest_first[-1]["commit"]
+    walk.close()
+    (proc,) = started
+    assert proc.returncode is not None  # stopped and reaped, not left running
