@@ -24,7 +24,7 @@ from .gitops import Repo, commit_message, gitvars, open_repo, settle, write_lock
 from .gitops.repo import check_repo  # re-exported: the repository checks every write makes
 from .layout import Layout
 from .stop_points import stop_point
-from .store import worktree_state, write_check
+from .store import fs_clock, snapshot_file, write_check
 from .store.dirty import (  # re-exported: ops/maintenance.py and ops/verify.py import them from here
     POLICY_FILE,
     clear_journal,
@@ -76,7 +76,7 @@ class Transaction:
         self._staged = self._journaled = False
         self._journal_fd: int | None = None
         self._checked_dirs: set[str] = set()
-        self._synced: BackgroundSync | None = None  # fsyncs the durable files as they are written (commit waits)
+        self._synced = BackgroundSync()  # fsyncs the durable files as they are written (commit waits for them)
 
     # -- file changes ---------------------------------------------------------------
     def _begin(self) -> None:
@@ -137,8 +137,6 @@ class Transaction:
                 self._record(rel, *self._new_dirs[-1:])
         atomic_write(path, data, durable=False)
         if durable:
-            if self._synced is None:
-                self._synced = BackgroundSync()
             self._synced.add(str(path))
         if rel.endswith("/metadata.json"):
             stop_point("after_metadata")
@@ -253,11 +251,9 @@ class Transaction:
                 self._staged = True
                 self.repo.stage(paths)
         finally:
-            if self._synced is not None:  # on disk before the commit lands (they were fsync'd meanwhile)
-                self._synced.wait()
+            self._synced.wait()  # on disk before the commit lands (they were fsync'd meanwhile)
         for check in self.before_commit:  # a refusal here comes before the commit: every file is restored
             check()
-        self._synced = None
         stop_point("inside_commit")
         self.commit_id, output = self.repo.commit(message, paths, env, head=self.head, sign=sign, prepared=prepared)
         stop_point("after_commit")
@@ -329,7 +325,7 @@ def transaction(
         adopted: list[str] = []
         check: write_check.ScopedCheck | None = None
         state = None
-        started = worktree_state.fs_now(layout)  # before any stat of this write: the racy rule of its snapshot
+        started = fs_clock.fs_now(layout)  # before any stat of this write: the racy rule of its snapshot
         if allow_dirty:
             check_repo(repo, allow_detached=allow_detached, branch_policy=None, check_index_lock=False)
             index = empty_index(layout)
@@ -366,7 +362,7 @@ def transaction(
             yield tx
         except BaseException:
             if tx._journaled or tx.commit_id is not None:  # a refusal before any change leaves the snapshot true
-                worktree_state.forget(layout)
+                snapshot_file.forget(layout)
             with contextlib.suppress(GitError):
                 settle()  # a landed commit's index update: finished before the lock is released
             if tx.commit_id is None and repo.head_commit() == head:
@@ -388,17 +384,15 @@ def _finish(tx: Transaction, layout: Layout, repo: Repo) -> None:
         if tx.clean_state is not None:  # the registry matches HEAD again: the next write's check is cheap
             # HEAD is our commit (update-ref moved it from where the write began), or where the write began; a
             # commit someone made meanwhile outside our lock only makes the next write check in full
-            head = tx.commit_id or tx.head
-            fresh = worktree_state.refresh(tx.clean_state, layout, repo, tx.paths, index=False, head=head)
-            saved = worktree_state.save_unsealed(layout, worktree_state.dumped(fresh))  # git's index: after
+            saved = snapshot_file.keep(tx.clean_state, layout, repo, tx.paths, tx.commit_id or tx.head)
     finally:
         try:
             settle()  # git's index has our paths: or GitError, the journal kept for registry-verify --repair
         except GitError:
-            worktree_state.forget(layout)
+            snapshot_file.forget(layout)
             raise
         tx.end()
     if saved:
-        worktree_state.seal(layout, repo)
+        snapshot_file.seal(layout, repo)
     else:
-        worktree_state.forget(layout)
+        snapshot_file.forget(layout)

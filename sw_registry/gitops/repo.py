@@ -259,11 +259,6 @@ class Repo(Plain):
 
         return history.registry_log(self, since, until)
 
-    def walk_log(self, since: str | None = None, until: str | None = None) -> Iterator[dict[str, Any]]:
-        from . import history
-
-        return history.walk_log(self, since, until)
-
     def unmarked_log(self) -> list[dict[str, Any]]:
         from . import history
 

@@ -107,6 +107,7 @@ def audit(ctx: Context, name: str | None = None, since: str | None = None, until
     """registry-audit: every registry event in a span, with production deployments, approvals, rollbacks,
     forced moves, and the commits that changed registry files without trailers."""
     from ..gitops import open_repo
+    from ..gitops.history import walk_log
     from .verify import classify_untracked
 
     repo = open_repo(ctx.root)
@@ -114,7 +115,7 @@ def audit(ctx: Context, name: str | None = None, since: str | None = None, until
     events, deployments, approvals, unmarked = [], [], [], []
     # newest first, as git prints the log: each commit's record is made, turned into its event and dropped (the
     # whole log is 18 MB of records at 10,002 versions); the lists are put oldest first at the end
-    for c in repo.walk_log(_bound(since, False), _bound(until, True)):
+    for c in walk_log(repo, _bound(since, False), _bound(until, True)):
         t: dict[str, str] = c["trailers"]
         if not c["event"]:
             unmarked.append(c)

@@ -14,7 +14,7 @@ import os
 
 from ..errors import DirtyRegistry, RegistryError
 from ..layout import POLICY_REL
-from . import worktree_state
+from . import snapshot_file, worktree_state
 
 TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
@@ -37,14 +37,14 @@ def dirty_paths_for_write(
     given to ``git status``, and nothing is run when none did. A moved HEAD or a changed git index (commit,
     checkout, merge, rebase, reset, ``git add``) adds the paths git says that changed (``since_git_moved``); no
     snapshot, or git unable to say, means the full ``git status``, once. Returns the dirty paths, and the snapshot
-    to keep when there are none. ``started``: ``worktree_state.fs_now`` before ``index`` was read (its stats are
+    to keep when there are none. ``started``: ``fs_clock.fs_now`` before ``index`` was read (its stats are
     the snapshot's).
     """
     docs_path = index.policy.docs_path
     if repo.journal().exists():
         return dirty_paths(repo, layout, docs_path), None
     now = worktree_state.scan(layout, layout.docs_rel(docs_path), repo, index.fingerprints(), started)
-    todo = worktree_state.to_check(repo, worktree_state.load(layout), now)
+    todo = worktree_state.to_check(repo, snapshot_file.load(layout), now)
     if todo == []:
         return [], now
     status = repo.changed_paths() if todo is None else repo.changed_paths(paths=todo)

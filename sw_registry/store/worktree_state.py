@@ -21,21 +21,21 @@ so the Python work of the check follows the increments that changed, and only th
 
 An entry whose mtime is at or after the moment its stat was taken could change again within the same timestamp
 tick unseen: it always counts as changed (git's own "racy" rule). That moment is read from the file system's own
-clock (``fs_now``: the mtime of a file set just before the stats), as git compares with its index file's mtime: the
-rule then holds whatever the file system's timestamp tick (1 ns here, 2 s on FAT) and whatever its clock's skew
-against this machine's (a network file system), and a file written a few ms before a write's snapshot is not
-checked again by the next write (with a fixed window of this machine's clock it was, in git, about every other time).
+clock (``fs_clock.fs_now``: the mtime of a file set just before the stats), as git compares with its index file's
+mtime: the rule then holds whatever the file system's timestamp tick (1 ns here, 2 s on FAT) and whatever its
+clock's skew against this machine's (a network file system), and a file written a few ms before a write's snapshot
+is not checked again by the next write (with a fixed window of this machine's clock it was, about every other time).
+
+The snapshot's file is ``snapshot_file.py``.
 """
 
 from __future__ import annotations
 
-import marshal
 import os
 import sys
-import time
 from collections.abc import Iterable
 
-from .files import atomic_write
+from . import fs_clock
 
 TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
@@ -47,11 +47,6 @@ if TYPE_CHECKING:
     Snapshot = dict[str, Any]
 
 STATE_FORMAT = 6  # 6: "taken" is a reading of the file system's clock (5: this machine's, less RACY_NS)
-RACY_NS = 20_000_000  # where the file system's clock cannot be read: this machine's clock, this much earlier
-FILE_NAME = "worktree-state.marshal"
-CLOCK_FILE = "fs-clock"  # an empty file whose mtime ``fs_now`` sets and reads
-TWO_PIECES = b"sw-registry worktree state 5, index slot first\n"  # starts every file this module writes
-INDEX_SLOT = 256  # bytes after TWO_PIECES for git's index stat (``seal`` fills it in place), the rest after them
 Fp = tuple[int, int, int, int]
 RECHECK = (None, None)  # a version folder's entry the next write checks whatever it finds (no stat equals it)
 MOVED_LIMIT = 256  # more paths than this for a path-limited git status: the full one (a long command line is slower)
@@ -63,27 +58,6 @@ def _fp(path: str) -> Fp | None:
     except (FileNotFoundError, NotADirectoryError):
         return None
     return (st.st_mtime_ns, st.st_size, st.st_ino, st.st_mode)
-
-
-def fs_now(layout: Layout) -> int:
-    """The file system's clock now: the mtime it gives a file set now (``CLOCK_FILE`` in the cache folder). A file
-    created or changed after this call gets an mtime at or after it, so an entry stat'ed after it is trusted by its
-    stat alone when its mtime is before it (else "racy"). Where the file cannot be set (a read-only checkout, which
-    keeps no snapshot anyway), or the cache folder is on another file system than ``.specweave/`` (a link to
-    elsewhere: another clock), this machine's clock less ``RACY_NS``."""
-    path = f"{layout.cache_dir}/{CLOCK_FILE}"
-    try:
-        try:
-            os.utime(path)
-        except FileNotFoundError:
-            _cache_folder(layout)
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644))
-        st = os.stat(path)
-        if st.st_dev == os.stat(layout.specweave).st_dev:
-            return st.st_mtime_ns
-    except OSError:
-        pass
-    return time.time_ns() - RACY_NS
 
 
 def index_fp(repo: Repo) -> tuple[Any, ...] | None:
@@ -214,12 +188,12 @@ def scan(
     layout: Layout, docs_rel: str, repo: Repo, metadata: dict[str, Any] | None = None, taken: int | None = None
 ) -> Snapshot:
     """The snapshot of the registry's files now. ``metadata``: metadata.json path -> (mtime_ns, size, ino), as the
-    index's read just stat'ed them (saves a second stat of each). ``taken``: ``fs_now`` before the first of those
-    stats (the write's start, before its index read), else read now."""
+    index's read just stat'ed them (saves a second stat of each). ``taken``: ``fs_clock.fs_now`` before the first of
+    those stats (the write's start, before its index read), else read now."""
     root = str(layout.root)
     return {
         "format": (STATE_FORMAT, sys.version_info[:2]),
-        "taken": fs_now(layout) if taken is None else taken,
+        "taken": fs_clock.fs_now(layout) if taken is None else taken,
         "head": repo.head_commit(),
         "index": index_fp(repo),
         "docs": docs_rel,
@@ -237,7 +211,7 @@ def refresh(
 
     The entries not stat'ed again keep the racy rule of the moment ``snapshot`` was taken (``settled``); those
     stat'ed here are taken after a new reading of the file system's clock, the new snapshot's."""
-    taken = fs_now(layout)
+    taken = fs_clock.fs_now(layout)
     root = str(layout.root)
     since = snapshot["taken"]
     top = {rel: fp for rel, fp in snapshot["top"].items() if not (fp and fp[0] >= since)}
@@ -322,113 +296,3 @@ def changed(before: Snapshot | None, now: Snapshot, *, heads: bool = True) -> li
         out += [f"{inc}/{k}" for k, v in new.items() if old.get(k, False) != v or _newest(v) >= limit]
         out += [f"{inc}/{k}" for k in old.keys() - new.keys()]  # removed since
     return sorted(set(out))
-
-
-# the parts of the last snapshot ``load`` read: increment -> (the part, its marshalled bytes). Parts are never changed
-# in place (``refresh`` and ``ScopedCheck.merged`` make new ones): a part still here by identity is saved as read
-_read_parts: dict[str, tuple[Any, Any]] = {}
-
-
-def load(layout: Layout) -> Snapshot | None:
-    """The last snapshot: ``TWO_PIECES``, the index's stat (in ``INDEX_SLOT`` bytes), the rest but the increments
-    (each increment's part replaced by its length), then each increment's part marshalled on its own (``dumped``).
-    Anything else (no file, damage, another format) is None: the next write checks in full."""
-    global _read_parts
-    try:
-        data = (layout.cache_dir / FILE_NAME).read_bytes()
-        if not data.startswith(TWO_PIECES):
-            return None
-        import io
-
-        head = io.BytesIO(data)
-        head.seek(len(TWO_PIECES) + INDEX_SLOT)
-        index = marshal.loads(memoryview(data)[len(TWO_PIECES) : len(TWO_PIECES) + INDEX_SLOT])  # zeros after it
-        snapshot = marshal.load(head)  # short: the parts below are read by ``loads`` (~8x faster) from the bytes read
-        if not isinstance(snapshot, dict) or not isinstance(snapshot.get("increments"), dict):
-            return None
-        view, at, parts, read = memoryview(data), head.tell(), {}, {}
-        for inc, size in snapshot["increments"].items():
-            part = view[at : at + size]
-            at += size
-            parts[inc] = marshal.loads(part)
-            read[inc] = (parts[inc], part)
-        if at != len(data):
-            return None
-    except (OSError, EOFError, ValueError, TypeError):
-        return None
-    snapshot["increments"], snapshot["index"] = parts, index
-    _read_parts = read
-    return snapshot
-
-
-def save(layout: Layout, snapshot: Snapshot) -> None:
-    _write(layout, TWO_PIECES + _slot(snapshot["index"]) + dumped(snapshot))
-
-
-def _slot(index: tuple[Any, ...] | None) -> bytes:
-    raw = marshal.dumps(index)
-    return raw + bytes(INDEX_SLOT - len(raw)) if len(raw) <= INDEX_SLOT else _slot(None)  # None: never trusted
-
-
-def dumped(snapshot: Snapshot) -> bytes:
-    """``snapshot`` marshalled but for git's index: made while git still updates the index (``save_dumped``). An
-    increment's part that is the one ``load`` read is kept as it was read: the cost follows what the write changed."""
-    parts = []
-    for inc, part in snapshot["increments"].items():
-        known = _read_parts.get(inc)
-        parts.append(known[1] if known is not None and known[0] is part else marshal.dumps(part))
-    sizes = {inc: len(part) for inc, part in zip(snapshot["increments"], parts)}
-    rest = marshal.dumps({**{k: v for k, v in snapshot.items() if k != "index"}, "increments": sizes})
-    return b"".join([rest, *parts])
-
-
-def save_dumped(layout: Layout, data: bytes, repo: Repo) -> None:
-    """Save a snapshot ``dumped`` made, with the stat and checksum of git's index now (taken after the files': an
-    index written after ``taken`` is only "racy" when it has no checksum, see ``index_moved``)."""
-    _write(layout, TWO_PIECES + _slot(index_fp(repo)) + data)
-
-
-def save_unsealed(layout: Layout, data: bytes) -> bool:
-    """Save a snapshot ``dumped`` made, its index slot empty (never trusted: a write killed before ``seal`` leaves
-    the next one the full check): written while git still updates its index, so that once git is done only
-    ``seal`` is left. False when it could not be written."""
-    return _write(layout, TWO_PIECES + _slot(None) + data)
-
-
-def seal(layout: Layout, repo: Repo) -> None:
-    """Put the stat and checksum of git's index now into the slot ``save_unsealed`` left (as ``save_dumped``)."""
-    try:
-        fd = os.open(layout.cache_dir / FILE_NAME, os.O_WRONLY | os.O_CLOEXEC)
-    except OSError:
-        return
-    try:
-        os.pwrite(fd, _slot(index_fp(repo)), len(TWO_PIECES))
-    except OSError:
-        forget(layout)
-    finally:
-        os.close(fd)
-
-
-def _cache_folder(layout: Layout) -> None:
-    from .index import ensure_ignored
-
-    if not layout.cache_dir.is_dir():
-        layout.cache_dir.mkdir(parents=True, exist_ok=True)
-        ensure_ignored(layout.cache_dir)
-
-
-def _write(layout: Layout, data: bytes) -> bool:
-    try:
-        _cache_folder(layout)
-        atomic_write(layout.cache_dir / FILE_NAME, data, durable=False)
-    except OSError:
-        return False  # a read-only checkout: every write then runs the full git status
-    return True
-
-
-def forget(layout: Layout) -> None:
-    """Drop the snapshot (after a repair, or a write that failed half-way): the next write checks in full."""
-    try:
-        os.unlink(layout.cache_dir / FILE_NAME)
-    except OSError:
-        pass

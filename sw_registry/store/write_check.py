@@ -33,7 +33,9 @@ import sys
 from collections.abc import Callable
 
 from ..layout import POLICY_REL
+from . import fs_clock
 from . import worktree_state as W
+from .snapshot_file import load as load_snapshot
 from .stat_pass import Listing, entry_at, metadata_stats, open_folder
 
 TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
@@ -317,10 +319,10 @@ class ScopedCheck:
 
 def start(layout: Layout, repo: Repo, docs_path: str | None, started: int | None = None) -> ScopedCheck | None:
     """The narrowed check, when the last snapshot can be trusted (else None: the caller makes the full check).
-    ``started``: ``worktree_state.fs_now`` at the write's start, before any of its stats (else read now)."""
+    ``started``: ``fs_clock.fs_now`` at the write's start, before any of its stats (else read now)."""
     if repo.journal().exists():
         return None
-    before = W.load(layout)
+    before = load_snapshot(layout)
     if not before or before.get("format") != (W.STATE_FORMAT, sys.version_info[:2]):
         return None
     if before.get("docs") != layout.docs_rel(docs_path):
@@ -330,7 +332,7 @@ def start(layout: Layout, repo: Repo, docs_path: str | None, started: int | None
     if W.git_moved(before, repo.head_commit(), W.index_fp(repo)):
         return None
     incs = [inc.rel for inc in layout.increments()]
-    started = W.fs_now(layout) if started is None else started
+    started = fs_clock.fs_now(layout) if started is None else started
     if set(incs) != before["increments"].keys() or started < before["taken"]:  # the file system's clock went back
         return None
     check = ScopedCheck(layout, repo, before, docs_path, incs, started)

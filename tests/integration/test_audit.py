@@ -98,7 +98,7 @@ def test_the_audit_walks_the_log_newest_first_as_git_prints_it_and_matches_the_o
     git(project, "commit", "-q", "-m", "a hand edit without trailers")
     repo = open_repo(project)
     oldest_first = repo.registry_log()
-    newest_first = list(repo.walk_log())
+    newest_first = list(history.walk_log(repo))
     assert newest_first == oldest_first[::-1] and len(oldest_first) > 5
     data = ModelGovernance(reg).generate_audit_report().to_dict()
     events = [c for c in oldest_first if c["event"]]
@@ -113,7 +113,7 @@ def test_the_audit_walks_the_log_newest_first_as_git_prints_it_and_matches_the_o
         return started[-1]
 
     monkeypatch.setattr(history.subprocess, "Popen", keep)
-    walk = repo.walk_log()
+    walk = history.walk_log(repo)
     assert next(walk)["commit"] == oldest_first[-1]["commit"]
     walk.close()
     (proc,) = started

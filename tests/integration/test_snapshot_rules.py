@@ -16,8 +16,7 @@ from sw_registry.gitops import open_repo
 from sw_registry.gitops.repo import Repo
 from sw_registry.layout import Layout
 from sw_registry.registry import ModelRegistry
-from sw_registry.store import worktree_state as W
-from sw_registry.store import write_check
+from sw_registry.store import fs_clock, snapshot_file, write_check
 from tests.conftest import INCREMENT, git
 
 NAME = "m"
@@ -41,13 +40,13 @@ def asked(monkeypatch: pytest.MonkeyPatch) -> list[list[str] | None]:
 def reading_after(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
     """``fs_now`` reads the clock ``seconds`` after it is called: every file written before then is in an earlier
     timestamp tick on any file system whose tick is shorter (the case a fast write meets on a fine-grained one)."""
-    real = W.fs_now
+    real = fs_clock.fs_now
 
     def later(layout: Layout) -> int:
         time.sleep(seconds)
         return real(layout)
 
-    monkeypatch.setattr(W, "fs_now", later)
+    monkeypatch.setattr(fs_clock, "fs_now", later)
 
 
 def test_files_a_write_wrote_before_its_snapshot_are_not_given_to_git_by_the_next_write(
@@ -73,8 +72,8 @@ def test_an_edit_in_the_same_tick_as_a_racy_entry_is_still_refused(
     """A file system with a coarse clock (here: one whose readings lag 10 s, so every file a write touched is at
     or after its snapshot's reading, as in a 2 s tick): an edit in place that keeps the catalog's size and mtime is
     still found, since a racy entry is given to git whatever its stat says."""
-    real = W.fs_now
-    monkeypatch.setattr(W, "fs_now", lambda layout: real(layout) - 10 * 10**9)
+    real = fs_clock.fs_now
+    monkeypatch.setattr(fs_clock, "fs_now", lambda layout: real(layout) - 10 * 10**9)
     reg = ModelRegistry(root=project)
     reg.register_model(NAME, str(make_artifact(b"a")), version="1.0.0")
     reg.register_model(NAME, str(make_artifact(b"b")), version="1.0.1")
@@ -99,12 +98,12 @@ def test_a_write_refused_before_it_changed_anything_keeps_the_snapshot(
     reg = ModelRegistry(root=project)
     reg.register_model(NAME, str(make_artifact(b"a")), version="1.0.0")
     layout = Layout(project)
-    kept = W.load(layout)
+    kept = snapshot_file.load(layout)
     assert kept is not None
     with pytest.raises(RegistryError) as exc:
         reg.rollback(NAME, reason="nothing earlier")
     assert exc.value.code == "invalid_transition"
-    assert W.load(layout) == kept
+    assert snapshot_file.load(layout) == kept
     asked.clear()
     reg.promote_model(NAME, "1.0.0", to_stage="staging")
     assert None not in asked
@@ -115,7 +114,7 @@ def test_a_file_system_clock_that_went_back_means_the_full_check(project: Path, 
     reg = ModelRegistry(root=project)
     reg.register_model(NAME, str(make_artifact(b"a")), version="1.0.0")
     layout = Layout(project)
-    before = W.load(layout)
+    before = snapshot_file.load(layout)
     assert before is not None
     repo = open_repo(project)
     assert write_check.start(layout, repo, None, before["taken"]) is not None
@@ -125,11 +124,11 @@ def test_a_file_system_clock_that_went_back_means_the_full_check(project: Path, 
 def test_the_clock_file_lives_in_the_ignored_cache_folder(project: Path, make_artifact) -> None:
     ModelRegistry(root=project).register_model(NAME, str(make_artifact(b"a")), version="1.0.0")
     layout = Layout(project)
-    clock = layout.cache_dir / W.CLOCK_FILE
+    clock = layout.cache_dir / fs_clock.CLOCK_FILE
     assert clock.is_file() and clock.stat().st_size == 0
-    first = W.fs_now(layout)
+    first = fs_clock.fs_now(layout)
     assert clock.stat().st_mtime_ns == first
-    assert W.fs_now(layout) >= first
+    assert fs_clock.fs_now(layout) >= first
     assert "fs-clock" not in git(project, "status", "--porcelain", "-uall")
 
 
@@ -138,8 +137,8 @@ def test_where_the_clock_file_cannot_be_set_this_machines_clock_less_the_window_
     layout.cache_dir.parent.mkdir(parents=True, exist_ok=True)
     layout.cache_dir.write_text("not a folder\n")  # the cache folder's place is taken: nothing can be set in it
     before = time.time_ns()
-    got = W.fs_now(layout)
-    assert before - W.RACY_NS <= got <= time.time_ns() - W.RACY_NS
+    got = fs_clock.fs_now(layout)
+    assert before - fs_clock.RACY_NS <= got <= time.time_ns() - fs_clock.RACY_NS
     assert layout.cache_dir.read_text() == "not a folder\n"
 
 
@@ -158,8 +157,8 @@ def test_a_cache_folder_on_another_file_system_reads_this_machines_clock(project
             shutil.rmtree(cache)
         cache.symlink_to(elsewhere, target_is_directory=True)
         before = time.time_ns()
-        got = W.fs_now(layout)
-        assert before - W.RACY_NS <= got <= time.time_ns() - W.RACY_NS
+        got = fs_clock.fs_now(layout)
+        assert before - fs_clock.RACY_NS <= got <= time.time_ns() - fs_clock.RACY_NS
         reg = ModelRegistry(root=project)
         reg.register_model(NAME, str(make_artifact(b"a")), version="1.0.0")
         reg.promote_model(NAME, "1.0.0", to_stage="staging")

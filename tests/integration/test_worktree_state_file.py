@@ -10,6 +10,7 @@ import pytest
 from sw_registry.gitops import open_repo
 from sw_registry.layout import Layout
 from sw_registry.registry import ModelRegistry
+from sw_registry.store import snapshot_file as S
 from sw_registry.store import worktree_state as W
 from tests.conftest import NEW_INCREMENT, OLD_INCREMENT, two_increment_registry
 
@@ -17,23 +18,23 @@ from tests.conftest import NEW_INCREMENT, OLD_INCREMENT, two_increment_registry
 def test_both_layouts_load_to_the_same_snapshot(project: Path, make_artifact) -> None:
     ModelRegistry(root=project).register_model("m", str(make_artifact()), version="1.0.0")
     layout, repo = Layout(project), open_repo(project)
-    after_write = W.load(layout)
+    after_write = S.load(layout)
     assert after_write is not None and after_write["index"] == W.index_fp(repo)
     assert after_write["head"] == repo.head_commit() and after_write["format"][0] == W.STATE_FORMAT
     snapshot = W.scan(layout, layout.docs_rel(None), repo)
-    W.save(layout, snapshot)
-    assert W.load(layout) == snapshot
-    W.save_dumped(layout, W.dumped(snapshot), repo)
-    assert W.load(layout) == snapshot
+    S.save(layout, snapshot)
+    assert S.load(layout) == snapshot
+    S.save_dumped(layout, S.dumped(snapshot), repo)
+    assert S.load(layout) == snapshot
 
 
 def test_a_truncated_file_is_no_snapshot(project: Path, make_artifact) -> None:
     ModelRegistry(root=project).register_model("m", str(make_artifact()), version="1.0.0")
     layout = Layout(project)
-    path = layout.cache_dir / W.FILE_NAME
+    path = layout.cache_dir / S.FILE_NAME
     data = path.read_bytes()
     path.write_bytes(data[: len(data) - 3])
-    assert W.load(layout) is None
+    assert S.load(layout) is None
 
 
 def test_a_snapshot_without_the_index_stat_is_no_snapshot(project: Path, make_artifact) -> None:
@@ -42,12 +43,12 @@ def test_a_snapshot_without_the_index_stat_is_no_snapshot(project: Path, make_ar
 
     ModelRegistry(root=project).register_model("m", str(make_artifact()), version="1.0.0")
     layout = Layout(project)
-    snapshot = W.load(layout)
+    snapshot = S.load(layout)
     assert snapshot is not None
-    (layout.cache_dir / W.FILE_NAME).write_bytes(marshal.dumps({k: v for k, v in snapshot.items() if k != "index"}))
-    assert W.load(layout) is None
+    (layout.cache_dir / S.FILE_NAME).write_bytes(marshal.dumps({k: v for k, v in snapshot.items() if k != "index"}))
+    assert S.load(layout) is None
     ModelRegistry(root=project).promote_model("m", "1.0.0", to_stage="staging")
-    assert W.load(layout) is not None
+    assert S.load(layout) is not None
 
 
 def _parts(layout: Layout) -> dict[str, bytes]:
@@ -55,15 +56,15 @@ def _parts(layout: Layout) -> dict[str, bytes]:
     import io
     import marshal
 
-    data = (layout.cache_dir / W.FILE_NAME).read_bytes()
-    assert data.startswith(W.TWO_PIECES)
-    head = io.BytesIO(data[len(W.TWO_PIECES) + W.INDEX_SLOT :])  # after the index's stat
+    data = (layout.cache_dir / S.FILE_NAME).read_bytes()
+    assert data.startswith(S.TWO_PIECES)
+    head = io.BytesIO(data[len(S.TWO_PIECES) + S.INDEX_SLOT :])  # after the index's stat
     sizes = marshal.load(head)["increments"]
     parts, at = {}, head.tell()
     for inc, size in sizes.items():
-        parts[inc] = data[len(W.TWO_PIECES) + W.INDEX_SLOT + at : len(W.TWO_PIECES) + W.INDEX_SLOT + at + size]
+        parts[inc] = data[len(S.TWO_PIECES) + S.INDEX_SLOT + at : len(S.TWO_PIECES) + S.INDEX_SLOT + at + size]
         at += size
-    assert len(W.TWO_PIECES) + W.INDEX_SLOT + at == len(data)
+    assert len(S.TWO_PIECES) + S.INDEX_SLOT + at == len(data)
     return parts
 
 
@@ -85,13 +86,13 @@ def test_a_write_marshals_again_only_the_increments_it_changed(
         marshalled.append(value)
         return marshal.dumps(value)
 
-    monkeypatch.setattr(W, "marshal", SimpleNamespace(dumps=dumps, loads=marshal.loads, load=marshal.load))
+    monkeypatch.setattr(S, "marshal", SimpleNamespace(dumps=dumps, loads=marshal.loads, load=marshal.load))
     reg.register_model("other", str(make_artifact(b"o")), version="1.0.0", increment=NEW_INCREMENT)
     after = _parts(layout)
     assert after[old] == before[old] and after[new] != before[new]
     parts = [v for v in marshalled if isinstance(v, dict) and "entries" in v]
     assert len(parts) == 1 and "models/other-v1.0.0" in parts[0]["entries"]
-    loaded, scanned = W.load(layout), W.scan(layout, layout.docs_rel(None), open_repo(layout.root))
+    loaded, scanned = S.load(layout), W.scan(layout, layout.docs_rel(None), open_repo(layout.root))
     assert loaded is not None
     for rel in (old, new):  # entries stat'ed within git's racy window are left out (the next write checks them)
         kept = loaded["increments"][rel]["entries"]
@@ -107,14 +108,14 @@ def test_an_unsealed_snapshot_is_never_trusted(project: Path, make_artifact) -> 
     reg = ModelRegistry(root=project)
     reg.register_model("m", str(make_artifact()), version="1.0.0")
     layout, repo = Layout(project), open_repo(project)
-    sealed = W.load(layout)
+    sealed = S.load(layout)
     assert sealed is not None and sealed["index"] == W.index_fp(repo)
     assert write_check.start(layout, repo, None) is not None  # trusted: the narrowed check
-    assert W.save_unsealed(layout, W.dumped(sealed))
-    unsealed = W.load(layout)
+    assert S.save_unsealed(layout, S.dumped(sealed))
+    unsealed = S.load(layout)
     assert unsealed is not None and unsealed["index"] is None
     assert {k: v for k, v in unsealed.items() if k != "index"} == {k: v for k, v in sealed.items() if k != "index"}
     assert write_check.start(layout, repo, None) is None  # the full check
     reg.promote_model("m", "1.0.0", to_stage="staging")
-    again = W.load(layout)
+    again = S.load(layout)
     assert again is not None and again["index"] == W.index_fp(repo)

@@ -16,7 +16,7 @@ import pytest
 
 from sw_registry.errors import RegistryError
 from sw_registry.registry import ModelRegistry
-from sw_registry.store import stat_pass, worktree_state, write_check
+from sw_registry.store import snapshot_file, stat_pass, write_check
 from tests.conftest import NEW_INCREMENT, OLD_INCREMENT, git, promoted_registry
 
 OLD, NEW = OLD_INCREMENT, NEW_INCREMENT
@@ -33,7 +33,7 @@ def reg(tmp_path: Path, make_artifact) -> ModelRegistry:  # type: ignore[no-unty
     reg = promoted_registry(tmp_path, make_artifact)
     time.sleep(TICK)  # else, on a file system with a coarse clock, a file the set-up wrote may still be racy
     reg.promote_model("other", "1.0.0", to_stage="staging")  # other lives in the new increment
-    assert worktree_state.load(reg.ctx.layout) is not None
+    assert snapshot_file.load(reg.ctx.layout) is not None
     return reg
 
 
@@ -123,7 +123,7 @@ def test_a_version_folder_removed_or_added_by_hand_is_seen_through_the_models_fo
     project = reg.ctx.layout.root
     gone = folder(reg, OLD, "m", "1.0.0")
     shutil.rmtree(gone)
-    assert worktree_state.load(reg.ctx.layout) is not None
+    assert snapshot_file.load(reg.ctx.layout) is not None
     assert refused(probe(reg, make_artifact, "refused"))
     assert f"{OLD}/models" in " ".join(listings)  # the models/ folder's stat changed: listed
     git(project, "checkout", "--", str(gone.relative_to(project)))

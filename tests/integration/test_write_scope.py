@@ -13,7 +13,7 @@ from sw_registry import versions as V
 from sw_registry.errors import RegistryError
 from sw_registry.ops.register import _bump_basis
 from sw_registry.registry import ModelRegistry
-from sw_registry.store import worktree_state
+from sw_registry.store import snapshot_file
 from sw_registry.store.records import sort_key
 from tests.conftest import git, make_project
 
@@ -57,7 +57,7 @@ def test_the_narrowed_check_refuses_every_change_in_what_the_write_reads_or_rewr
 
     def refused_then_lands(undo, *writes) -> None:  # type: ignore[no-untyped-def]
         for write in writes:
-            assert worktree_state.load(layout) is not None  # the narrowed check is the one that refuses
+            assert snapshot_file.load(layout) is not None  # the narrowed check is the one that refuses
             assert refusal(write) == "dirty_registry"
             undo()
             reg.register_model("m", str(make_artifact(f"landed {next(landed)}".encode())), bump="patch")

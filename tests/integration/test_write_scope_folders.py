@@ -12,7 +12,7 @@ import pytest
 
 from sw_registry.errors import RegistryError
 from sw_registry.registry import ModelRegistry
-from sw_registry.store import worktree_state
+from sw_registry.store import snapshot_file
 from tests.conftest import NEW_INCREMENT, OLD_INCREMENT, git, two_increment_registry
 
 OLD, NEW = OLD_INCREMENT, NEW_INCREMENT
@@ -35,14 +35,14 @@ def test_a_file_added_to_a_version_folder_is_refused_only_by_a_write_that_change
     rel = str(notes.relative_to(project))
 
     # a write of the model that does not change that folder lands, and leaves the file as it was, uncommitted
-    assert worktree_state.load(reg.ctx.layout) is not None
+    assert snapshot_file.load(reg.ctx.layout) is not None
     reg.register_model("m", str(make_artifact(b"c")), bump="patch")
     assert notes.read_text() == "mine\n"
     assert git(project, "status", "--porcelain", "-uall").split() == ["??", rel]
     assert rel not in git(project, "show", "--name-only", "--format=", "HEAD")
 
     # a write that rewrites a file in that folder is refused, as the full check refuses it
-    assert worktree_state.load(reg.ctx.layout) is not None
+    assert snapshot_file.load(reg.ctx.layout) is not None
     with pytest.raises(RegistryError) as exc:
         reg.promote_model("m", "1.0.0", to_stage="staging")
     assert exc.value.code == "dirty_registry"
@@ -91,5 +91,5 @@ def test_a_write_to_an_increment_with_no_derived_cache_stays_narrowed(reg: Model
     monkeypatch.setattr(derived, "refresh_increment", watched)
     reg.promote_model("m", "1.0.0", to_stage="staging")
     assert full_checks and not any(full_checks)  # each increment it refreshed (1.0.1 is archived in the other)
-    assert worktree_state.load(layout) is not None
+    assert snapshot_file.load(layout) is not None
     assert_derived_fresh(layout.root)
