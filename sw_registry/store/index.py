@@ -19,6 +19,8 @@ from .record_cache import (
     _load_marshal,
     _model_records,
     _parse,
+    _records_dir,
+    _shard,
     _store_marshal,
     ensure_ignored,
 )
@@ -189,7 +191,7 @@ class Index:
         """The records of ``increment``'s versions, by model, then version. ``keep=False``: a model not loaded yet is
         read from its cache file of that increment alone (checked by fingerprint; what differs is read again) and
         not kept, so that a pass over every increment holds one at a time (registry-reindex at 10,002 versions:
-        72 -> 37 MB). Versions registered twice need no check here: the full index's load refuses them."""
+        72 -> 33 MB). Versions registered twice need no check here: the full index's load refuses them."""
         self.load_all()
         out: list[Record] = []
         for name in self.names():
@@ -198,7 +200,6 @@ class Index:
             if keep or name in self._records or name in self._light:
                 out += [r for r in self.records_of(name) if r["increment"] == increment]
                 continue
-            from .record_cache import _records_dir, _shard
             from .record_summary import _full_shard
 
             rels = [rel for rel, owner in self._owners.items() if owner == name and rel.split("/")[-4] == increment]
