@@ -24,11 +24,11 @@ def fs_now(layout: Layout) -> int:
     path = f"{layout.cache_dir}/{CLOCK_FILE}"
     try:
         try:
-            os.utime(path)
+            os.utime(path, follow_symlinks=False)  # a link put there is set itself: what it names is never touched
         except FileNotFoundError:
             cache_folder(layout)
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644))
-        st = os.stat(path)
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644))
+        st = os.lstat(path)
         if st.st_dev == os.stat(layout.specweave).st_dev:
             return st.st_mtime_ns
     except OSError:

@@ -165,3 +165,21 @@ def test_a_cache_folder_on_another_file_system_reads_this_machines_clock(project
         assert reg.get_model(NAME, version="1.0.0", load=False).stage == "staging"
     finally:
         shutil.rmtree(elsewhere)
+
+
+def test_a_link_in_place_of_the_clock_file_is_set_itself_and_what_it_names_is_left_alone(
+    project: Path, make_artifact
+) -> None:
+    layout = Layout(project)
+    ModelRegistry(root=project).register_model(NAME, str(make_artifact(b"a")), version="1.0.0")
+    mine = project / "mine.txt"
+    mine.write_text("keep my mtime\n")
+    os.utime(mine, ns=(10**18, 10**18))
+    clock = layout.cache_dir / fs_clock.CLOCK_FILE
+    clock.unlink()
+    clock.symlink_to(mine)
+    got = fs_clock.fs_now(layout)
+    assert mine.stat().st_mtime_ns == 10**18 and mine.read_text() == "keep my mtime\n"
+    assert got == os.lstat(clock).st_mtime_ns and got > 10**18  # the link's own mtime: now
+    ModelRegistry(root=project).promote_model(NAME, "1.0.0", to_stage="staging")
+    assert mine.stat().st_mtime_ns == 10**18
