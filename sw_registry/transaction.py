@@ -37,6 +37,7 @@ from .store.dirty import (  # re-exported: ops/maintenance.py and ops/verify.py 
 from .store.files import BackgroundSync, atomic_write
 from .store.index import Index, WorkTreeSource, empty_index, load_index
 from .store.links import refuse_escaping_link, refuse_escaping_links
+from .store.worktree_state import guard_from
 
 TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
@@ -334,9 +335,7 @@ def transaction(
             check_repo(repo, allow_detached=allow_detached, branch_policy=index.policy.branch)
             # the narrowed check (issue 10): each part when the write first reads or changes it
             check = write_check.start(layout, repo, index.policy.docs_path, started) if index.lazy else None
-            if check is None:
-                if index.lazy:
-                    index = load_index(WorkTreeSource(layout))
+            if check is None:  # the full check; a lazy index's scan stats the metadata itself
                 dirty, state = dirty_paths_for_write(repo, layout, index, started)
                 adopted = [p for p in dirty if p in adopt]
                 dirty = [p for p in dirty if p not in adopt]
@@ -344,6 +343,10 @@ def transaction(
                     clear_journal(repo)  # a killed write that had not changed a file yet
                 if dirty:
                     raise dirty_refusal(repo, dirty)
+                if index.lazy and state is not None:  # every file found clean: each model read trusts that scan
+                    index.guard, index.full = guard_from(state), lambda: load_index(WorkTreeSource(layout))
+                elif index.lazy:
+                    index = load_index(WorkTreeSource(layout))
         head = repo.head_commit()
         tx = Transaction(layout, repo, index, who, env, head=head, adopted=adopted, clean_state=state, check=check)
         tx.git_vars = pending

@@ -169,10 +169,14 @@ def refresh_increment(tx: Transaction, inc: Increment) -> None:
 def _fingerprints(tx: Transaction, inc: Increment) -> dict[str, Any]:
     """metadata.json rel -> stat fingerprint of every version of ``inc`` as the work tree has it now (after this
     write's own changes): from the narrowed dirty check's stat of the increment, which a write into it makes
-    anyway (store/write_check.py), else from the index's."""
+    anyway (store/write_check.py), or from the full check's scan of every file, else from the index's."""
     prefix = Layout.models_rel(inc.rel) + "/"
     if tx.check is not None and not tx.check.full:
         fps: dict[str, Any] = dict(tx.check.check_increment(inc.rel))
+    elif tx.clean_state is not None and inc.rel in tx.clean_state["increments"]:  # the full check's scan
+        from .worktree_state import metadata_fps
+
+        fps = metadata_fps(tx.clean_state, inc.rel)
     else:
         fps = {rel: fp for rel, fp in tx.index.fingerprints().items() if rel.startswith(prefix)}
     for rel in tx.metadata_written:  # the check's and the index's fingerprints predate this write's own files

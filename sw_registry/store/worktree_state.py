@@ -33,7 +33,9 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from collections.abc import Set as AbstractSet
+from stat import S_ISDIR, S_ISLNK
 
 from . import fs_clock
 
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
 
 STATE_FORMAT = 6  # 6: "taken" is a reading of the file system's clock (5: this machine's, less RACY_NS)
 Fp = tuple[int, int, int, int]
+Fp3 = tuple[int, int, int]  # a metadata.json's (mtime, size, inode), as the index keeps it
 RECHECK = (None, None)  # a version folder's entry the next write checks whatever it finds (no stat equals it)
 MOVED_LIMIT = 256  # more paths than this for a path-limited git status: the full one (a long command line is slower)
 
@@ -138,9 +141,12 @@ def _version_entries(root: str, inc_rel: str, out: dict[str, Any], metadata: dic
             if metadata is not None and rel in metadata:
                 m = metadata[rel]  # stat'ed by the read that came just before: (mtime, size, ino)
                 meta = (m[0], m[1], m[2], 0) if m else None
-            elif os.path.isdir(f"{root}/{prefix}{name}"):
-                got = _fp(f"{root}/{rel}")
-                meta = (got[0], got[1], got[2], 0) if got else None
+            elif S_ISDIR(st.st_mode) or (S_ISLNK(st.st_mode) and os.path.isdir(f"{root}/{prefix}{name}")):
+                try:  # relative to the open folder, as lstat of the whole path would give it
+                    got = os.stat(f"{name}/metadata.json", dir_fd=fd, follow_symlinks=False)
+                    meta = (got.st_mtime_ns, got.st_size, got.st_ino, 0)
+                except (FileNotFoundError, NotADirectoryError):
+                    meta = None
             else:
                 meta = None
             out[f"models/{name}"] = ((st.st_mtime_ns, st.st_size, st.st_ino, st.st_mode), meta)
@@ -252,6 +258,37 @@ def refresh(
     head = head or repo.head_commit()
     fresh = {**snapshot, "taken": taken, "head": head, "top": top, "increments": increments}
     return {**fresh, "index": index_fp(repo)} if index else fresh
+
+
+def metadata_fps(
+    snapshot: Snapshot, inc: str, prefix: str = "models/", also: AbstractSet[str] = frozenset()
+) -> dict[str, Fp3]:
+    """metadata.json path -> fingerprint of each version folder of increment ``inc`` in ``snapshot`` whose key
+    (``models/<folder>``) starts with ``prefix`` or is in ``also``."""
+    return {
+        f"{inc}/{key}/metadata.json": entry[1][:3]
+        for key, entry in snapshot["increments"][inc]["entries"].items()
+        if key.startswith("models/") and entry[1] is not None and (key.startswith(prefix) or key in also)
+    }
+
+
+def guard_from(snapshot: Snapshot) -> Callable[[str, set[str]], dict[str, Fp3]]:
+    """What a write's lazy index asks before it trusts a model's cached records (``Index.guard``; the narrowed check's
+    ``ScopedCheck.check_model`` answers the same), answered from ``snapshot``, the full check's scan that found every
+    registry file clean: metadata.json path -> fingerprint of each folder named like one of the model's versions in
+    every increment, and of ``extra`` (other folders the index says are the model's)."""
+
+    def guard(name: str, extra: set[str]) -> dict[str, Fp3]:
+        odd: dict[str, set[str]] = {}
+        for rel in extra:
+            inc, _, rest = rel.rpartition("/models/")
+            odd.setdefault(inc, set()).add("models/" + rest.split("/", 1)[0])
+        out: dict[str, Fp3] = {}
+        for inc in snapshot["increments"]:
+            out.update(metadata_fps(snapshot, inc, f"models/{name}-v", odd.get(inc, frozenset())))
+        return out
+
+    return guard
 
 
 def settled(part: dict[str, Any], since: int) -> dict[str, Any]:

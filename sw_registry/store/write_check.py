@@ -37,6 +37,7 @@ from . import fs_clock
 from . import worktree_state as W
 from .snapshot_file import load as load_snapshot
 from .stat_pass import Listing, entry_at, metadata_stats, open_folder
+from .worktree_state import Fp3
 
 TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
@@ -46,7 +47,6 @@ if TYPE_CHECKING:
     from ..layout import Layout
     from .index import Index
 
-Fp3 = tuple[int, int, int]
 
 
 class ScopedCheck:

@@ -235,3 +235,35 @@ def test_after_the_users_own_git_work_a_write_asks_git_only_about_what_moved(
     assert git(project, "status", "--porcelain") == ""
     assert reg.get_model(NAME, version="1.0.0").metadata["stage"] == "staging"
     assert reg.get_model(NAME, version="1.0.3").metadata["stage"] == "dev"  # the side branch's promotion stays there
+
+
+def test_after_the_users_commit_a_write_reads_its_model_from_the_full_checks_scan(
+    project: Path, reg: ModelRegistry, make_artifact, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The write after the user's own commit makes the full check (every file stat'ed, git asked about what moved),
+    then reads its model as a narrowed write does, trusting that scan (``worktree_state.guard_from``): no read of the
+    full index (its records of the written model were 20 MB at 10,002 versions), and a hand edit the user committed
+    meanwhile (here: 1.0.1 made staging by hand) is what the write decides from."""
+    from sw_registry import transaction
+
+    for i in range(3):
+        reg.register_model(NAME, str(make_artifact(f"v{i}".encode())), version=f"1.0.{i}")
+    meta = project / MODELS / "m-v1.0.1" / "metadata.json"
+    data = json.loads(meta.read_text())
+    data["stage"] = "staging"
+    meta.write_text(json.dumps(data, indent=2) + "\n")
+    git(project, "commit", "-q", "-am", "1.0.1 to staging by hand")
+    loads: list[bool] = []
+    real = transaction.load_index
+
+    def spy(source, *, use_cache=True, lazy=False):  # type: ignore[no-untyped-def]
+        loads.append(lazy)
+        return real(source, use_cache=use_cache, lazy=lazy)
+
+    monkeypatch.setattr(transaction, "load_index", spy)
+    reg.promote_model(NAME, "1.0.2", to_stage="staging")
+    assert loads == [True]  # the write's lazy index only
+    monkeypatch.undo()
+    stages = {v.version: v.stage for v in reg.list_versions(model=NAME)}
+    assert stages == {"1.0.0": "dev", "1.0.1": "archived", "1.0.2": "staging"}  # the hand-made holder displaced
+    assert git(project, "status", "--porcelain") == ""
