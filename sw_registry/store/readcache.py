@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 MEMO_FORMAT = 4
 RACY_NS = 50_000_000
+FORK_MIN_FILES = 4000  # metadata files to stat for a memo hit from which a second process pays (one fork: 2-8 ms)
 COMMANDS = ("registry-list", "registry-info", "registry-get", "registry-history")
 GROUPS = ("_archive", "_abandoned", "_paused")
 MOVED_GIT = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_CEILING_DIRECTORIES",
@@ -275,9 +276,54 @@ def _stats_at(fd: int, names: Any) -> tuple[Any, ...]:
 
 def _files_unchanged(files: Any) -> bool:
     """Every metadata.json the answer rests on has the stat it had (a hand edit in place or a save by rename
-    changes it)."""
+    changes it). With ``FORK_MIN_FILES`` or more, a forked child stats the second half of the folders meanwhile
+    (``forks.py``): ~70 -> ~45 ms for 10,002 files here."""
     if not isinstance(files, tuple):
         return False
+    total = sum(len(names) for _, names, _ in files)
+    if total >= FORK_MIN_FILES:
+        from .forks import can_fork
+
+        if can_fork(total, FORK_MIN_FILES):
+            seen, split = 0, len(files)
+            for i, (_, names, _) in enumerate(files):
+                if seen >= total / 2:
+                    split = i
+                    break
+                seen += len(names)
+            return _in_two(files[:split], files[split:])
+    return _same_stats(files)
+
+
+def _in_two(mine: tuple[Any, ...], theirs: tuple[Any, ...]) -> bool:
+    """``_same_stats`` of both halves, ``theirs`` in a forked child that answers with one byte (none: not the same)."""
+    try:
+        read_fd, write_fd = os.pipe()
+    except OSError:
+        return _same_stats(mine + theirs)
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read_fd)
+        os.close(write_fd)
+        return _same_stats(mine + theirs)
+    if pid == 0:  # the child: never returns into the caller's code
+        try:
+            os.close(read_fd)
+            os.write(write_fd, b"1" if _same_stats(theirs) else b"0")
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    try:
+        same = _same_stats(mine)
+        answer = os.read(read_fd, 1)
+    finally:
+        os.close(read_fd)
+        os.waitpid(pid, 0)
+    return same and answer == b"1"
+
+
+def _same_stats(files: tuple[Any, ...]) -> bool:
     for folder, names, stats in files:
         try:
             fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)

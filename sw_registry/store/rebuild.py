@@ -14,10 +14,10 @@ from __future__ import annotations
 import contextlib
 import marshal
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from .forks import can_fork
 from .record_cache import _parse, _records_dir, _shard, _store_marshal, ensure_ignored, parse_raw
 from .records import _sorted
 from .sources import WorkTreeSource
@@ -45,7 +45,7 @@ def rebuild(source: Source, files: dict[str, Any], cache_dir: Path | None) -> tu
         with contextlib.suppress(OSError):
             records_root.mkdir(parents=True, exist_ok=True)
             ensure_ignored(records_root)
-    split = _split(ordered) if _can_fork(len(files)) else len(ordered)
+    split = _split(ordered) if can_fork(len(files), FORK_MIN_FILES) else len(ordered)
     owners: dict[str, str] = {}
     accs: dict[str, Acc] = {}
     written: set[tuple[str, str]] = set()
@@ -70,14 +70,6 @@ def rebuild(source: Source, files: dict[str, Any], cache_dir: Path | None) -> tu
     if cache_dir is not None:
         _drop_stale(_records_dir(cache_dir, source, "x").parent, written)
     return owners, aggregates
-
-
-def _can_fork(n_files: int) -> bool:
-    """Many files, a second core, and no other thread (a fork copies only this one, and whatever lock another
-    thread held would stay held in the child)."""
-    threading = sys.modules.get("threading")
-    alone = threading is None or threading.active_count() == 1
-    return n_files >= FORK_MIN_FILES and hasattr(os, "fork") and (os.cpu_count() or 1) > 1 and alone
 
 
 def _split(groups: list[list[str]]) -> int:

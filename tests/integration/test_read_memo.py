@@ -276,3 +276,47 @@ def test_json_from_the_environment_shares_the_memo_of_json_from_the_option(proje
     assert r.stdout == MARKER  # the same document either way, so the same entry
     r = run_main(project, "registry-history", NAME, "--format", "json")
     assert json.loads(r.stdout)["data"]["name"] == NAME  # another line (--format json): its own entry
+
+
+def test_with_many_files_a_forked_child_stats_half_and_an_edit_in_either_half_is_seen(
+    project: Path, make_artifact, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From ``FORK_MIN_FILES`` metadata files (4,000), a memo hit's stat pass is split in two, the second half of the
+    folders stat'ed by a forked child (``readcache._in_two``). Here the limit is lowered to 1 and the versions spread
+    over two increments, so each half holds one folder: an edit in place in either half is seen."""
+    from sw_registry.layout import Layout
+
+    layout = Layout(project)
+    other = "0002-second"
+    (layout.increments_dir / other).mkdir()
+    (layout.increments_dir / other / "spec.md").write_text("# second\n")
+    reg = ModelRegistry(root=project)
+    for i, inc in enumerate((INCREMENT, other, INCREMENT, other)):
+        reg.register_model(NAME, str(make_artifact(f"v{i}".encode())), version=f"1.0.{i}", increment=inc)
+    reg.promote_model(NAME, "1.0.3", to_stage="staging")
+    monkeypatch.setattr(readcache, "FORK_MIN_FILES", 1)
+    forked: list[int] = []
+    real_fork = os.fork
+
+    def fork() -> int:
+        pid = real_fork()
+        if pid:
+            forked.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+    settle()
+    read_all(project)
+    assert plant(project) == len(READS)
+    forked.clear()
+    assert read_all(project) == [MARKER] * len(READS)  # every hit checked in two halves
+    assert len(forked) == len(READS)
+    for folder in (project / MODELS / "m-v1.0.0", layout.increments_dir / other / "models" / "m-v1.0.1"):
+        meta = folder / "metadata.json"
+        data = meta.read_bytes()
+        meta.write_bytes(data.replace(b'"dev"', b'"DEV"', 1))  # in place: same inode, same size
+        assert run_main(project, "registry-list", "--json").stdout != MARKER  # seen, whichever half holds it
+        meta.write_bytes(data)
+        settle()
+        read_all(project)
+        plant(project)
