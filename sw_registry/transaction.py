@@ -339,10 +339,9 @@ def transaction(
                 dirty, state = dirty_paths_for_write(repo, layout, index, started)
                 adopted = [p for p in dirty if p in adopt]
                 dirty = [p for p in dirty if p not in adopt]
-                if not dirty:
-                    clear_journal(repo)  # a killed write that had not changed a file yet
                 if dirty:
                     raise dirty_refusal(repo, dirty)
+                clear_journal(repo)  # a killed write that had not changed a file yet
                 if index.lazy and state is not None:  # every file found clean: each model read trusts that scan
                     index.guard, index.full = guard_from(state), lambda: load_index(WorkTreeSource(layout))
                 elif index.lazy:

@@ -7,6 +7,13 @@ from __future__ import annotations
 import os
 import sys
 
+TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import TypeVar
+
+    T = TypeVar("T")
+
 
 def can_fork(n_items: int, minimum: int) -> bool:
     """At least ``minimum`` items, ``os.fork``, a second core, and no other thread (a fork copies only this one, and
@@ -15,3 +22,44 @@ def can_fork(n_items: int, minimum: int) -> bool:
         return False
     threading = sys.modules.get("threading")
     return threading is None or threading.active_count() == 1
+
+
+def halves(items: Sequence[T], weight: Callable[[T], int]) -> int:
+    """The index of the first item of the second half of ``items``, by ``weight``."""
+    total, seen = sum(weight(item) for item in items), 0
+    for i, item in enumerate(items):
+        if seen >= total / 2:
+            return i
+        seen += weight(item)
+    return len(items)
+
+
+def all_in_two(items: Sequence[T], weight: Callable[[T], int], check: Callable[[Sequence[T]], bool]) -> bool:
+    """``check(items)``, with the second half (by ``weight``) checked in a forked child meanwhile, which answers with
+    one byte (none, as from a child that died: False). Where no child can be started, in this process alone."""
+    split = halves(items, weight)
+    mine, theirs = items[:split], items[split:]
+    try:
+        read_fd, write_fd = os.pipe()
+    except OSError:
+        return check(items)
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read_fd)
+        os.close(write_fd)
+        return check(items)
+    if pid == 0:  # the child: never returns into the caller's code
+        try:
+            os.close(read_fd)
+            os.write(write_fd, b"1" if check(theirs) else b"0")
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    try:
+        same = check(mine)
+        answer = os.read(read_fd, 1)
+    finally:
+        os.close(read_fd)
+        os.waitpid(pid, 0)
+    return same and answer == b"1"

@@ -17,7 +17,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from .forks import can_fork
+from .forks import can_fork, halves
 from .record_cache import _parse, _records_dir, _shard, _store_marshal, ensure_ignored, parse_raw
 from .records import _sorted
 from .sources import WorkTreeSource
@@ -45,7 +45,7 @@ def rebuild(source: Source, files: dict[str, Any], cache_dir: Path | None) -> tu
         with contextlib.suppress(OSError):
             records_root.mkdir(parents=True, exist_ok=True)
             ensure_ignored(records_root)
-    split = _split(ordered) if can_fork(len(files), FORK_MIN_FILES) else len(ordered)
+    split = halves(ordered, len) if can_fork(len(files), FORK_MIN_FILES) else len(ordered)
     owners: dict[str, str] = {}
     accs: dict[str, Acc] = {}
     written: set[tuple[str, str]] = set()
@@ -70,17 +70,6 @@ def rebuild(source: Source, files: dict[str, Any], cache_dir: Path | None) -> tu
     if cache_dir is not None:
         _drop_stale(_records_dir(cache_dir, source, "x").parent, written)
     return owners, aggregates
-
-
-def _split(groups: list[list[str]]) -> int:
-    """The index of the first group of the second half (by number of files)."""
-    total = sum(len(g) for g in groups)
-    seen = 0
-    for i, group in enumerate(groups):
-        if seen >= total / 2:
-            return i
-        seen += len(group)
-    return len(groups)
 
 
 def _run(
