@@ -282,9 +282,11 @@ def test_with_many_files_a_forked_child_stats_half_and_an_edit_in_either_half_is
     project: Path, make_artifact, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """From ``FORK_MIN_FILES`` metadata files (4,000), a memo hit's stat pass is split in two, the second half of the
-    folders stat'ed by a forked child (``readcache._in_two``). Here the limit is lowered to 1 and the versions spread
-    over two increments, so each half holds one folder: an edit in place in either half is seen."""
+    folders stat'ed by a forked child (``forks.all_in_two``). Here the limit is lowered to 1 and the versions spread
+    over two increments, so each half holds one folder: an edit in place in either half is seen. (The test process
+    may run threads of other tests, which would make ``forks.can_fork`` say no: its rule is tested on its own.)"""
     from sw_registry.layout import Layout
+    from sw_registry.store import forks
 
     layout = Layout(project)
     other = "0002-second"
@@ -295,6 +297,7 @@ def test_with_many_files_a_forked_child_stats_half_and_an_edit_in_either_half_is
         reg.register_model(NAME, str(make_artifact(f"v{i}".encode())), version=f"1.0.{i}", increment=inc)
     reg.promote_model(NAME, "1.0.3", to_stage="staging")
     monkeypatch.setattr(readcache, "FORK_MIN_FILES", 1)
+    monkeypatch.setattr(forks, "can_fork", lambda n_items, minimum: n_items >= minimum)
     forked: list[int] = []
     real_fork = os.fork
 
@@ -320,3 +323,34 @@ def test_with_many_files_a_forked_child_stats_half_and_an_edit_in_either_half_is
         settle()
         read_all(project)
         plant(project)
+
+
+def test_a_second_process_is_used_only_with_enough_files_a_second_core_and_no_other_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``forks.can_fork``: a fork copies only the calling thread (a lock another thread held would stay held in the
+    child), so it says no while another thread runs; and below the minimum, or on one core."""
+    import subprocess
+    import sys
+    import threading
+
+    from sw_registry.store import forks
+
+    alone = "import os; os.cpu_count = lambda: 2; from sw_registry.store import forks; print(forks.can_fork(10, 10))"
+    assert subprocess.run([sys.executable, "-c", alone], capture_output=True, text=True).stdout == "True\n"
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert not forks.can_fork(9, 10)
+    release = threading.Event()
+    other = threading.Thread(target=release.wait, daemon=True)
+    other.start()
+    try:
+        assert not forks.can_fork(10, 10)
+    finally:
+        release.set()
+        other.join()
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    assert not forks.can_fork(10, 10)
+    assert forks.halves([1, 2, 3, 4], lambda n: 1) == 2 and forks.halves([5, 1, 1, 1, 1], lambda n: n) == 1
+    assert forks.all_in_two([1, 2, 3, 4], lambda n: 1, lambda part: sum(part) < 100)
+    assert not forks.all_in_two([1, 2, 3, 400], lambda n: 1, lambda part: sum(part) < 100)  # the child's half
+    assert not forks.all_in_two([400, 2, 3, 4], lambda n: 1, lambda part: sum(part) < 100)  # this process's half
