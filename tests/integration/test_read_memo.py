@@ -354,3 +354,19 @@ def test_a_second_process_is_used_only_with_enough_files_a_second_core_and_no_ot
     assert forks.all_in_two([1, 2, 3, 4], lambda n: 1, lambda part: sum(part) < 100)
     assert not forks.all_in_two([1, 2, 3, 400], lambda n: 1, lambda part: sum(part) < 100)  # the child's half
     assert not forks.all_in_two([400, 2, 3, 4], lambda n: 1, lambda part: sum(part) < 100)  # this process's half
+
+
+def test_a_memo_file_of_another_shape_is_a_miss_not_a_crash(project: Path, make_artifact) -> None:
+    """A memo entry whose stat list or artifact check is not what a read writes (damaged, or written by hand) makes
+    the read run the command again, with its true answer and exit 0."""
+    reg = ModelRegistry(root=project)
+    reg.register_model(NAME, str(make_artifact(b"a")), version="1.0.0")
+    reg.promote_model(NAME, "1.0.0", to_stage="staging")
+    settle()
+    expected = read_all(project)
+    for bad_files, bad_check in (((("folder", 7, ()),), None), ((1, 2), None), (None, ("only", "two"))):
+        for path in memo_dir(project).glob("*.marshal"):
+            key, tok, _text, check, files = marshal.loads(path.read_bytes())
+            replaced = (bad_files if bad_files is not None else files, bad_check if bad_check is not None else check)
+            path.write_bytes(marshal.dumps((key, tok, MARKER.encode(), *replaced)))
+        assert read_all(project) == expected
