@@ -10,6 +10,7 @@ TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads
 if TYPE_CHECKING:
     from typing import Any
 
+    from ..gitops import Repo
     from ..gitops.history import PendingSeqs
     from ..outcomes import PlainHistory as History
     from ..store.index import Index
@@ -24,7 +25,8 @@ def history(ctx: Context, name: str) -> History:
     from ..store.index import EVENT_FIELDS
 
     V.validate_name(name)
-    pending = _start_seq_commits(ctx, name)  # git's walk, where one is due, runs while the index reads the files
+    repo = _repo(ctx)
+    pending = _start_seq_commits(ctx, repo, name)  # git's walk, where one is due, runs while the index reads the files
     try:
         recs = ctx.index().versions_of(name)
     except BaseException:
@@ -36,7 +38,7 @@ def history(ctx: Context, name: str) -> History:
         {**dict(zip(EVENT_FIELDS, e)), "version": rec["version"]} for rec in recs for e in rec["events"]
     ]
     raw.sort(key=lambda e: (e.get("seq") is None, e.get("seq") or 0, e.get("at") or ""))
-    commits = seq_commits(ctx, name, pending)
+    commits = seq_commits(ctx, repo, name, pending)
     events = [
         HistoryEvent(
             str(e.get("event")),
@@ -56,25 +58,34 @@ def history(ctx: Context, name: str) -> History:
     return History(name, events)
 
 
-def seq_commits(ctx: Context, name: str, pending: PendingSeqs | None = None) -> dict[int, str]:
+def _repo(ctx: Context) -> Repo | None:
+    """The project's repository; None where there is no git (history then comes from the files alone)."""
+    from ..errors import RegistryError
+    from ..gitops import open_repo
+
+    try:
+        return open_repo(ctx.root)
+    except RegistryError:
+        return None
+
+
+def seq_commits(ctx: Context, repo: Repo | None, name: str, pending: PendingSeqs | None = None) -> dict[int, str]:
     """The commit of each seq of ``name`` (a cache over git log); empty where there is no git."""
     from ..errors import RegistryError
-    from ..gitops import open_repo
     from ..store import seqcache
 
     try:
-        return seqcache.seq_commits(ctx.layout, open_repo(ctx.root), name, pending)
+        return {} if repo is None else seqcache.seq_commits(ctx.layout, repo, name, pending)
     except RegistryError:
-        return {}  # no git here: history still comes from the files
+        return {}
 
 
-def _start_seq_commits(ctx: Context, name: str) -> PendingSeqs | None:
+def _start_seq_commits(ctx: Context, repo: Repo | None, name: str) -> PendingSeqs | None:
     from ..errors import RegistryError
-    from ..gitops import open_repo
     from ..store import seqcache
 
     try:
-        return seqcache.start(ctx.layout, open_repo(ctx.root), name)
+        return None if repo is None else seqcache.start(ctx.layout, repo, name)
     except RegistryError:
         return None
 

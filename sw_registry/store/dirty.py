@@ -37,13 +37,14 @@ def dirty_paths_for_write(
     given to ``git status``, and nothing is run when none did. A moved HEAD or a changed git index (commit,
     checkout, merge, rebase, reset, ``git add``) adds the paths git says that changed (``since_git_moved``); no
     snapshot, or git unable to say, means the full ``git status``, once. Returns the dirty paths, and the snapshot
-    to keep when there are none. ``started``: ``fs_clock.fs_now`` before ``index`` was read (its stats are
-    the snapshot's).
+    to keep when there are none. ``started``: ``fs_clock.fs_now`` before ``index`` was read (a full index's stats
+    of the metadata files are the snapshot's; with a write's lazy index the scan takes them itself).
     """
     docs_path = index.policy.docs_path
     if repo.journal().exists():
         return dirty_paths(repo, layout, docs_path), None
-    now = worktree_state.scan(layout, layout.docs_rel(docs_path), repo, index.fingerprints(), started)
+    metadata = None if index.lazy else index.fingerprints()  # a lazy index has stat'ed none: the scan stats them
+    now = worktree_state.scan(layout, layout.docs_rel(docs_path), repo, metadata, started)
     todo = worktree_state.to_check(repo, snapshot_file.load(layout), now)
     if todo == []:
         return [], now

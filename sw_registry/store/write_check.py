@@ -48,7 +48,6 @@ if TYPE_CHECKING:
     from .index import Index
 
 
-
 class ScopedCheck:
     """What one write has checked so far, and the fresh stat entries it took (merged into the next snapshot)."""
 

@@ -175,8 +175,8 @@ def test_a_started_walk_is_not_used_when_head_moved_before_the_answer(
     shutil.rmtree(Layout(project).cache_dir / "seq-commits")
     real = ops_history._start_seq_commits
 
-    def start_then_commit(ctx, name):  # type: ignore[no-untyped-def]
-        pending = real(ctx, name)
+    def start_then_commit(ctx, repo, name):  # type: ignore[no-untyped-def]
+        pending = real(ctx, repo, name)
         reg.promote_model(NAME, "1.0.0", to_stage="staging")  # HEAD moves after the walk began
         return pending
 
