@@ -2,7 +2,7 @@
 
 An object's id is the sha1 of ``"<type> <size>\\0" + body``; the file ``objects/xx/yyyy...`` holds that same byte
 string zlib-compressed at git's loose level (``core.looseCompression``, else ``core.compression``, else 1). It is
-written to a temporary file in the object's folder and linked into place (renamed where links fail), so a reader
+written to a temporary file in the objects folder and linked into place (renamed where links fail), so a reader
 never sees half an object and an existing object is never overwritten; an existing one gets its mtime refreshed,
 as git does, so that a ``git gc --prune`` running meanwhile keeps it.
 """
@@ -57,7 +57,9 @@ _TEMPS = iter(range(1 << 62))  # temporary names: our pid and a counter (O_EXCL 
 
 def _new_temp(folder: str) -> tuple[str, int]:
     """A temporary object file in ``folder`` (git's ``tmp_obj_`` prefix, which ``git gc`` knows to clear); the
-    folder is made when missing."""
+    folder is made when missing. Every temporary is made in the objects folder itself, then linked into its
+    ``xx/`` folder: on this VM's ext4, making a file costs ~0.4 ms in a folder not made into lately and ~0.08 ms
+    in the same one (14 objects: 5.9 ms against 1.3), while the link costs ~0.02 ms wherever it goes."""
     while True:
         tmp = f"{folder}/tmp_obj_{os.getpid()}_{next(_TEMPS)}"
         try:
@@ -73,7 +75,7 @@ def _settle(tmp: str, final: str) -> None:
     """Link the finished ``tmp`` to its object's name (renamed where links fail); never replace an existing one."""
     try:
         _link(tmp, final)
-    except FileNotFoundError:  # a streamed object, whose folder does not exist yet
+    except FileNotFoundError:  # the object's ``xx/`` folder does not exist yet
         os.makedirs(os.path.dirname(final), exist_ok=True)
         _link(tmp, final)
 
@@ -120,7 +122,7 @@ def write_object(objects: Path, kind: str, body: bytes, level: int, oid: str | N
     folder = f"{objects}/{oid[:2]}"
     final = f"{folder}/{oid[2:]}"
     if not _exists(final):
-        tmp, fd = _new_temp(folder)
+        tmp, fd = _new_temp(str(objects))
         try:
             try:
                 write_all(fd, _deflate(raw, level))

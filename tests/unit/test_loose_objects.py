@@ -43,17 +43,16 @@ def test_a_small_object_compresses_as_well_as_with_zlibs_default_window(tmp_path
     assert zlib.decompress(loose._deflate(raw, 1)) == raw
 
 
-def test_a_missing_folder_is_made_and_a_taken_temporary_name_is_skipped(tmp_path: Path) -> None:
+def test_a_taken_temporary_name_is_skipped(tmp_path: Path) -> None:
     root = repo(tmp_path)
     objects = root / ".git" / "objects"
     body = b"hello\n"
     oid = subprocess.run(["git", "hash-object", "--stdin"], cwd=root, input=body, capture_output=True,
                          check=True).stdout.decode().strip()
-    folder = objects / oid[:2]
-    folder.mkdir()
-    # the next names write_object tries, as a killed process of the same pid may have left them
+    # the next names write_object tries (in the objects folder itself), as a killed process of the same pid may
+    # have left them
     start = next(loose._TEMPS) + 1
-    taken = [folder / f"tmp_obj_{os.getpid()}_{n}" for n in range(start, start + 20)]
+    taken = [objects / f"tmp_obj_{os.getpid()}_{n}" for n in range(start, start + 20)]
     for path in taken:
         path.write_bytes(b"junk")
     assert loose.write_object(objects, "blob", body, 1) == oid
