@@ -71,6 +71,9 @@ def _main(args: list[str]) -> int:
 
         sys.stdout.write(TOP_HELP)
         return 0
+    from .lean_pathlib import install
+
+    install()  # before anything imports pathlib
     from .fastpath import run
 
     code = run(args)

@@ -55,7 +55,9 @@ WRITE_SHED = ("sw_registry.mlflow_mirror", "sw_registry.mlflow_server", "sw_regi
               "sw_registry.gitops.history", "sw_registry.gitops.net", "importlib",
               # git runs through gitops/spawn.py (os.posix_spawn) and the fsync thread through threads.py (_thread):
               # subprocess.py and what it brings are not imported, nor math (a float's YAML spelling only)
-              "subprocess", "threading", "locale", "signal", "selectors", "math")
+              "subprocess", "threading", "locale", "signal", "selectors", "math",
+              # pathlib's one use of it is Path.as_uri(), which no command calls (cli/lean_pathlib.py)
+              "urllib.parse", "ipaddress")
 
 
 def imported(project: Path, tmp_path: Path, *args: str) -> tuple[set[str], dict[str, object]]:
