@@ -45,6 +45,6 @@ def lineage(
         if not data["nodes"]:
             out.print("No versions match.")
             return
-        out.print(tree(data), end="", markup=False, highlight=False)
+        out.print(tree(data), end="", markup=False, highlight=False, soft_wrap=True)
 
     emit(read.json or fmt == "json", data, render)
