@@ -4,12 +4,13 @@ pathlib imports ``urllib.parse`` for one name, ``quote_from_bytes``, which only 
 ``urllib.parse`` imports ``ipaddress``: ~4 ms of every write here (``python -c "import re, json, pathlib"``
 against the same with this hook: 55 ms against 51, ``python -c pass`` 25), for a method no command calls.
 
-``install()`` (the CLI's ``main``) puts a finder first in ``sys.meta_path`` that acts once, on the import of
-pathlib, if ``urllib.parse`` is not imported yet: pathlib's own loader runs as always, with a stand-in
-``urllib.parse`` in ``sys.modules`` for the time of that import alone. The stand-in's ``quote_from_bytes`` imports
-the real module when called, and any other name asked of it does the same, so pathlib behaves as before; after the
-import, the stand-in is gone and pathlib's spec names its own loader again. Nothing changes where pathlib (or
-``urllib.parse``) is imported already, as in most processes that use the Python API.
+``install()`` (``cli/entry._main``, past the top-level ``--help``, which imports no pathlib) puts a finder first
+in ``sys.meta_path`` that acts once, on the import of pathlib, if ``urllib.parse`` is not imported yet: pathlib's
+own loader runs as always, with a stand-in ``urllib.parse`` in ``sys.modules`` for the time of that import alone.
+The stand-in's ``quote_from_bytes`` imports the real module when called, and any other name asked of it does the
+same, so pathlib behaves as before; after the import, the stand-in is gone and pathlib's spec names its own loader
+again. Nothing changes where pathlib (or ``urllib.parse``) is imported already, as in most processes that use the
+Python API.
 """
 
 from __future__ import annotations
