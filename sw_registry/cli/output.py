@@ -47,14 +47,33 @@ def _finite(value: Any) -> Any:
     return value
 
 
+BIG = 1000  # items in one list of an envelope's data from which it is written in pieces (json_stream.py)
+
+
+def in_pieces(envelope: dict[str, Any]) -> bool:
+    """Whether ``envelope`` is written in pieces: its ``data`` is a dict with a list of ``BIG`` items or more (and
+    the keys of both are strings, which the pieces spell as ``json.dumps`` does)."""
+    data = envelope.get("data")
+    return (
+        isinstance(data, dict)
+        and any(isinstance(v, list) and len(v) >= BIG for v in data.values())
+        and all(isinstance(k, str) for k in (*envelope, *data))
+    )
+
+
 def write_json(envelope: dict[str, Any]) -> None:
+    memo = sys.modules.get(f"{__package__.rpartition('.')[0]}.store.readcache")  # imported by a read only
+    if in_pieces(envelope) and (memo is None or not memo.keeps_output()):  # a read memo keeps the whole text
+        from .json_stream import write_pieces
+
+        write_pieces(envelope, _finite)
+        return
     try:
         text = json.dumps(envelope, ensure_ascii=False, default=str, allow_nan=False)
     except ValueError:
         text = json.dumps(_finite(envelope), ensure_ascii=False, default=str, allow_nan=False)
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
-    memo = sys.modules.get(f"{__package__.rpartition('.')[0]}.store.readcache")  # imported by a read only
     if memo is not None:
         memo.record(envelope, text + "\n")  # kept when this is a read the memo let through (store/readcache.py)
 

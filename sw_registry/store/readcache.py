@@ -355,6 +355,11 @@ def forget() -> None:
     _pending = None
 
 
+def keeps_output() -> bool:
+    """Whether the output about to be written is to be kept (``record`` will want its whole text)."""
+    return _pending is not None
+
+
 def record(envelope: dict[str, Any], text: str) -> None:
     """Keep the output of the read that serve() let through (called by the JSON writer)."""
     global _pending
