@@ -1,5 +1,6 @@
 """A second process for work that splits in two halves, on a machine with a second core: the index's rebuild from
-nothing (``rebuild.py``) and the read memo's stat of every metadata.json (``readcache.py``). Python's threads do
+nothing (``rebuild.py``) and the read memo's stats of every metadata.json, to check them (``all_in_two``) and to
+take them (``map_in_two``; ``readcache.py``). Python's threads do
 not make ``os.stat`` calls faster (each one takes the interpreter lock back); a forked child does its half alone."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ if TYPE_CHECKING:
     from typing import TypeVar
 
     T = TypeVar("T")
+    R = TypeVar("R")
 
 
 def can_fork(n_items: int, minimum: int) -> bool:
@@ -63,3 +65,50 @@ def all_in_two(items: Sequence[T], weight: Callable[[T], int], check: Callable[[
         os.close(read_fd)
         os.waitpid(pid, 0)
     return same and answer == b"1"
+
+
+def map_in_two(items: Sequence[T], weight: Callable[[T], int], work: Callable[[Sequence[T]], list[R]]) -> list[R]:
+    """``work(items)``, with the second half (by ``weight``) done by a forked child meanwhile, which sends its list
+    back marshalled (so ``work`` returns what marshal holds, and gives for a list what it gives for its two halves
+    one after the other). Where the child's answer does not come whole (it
+    died, its ``work`` raised, a pipe failed), that half is done again here; where no child can be started, all of
+    it. Either way the result is ``work(items)``, once both halves are done."""
+    import marshal
+
+    split = halves(items, weight)
+    mine, theirs = items[:split], items[split:]
+    if not theirs:
+        return work(items)
+    try:
+        read_fd, write_fd = os.pipe()
+    except OSError:
+        return work(items)
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read_fd)
+        os.close(write_fd)
+        return work(items)
+    if pid == 0:  # the child: never returns into the caller's code
+        try:
+            os.close(read_fd)
+            view = memoryview(marshal.dumps(work(theirs)))
+            while view:
+                view = view[os.write(write_fd, view) :]
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    chunks: list[bytes] = []
+    try:
+        first = work(mine)
+        while chunk := os.read(read_fd, 1 << 16):
+            chunks.append(chunk)
+    finally:
+        os.close(read_fd)
+        os.waitpid(pid, 0)
+    try:
+        got = marshal.loads(b"".join(chunks))
+    except (EOFError, ValueError, TypeError):
+        got = None
+    second: list[R] = got if isinstance(got, list) else work(theirs)
+    return first + second

@@ -242,23 +242,43 @@ def version_files(models: list[str], name: Any) -> tuple[Any, ...] | None:
     listed. (Version folders added or removed change their ``models/`` folder, which the token holds.)
 
     Kept per ``models`` folder: (folder, version folder names, their metadata.json stats), each file stat'ed
-    relative to its open folder (the kernel resolves two path parts, not ten; a memo half the size to load)."""
+    relative to its open folder (the kernel resolves two path parts, not ten; a memo half the size to load). With
+    ``FORK_MIN_FILES`` or more, a forked child stats the second half of the folders meanwhile
+    (``forks.map_in_two``), as a memo hit's check does."""
     if name is not None and (not isinstance(name, str) or "/" in name or name.startswith(".")):
         return None
     prefix = f"{name}-v" if name is not None else ""
-    out: list[Any] = []
+    listed: list[tuple[str, tuple[str, ...]]] = []
     try:
         for folder in models:
             fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
             try:
                 with os.scandir(fd) as entries:
-                    names = sorted(e.name for e in entries if e.name.startswith(prefix) and e.is_dir())
-                out.append((folder, tuple(names), _stats_at(fd, names)))
+                    listed.append((folder, tuple(sorted(e.name for e in entries if e.name.startswith(prefix)
+                                                        and e.is_dir()))))
             finally:
                 os.close(fd)
+        total = sum(len(names) for _, names in listed)
+        if total >= FORK_MIN_FILES:
+            from . import forks
+
+            if forks.can_fork(total, FORK_MIN_FILES):
+                return tuple(forks.map_in_two(listed, lambda folder: len(folder[1]), _stat_folders))
+        return tuple(_stat_folders(listed))
     except OSError:
         return None
-    return tuple(out)
+
+
+def _stat_folders(listed: Sequence[tuple[str, tuple[str, ...]]]) -> list[Any]:
+    """(folder, names, the stat of each ``NAME/metadata.json``) of each listed folder."""
+    out: list[Any] = []
+    for folder, names in listed:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            out.append((folder, names, _stats_at(fd, names)))
+        finally:
+            os.close(fd)
+    return out
 
 
 def _stats_at(fd: int, names: Any) -> tuple[Any, ...]:

@@ -356,6 +356,59 @@ def test_a_second_process_is_used_only_with_enough_files_a_second_core_and_no_ot
     assert not forks.all_in_two([400, 2, 3, 4], lambda n: 1, lambda part: sum(part) < 100)  # this process's half
 
 
+def test_map_in_two_gives_what_one_process_gives_with_the_second_half_from_a_child() -> None:
+    """``forks.map_in_two``: the second half (by weight) is worked by a forked child, whose list comes back in order;
+    a child whose work fails has its half done again here; one item is worked here alone."""
+    from sw_registry.store import forks
+
+    me = os.getpid()
+
+    def where(part: Any) -> list[tuple[int, bool]]:
+        return [(n, os.getpid() == me) for n in part]
+
+    got = forks.map_in_two(list(range(6)), lambda n: 1, where)
+    assert [n for n, _ in got] == list(range(6))
+    assert [here for _, here in got] == [True] * 3 + [False] * 3  # the child did the second half
+
+    def fails_in_a_child(part: Any) -> list[tuple[int, bool]]:
+        if os.getpid() != me:
+            raise OSError("a folder the child could not open")
+        return where(part)
+
+    assert forks.map_in_two(list(range(6)), lambda n: 1, fails_in_a_child) == [(n, True) for n in range(6)]
+    assert forks.map_in_two([7], lambda n: 1, where) == [(7, True)]
+
+
+def test_a_memo_miss_with_many_files_takes_its_stats_in_two_processes_as_in_one(
+    project: Path, make_artifact, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From ``FORK_MIN_FILES`` files, a read the memo misses takes the stats it keeps in two processes
+    (``forks.map_in_two``): the same stats as in one, and the memo it keeps answers the next read."""
+    from sw_registry.layout import Layout
+    from sw_registry.store import forks
+
+    layout = Layout(project)
+    other = "0002-second"
+    (layout.increments_dir / other).mkdir()
+    (layout.increments_dir / other / "spec.md").write_text("# second\n")
+    reg = ModelRegistry(root=project)
+    for i, inc in enumerate((INCREMENT, other, INCREMENT)):
+        reg.register_model(NAME, str(make_artifact(f"v{i}".encode())), version=f"1.0.{i}", increment=inc)
+    models = sorted(str(p) for p in layout.increments_dir.glob("*/models"))
+    alone = readcache.version_files(models, None)
+    monkeypatch.setattr(readcache, "FORK_MIN_FILES", 1)
+    monkeypatch.setattr(forks, "can_fork", lambda n_items, minimum: n_items >= minimum)
+    halves: list[int] = []
+    real = forks.map_in_two
+    monkeypatch.setattr(forks, "map_in_two", lambda *a: halves.append(1) or real(*a))
+    assert readcache.version_files(models, None) == alone and halves == [1]
+    settle()
+    first = run_main(project, "registry-list", "--json").stdout
+    assert plant(project) == 1 and len(halves) == 2
+    assert run_main(project, "registry-list", "--json").stdout == MARKER
+    assert json.loads(first)["data"]
+
+
 def test_a_memo_file_of_another_shape_is_a_miss_not_a_crash(project: Path, make_artifact) -> None:
     """A memo entry whose stat list or artifact check is not what a read writes (damaged, or written by hand) makes
     the read run the command again, with its true answer and exit 0."""
