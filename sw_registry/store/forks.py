@@ -36,63 +36,31 @@ def halves(items: Sequence[T], weight: Callable[[T], int]) -> int:
     return len(items)
 
 
-def all_in_two(items: Sequence[T], weight: Callable[[T], int], check: Callable[[Sequence[T]], bool]) -> bool:
-    """``check(items)``, with the second half (by ``weight``) checked in a forked child meanwhile, which answers with
-    one byte (none, as from a child that died: False). Where no child can be started, in this process alone."""
-    split = halves(items, weight)
-    mine, theirs = items[:split], items[split:]
-    try:
-        read_fd, write_fd = os.pipe()
-    except OSError:
-        return check(items)
-    try:
-        pid = os.fork()
-    except OSError:
-        os.close(read_fd)
-        os.close(write_fd)
-        return check(items)
-    if pid == 0:  # the child: never returns into the caller's code
-        try:
-            os.close(read_fd)
-            os.write(write_fd, b"1" if check(theirs) else b"0")
-        finally:
-            os._exit(0)
-    os.close(write_fd)
-    try:
-        same = check(mine)
-        answer = os.read(read_fd, 1)
-    finally:
-        os.close(read_fd)
-        os.waitpid(pid, 0)
-    return same and answer == b"1"
-
-
-def map_in_two(items: Sequence[T], weight: Callable[[T], int], work: Callable[[Sequence[T]], list[R]]) -> list[R]:
-    """``work(items)``, with the second half (by ``weight``) done by a forked child meanwhile, which sends its list
-    back marshalled (so ``work`` returns what marshal holds, and gives for a list what it gives for its two halves
-    one after the other). Where the child's answer does not come whole (it
-    died, its ``work`` raised, a pipe failed), that half is done again here; where no child can be started, all of
-    it. Either way the result is ``work(items)``, once both halves are done."""
-    import marshal
-
+def _split_in_two(
+    items: Sequence[T], weight: Callable[[T], int], here: Callable[[Sequence[T]], R],
+    there: Callable[[Sequence[T]], bytes],
+) -> tuple[R, bytes, Sequence[T]] | None:
+    """``here(first half)`` in this process while a forked child writes ``there(second half)`` into a pipe:
+    (what ``here`` gave, the bytes the child wrote (none from a child that died), the second half). None where there
+    is no second half, or no pipe or child can be made (nothing is left open then)."""
     split = halves(items, weight)
     mine, theirs = items[:split], items[split:]
     if not theirs:
-        return work(items)
+        return None
     try:
         read_fd, write_fd = os.pipe()
     except OSError:
-        return work(items)
+        return None
     try:
         pid = os.fork()
     except OSError:
         os.close(read_fd)
         os.close(write_fd)
-        return work(items)
+        return None
     if pid == 0:  # the child: never returns into the caller's code
         try:
             os.close(read_fd)
-            view = memoryview(marshal.dumps(work(theirs)))
+            view = memoryview(there(theirs))
             while view:
                 view = view[os.write(write_fd, view) :]
         finally:
@@ -100,14 +68,39 @@ def map_in_two(items: Sequence[T], weight: Callable[[T], int], work: Callable[[S
     os.close(write_fd)
     chunks: list[bytes] = []
     try:
-        first = work(mine)
+        got = here(mine)
         while chunk := os.read(read_fd, 1 << 16):
             chunks.append(chunk)
     finally:
         os.close(read_fd)
         os.waitpid(pid, 0)
+    return got, b"".join(chunks), theirs
+
+
+def all_in_two(items: Sequence[T], weight: Callable[[T], int], check: Callable[[Sequence[T]], bool]) -> bool:
+    """``check(items)``, with the second half (by ``weight``) checked in a forked child meanwhile, which answers with
+    one byte (none, as from a child that died: False). Where no child can be started, in this process alone."""
+    done = _split_in_two(items, weight, check, lambda part: b"1" if check(part) else b"0")
+    if done is None:
+        return check(items)
+    same, answer, _theirs = done
+    return same and answer == b"1"
+
+
+def map_in_two(items: Sequence[T], weight: Callable[[T], int], work: Callable[[Sequence[T]], list[R]]) -> list[R]:
+    """``work(items)``, with the second half (by ``weight``) done by a forked child meanwhile, which sends its list
+    back marshalled (so ``work`` returns what marshal holds, and gives for a list what it gives for its two halves
+    one after the other). Where the child's answer does not come whole (it died, its ``work`` raised, a pipe
+    failed), that half is done again here; where no child can be started, all of it. Either way the result is
+    ``work(items)``, once both halves are done."""
+    import marshal
+
+    done = _split_in_two(items, weight, work, lambda part: marshal.dumps(work(part)))
+    if done is None:
+        return work(items)
+    first, data, theirs = done
     try:
-        got = marshal.loads(b"".join(chunks))
+        got = marshal.loads(data)
     except (EOFError, ValueError, TypeError):
         got = None
     second: list[R] = got if isinstance(got, list) else work(theirs)
