@@ -1,7 +1,7 @@
 """A second process for work that splits in two halves, on a machine with a second core: the index's rebuild from
 nothing (``rebuild.py``) and the read memo's stats of every metadata.json, to check them (``all_in_two``) and to
-take them (``map_in_two``; ``readcache.py``). Python's threads do
-not make ``os.stat`` calls faster (each one takes the interpreter lock back); a forked child does its half alone."""
+take them (``map_in_two``; ``readcache.py``). Python's threads do not make ``os.stat`` calls faster (each one takes
+the interpreter lock back); a forked child does its half alone."""
 
 from __future__ import annotations
 

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 MEMO_FORMAT = 4
 RACY_NS = 50_000_000
-FORK_MIN_FILES = 4000  # metadata files to stat for a memo hit from which a second process pays (one fork: 2-8 ms)
+FORK_MIN_FILES = 4000  # metadata files to stat (a hit's check, a miss's record) from which a second process pays
 COMMANDS = ("registry-list", "registry-info", "registry-get", "registry-history")
 _KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-=")
 
@@ -138,15 +138,23 @@ def version_files(models: list[str], name: Any) -> tuple[Any, ...] | None:
                                                         and e.is_dir()))))
             finally:
                 os.close(fd)
-        total = sum(len(names) for _, names in listed)
-        if total >= FORK_MIN_FILES:
+        if _two_processes(sum(len(names) for _, names in listed)):
             from . import forks
 
-            if forks.can_fork(total, FORK_MIN_FILES):
-                return tuple(forks.map_in_two(listed, lambda folder: len(folder[1]), _stat_folders))
+            return tuple(forks.map_in_two(listed, lambda folder: len(folder[1]), _stat_folders))
         return tuple(_stat_folders(listed))
     except OSError:
         return None
+
+
+def _two_processes(total: int) -> bool:
+    """Whether ``total`` files are worth a second process here (``FORK_MIN_FILES``, a second core, no other thread);
+    below the minimum, forks.py is not imported."""
+    if total < FORK_MIN_FILES:
+        return False
+    from . import forks
+
+    return forks.can_fork(total, FORK_MIN_FILES)
 
 
 def _stat_folders(listed: Sequence[tuple[str, tuple[str, ...]]]) -> list[Any]:
@@ -182,12 +190,10 @@ def _files_unchanged(files: Any) -> bool:
     if not isinstance(files, tuple):
         return False
     try:
-        total = sum(len(names) for _, names, _ in files)
-        if total >= FORK_MIN_FILES:
+        if _two_processes(sum(len(names) for _, names, _ in files)):
             from . import forks
 
-            if forks.can_fork(total, FORK_MIN_FILES):
-                return forks.all_in_two(files, lambda folder: len(folder[1]), _same_stats)
+            return forks.all_in_two(files, lambda folder: len(folder[1]), _same_stats)
         return _same_stats(files)
     except (TypeError, ValueError):  # a memo file of another shape (damaged, or written by hand): not the same
         return False
