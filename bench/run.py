@@ -544,6 +544,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.runs < 5:
         parser.error("--runs must be at least 5")
+    if args.workdir is not None:  # a new folder is made, as the user asked for it by name
+        args.workdir.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="sw-registry-bench-", dir=args.workdir))
     global PYCACHE
     PYCACHE = workdir / "pycache"
