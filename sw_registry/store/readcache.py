@@ -15,13 +15,15 @@ A read whose token is the entry's and whose version files all keep their stat pr
 first hashes the artifact again, as SPEC §7.13 asks); any other read runs the command and keeps its output. So a
 hand edit of a metadata.json, staged or not, in place or saved by rename, is seen by the next read: metadata.json
 is the source of truth (SPEC §2). What the memo saves is the parsing, aggregating and rendering; the stat of each
-version file (2-7 µs each, by the machine) is what it costs. ``SW_REGISTRY_READ_CACHE=off`` turns the memo off.
+version file (2-7 µs each, by the machine) is what it costs, unless a watcher runs (sw_registry/watcher): then a
+read whose watcher answer (store/watch_client.py) is the one kept with the entry skips those stats, since no event
+came in between. ``SW_REGISTRY_READ_CACHE=off`` turns the memo off.
 
 Not trusted: a token or file stat taken within ``RACY_NS`` of a change it records (a second change in the same
 filesystem timestamp tick would go unseen), a project without ``.specweave/``, no git repository, or git
 environment variables that move the repository (``GIT_DIR``, ``GIT_INDEX_FILE``...). Then nothing is memoised.
 
-This module is on the hot path of a read: it imports only os, sys, marshal, time and memo_token.py.
+This module is on the hot path of a read: it imports only os, sys, marshal, time, memo_token.py and watch_client.py.
 """
 
 from __future__ import annotations
@@ -31,20 +33,21 @@ import os
 import sys
 
 from .memo_token import find_root, token
+from .watch_client import state as watch_state
 
 TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Any
 
-MEMO_FORMAT = 4
+MEMO_FORMAT = 5
 RACY_NS = 50_000_000
 FORK_MIN_FILES = 4000  # metadata files to stat (a hit's check, a miss's record) from which a second process pays
 COMMANDS = ("registry-list", "registry-info", "registry-get", "registry-history")
 _KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-=")
 
-# (memo file, key, token, root, the version files' fingerprints) of the running read
-_pending: tuple[str, str, tuple[Any, ...], str, tuple[Any, ...]] | None = None
+# (memo file, key, token, root, the version files' fingerprints, the watcher's answer) of the running read
+_pending: tuple[str, str, tuple[Any, ...], str, tuple[Any, ...], str | None] | None = None
 
 
 def enabled() -> bool:
@@ -106,13 +109,26 @@ def _lookup(command: str, kwargs: dict[str, Any]) -> bytes | None:
     if path is None or now is None:
         return None
     tok, racy, models = now
+    watch = watch_state(root)  # before the command reads: a change after it is counted by the next answer
     entry = _load(path)
-    if entry is not None and entry[:2] == (key, tok) and _files_unchanged(entry[4]) and _still_verified(entry[3]):
+    if entry is not None and entry[:2] == (key, tok) and _unchanged(entry, watch) and _still_verified(entry[3]):
         return entry[2]
     files = version_files(models, kwargs.get("name"))
     if files is not None and not racy and not _racy(files):
-        _pending = (path, key, tok, root, files)
+        _pending = (path, key, tok, root, files, watch)
     return None
+
+
+def _unchanged(entry: tuple[Any, ...], watch: str | None) -> bool:
+    """No version file changed since the entry was kept: the watcher's answer is the same (no event came), or each
+    file keeps its stat (kept marshalled: decoded only here)."""
+    if watch is not None and entry[5] == watch:
+        return True
+    try:
+        files = marshal.loads(entry[4])
+    except (EOFError, ValueError, TypeError):
+        return False
+    return _files_unchanged(files)
 
 
 def version_files(models: list[str], name: Any) -> tuple[Any, ...] | None:
@@ -233,13 +249,15 @@ def _write(out: bytes) -> None:
         stream.flush()
 
 
-def _load(path: str) -> tuple[str, tuple[Any, ...], bytes, Any, Any] | None:
+def _load(path: str) -> tuple[str, tuple[Any, ...], bytes, Any, bytes, str | None] | None:
+    """(key, token, output, registry-get's artifact check, the version files' stats marshalled, the watcher's
+    answer) of a memo file."""
     try:
         with open(path, "rb") as fh:
             data = marshal.loads(fh.read())
     except (OSError, EOFError, ValueError, TypeError):
         return None
-    if not isinstance(data, tuple) or len(data) != 5 or not isinstance(data[2], bytes):
+    if not isinstance(data, tuple) or len(data) != 6 or not all(isinstance(data[i], bytes) for i in (2, 4)):
         return None
     return data  # type: ignore[return-value]
 
@@ -272,7 +290,7 @@ def record(envelope: dict[str, Any], text: str) -> None:
     pending, _pending = _pending, None
     if pending is None or envelope.get("ok") is not True:
         return
-    path, key, tok, root, files = pending
+    path, key, tok, root, files, watch = pending
     check = None
     if key.startswith("registry-get"):
         from .memo_artifact import artifact_check
@@ -290,6 +308,7 @@ def record(envelope: dict[str, Any], text: str) -> None:
         if not folder.is_dir():
             folder.mkdir(parents=True, exist_ok=True)
             ensure_ignored(folder)
-        atomic_write(Path(path), marshal.dumps((key, tok, text.encode("utf-8"), check, files)), durable=False)
+        entry = (key, tok, text.encode("utf-8"), check, marshal.dumps(files), watch)
+        atomic_write(Path(path), marshal.dumps(entry), durable=False)
     except (OSError, UnicodeError):
         pass  # a read-only checkout reads without the memo; text that is not UTF-8 (a lone surrogate) is not kept

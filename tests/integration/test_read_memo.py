@@ -12,7 +12,7 @@ import marshal
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from sw_registry.registry import ModelRegistry
 from sw_registry.store import readcache
 from tests.cli.inprocess import run_main
 from tests.conftest import INCREMENT, Result, git, run_cli
+from tests.watching import running
 
 NAME = "m"
 MODELS = Path(".specweave/increments") / INCREMENT / "models"
@@ -47,8 +48,8 @@ def plant(project: Path) -> int:
     """Replace the output kept in every memo entry by MARKER (key, token, artifact check and file stats kept)."""
     files = list(memo_dir(project).glob("*.marshal"))
     for path in files:
-        key, tok, _text, check, stats = marshal.loads(path.read_bytes())
-        path.write_bytes(marshal.dumps((key, tok, MARKER.encode(), check, stats)))
+        key, tok, _text, check, stats, watch = marshal.loads(path.read_bytes())
+        path.write_bytes(marshal.dumps((key, tok, MARKER.encode(), check, stats, watch)))
     return len(files)
 
 
@@ -70,6 +71,20 @@ def assert_fresh(project: Path) -> None:
     for args, out in zip(READS, read_all(project)):
         assert out != MARKER, f"{args[0]} answered from a stale memo"
         assert json.loads(out) == json.loads(truth(project, *args).stdout), args[0]
+
+
+@pytest.fixture(params=[False, True], ids=["stats", "watcher"])
+def watching(request: pytest.FixtureRequest, project: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[bool]:
+    """Each change test twice: the memo checking every file's stat, and a watcher (sw_registry/watcher) running
+    from before the registry is built. With the watcher, the memo's stat check is made to say "changed", so a read
+    answered from the memo was vouched for by the watcher alone, and each change must reach it."""
+    if not request.param:
+        yield False
+        return
+    monkeypatch.setattr(readcache, "_files_unchanged", lambda files: False)
+    with running(project) as found:
+        assert found["usable"] is True
+        yield True
 
 
 @pytest.fixture
@@ -100,7 +115,7 @@ def test_an_unchanged_registry_is_answered_from_the_memo_with_the_same_bytes(pro
     assert git(project, "status", "--porcelain") == ""  # the memo lives in the ignored cache
 
 
-def test_writes_and_git_commands_make_the_next_read_fresh(project: Path, reg: ModelRegistry,
+def test_writes_and_git_commands_make_the_next_read_fresh(watching: bool, project: Path, reg: ModelRegistry,
                                                           make_artifact: Callable[..., Path]) -> None:
     armed(project)
     reg.register_model(NAME, str(make_artifact(b"three")), version="1.2.0")  # a registry write
@@ -135,7 +150,7 @@ def test_writes_and_git_commands_make_the_next_read_fresh(project: Path, reg: Mo
     assert_fresh(project)
 
 
-def test_a_hand_edit_in_place_is_seen_at_once_by_every_read(project: Path, reg: ModelRegistry) -> None:
+def test_a_hand_edit_in_place_is_seen_at_once_by_every_read(watching: bool, project: Path, reg: ModelRegistry) -> None:
     """Issue 10: a cache is stale after a hand edit, even one that leaves git's index and every folder alone."""
     path = project / MODELS / "m-v1.1.0" / "metadata.json"
     meta = json.loads(path.read_text())
@@ -161,7 +176,8 @@ def test_a_hand_edit_in_place_is_seen_at_once_by_every_read(project: Path, reg: 
     assert_fresh(project)
 
 
-def test_a_metadata_file_removed_or_put_back_in_its_folder_is_seen(project: Path, reg: ModelRegistry) -> None:
+def test_a_metadata_file_removed_or_put_back_in_its_folder_is_seen(watching: bool, project: Path, reg: ModelRegistry
+                                                                  ) -> None:
     """The memo keeps each models folder's version names and their metadata.json stats: a file removed from a
     version folder that stays (no change to the models folder) or put back with the same bytes is seen."""
     path = project / MODELS / "m-v1.1.0" / "metadata.json"
@@ -177,7 +193,8 @@ def test_a_metadata_file_removed_or_put_back_in_its_folder_is_seen(project: Path
     assert [v["version"] for v in json.loads(read_all(project)[1])["data"]["versions"]] == ["1.0.0", "1.1.0"]
 
 
-def test_folder_changes_and_the_policy_file_make_the_next_read_fresh(project: Path, reg: ModelRegistry) -> None:
+def test_folder_changes_and_the_policy_file_make_the_next_read_fresh(watching: bool, project: Path,
+                                                                     reg: ModelRegistry) -> None:
     armed(project)
     copy = project / MODELS / "m-v1.3.0"  # a version folder added by hand (not committed, not staged)
     shutil.copytree(project / MODELS / "m-v1.1.0", copy)
@@ -417,9 +434,13 @@ def test_a_memo_file_of_another_shape_is_a_miss_not_a_crash(project: Path, make_
     reg.promote_model(NAME, "1.0.0", to_stage="staging")
     settle()
     expected = read_all(project)
-    for bad_files, bad_check in (((("folder", 7, ()),), None), ((1, 2), None), (None, ("only", "two"))):
+    bad: list[tuple[Any, Any]] = [
+        (marshal.dumps((("folder", 7, ()),)), None), (marshal.dumps((1, 2)), None), (b"\xff not marshal", None),
+        (("not", "bytes"), None), (None, ("only", "two")),
+    ]
+    for bad_files, bad_check in bad:
         for path in memo_dir(project).glob("*.marshal"):
-            key, tok, _text, check, files = marshal.loads(path.read_bytes())
-            replaced = (bad_files if bad_files is not None else files, bad_check if bad_check is not None else check)
-            path.write_bytes(marshal.dumps((key, tok, MARKER.encode(), *replaced)))
+            key, tok, _text, check, files, watch = marshal.loads(path.read_bytes())
+            replaced = (check if bad_check is None else bad_check, files if bad_files is None else bad_files)
+            path.write_bytes(marshal.dumps((key, tok, MARKER.encode(), *replaced, watch)))
         assert read_all(project) == expected

@@ -1,0 +1,171 @@
+"""An opt-in file watcher that lets the read memo skip its stat of every metadata.json (issue 10).
+
+By default a memoised read (store/readcache.py) checks the stat of every version file its answer rests on: exact
+for any hand edit, and a cost that grows with the registry (~10,000 stats at 10,000 versions). A running watcher
+answers the same question from inotify events instead, the way git's ``core.fsmonitor`` spares ``git status`` its
+lstat of every file:
+
+    python -m sw_registry.watcher start [--root PATH] [--idle-timeout SECONDS] [--json]
+    python -m sw_registry.watcher status [--root PATH] [--json]
+    python -m sw_registry.watcher stop [--root PATH] [--json]
+    python -m sw_registry.watcher run [--root PATH] [--idle-timeout SECONDS]   # in the foreground
+
+``start`` leaves a watcher running in the background (its log: ``.specweave/cache/sw-registry/watcher.log``) and
+returns once it answers; it stops after ``--idle-timeout`` seconds without a read (default 8 hours; 0: never).
+Linux only (inotify). Not for folders another machine changes (a network file system): its changes raise no event.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+from ..errors import RegistryError
+
+IDLE_DEFAULT = 8 * 3600.0
+START_WAIT = 60.0  # seconds ``start`` waits for the first answer (the first scan of a big registry)
+COMMANDS = ("start", "status", "stop", "run")
+
+
+def parse(argv: list[str]) -> tuple[str, str | None, float, bool]:
+    """(command, --root, --idle-timeout, --json)."""
+    if not argv or argv[0] in ("-h", "--help"):
+        print(__doc__.split("\n\n")[2])
+        raise SystemExit(0)
+    command, rest = argv[0], argv[1:]
+    if command not in COMMANDS:
+        raise RegistryError(f"unknown watcher command {command!r}", hint=f"one of: {', '.join(COMMANDS)}", code="usage")
+    root, idle, as_json = None, IDLE_DEFAULT, False
+    while rest:
+        arg = rest.pop(0)
+        name, has_value, value = arg.partition("=")
+        if name == "--json" and not has_value:
+            as_json = True
+            continue
+        if name not in ("--root", "--idle-timeout"):
+            raise RegistryError(f"unknown option {arg!r}", hint="run with --help", code="usage")
+        if not has_value:
+            if not rest:
+                raise RegistryError(f"{name} needs a value", hint="run with --help", code="usage")
+            value = rest.pop(0)
+        if name == "--root":
+            root = value
+            continue
+        try:
+            idle = float(value)
+        except ValueError:
+            idle = -1.0
+        if not 0 <= idle < float("inf"):
+            raise RegistryError(f"--idle-timeout must be a number of seconds, 0 or more: {value!r}", code="usage")
+    return command, root, idle, as_json
+
+
+def project(root: str | None) -> str:
+    from ..store.memo_token import find_root
+
+    found = find_root(root)
+    if found is None or not os.path.isdir(f"{found}/.specweave/increments"):
+        raise RegistryError(
+            f"no registry to watch at {found or root}: no .specweave/increments folder",
+            hint="run it inside a SpecWeave project, or pass --root", code="not_found",
+        )
+    return found
+
+
+def current(root: str) -> dict[str, object] | None:
+    import json
+
+    from ..store.watch_client import ask
+
+    reply = ask(root, b"status\n", limit=1 << 20)
+    try:
+        return json.loads(reply) if reply else None
+    except ValueError:
+        return None
+
+
+def run(root: str, idle: float) -> str:
+    """The watcher in this process, until it stops: why it stopped."""
+    from .inotify import Unavailable
+    from .server import listen, serve
+    from .tree import Tree
+
+    try:
+        sock = listen(root)
+    except OSError as exc:
+        raise RegistryError(f"a watcher of {root} is already running ({exc.strerror})", code="already_exists",
+                            hint="python -m sw_registry.watcher status") from None
+    try:
+        tree = Tree(root)
+    except Unavailable as exc:
+        sock.close()
+        raise RegistryError(str(exc), hint="the watcher needs Linux inotify; reads check every file without it",
+                            code="config_error") from None
+    return serve(root, sock, tree, idle)
+
+
+def start(root: str, idle: float) -> dict[str, object]:
+    found = current(root)
+    if found is not None:
+        return {**found, "running": True, "started": False}
+    log_path = f"{root}/.specweave/cache/sw-registry/watcher.log"
+    os.makedirs(os.path.dirname(log_path), exist_ok=True)
+    with open(log_path, "ab") as log:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "sw_registry.watcher", "run", "--root", root, "--idle-timeout", str(idle)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True, cwd=root,
+        )
+    deadline = time.monotonic() + START_WAIT
+    while time.monotonic() < deadline:
+        found = current(root)
+        if found is not None:
+            return {**found, "running": True, "started": True}
+        if child.poll() is not None:
+            break
+        time.sleep(0.02)
+    else:
+        child.kill()
+    child.wait()
+    with open(log_path, "rb") as log:
+        tail = log.read()[-2000:].decode("utf-8", "replace").strip()
+    raise RegistryError(f"the watcher did not start: {tail.splitlines()[-1] if tail else 'no output'}",
+                        hint=f"its log: {log_path}", code="config_error")
+
+
+def invoke(argv: list[str]) -> int:
+    from ..cli.output import emit
+
+    command, root_arg, idle, as_json = parse(argv)
+    root = project(root_arg)
+    if command == "run":
+        print(f"sw-registry watcher of {root} stopped: {run(root, idle)}", flush=True)
+        return 0
+    if command == "start":
+        data = start(root, idle)
+    elif command == "status":
+        found = current(root)
+        data = {**(found or {"root": root}), "running": found is not None}
+    else:
+        from ..store.watch_client import ask
+
+        data = {"root": root, "running": False, "stopped": ask(root, b"stop\n", limit=1 << 20) is not None}
+    emit(as_json, data, lambda out: out.print(_human(command, data), markup=False, highlight=False))
+    return 0
+
+
+def _human(command: str, data: dict[str, object]) -> str:
+    if command == "stop":
+        return f"stopped the watcher of {data['root']}" if data["stopped"] else f"no watcher of {data['root']} runs"
+    if not data.get("running"):
+        return f"no watcher of {data['root']} runs"
+    usable = "vouches for the registry's files" if data.get("usable") else f"cannot vouch: {data.get('reason')}"
+    verb = "started" if data.get("started") else "running"
+    return f"watcher of {data['root']} {verb} (pid {data['pid']}, {data['folders']} folders): {usable}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    from ..cli.output import run as funnel
+
+    return funnel(sys.argv[1:] if argv is None else argv, invoke)
