@@ -242,6 +242,30 @@ def du(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
+READS = ("list", "info", "get", "history")
+
+
+def read_rows(root: Path, runs: int, script: str, suffix: str = "") -> dict[str, Op]:
+    """The four reads, each run paired with `python -c pass`; keys and labels end with ``suffix``."""
+    at = ["--root", str(root)]
+    args = {"list": ["registry-list"], "info": ["registry-info", MODEL], "get": ["registry-get", MODEL, "--stage",
+            "production"], "history": ["registry-history", MODEL]}
+    return {key + suffix.strip(): measure_op(args[key][0] + suffix, "read",
+                                             fixed([script, *args[key], "--json", *at]), runs, root, True)
+            for key in READS}
+
+
+def watched_rows(root: Path, runs: int, script: str) -> dict[str, Op]:
+    """The four reads with a watcher of ``root`` running (sw_registry/watcher: the memo skips its stat of every
+    version file), started after the writes and stopped afterwards."""
+    watcher = [sys.executable, "-m", "sw_registry.watcher"]
+    subprocess.run([*watcher, "start", "--root", str(root)], check=True, env=bench_env(), capture_output=True)
+    try:
+        return read_rows(root, runs, script, " (watcher)")
+    finally:
+        subprocess.run([*watcher, "stop", "--root", str(root)], env=bench_env(), capture_output=True)
+
+
 def size_rows(root: Path, versions: int, runs: int, script: str, scratch: Path,
               reads_only: bool = False) -> dict[str, Op]:
     """Floors and the eight operations (the four reads with ``reads_only``) in one registry of ``versions``."""
@@ -264,17 +288,8 @@ def size_rows(root: Path, versions: int, runs: int, script: str, scratch: Path,
         artifact = new_artifact(scratch, str(i))
         return [script, "registry-register", MODEL, "--artifact", str(artifact), "--bump", "patch", "--json", *at]
 
-    ops = {
-        "pass": measure_op("python -c pass", "floor", fixed([sys.executable, "-c", "pass"]), runs),
-        "list": measure_op("registry-list", "read", fixed([script, "registry-list", "--json", *at]), runs, root,
-                           True),
-        "info": measure_op("registry-info", "read", fixed([script, "registry-info", MODEL, "--json", *at]), runs,
-                           root, True),
-        "get": measure_op("registry-get", "read", fixed([script, "registry-get", MODEL, "--stage", "production",
-                                                         "--json", *at]), runs, root, True),
-        "history": measure_op("registry-history", "read", fixed([script, "registry-history", MODEL, "--json", *at]),
-                              runs, root, True),
-    }
+    ops = {"pass": measure_op("python -c pass", "floor", fixed([sys.executable, "-c", "pass"]), runs),
+           **read_rows(root, runs, script)}
     if reads_only:
         return ops
     ops |= {
@@ -364,6 +379,7 @@ def budget_report(small: int, big: int, big_increments: int, runs: int, workdir:
         lines.append(f"- {built['versions']:,} versions over {len(built['increments'])} increments, built by {how} "
                      f"in {built['seconds']:.0f} s")
         results[built["versions"]] = size_rows(root, built["versions"], runs, script, scratch, reads_only)
+        results[built["versions"]] |= watched_rows(root, runs, script)
         roots[built["versions"]] = root
     help_op = measure_op("sw-registry --help", "read", fixed([script, "--help"]), runs, paired_floor=True)
     pass_help = Op("python -c pass", "floor", help_op.floor_ms or [], [])
@@ -380,8 +396,8 @@ def budget_report(small: int, big: int, big_increments: int, runs: int, workdir:
         a, b = small_ops[key], big_ops[key]
         table_lines.append(f"| {a.label} (floor) | {a.median:.0f} | - | {b.median:.0f} | - | - | "
                            f"{max(a.rss_kb + b.rss_kb, default=0) / 1024:.0f} | - | - |")
-    for key in ("list", "info", "get", "history", "register", "promote", "rollback", "approve")[: 4 if reads_only
-                                                                                                 else 8]:
+    watched = tuple(f"{key}(watcher)" for key in READS)
+    for key in (*READS, *watched, *(() if reads_only else ("register", "promote", "rollback", "approve"))):
         a, b = small_ops[key], big_ops[key]
         own_a, own_b = own(small_ops, key), own(big_ops, key)
         budget = WRITE_BUDGET_MS if a.kind == "write" else READ_BUDGET_MS
