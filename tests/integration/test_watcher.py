@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from sw_registry.registry import ModelRegistry
 from sw_registry.store import watch_client
 from sw_registry.watcher import inotify
 from sw_registry.watcher.tree import Tree
-from tests.conftest import INCREMENT, git, make_project
+from tests.conftest import INCREMENT, git, make_project, run_cli
 from tests.watching import gone, running, status, watcher
 
 NAME = "m"
@@ -168,6 +169,26 @@ def test_it_stops_when_the_registry_goes_or_its_marker_is_removed_or_it_idles(pr
     with running(project) as found:
         shutil.rmtree(project / ".specweave" / "increments")
         assert gone(found["pid"])
+
+
+def test_a_killed_watcher_leaves_reads_exact_and_a_new_one_starts(project: Path, reg: ModelRegistry) -> None:
+    """kill -9 leaves the marker behind: reads find no answer and check every file; ``start`` starts a new one."""
+    root = str(project.resolve())
+    with running(project) as found:
+        time.sleep(0.1)  # past the memo's racy window: the next read keeps its output, with the watcher's answer
+        assert run_cli(project, "registry-list", "--json").json["data"]["models"][0]["staging"] is None
+        os.kill(found["pid"], 9)
+        assert gone(found["pid"])
+        assert (project / watch_client.MARKER).exists() and watch_client.state(root) is None
+        assert status(project)["running"] is False
+        meta = version_dir(project) / "metadata.json"
+        text = meta.read_text()
+        assert '"stage": "dev"' in text
+        meta.write_text(text.replace('"stage": "dev"', '"stage": "staging"'))  # a hand edit in place, unwatched now
+        assert run_cli(project, "registry-list", "--json").json["data"]["models"][0]["staging"] == "1.0.0"
+        with running(project) as second:
+            assert second["started"] is True and second["pid"] != found["pid"]
+            assert watch_client.state(root) is not None
 
 
 def test_a_project_path_longer_than_a_socket_path_is_watched(tmp_path: Path, make_artifact: Callable[..., Path]
