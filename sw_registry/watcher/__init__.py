@@ -114,24 +114,36 @@ def start(root: str, idle: float) -> dict[str, object]:
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
     with open(log_path, "ab") as log:
         child = subprocess.Popen(
-            [sys.executable, "-m", "sw_registry.watcher", "run", "--root", root, "--idle-timeout", str(idle)],
+            [sys.executable, "-m", "sw_registry.watcher", "run", "--root", root, "--idle-timeout", str(idle), "--json"],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True, cwd=root,
         )
     deadline = time.monotonic() + START_WAIT
     while time.monotonic() < deadline:
         found = current(root)
-        if found is not None:
-            return {**found, "running": True, "started": True}
+        if found is not None:  # ours, or one a concurrent start made first (ours then stops: already running)
+            return {**found, "running": True, "started": found.get("pid") == child.pid}
         if child.poll() is not None:
             break
         time.sleep(0.02)
     else:
         child.kill()
     child.wait()
+    raise RegistryError(f"the watcher did not start: {_last_error(log_path)}", hint=f"its log: {log_path}",
+                        code="config_error")
+
+
+def _last_error(log_path: str) -> str:
+    """The message of the last error envelope the watcher wrote to its log (``run --json``)."""
+    import json
+
     with open(log_path, "rb") as log:
-        tail = log.read()[-2000:].decode("utf-8", "replace").strip()
-    raise RegistryError(f"the watcher did not start: {tail.splitlines()[-1] if tail else 'no output'}",
-                        hint=f"its log: {log_path}", code="config_error")
+        lines = log.read()[-8000:].decode("utf-8", "replace").strip().splitlines()
+    for line in reversed(lines):
+        try:
+            return str(json.loads(line)["error"]["message"])
+        except (ValueError, KeyError, TypeError):
+            continue
+    return lines[-1] if lines else "no output"
 
 
 def invoke(argv: list[str]) -> int:
@@ -140,7 +152,9 @@ def invoke(argv: list[str]) -> int:
     command, root_arg, idle, as_json = parse(argv)
     root = project(root_arg)
     if command == "run":
-        print(f"sw-registry watcher of {root} stopped: {run(root, idle)}", flush=True)
+        why = run(root, idle)
+        emit(as_json, {"root": root, "running": False, "stopped": why}, lambda out: out.print(
+            f"sw-registry watcher of {root} stopped: {why}", markup=False, highlight=False))
         return 0
     if command == "start":
         data = start(root, idle)

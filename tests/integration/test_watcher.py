@@ -69,6 +69,27 @@ def test_a_wrong_command_line_is_a_usage_error(project: Path, args: tuple[str, .
     assert json.loads(r.stdout)["error"]["code"] == code
 
 
+def test_a_watcher_that_cannot_start_says_why(project: Path, reg: ModelRegistry) -> None:
+    """Another process holds the socket's name and never answers: ``start`` waits for no answer, its child is
+    refused the name, and the error says what the child said (exit 2, config_error), with the log's path."""
+    import socket
+
+    squatter = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        name = watch_client.socket_name(str(project.resolve()))
+        assert name is not None
+        squatter.bind(name)
+        squatter.listen(1)
+        r = watcher(project, "start", "--json")
+        assert r.returncode == 2, r.stdout
+        err = json.loads(r.stdout)["error"]
+        assert err["code"] == "config_error" and "already running" in err["message"]
+        assert "watcher.log" in err["hint"]
+        assert watch_client.state(str(project.resolve())) is None
+    finally:
+        squatter.close()
+
+
 def test_a_folder_without_a_registry_is_not_found(tmp_path: Path) -> None:
     r = watcher(tmp_path, "start", "--json")
     assert r.returncode == 3 and json.loads(r.stdout)["error"]["code"] == "not_found"
@@ -165,7 +186,7 @@ def test_it_stops_when_the_registry_goes_or_its_marker_is_removed_or_it_idles(pr
     with running(project, "--idle-timeout", "0.2") as found:
         assert gone(found["pid"])
     log = (project / ".specweave" / "cache" / "sw-registry" / "watcher.log").read_text()
-    assert "its marker file was removed" in log and "no request for 0.2 s" in log
+    assert "its marker file was removed" in log and "no request for 0.2 s" in log  # why each stopped
     with running(project) as found:
         shutil.rmtree(project / ".specweave" / "increments")
         assert gone(found["pid"])
