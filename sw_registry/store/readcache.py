@@ -112,6 +112,8 @@ def _lookup(command: str, kwargs: dict[str, Any]) -> bytes | None:
     watch = watch_state(root)  # before the command reads: a change after it is counted by the next answer
     entry = _load(path)
     if entry is not None and entry[:2] == (key, tok) and _unchanged(entry, watch) and _still_verified(entry[3]):
+        if watch is not None and entry[5] != watch and not racy:
+            _keep_answer(path, entry, watch)
         return entry[2]
     files = version_files(models, kwargs.get("name"))
     if files is not None and not racy and not _racy(files):
@@ -129,6 +131,20 @@ def _unchanged(entry: tuple[Any, ...], watch: str | None) -> bool:
     except (EOFError, ValueError, TypeError):
         return False
     return _files_unchanged(files)
+
+
+def _keep_answer(path: str, entry: tuple[Any, ...], watch: str) -> None:
+    """An entry the stats found current, kept again with the watcher's answer taken before those stats: a change
+    after that answer is counted by a later one, and none came before it (the stats say so), so the next read may
+    skip the stats (a watcher started after the entry was kept; a change to another model's files)."""
+    from pathlib import Path
+
+    from .files import atomic_write
+
+    try:
+        atomic_write(Path(path), marshal.dumps((*entry[:5], watch)), durable=False)
+    except OSError:
+        pass  # a read-only checkout: the stats are checked again next time
 
 
 def version_files(models: list[str], name: Any) -> tuple[Any, ...] | None:

@@ -219,6 +219,25 @@ def test_folder_changes_and_the_policy_file_make_the_next_read_fresh(watching: b
     assert_fresh(project)
 
 
+def test_an_entry_kept_before_a_watcher_started_takes_its_answer_after_one_stat_check(
+    project: Path, reg: ModelRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Entries kept with no watcher running are checked by their stats once a watcher runs, and kept again with its
+    answer, so the read after that skips the stats; a hand edit is still seen."""
+    settle()
+    expected = read_all(project)
+    checks: list[int] = []
+    real = readcache._files_unchanged
+    monkeypatch.setattr(readcache, "_files_unchanged", lambda files: checks.append(1) or real(files))
+    with running(project):
+        assert read_all(project) == expected and len(checks) == len(READS)
+        assert all(marshal.loads(p.read_bytes())[5] for p in memo_dir(project).glob("*.marshal"))
+        assert read_all(project) == expected and len(checks) == len(READS)  # on the watcher's word alone
+        meta = project / MODELS / "m-v1.1.0" / "metadata.json"
+        meta.write_bytes(meta.read_bytes().replace(b'"dev"', b'"DEV"', 1))
+        assert_fresh(project)
+
+
 def test_get_hashes_the_artifact_again_before_answering_from_the_memo(project: Path, reg: ModelRegistry) -> None:
     settle()
     args = ("registry-get", NAME, "--stage", "staging", "--json")
