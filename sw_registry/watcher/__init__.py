@@ -8,7 +8,7 @@ lstat of every file:
     python -m sw_registry.watcher start [--root PATH] [--idle-timeout SECONDS] [--json]
     python -m sw_registry.watcher status [--root PATH] [--json]
     python -m sw_registry.watcher stop [--root PATH] [--json]
-    python -m sw_registry.watcher run [--root PATH] [--idle-timeout SECONDS]   # in the foreground
+    python -m sw_registry.watcher run [--root PATH] [--idle-timeout SECONDS] [--json]   # in the foreground
 
 ``start`` leaves a watcher running in the background (its log: ``.specweave/cache/sw-registry/watcher.log``) and
 returns once it answers; it stops after ``--idle-timeout`` seconds without a read (default 8 hours; 0: never).
@@ -29,15 +29,18 @@ START_WAIT = 60.0  # seconds ``start`` waits for the first answer (the first sca
 COMMANDS = ("start", "status", "stop", "run")
 
 
-def parse(argv: list[str]) -> tuple[str, str | None, float, bool]:
-    """(command, --root, --idle-timeout, --json)."""
+def parse(argv: list[str]) -> tuple[str, str | None, float | None, bool]:
+    """(command, --root, --idle-timeout (None: not given), --json)."""
     if not argv or argv[0] in ("-h", "--help"):
-        print(__doc__.split("\n\n")[2])
+        parts = (__doc__ or "").replace("``", "`").split("\n\n")
+        print(f"{parts[0]}\n\nUsage:\n{parts[2]}\n\n{parts[3].strip()}")
         raise SystemExit(0)
     command, rest = argv[0], argv[1:]
     if command not in COMMANDS:
         raise RegistryError(f"unknown watcher command {command!r}", hint=f"one of: {', '.join(COMMANDS)}", code="usage")
-    root, idle, as_json = None, IDLE_DEFAULT, False
+    root: str | None = None
+    idle: float | None = None
+    as_json = False
     while rest:
         arg = rest.pop(0)
         name, has_value, value = arg.partition("=")
@@ -59,6 +62,9 @@ def parse(argv: list[str]) -> tuple[str, str | None, float, bool]:
             idle = -1.0
         if not 0 <= idle < float("inf"):
             raise RegistryError(f"--idle-timeout must be a number of seconds, 0 or more: {value!r}", code="usage")
+        if command not in ("start", "run"):
+            raise RegistryError(f"--idle-timeout is for start and run, not {command}", code="usage",
+                                hint="python -m sw_registry.watcher --help")
     return command, root, idle, as_json
 
 
@@ -106,10 +112,17 @@ def run(root: str, idle: float) -> str:
     return serve(root, sock, tree, idle)
 
 
-def start(root: str, idle: float) -> dict[str, object]:
+def start(root: str, idle: float | None) -> dict[str, object]:
     found = current(root)
     if found is not None:
+        if idle is not None and found.get("idle_timeout") != idle:
+            raise RegistryError(
+                f"a watcher of {root} already runs with --idle-timeout {found.get('idle_timeout')}, not {idle:g}",
+                hint="python -m sw_registry.watcher stop, then start it again with the new timeout",
+                code="already_exists", details={"pid": found.get("pid")},
+            )
         return {**found, "running": True, "started": False}
+    idle = IDLE_DEFAULT if idle is None else idle
     log_path = f"{root}/.specweave/cache/sw-registry/watcher.log"
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
     with open(log_path, "ab") as log:
@@ -152,7 +165,7 @@ def invoke(argv: list[str]) -> int:
     command, root_arg, idle, as_json = parse(argv)
     root = project(root_arg)
     if command == "run":
-        why = run(root, idle)
+        why = run(root, IDLE_DEFAULT if idle is None else idle)
         emit(as_json, {"root": root, "running": False, "stopped": why}, lambda out: out.print(
             f"sw-registry watcher of {root} stopped: {why}", markup=False, highlight=False))
         return 0

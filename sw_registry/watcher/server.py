@@ -68,7 +68,7 @@ def serve(root: str, sock: socket.socket, tree: Tree, idle: float) -> str:
                 return "the increments folder was removed or moved"
             if sock in ready:
                 last = time.monotonic()
-                if _answer(sock, tree, root, started) == "stop":
+                if _answer(sock, tree, root, started, idle) == "stop":
                     return "asked to stop"
             elif not _marker_is_ours(marker):
                 return "its marker file was removed or taken"
@@ -81,7 +81,7 @@ def serve(root: str, sock: socket.socket, tree: Tree, idle: float) -> str:
         tree.close()
 
 
-def _answer(sock: socket.socket, tree: Tree, root: str, started: float) -> str | None:
+def _answer(sock: socket.socket, tree: Tree, root: str, started: float, idle: float) -> str | None:
     try:
         conn, _ = sock.accept()
     except OSError:
@@ -97,7 +97,7 @@ def _answer(sock: socket.socket, tree: Tree, root: str, started: float) -> str |
             if request == b"state":
                 reply = f"{root}\0{tree.state}\n"
             elif request in (b"status", b"stop"):
-                reply = json.dumps(status(tree, root, started)) + "\n"
+                reply = json.dumps(status(tree, root, started, idle)) + "\n"
             else:
                 return None
             conn.sendall(reply.encode("utf-8", "surrogateescape"))
@@ -106,9 +106,9 @@ def _answer(sock: socket.socket, tree: Tree, root: str, started: float) -> str |
         return request.decode()
 
 
-def status(tree: Tree, root: str, started: float) -> dict[str, object]:
+def status(tree: Tree, root: str, started: float, idle: float) -> dict[str, object]:
     return {
         "root": root, "pid": os.getpid(), "usable": tree.reason is None, "reason": tree.reason,
         "epoch": tree.epoch, "count": tree.count, "folders": len(tree.folders),
-        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)), "idle_timeout": idle,
     }

@@ -41,6 +41,9 @@ def test_start_status_and_stop_from_the_command_line(project: Path, reg: ModelRe
         assert first["folders"] == 6  # the project, .specweave, increments, the increment, models/, one version
         again = json.loads(watcher(project, "start", "--json").stdout)["data"]
         assert again["started"] is False and again["pid"] == first["pid"]  # one watcher a project
+        assert again["idle_timeout"] == 8 * 3600
+        other = watcher(project, "start", "--idle-timeout", "60", "--json")  # not silently kept at 8 hours
+        assert other.returncode == 5 and json.loads(other.stdout)["error"]["code"] == "already_exists"
         assert (project / watch_client.MARKER).read_text().strip() == str(first["pid"])
         human = watcher(project, "status")
         assert human.returncode == 0 and f"pid {first['pid']}" in human.stdout
@@ -61,6 +64,7 @@ def test_start_status_and_stop_from_the_command_line(project: Path, reg: ModelRe
     (("start", "--idle-timeout=-1", "--json"), "usage", 2),
     (("status", "--json", "--root"), "usage", 2),
     (("status", "--verbose", "--json"), "usage", 2),
+    (("stop", "--idle-timeout", "5", "--json"), "usage", 2),
 ])
 def test_a_wrong_command_line_is_a_usage_error(project: Path, args: tuple[str, ...], code: str, exit_code: int
                                               ) -> None:
