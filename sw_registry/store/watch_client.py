@@ -62,7 +62,7 @@ def state(root: str) -> str | None:
     reply = ask(root, b"state\n")
     if reply is None:
         return None
-    folder, _, answer = reply.decode("utf-8", "replace").rstrip("\n").partition("\0")
+    folder, _, answer = reply.decode("utf-8", "surrogateescape").rstrip("\n").partition("\0")
     if folder != root or not answer or answer == "-":
         return None
     return answer
