@@ -21,51 +21,12 @@ import os
 import subprocess
 import sys
 import time
+from typing import Any
 
 from ..errors import RegistryError
 
 IDLE_DEFAULT = 8 * 3600.0
 START_WAIT = 60.0  # seconds ``start`` waits for the first answer (the first scan of a big registry)
-COMMANDS = ("start", "status", "stop", "run")
-
-
-def parse(argv: list[str]) -> tuple[str, str | None, float | None, bool]:
-    """(command, --root, --idle-timeout (None: not given), --json)."""
-    if not argv or argv[0] in ("-h", "--help"):
-        parts = (__doc__ or "").replace("``", "`").split("\n\n")
-        print(f"{parts[0]}\n\nUsage:\n{parts[2]}\n\n{parts[3].strip()}")
-        raise SystemExit(0)
-    command, rest = argv[0], argv[1:]
-    if command not in COMMANDS:
-        raise RegistryError(f"unknown watcher command {command!r}", hint=f"one of: {', '.join(COMMANDS)}", code="usage")
-    root: str | None = None
-    idle: float | None = None
-    as_json = False
-    while rest:
-        arg = rest.pop(0)
-        name, has_value, value = arg.partition("=")
-        if name == "--json" and not has_value:
-            as_json = True
-            continue
-        if name not in ("--root", "--idle-timeout"):
-            raise RegistryError(f"unknown option {arg!r}", hint="run with --help", code="usage")
-        if not has_value:
-            if not rest:
-                raise RegistryError(f"{name} needs a value", hint="run with --help", code="usage")
-            value = rest.pop(0)
-        if name == "--root":
-            root = value
-            continue
-        try:
-            idle = float(value)
-        except ValueError:
-            idle = -1.0
-        if not 0 <= idle < float("inf"):
-            raise RegistryError(f"--idle-timeout must be a number of seconds, 0 or more: {value!r}", code="usage")
-        if command not in ("start", "run"):
-            raise RegistryError(f"--idle-timeout is for start and run, not {command}", code="usage",
-                                hint="python -m sw_registry.watcher --help")
-    return command, root, idle, as_json
 
 
 def project(root: str | None) -> str:
@@ -159,30 +120,63 @@ def _last_error(log_path: str) -> str:
     return lines[-1] if lines else "no output"
 
 
-def invoke(argv: list[str]) -> int:
+def _app() -> Any:
+    """The four commands as a Typer app, with the rest of the CLI's error funnel (cli/output.py)."""
+    import typer
+
     from ..cli.output import emit
 
-    command, root_arg, idle, as_json = parse(argv)
-    root = project(root_arg)
-    if command == "run":
-        why = run(root, IDLE_DEFAULT if idle is None else idle)
-        emit(as_json, {"root": root, "running": False, "stopped": why}, lambda out: out.print(
-            f"sw-registry watcher of {root} stopped: {why}", markup=False, highlight=False))
-        return 0
-    if command == "start":
-        data = start(root, idle)
-    elif command == "status":
-        found = current(root)
-        data = {**(found or {"root": root}), "running": found is not None}
-    else:
+    app = typer.Typer(add_completion=False, no_args_is_help=True, help=(__doc__ or "").split("\n")[0],
+                      rich_markup_mode=None, pretty_exceptions_enable=False,  # as cli/app.py: plain help text
+                      context_settings={"help_option_names": ["-h", "--help"]})
+    root_opt = typer.Option(None, "--root", help="the project folder (default: found from the current folder)")
+    idle_opt = typer.Option(None, "--idle-timeout", min=0.0, help="stop after this many seconds without a read "
+                            "(default 8 hours; 0: never)")
+    json_opt = typer.Option(False, "--json", help="print the JSON envelope")
+
+    def show(command: str, as_json: bool, data: dict[str, Any]) -> None:
+        emit(as_json, data, lambda out: out.print(_human(command, data), markup=False, highlight=False))
+
+    @app.command("start", help="Start a watcher in the background; return once it answers.")
+    def start_cmd(root: str | None = root_opt, idle_timeout: float | None = idle_opt,
+                  json: bool = json_opt) -> None:
+        show("start", json, start(project(root), _finite(idle_timeout)))
+
+    @app.command("run", help="Run the watcher in this process until it stops.")
+    def run_cmd(root: str | None = root_opt, idle_timeout: float | None = idle_opt,
+                json: bool = json_opt) -> None:
+        found = project(root)
+        idle = _finite(idle_timeout)
+        why = run(found, IDLE_DEFAULT if idle is None else idle)
+        show("run", json, {"root": found, "running": False, "stopped": why})
+
+    @app.command("status", help="Say whether a watcher runs, and what it watches.")
+    def status_cmd(root: str | None = root_opt, json: bool = json_opt) -> None:
+        found = project(root)
+        running = current(found)
+        show("status", json, {**(running or {"root": found}), "running": running is not None})
+
+    @app.command("stop", help="Stop the watcher.")
+    def stop_cmd(root: str | None = root_opt, json: bool = json_opt) -> None:
         from ..store.watch_client import ask
 
-        data = {"root": root, "running": False, "stopped": ask(root, b"stop\n", limit=1 << 20) is not None}
-    emit(as_json, data, lambda out: out.print(_human(command, data), markup=False, highlight=False))
-    return 0
+        found = project(root)
+        show("stop", json, {"root": found, "running": False,
+                            "stopped": ask(found, b"stop\n", limit=1 << 20) is not None})
+
+    return app
+
+
+def _finite(idle: float | None) -> float | None:
+    if idle is not None and not 0 <= idle < float("inf"):  # click's range lets inf and nan through
+        raise RegistryError("--idle-timeout must be a finite number of seconds", code="usage",
+                            hint="pass --idle-timeout 0 for a watcher that never stops on its own")
+    return idle
 
 
 def _human(command: str, data: dict[str, object]) -> str:
+    if command == "run":
+        return f"sw-registry watcher of {data['root']} stopped: {data['stopped']}"
     if command == "stop":
         return f"stopped the watcher of {data['root']}" if data["stopped"] else f"no watcher of {data['root']} runs"
     if not data.get("running"):
@@ -193,6 +187,13 @@ def _human(command: str, data: dict[str, object]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import typer
+
     from ..cli.output import run as funnel
+
+    command = typer.main.get_command(_app())
+
+    def invoke(args: list[str]) -> Any:
+        return command.main(args=args, prog_name="python -m sw_registry.watcher", standalone_mode=False)
 
     return funnel(sys.argv[1:] if argv is None else argv, invoke)

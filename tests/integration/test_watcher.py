@@ -62,6 +62,8 @@ def test_start_status_and_stop_from_the_command_line(project: Path, reg: ModelRe
     (("restart", "--json"), "usage", 2),
     (("start", "--idle-timeout", "soon", "--json"), "usage", 2),
     (("start", "--idle-timeout=-1", "--json"), "usage", 2),
+    (("start", "--idle-timeout", "inf", "--json"), "usage", 2),
+    (("run", "--idle-timeout", "nan", "--json"), "usage", 2),
     (("status", "--json", "--root"), "usage", 2),
     (("status", "--verbose", "--json"), "usage", 2),
     (("stop", "--idle-timeout", "5", "--json"), "usage", 2),
