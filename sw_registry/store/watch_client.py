@@ -36,6 +36,8 @@ def ask(root: str, request: bytes, limit: int = 1 << 16) -> bytes | None:
         return None
     import _socket
 
+    if not hasattr(_socket, "SO_PEERCRED"):  # not Linux (a marker carried over by a folder sync): no watcher here
+        return None
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         sock.settimeout(TIMEOUT)

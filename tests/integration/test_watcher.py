@@ -240,3 +240,16 @@ def test_a_queue_overflow_gives_a_new_epoch_and_a_fresh_scan(project: Path, reg:
         assert tree.state.split(":")[0] != before.split(":")[0] and len(tree.folders) == folders
     finally:
         tree.close()
+
+
+def test_a_marker_on_a_system_without_peer_credentials_is_no_watcher(project: Path, reg: ModelRegistry,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A marker file that reached a machine where the watcher cannot run (a folder synced from Linux to macOS):
+    reads ask nothing and check every file."""
+    import _socket
+
+    with running(project):
+        root = str(project.resolve())
+        assert watch_client.state(root) is not None
+        monkeypatch.delattr(_socket, "SO_PEERCRED")
+        assert watch_client.state(root) is None
