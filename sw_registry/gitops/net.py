@@ -47,6 +47,15 @@ def _gitpython() -> Any:
         import git
     except ImportError as exc:  # GitPython missing, or no git binary for it to find
         raise GitError(f"GitPython cannot be used: {exc}", hint="pip install 'gitpython>=3.1.40,<4' and git") from None
+    import logging
+
+    # GitPython logs git's words about a rejected push ("Error lines received while pushing: ...") at ERROR; with
+    # no handler configured, Python's last-resort handler printed them on stderr, which SPEC §9 keeps empty (what
+    # git said reaches the user inside an error's message or details). A program that configures logging still
+    # gets them through its own handlers.
+    log = logging.getLogger("git")
+    if not any(isinstance(h, logging.NullHandler) for h in log.handlers):
+        log.addHandler(logging.NullHandler())
     return git
 
 

@@ -47,6 +47,7 @@ def test_a_rejected_push_re_runs_the_write_on_the_remote_head(tmp_path: Path) ->
     r = run_cli(b, "registry-register", "m", "--artifact", artifact(tmp_path, "y", b"y"), "--version", "2.0.0",
                 "--push", "--json")
     assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stderr == ""  # SPEC §9: git's (and GitPython's) words about the rejected push stay off the terminal
     assert remote_log(remote)[:2] == ["registry: register m v2.0.0", "registry: register m v1.0.0"]
     # b's branch is the remote's, and its seq was assigned on top of a's version
     assert git(b, "rev-parse", "HEAD") == git(remote, "rev-parse", "main")
@@ -65,6 +66,7 @@ def test_a_re_run_that_now_refuses_is_conflict(tmp_path: Path) -> None:
     r = run_cli(b, "registry-register", "m", "--artifact", artifact(tmp_path, "y", b"other"), "--version", "1.0.0",
                 "--push", "--json")
     assert r.returncode == 5, r.stdout
+    assert r.stderr == ""
     err = json.loads(r.stdout)["error"]
     assert err["code"] == "conflict"
     assert err["details"]["refusal"]["code"] == "already_exists"
