@@ -25,9 +25,9 @@ COMMANDS: dict[str, tuple[str, str, tuple[str, ...], tuple[str, ...]]] = {
     'registry-verify': ('verify', 'verify', (), ('--repair', '--deep', '--actor:str', '--allow-detached', '--root:path', '--json')),
     'registry-reindex': ('reindex', 'reindex', (), ('--actor:str', '--allow-detached', '--push', '--root:path', '--json')),
     'sync-docs': ('sync_docs', 'sync_docs', ('action:str!',), ('--check', '--actor:str', '--allow-detached', '--push', '--root:path', '--json')),
-    'init': ('init', 'init', ('path:path',), ('--git', '--json')),
+    'init': ('init', 'init', ('path:path',), ('--git', '--root:path', '--json')),
     'install-commands': ('install_commands', 'install_commands', (), ('--dest:path', '--root:path', '--json')),
-    'demo': ('demo', 'demo', ('path:str',), ('--json',)),
+    'demo': ('demo', 'demo', ('path:str',), ('--root:path', '--json')),
     'mlflow-sync': ('mlflow_sync', 'mlflow_sync', (), ('--tracking-uri:str', '--model:str', '--root:path', '--json')),
 }
 

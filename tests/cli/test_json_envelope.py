@@ -93,6 +93,20 @@ def test_init_json_envelope(cli, tmp_path: Path) -> None:
     assert isinstance(data, dict)
 
 
+def test_init_and_demo_take_root_as_every_command_does(cli, tmp_path: Path) -> None:
+    """SPEC §7: every command takes --root; for init and demo it names the folder PATH names."""
+    folder = tmp_path / "by-root"
+    folder.mkdir()
+    git(folder, "init", "-q")
+    data = envelope_ok(cli("init", "--root", str(folder), "--json", cwd=tmp_path))
+    assert data["root"] == str(folder.resolve()) and (folder / ".specweave").is_dir()
+    assert envelope_ok(cli("init", str(folder), "--root", str(folder), "--json", cwd=tmp_path))
+    envelope_error(cli("init", str(tmp_path), "--root", str(folder), "--json", cwd=tmp_path), "usage", 2)
+    envelope_error(cli("demo", str(tmp_path / "a"), "--root", str(tmp_path / "b"), "--json", cwd=tmp_path),
+                   "usage", 2)
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
 def test_demo_json_envelope(cli, tmp_path: Path) -> None:
     data = envelope_ok(cli("demo", str(tmp_path / "demo"), "--json", cwd=tmp_path))
     assert isinstance(data, dict)

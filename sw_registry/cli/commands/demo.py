@@ -11,6 +11,7 @@ TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads
 # (fastpath.py) calls the function without importing Typer, and app.resolved() evaluates the annotations in
 # this module's globals plus options.ANNOTATIONS, which holds these same names (a test checks it).
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Annotated
 
     import typer
@@ -22,11 +23,18 @@ def demo(
     path: Annotated[
         str | None, typer.Argument(help="Folder for the throwaway project (default: a temp folder).")
     ] = None,
+    root: Annotated[
+        Path | None,
+        typer.Option("--root", help="Folder for the throwaway project, as PATH.", show_default=False),
+    ] = None,
     json: JsonOption = False,
 ) -> None:
     """Build a throwaway SpecWeave project and run the registry lifecycle in it, offline."""
     from ...demo import run_demo
+    from .init import project_folder
 
     quiet = json_mode(json)
-    result = run_demo(path, (lambda _line: None) if quiet else (lambda line: print(line, file=sys.stdout)))
+    folder = project_folder(path, root)
+    say = (lambda _line: None) if quiet else (lambda line: print(line, file=sys.stdout))
+    result = run_demo(None if folder is None else str(folder), say)
     emit(json, result, lambda out: None)

@@ -24,12 +24,17 @@ def init(
     git: Annotated[
         bool, typer.Option("--git", help="Run 'git init' first if the folder is not in a git repo.")
     ] = False,
+    root: Annotated[
+        Path | None,
+        typer.Option("--root", help="Project folder, as PATH (SPEC §7: every command takes --root).",
+                     show_default=False),
+    ] = None,
     json: JsonOption = False,
 ) -> None:
     """Create .specweave/ for the registry and keep its cache out of git."""
     from ...init_project import init_project
 
-    result = init_project(path, git=git)
+    result = init_project(Path(project_folder(path, root) or "."), git=git)
 
     def render(out: Any) -> None:
         out.print(f"Initialised sw-registry in {esc(result['root'])}")
@@ -37,3 +42,15 @@ def init(
             out.print(f"  created {esc(item)}")
 
     emit(json, result, render)
+
+
+def project_folder(path: Path | str | None, root: Path | None) -> Path | str | None:
+    """The folder named by PATH or by ``--root``; both naming different folders is a usage error."""
+    if root is None:
+        return path
+    if path is not None and Path(path) != Path(".") and Path(path).resolve() != root.resolve():
+        from ...errors import RegistryError
+
+        raise RegistryError(f"PATH {path} and --root {root} name different folders", code="usage",
+                            hint="give the folder once, as PATH or as --root")
+    return root
