@@ -54,9 +54,18 @@ def _check_stage(stage: str | None) -> None:
         check_stage(stage)
 
 
+def _check_model(model: Opt) -> None:
+    """A model filter that is not a model name is refused (invalid_name, SPEC §3), not answered with no model."""
+    if model is not None:
+        from ..versions import validate_name
+
+        validate_name(model)
+
+
 def list_models(ctx: Context, stage: Opt, model: Opt, increment: Opt, tag: Opt) -> list[ModelSummary]:
     """One summary per model; a filter keeps the models with some version that matches it."""
     _check_stage(stage)
+    _check_model(model)
     index = ctx.index()
     inc_id = _increment_id(ctx, increment)
     out = []
@@ -76,6 +85,7 @@ def list_models(ctx: Context, stage: Opt, model: Opt, increment: Opt, tag: Opt) 
 def list_versions(ctx: Context, stage: Opt, model: Opt, increment: Opt, tag: Opt) -> list[ModelVersion]:
     """Every matching version with its full metadata (``registry-list --all-versions``)."""
     _check_stage(stage)
+    _check_model(model)
     index = ctx.index()
     inc_id = _increment_id(ctx, increment)
     recs = [r for n in index.names() if not model or n == model for r in index.records_of(n)]

@@ -143,6 +143,14 @@ def test_list_filter_options(run, zoo: Path, args: tuple[str, ...], expected: li
     assert names(ok(run("registry-list", *args, "--json", cwd=zoo))) == expected
 
 
+@pytest.mark.parametrize("extra", [(), ("--all-versions",)])
+def test_a_model_filter_that_is_not_a_name_is_invalid_name(run, zoo: Path, extra: tuple[str, ...]) -> None:
+    """SPEC §3: a model name that breaks the rule is refused with invalid_name, as a filter too (not "no model")."""
+    for bad in ("Fraud-Model", "../x", "a" * 101):
+        error(run("registry-list", "--model", bad, *extra, "--json", cwd=zoo), "invalid_name", 2)
+    assert names(ok(run("registry-list", "--model", "no-such-model", "--json", cwd=zoo))) == []  # a name: no match
+
+
 def test_list_all_versions_gives_full_metadata(run, zoo: Path) -> None:
     data = ok(run("registry-list", "--all-versions", "--json", cwd=zoo))
     assert set(data) == {"versions"}
