@@ -54,7 +54,9 @@ def markdown(data: dict[str, Any]) -> str:
     ] or ["- none"]
     out += ["", "## Forced transitions", ""]
     out += [
-        f"- {e['at']} {e['model']} v{e['version']} {e['from']} -> {e['to']} by {e['actor']}: {e['reason']}"
+        f"- {e['at']} {e['model']} v{e['version']} "
+        + (f"{e['from']} -> {e['to']}" if e["from"] or e["to"] else str(e["event"] or "change"))  # a deprecation
+        + f" by {e['actor']}: {e['reason']}"
         for e in data["forced"]
     ] or ["- none"]
     out += ["", "## Registry changes made outside the tool", ""]

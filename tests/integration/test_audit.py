@@ -56,6 +56,17 @@ def test_the_report_lists_deployments_approvals_rollbacks_and_forced_moves(proje
     assert data["unaudited_commits"] == []
 
 
+def test_the_markdown_names_a_forced_move_and_a_forced_deprecation(project: Path, make_artifact) -> None:
+    reg = story(project, make_artifact)
+    reg.deprecate_model("fraud", "1.0.0", reason="retired early", force=True)  # production: needs --force
+    r = run_cli(project, "registry-audit", "fraud", "--format", "md")
+    assert r.returncode == 0, r.stdout + r.stderr
+    forced = r.stdout.split("## Forced transitions", 1)[1].split("##", 1)[0]
+    assert "fraud v1.1.0 dev -> production by alice@example.com: hotfix skips staging" in forced
+    assert "fraud v1.0.0 deprecate by alice@example.com: retired early" in forced
+    assert "None" not in forced
+
+
 def test_changes_made_outside_the_tool_are_flagged(project: Path, make_artifact) -> None:
     reg = story(project, make_artifact)
     meta = project / ".specweave/increments" / INCREMENT / "models/fraud-v1.1.0/metadata.json"
