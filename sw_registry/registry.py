@@ -121,11 +121,12 @@ class ModelRegistry:
 
         return reads.next_version(self.ctx, name, version_type)
 
-    def history(self, name: str) -> R.History:
-        """Every event of a model (register, promote, archive, rollback, approve, deprecate) in seq order."""
+    def history(self, name: str, since: str | None = None, until: str | None = None) -> R.History:
+        """Every event of a model (register, promote, archive, rollback, approve, deprecate) in seq order; with
+        ``since``/``until`` (a date or date-time, UTC), only those within them."""
         from .ops.history import history
 
-        return cast("R.History", _public(self, history(self.ctx, name)))
+        return cast("R.History", _public(self, history(self.ctx, name, since, until)))
 
     def compare_models(self, model_a: str, model_b: str) -> R.Comparison:
         """Compare ``NAME@V1`` with ``NAME@V2`` (SPEC §7.10); see ops/insight.py."""

@@ -14,7 +14,7 @@ COMMANDS: dict[str, tuple[str, str, tuple[str, ...], tuple[str, ...]]] = {
     'registry-rollback': ('rollback', 'rollback', ('name:str!',), ('--to:str', '--reason:str', '--force', '--actor:str', '--allow-detached', '--push', '--root:path', '--json')),
     'registry-approve': ('approve', 'approve', ('name:str!', 'version:str!'), ('stage_=--stage:str', '--comment:str', '--actor:str', '--allow-detached', '--push', '--root:path', '--json')),
     'registry-deprecate': ('deprecate', 'deprecate', ('name:str!', 'version:str!'), ('--reason:str!', '--end-of-life:str', '--force', '--actor:str', '--allow-detached', '--push', '--root:path', '--json')),
-    'registry-history': ('history', 'history', ('name:str!',), ('fmt=--format:str', '--rev:str', '--root:path', '--json')),
+    'registry-history': ('history', 'history', ('name:str!',), ('fmt=--format:str', '--since:str', '--until:str', '--rev:str', '--root:path', '--json')),
     'registry-audit': ('audit', 'audit', ('name:str',), ('--since:str', '--until:str', 'fmt=--format:str', '--root:path', '--json')),
     'registry-compare': ('compare', 'compare', ('name:str!', 'version_a:str!', 'version_b:str!'), ('fmt=--format:str', '--rev:str', '--root:path', '--json')),
     'registry-lineage': ('lineage', 'lineage', ('name:str', 'version:str'), ('--uses:str', '--feature:str', 'fmt=--format:str', '--rev:str', '--root:path', '--json')),

@@ -18,13 +18,16 @@ if TYPE_CHECKING:
     from .context import Context
 
 
-def history(ctx: Context, name: str) -> History:
-    """Every event of a model (register, promote, archive, rollback, approve, deprecate) in seq order."""
+def history(ctx: Context, name: str, since: str | None = None, until: str | None = None) -> History:
+    """Every event of a model (register, promote, archive, rollback, approve, deprecate) in seq order; with
+    ``since``/``until``, those whose time lies within them (a date: from the start, or to the end, of that UTC day,
+    as registry-audit reads them; SPEC §7.12)."""
     from ..outcomes import PlainEvent as HistoryEvent  # the plain forms: ModelRegistry hands out the dataclasses
     from ..outcomes import PlainHistory as History
     from ..store.index import EVENT_FIELDS
 
     V.validate_name(name)
+    low, high = _bound(since, False), _bound(until, True)  # a bad date is refused before anything is read
     repo = _repo(ctx)
     pending = _start_seq_commits(ctx, repo, name)  # git's walk, where one is due, runs while the index reads the files
     try:
@@ -38,6 +41,8 @@ def history(ctx: Context, name: str) -> History:
         {**dict(zip(EVENT_FIELDS, e)), "version": rec["version"]} for rec in recs for e in rec["events"]
     ]
     raw.sort(key=lambda e: (e.get("seq") is None, e.get("seq") or 0, e.get("at") or ""))
+    if low is not None or high is not None:
+        raw = [e for e in raw if _within(e.get("at"), low, high)]
     commits = seq_commits(ctx, repo, name, pending)
     events = [
         HistoryEvent(
@@ -102,6 +107,19 @@ def production_at(index: Index, name: str, date: str) -> Record:
             f"no version of {name} was in production at {instant}", hint=f"see 'sw-registry registry-history {name}'"
         )
     return index.get(name, version).copy()
+
+
+def _within(at: Any, low: str | None, high: str | None) -> bool:
+    """Whether an event's time lies within ``low`` and ``high`` (instants as to_instant writes them); an event
+    without a readable time is outside any bound."""
+    from ..errors import RegistryError
+    from ..lifecycle import to_instant
+
+    try:
+        instant = to_instant(at) if isinstance(at, str) else None
+    except RegistryError:
+        return False
+    return instant is not None and (low is None or instant >= low) and (high is None or instant <= high)
 
 
 def _bound(text: str | None, end: bool) -> str | None:

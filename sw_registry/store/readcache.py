@@ -59,7 +59,7 @@ def memo_key(command: str, kwargs: dict[str, Any]) -> str | None:
     human output)."""
     if command not in COMMANDS or kwargs.get("rev") is not None or kwargs.get("all_versions"):
         return None
-    if kwargs.get("date") is not None:  # one entry per instant asked: a key space without bound
+    if any(kwargs.get(k) is not None for k in ("date", "since", "until")):  # one entry per instant: no bound
         return None
     as_json = kwargs.get("json") or (command == "registry-history" and kwargs.get("fmt") == "json")
     if not as_json and os.environ.get("SW_REGISTRY_JSON", "").lower() not in ("1", "true", "yes"):

@@ -7,6 +7,7 @@ exactly as a user or CI script would run it. JSON shapes and exit codes are SPEC
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -282,6 +283,34 @@ def test_history_json_shape(cli, project: Path, reg, register) -> None:
     # --format json is the same envelope
     assert ok(cli("registry-history", NAME, "--format", "json")) == data
     failed(cli("registry-history", "no-such-model", "--json"), "not_found", 3)
+
+
+def test_history_since_and_until_keep_the_events_within_them(cli, project: Path, register) -> None:
+    """SPEC §7.12 gives registry-history and registry-audit one option line: --since and --until bound both, a date
+    meaning the start (since) or the end (until) of that UTC day."""
+    clock_now = [datetime(2024, 1, 10, 12, 0, 0, tzinfo=timezone.utc)]
+    reg = ModelRegistry(root=project, clock=lambda: clock_now[0])
+    register("1.0.0", registry=reg)  # 2024-01-10 12:00Z
+    clock_now[0] += timedelta(days=5)
+    reg.promote_model(NAME, "1.0.0", to_stage="staging")  # 2024-01-15 12:00Z
+    clock_now[0] += timedelta(days=5)
+    reg.promote_model(NAME, "1.0.0", to_stage="production")  # 2024-01-20 12:00Z
+    time.sleep(0.1)  # past the read memo's racy window, so the unbounded read below is kept
+
+    def events(*bounds: str) -> list[str]:
+        return [e["to"] for e in ok(cli("registry-history", NAME, *bounds, "--json"))["events"]]
+
+    assert events() == ["dev", "staging", "production"]
+    assert events("--since", "2024-01-15") == ["staging", "production"]
+    assert events("--until", "2024-01-15") == ["dev", "staging"]
+    assert events("--since", "2024-01-15", "--until", "2024-01-15") == ["staging"]
+    assert events("--since", "2024-01-15T12:00:01Z") == ["production"]
+    assert events("--since", "2025-01-01") == []
+    assert ModelRegistry(root=project).history(NAME, since="2024-01-16").to_dict()["events"][0]["to"] == "production"
+    failed(cli("registry-history", NAME, "--since", "yesterday", "--json"), "invalid_input", 2)
+    memo = project / ".specweave" / "cache" / "sw-registry" / "reads"
+    kept = [p.name for p in memo.glob("*")] if memo.is_dir() else []
+    assert kept and not [n for n in kept if "since" in n or "until" in n]  # an entry per instant: no bound
 
 
 # -- registry-get --date -----------------------------------------------------------------------------

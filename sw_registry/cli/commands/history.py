@@ -22,13 +22,15 @@ if TYPE_CHECKING:
 def history(
     name: NameArg,
     fmt: Annotated[str, typer.Option("--format", help="md (a table) or json.")] = "md",
+    since: Annotated[str | None, typer.Option("--since", help="From this date or date-time (UTC).")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Up to this date (its end) or date-time.")] = None,
     *,
     read: ReadOptions,
 ) -> None:
     """Every event of a model, in the order it happened."""
 
     check_format(fmt, "md", "json")
-    data = read.registry().history(name).to_dict()
+    data = read.registry().history(name, since, until).to_dict()
 
     def render(out: Any) -> None:
         t = table("#", "Time", "Event", "Version", "From", "To", "By", "Reason", "Commit")
