@@ -15,7 +15,7 @@ COMMANDS: dict[str, tuple[str, str, tuple[str, ...], tuple[str, ...]]] = {
     'registry-approve': ('approve', 'approve', ('name:str!', 'version:str!'), ('stage_=--stage:str', '--comment:str', '--actor:str', '--allow-detached', '--push', '--root:path', '--json')),
     'registry-deprecate': ('deprecate', 'deprecate', ('name:str!', 'version:str!'), ('--reason:str!', '--end-of-life:str', '--force', '--actor:str', '--allow-detached', '--push', '--root:path', '--json')),
     'registry-history': ('history', 'history', ('name:str!',), ('fmt=--format:str', '--since:str', '--until:str', '--rev:str', '--root:path', '--json')),
-    'registry-audit': ('audit', 'audit', ('name:str',), ('--since:str', '--until:str', 'fmt=--format:str', '--root:path', '--json')),
+    'registry-audit': ('audit', 'audit', ('name:str',), ('--since:str', '--until:str', 'fmt=--format:str', '--rev:str', '--root:path', '--json')),
     'registry-compare': ('compare', 'compare', ('name:str!', 'version_a:str!', 'version_b:str!'), ('fmt=--format:str', '--rev:str', '--root:path', '--json')),
     'registry-lineage': ('lineage', 'lineage', ('name:str', 'version:str'), ('--uses:str', '--feature:str', 'fmt=--format:str', '--rev:str', '--root:path', '--json')),
     'registry-policy': ('policy', 'policy', ('name:str',), ('--require-approval:str', '--approver:str*', '--min-approvals:int', 'self_approval=--allow-self-approval/--no-self-approval', '--trigger:str*', '--window:str', '--owner:str', '--primary-metric:str', '--signed', '--signers-file:str', 'commit_file=--commit', '--reason:str', '--actor:str', '--allow-detached', '--push', '--root:path', '--json')),

@@ -104,13 +104,18 @@ LOG_FORMAT = (
 )
 
 
-def _log_args(since: str | None = None, until: str | None = None) -> list[str]:
+def _log_args(since: str | None = None, until: str | None = None, commit: str | None = None) -> list[str]:
+    """``git log``'s arguments; ``commit``: a full commit id to walk from instead of HEAD (a resolved ``--rev``)."""
     args = ["-c", "core.quotePath=false", *LEAN, "log", f"--format={LOG_FORMAT}", "--name-status", "-M",
             "--date=format-local:%Y-%m-%dT%H:%M:%SZ"]  # with TZ=UTC: UTC ISO-8601 with Z (SPEC §9)
     if since:
         args.append(f"--since={since}")
     if until:
         args.append(f"--until={until}")
+    if commit:
+        if not all(c in "0123456789abcdef" for c in commit):
+            raise ValueError(f"not a commit id: {commit!r}")  # never an option git would read
+        args.append(commit)
     return args
 
 
@@ -121,10 +126,12 @@ def registry_log(repo: Repo, since: str | None = None, until: str | None = None)
     return _oldest_first(walk_log(repo, since, until))
 
 
-def walk_log(repo: Repo, since: str | None = None, until: str | None = None) -> Iterator[dict[str, Any]]:
-    """``registry_log``'s commits newest first, each made as git prints it: a caller that keeps less than every
-    record (registry-audit keeps its events) never holds the whole log (18 MB of records at 10,002 versions)."""
-    return _read_log(repo, _log_args(since, until), events=True)
+def walk_log(repo: Repo, since: str | None = None, until: str | None = None, commit: str | None = None
+             ) -> Iterator[dict[str, Any]]:
+    """``registry_log``'s commits newest first (from ``commit``, else HEAD), each made as git prints it: a caller
+    that keeps less than every record (registry-audit keeps its events) never holds the whole log (18 MB of records
+    at 10,002 versions)."""
+    return _read_log(repo, _log_args(since, until, commit), events=True)
 
 
 def unmarked_log(repo: Repo) -> list[dict[str, Any]]:

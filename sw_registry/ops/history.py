@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from ..outcomes import PlainHistory as History
     from ..store.index import Index
     from ..store.records import Record
+    from ..store.sources import Source
     from .context import Context
 
 
@@ -141,10 +142,12 @@ def audit(ctx: Context, name: str | None = None, since: str | None = None, until
 
     repo = open_repo(ctx.root)
     index = ctx.index()
+    source = ctx.source()  # one for every deployment's metadata (at --rev: one listing of that commit's tree)
+    commit = getattr(source, "commit", None) if ctx.rev else None  # --rev: the log as of that commit
     events, deployments, approvals, unmarked = [], [], [], []
     # newest first, as git prints the log: each commit's record is made, turned into its event and dropped (the
     # whole log is 18 MB of records at 10,002 versions); the lists are put oldest first at the end
-    for c in walk_log(repo, _bound(since, False), _bound(until, True)):
+    for c in walk_log(repo, _bound(since, False), _bound(until, True), commit):
         t: dict[str, str] = c["trailers"]
         if not c["event"]:
             unmarked.append(c)
@@ -166,7 +169,7 @@ def audit(ctx: Context, name: str | None = None, since: str | None = None, until
                 }
             )
         if event["to"] == "production" and event["event"] in ("promote", "rollback"):
-            deployments.append(_deployment(ctx, index, event))
+            deployments.append(_deployment(ctx, index, event, source))
     for made in (events, deployments, approvals, unmarked):
         made.reverse()
     unaudited, other = classify_untracked(unmarked, ctx.layout)
@@ -210,7 +213,7 @@ def _event(c: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _by_folder_name(ctx: Context, name: str, version: str) -> dict[str, Any]:
+def _by_folder_name(ctx: Context, name: str, version: str, source: Source) -> dict[str, Any]:
     """The metadata of ``name`` v``version`` from the version folder named for it (``{name}-v{version}``) in an
     increment, if that file says it is that version; else {}. Read directly: the model's records (13 MB for a model
     with 3,334 versions) are not loaded for a deployment's metrics (registry-audit at 10,002 versions peaked at
@@ -221,7 +224,7 @@ def _by_folder_name(ctx: Context, name: str, version: str) -> dict[str, Any]:
     layout = ctx.layout
     for inc in layout.increments():
         rel = layout.metadata_rel(layout.version_rel(inc, name, version))
-        raw = ctx.source().read(rel)
+        raw = source.read(rel)
         if raw is None:
             continue
         try:
@@ -233,13 +236,13 @@ def _by_folder_name(ctx: Context, name: str, version: str) -> dict[str, Any]:
     return {}
 
 
-def _deployment(ctx: Context, index: Index, event: dict[str, Any]) -> dict[str, Any]:
+def _deployment(ctx: Context, index: Index, event: dict[str, Any], source: Source) -> dict[str, Any]:
     """A production deployment with who approved it, its metrics and the data it was trained on (as now stored)."""
     from .common import read_metadata
 
     meta: dict[str, Any] = {}
     if event["model"] and event["version"]:
-        meta = _by_folder_name(ctx, event["model"], event["version"])
+        meta = _by_folder_name(ctx, event["model"], event["version"], source)
         if not meta:  # a folder renamed by hand: the model's records say where the version is
             rec = index.find(event["model"], event["version"])
             meta = read_metadata(ctx, rec) if rec is not None else {}

@@ -67,6 +67,28 @@ def test_the_markdown_names_a_forced_move_and_a_forced_deprecation(project: Path
     assert "None" not in forced
 
 
+def test_rev_reports_the_history_as_of_that_commit(project: Path, make_artifact) -> None:
+    """SPEC §2: read commands take --rev; the audit then walks the log from that commit and reads its files."""
+    reg = story(project, make_artifact)
+    then = git(project, "rev-parse", "HEAD").strip()
+    before = run_cli(project, "registry-audit", "fraud", "--json")
+    assert before.returncode == 0, before.stdout
+    reg.promote_model("fraud", "1.1.0", to_stage="production", force=True, reason="again")
+    meta = project / ".specweave" / "increments" / INCREMENT / "models" / "fraud-v1.0.0" / "metadata.json"
+    meta.write_text(meta.read_text().replace('"accuracy": 0.85', '"accuracy": 0.5'))  # uncommitted: not at REV
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "hand edit of a metric")
+    at_rev = run_cli(project, "registry-audit", "fraud", "--rev", then, "--json")
+    assert at_rev.returncode == 0, at_rev.stdout
+    assert json.loads(at_rev.stdout)["data"] == json.loads(before.stdout)["data"]
+    now = json.loads(run_cli(project, "registry-audit", "fraud", "--json").stdout)["data"]
+    assert len(now["events"]) == len(json.loads(before.stdout)["data"]["events"]) + 1
+    assert now["unaudited_commits"] and now["deployments"][0]["metrics"] == {"accuracy": 0.5}
+    for bad in ("no-such-branch", "--all"):
+        r = run_cli(project, "registry-audit", "--rev", bad, "--json")
+        assert r.returncode != 0 and r.returncode != 70 and json.loads(r.stdout)["ok"] is False, r.stdout
+
+
 def test_changes_made_outside_the_tool_are_flagged(project: Path, make_artifact) -> None:
     reg = story(project, make_artifact)
     meta = project / ".specweave/increments" / INCREMENT / "models/fraud-v1.1.0/metadata.json"

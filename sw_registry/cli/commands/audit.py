@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     import typer
 
     from ..complete import model_names
-    from ..options import JsonOption, RootOption
+    from ..options import JsonOption, RevOption, RootOption
 
 
 def audit(
@@ -25,6 +25,7 @@ def audit(
     since: Annotated[str | None, typer.Option("--since", help="From this date or date-time (UTC).")] = None,
     until: Annotated[str | None, typer.Option("--until", help="Up to this date (its end) or date-time.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="md or json.")] = "md",
+    rev: RevOption = None,
     root: RootOption = None,
     json: JsonOption = False,
 ) -> None:
@@ -35,7 +36,7 @@ def audit(
     check_format(fmt, "md", "json")
     if name is not None:
         validate_name(name)
-    data = ModelGovernance(registry(root)).generate_audit_report(name, since, until).data  # ours: no copy needed
+    data = ModelGovernance(registry(root, rev=rev)).generate_audit_report(name, since, until).data  # ours: no copy
 
     def render(_out: object) -> None:
         sys.stdout.write(markdown(data))
