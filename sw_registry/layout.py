@@ -43,7 +43,8 @@ def find_root(root: str | os.PathLike[str] | None = None, cwd: str | None = None
                 f"root folder {str(root)[:200]!r} is not a usable path", hint="pass an existing folder to --root"
             ) from None
         if not found:
-            raise NotFound(f"root folder {str(p)!r} does not exist", hint="pass an existing folder to --root")
+            what = "is not a folder" if os.path.lexists(p) else "does not exist"
+            raise NotFound(f"root folder {str(p)!r} {what}", hint="pass an existing folder to --root")
         return p.resolve()
     env = os.environ.get("SW_REGISTRY_ROOT")
     if env:

@@ -55,7 +55,7 @@ def publish(root: Any, op: Callable[[], R]) -> R:
     remote, branch = repo.push_target()  # before the write: no remote means no commit either
     result = op()
     for attempt in range(RETRIES + 1):
-        if getattr(result, "commit", None) is None and attempt > 0:
+        if _commit_of(result) is None and attempt > 0:
             return result  # the re-run found nothing left to do: the remote already has it
         if repo.push(remote, branch):
             return result
@@ -75,6 +75,11 @@ def publish(root: Any, op: Callable[[], R]) -> R:
         hint="run the command again in a moment",
         details={"remote": remote, "branch": branch, "attempts": RETRIES + 1},
     )
+
+
+def _commit_of(result: Any) -> Any:
+    """The commit a write's result names: an attribute of a result object, a key of a plain dict (repair)."""
+    return result.get("commit") if isinstance(result, dict) else getattr(result, "commit", None)
 
 
 def _move_to_remote_head(repo: Repo, remote: str, branch: str) -> None:

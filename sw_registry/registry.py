@@ -325,10 +325,12 @@ class ModelRegistry:
         return verify(self.ctx, deep)
 
     def repair(self) -> dict[str, Any]:
-        """After a crash: revert only what the interrupted write recorded as its own; rebuild derived files."""
+        """After a crash: revert only what the interrupted write recorded as its own; rebuild derived files. With
+        ``push``, its commit is published as every write's is (no post-commit hooks: it changes no version)."""
         from .ops.maintenance import repair
+        from .publish import published
 
-        return repair(self.ctx)
+        return published(self, lambda: repair(self.ctx))
 
     @pushes
     def reindex(self) -> R.ChangeResult:

@@ -22,7 +22,7 @@ COMMANDS: dict[str, tuple[str, str, tuple[str, ...], tuple[str, ...]]] = {
     'registry-signers': ('signers', 'signers', ('action:str!', 'email:str', 'pubkey_file:str'), ('--actor:str', '--allow-detached', '--push', '--root:path', '--json')),
     'registry-monitor': ('monitor', 'monitor', ('name:str!',), ('--metric:str*', '--observations:str', '--at:str', '--no-record', '--actor:str', '--allow-detached', '--push', '--root:path', '--json')),
     'registry-experiments': ('experiments', 'experiments', (), ('--increment:str', '--root:path', '--json')),
-    'registry-verify': ('verify', 'verify', (), ('--repair', '--deep', '--actor:str', '--allow-detached', '--root:path', '--json')),
+    'registry-verify': ('verify', 'verify', (), ('--repair', '--deep', '--actor:str', '--allow-detached', '--push', '--root:path', '--json')),
     'registry-reindex': ('reindex', 'reindex', (), ('--actor:str', '--allow-detached', '--push', '--root:path', '--json')),
     'sync-docs': ('sync_docs', 'sync_docs', ('action:str!',), ('--check', '--actor:str', '--allow-detached', '--push', '--root:path', '--json')),
     'init': ('init', 'init', ('path:path',), ('--git', '--root:path', '--json')),

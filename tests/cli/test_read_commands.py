@@ -241,6 +241,15 @@ def artifact_path(root: Path, version: str) -> Path:
     return root / ".specweave/increments" / INCREMENT / f"models/fraud-model-v{version}/model.pkl"
 
 
+def test_a_root_that_is_a_file_is_named_as_such(run, zoo: Path, tmp_path: Path) -> None:
+    a_file = tmp_path / "not-a-folder"
+    a_file.write_text("x")
+    err = error(run("registry-list", "--root", str(a_file), "--json", cwd=zoo), "not_found", 3)
+    assert "is not a folder" in err["message"]
+    err = error(run("registry-list", "--root", str(tmp_path / "missing"), "--json", cwd=zoo), "not_found", 3)
+    assert "does not exist" in err["message"]
+
+
 def test_get_by_stage_verifies_and_gives_the_absolute_path(run, zoo: Path) -> None:
     data = ok(run("registry-get", "fraud-model", "--stage", "production", "--json", cwd=zoo))
     assert {"name", "version", "stage", "path", "sha256", "verified"} <= set(data)

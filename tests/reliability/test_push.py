@@ -131,3 +131,21 @@ def test_monitor_and_experiments_push_their_commit_even_when_the_breach_has_no_t
     error = json.loads(r.stdout)["error"]
     assert r.returncode == 1 and error["code"] == "threshold_breached"
     assert git(remote, "rev-parse", "main").strip() == error["details"]["commit"]  # published, then refused
+
+
+def test_verify_repair_push_publishes_the_repair_commit(tmp_path: Path) -> None:
+    """SPEC §7: writes take --push; registry-verify --repair writes (it commits rebuilt derived files)."""
+    remote, a, _ = clones(tmp_path)
+    assert run_cli(a, "registry-register", "m", "--artifact", artifact(tmp_path, "x", b"x"), "--push", "--json"
+                   ).returncode == 0
+    catalog = next(a.glob(".specweave/increments/*/registry/model_catalog.yaml"))
+    catalog.write_text(catalog.read_text() + "# damaged by hand\n")
+    git(a, "commit", "-q", "-am", "a hand edit of a derived file")
+    git(a, "push", "-q")
+    r = run_cli(a, "registry-verify", "--repair", "--push", "--json")
+    assert r.returncode == 0 and r.stderr == "", r.stdout + r.stderr
+    commit = json.loads(r.stdout)["data"]["commit"]
+    assert commit and git(remote, "rev-parse", "main").strip() == commit
+    assert "damaged" not in git(remote, "show", f"main:{catalog.relative_to(a).as_posix()}")
+    r = run_cli(a, "registry-verify", "--push", "--json")  # nothing to publish without --repair: said, not ignored
+    assert r.returncode == 2 and json.loads(r.stdout)["error"]["code"] == "usage"

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     import typer
 
-    from ..options import ActorOption, AllowDetachedOption, JsonOption, RootOption
+    from ..options import ActorOption, AllowDetachedOption, JsonOption, PushOption, RootOption
 
 
 def verify(
@@ -36,11 +36,17 @@ def verify(
     ] = False,
     actor: ActorOption = None,
     allow_detached: AllowDetachedOption = False,
+    push: PushOption = False,
     root: RootOption = None,
     json: JsonOption = False,
 ) -> None:
     """Check every artifact hash, metadata file, derived file and the git record (exit 4 on problems)."""
-    reg = registry(root, actor=actor, allow_detached=allow_detached)
+    if push and not repair:
+        from ...errors import RegistryError
+
+        raise RegistryError("--push publishes the commit of --repair; a check alone makes none", code="usage",
+                            hint="add --repair, or drop --push")
+    reg = registry(root, actor=actor, allow_detached=allow_detached, push=push)
     if repair:
         data = reg.repair()
 
