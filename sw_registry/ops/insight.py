@@ -26,6 +26,21 @@ def compare_models(ctx: Context, model_a: str, model_b: str) -> Comparison:
     return Comparison(compare.compare(metas[0], metas[1], index.policy.lower_is_better))
 
 
+NODE_TYPES = ("data", "feature_engineering", "experiment", "model", "deployment")  # SPEC §7.11's node ids
+
+
+def _check_node(node: str) -> None:
+    """``--uses`` takes a node id (SPEC §7.11): a known type, a colon, a value; anything else would match nothing."""
+    kind, colon, value = node.partition(":")
+    if not colon or kind not in NODE_TYPES or not value.strip():
+        from ..errors import InvalidInput
+
+        raise InvalidInput(
+            f"--uses takes a node id, TYPE:VALUE with TYPE one of {', '.join(NODE_TYPES)}: {node!r}",
+            hint="e.g. --uses data:v2024-01, --uses experiment:exp-003, --uses model:fraud-model@1.0.0",
+        )
+
+
 def get_lineage(
     ctx: Context, name: str | None = None, version: str | None = None, *, uses: str | None = None,
     feature: str | None = None,
@@ -41,6 +56,8 @@ def get_lineage(
             "ask about one thing: a model, --uses NODE or --feature NAME",
             hint="e.g. registry-lineage fraud-model v3.1.0, or --uses data:v2024-01",
         )
+    if uses is not None:
+        _check_node(uses)
     index = ctx.index()
     canonical = V.canonical(version) if version is not None else None
     if name is not None:

@@ -80,6 +80,10 @@ def test_reverse_queries(project: Path, make_artifact) -> None:
     assert versions("--uses", "model:fraud@3.0.0") == ["fraud@3.1.0"]  # its children
     assert versions("--feature", "merchant_risk_score") == ["fraud@3.0.0"]
     assert versions("--feature", "amount") == ["fraud@3.0.0", "fraud@3.1.0"]
+    assert versions("--uses", "deployment:fraud:staging") == ["fraud@3.1.0"]
+    for bad in ("bogus:x", "v2024-01", "data:", "Data:v2024-01"):  # not a node id: refused, not "no version"
+        r = run_cli(project, "registry-lineage", "--uses", bad, "--json")
+        assert (r.returncode, r.json["error"]["code"], r.stderr) == (2, "invalid_input", ""), (bad, r.stdout)
 
 
 def test_tree_and_mermaid_output(project: Path, make_artifact) -> None:
