@@ -285,6 +285,23 @@ def test_history_json_shape(cli, project: Path, reg, register) -> None:
     failed(cli("registry-history", "no-such-model", "--json"), "not_found", 3)
 
 
+def test_history_format_md_is_a_markdown_table(cli, project: Path, reg, register) -> None:
+    """SPEC §7.12: --format md|json for history as for audit; md is markdown (a cell's | escaped); without
+    --format, the terminal's table."""
+    register("1.0.0")
+    reg.promote_model(NAME, "1.0.0", to_stage="staging", reason="a | b")
+    r = cli("registry-history", NAME, "--format", "md")
+    assert r.returncode == 0 and r.stderr == ""
+    lines = r.stdout.splitlines()
+    assert lines[0] == f"# History of {NAME}"
+    assert lines[2] == "| # | Time | Event | Version | From | To | By | Reason | Commit |"
+    assert lines[4].startswith("| 1 | ") and "| register | v1.0.0 | - | dev | alice@example.com |" in lines[4]
+    assert "| promote | v1.0.0 | dev | staging | alice@example.com | a \\| b |" in lines[5]
+    assert len(lines) == 6
+    assert not cli("registry-history", NAME).stdout.startswith("# History")  # the terminal table
+    failed(cli("registry-history", NAME, "--format", "csv", "--json"), "usage", 2)
+
+
 def test_history_since_and_until_keep_the_events_within_them(cli, project: Path, register) -> None:
     """SPEC §7.12 gives registry-history and registry-audit one option line: --since and --until bound both, a date
     meaning the start (since) or the end (until) of that UTC day."""
