@@ -160,6 +160,11 @@ def _rollback_plan(
         out.append(f'   `sw-registry registry-rollback {name} --to v{previous} --reason "..."`')
         out.append("2. Investigate the issue in staging")
         out.append(f"3. Deploy a fix as v{_next_patch(prod['version'])}")
+    elif prod is not None and (last := previous_production(events, current)) is not None:
+        # only versions production was rolled back from: not "stable", but what registry-rollback would return to
+        out.append(f"No earlier stable production version: v{last} was in production before v{prod['version']}, "
+                   "and production was rolled back from it.")
+        out.append(f'If it is wanted again: `sw-registry registry-rollback {name} --to v{last} --reason "..."`')
     else:
         out.append("No earlier production version to roll back to.")
     return out

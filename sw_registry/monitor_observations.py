@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import triggers as T
 from .errors import InvalidInput, UsageError
+from .inputs import check_depth
 
 if TYPE_CHECKING:
     from .store.index import Index, Source
@@ -68,9 +69,11 @@ def observations_from(
             continue
         where = f"observations line {number}"
         try:
-            doc = json.loads(line)
+            doc = check_depth(json.loads(line), "observations line", where)
         except ValueError as exc:
             raise InvalidInput(f"{where} is not JSON: {exc}", hint=OBS_HINT) from None
+        except RecursionError:  # json's own decoder gives up on nesting deeper than the interpreter's limit
+            raise InvalidInput(f"{where} is nested too deeply", hint=OBS_HINT) from None
         if not isinstance(doc, dict):
             raise InvalidInput(f"{where} must be a JSON object", hint=OBS_HINT)
         when = _instant(doc["at"], where) if doc.get("at") is not None else default_at
@@ -102,8 +105,8 @@ def parse_lines(raw: bytes | None, rel: str) -> list[dict[str, Any]]:
         if not line.strip():
             continue
         try:
-            doc = json.loads(line)
-        except ValueError:
+            doc = check_depth(json.loads(line), "monitoring line", f"{rel} line {number}", IntegrityError)
+        except (ValueError, RecursionError):  # not JSON, or nested past the decoder's limit
             doc = None
         if not isinstance(doc, dict):
             raise IntegrityError(f"{rel} line {number} is not a JSON object", hint="restore it from git")

@@ -88,6 +88,31 @@ def _check_triggers(where: str, triggers: dict[str, Any]) -> None:
         check_trigger(path, str(metric), rule)
 
 
+_REGISTRY_DIRS = ("models", "registry", "experiments")  # an increment's registry folders (SPEC §8)
+
+
+def _check_own_file(key: str, value: str) -> None:
+    """``docs_path`` and ``signers_file`` name a file a write rewrites and commits: a path relative to the project
+    root that stays inside it (SPEC §8: a write never touches anything outside the work tree), outside git's folder
+    and the registry's own files (a metadata.json rewritten as a living doc would be lost)."""
+    parts = [p for p in value.replace("\\", "/").split("/") if p not in ("", ".")]
+    if not parts or "\0" in value or value.startswith(("/", "~")) or ".." in parts:
+        raise ConfigError(
+            f"registry.yaml: {key} must be a path relative to the project root that stays inside it, not {value!r}",
+            hint=f"e.g. {key}: .specweave/docs/internal/architecture/model-registry.md" if key == "docs_path"
+            else f"e.g. {key}: .specweave/allowed_signers",
+        )
+    owned = (
+        ".git" in parts
+        or parts[:2] == [".specweave", "cache"]
+        or parts == [".specweave", "registry.yaml"]
+        or (parts[:2] == [".specweave", "increments"] and any(p in _REGISTRY_DIRS for p in parts[2:-1]))
+    )
+    if owned:
+        raise ConfigError(f"registry.yaml: {key} {value!r} is a file git or sw-registry keeps",
+                          hint=f"point {key} at a file of your own, e.g. under .specweave/docs/")
+
+
 def validate(data: Any) -> dict[str, Any]:
     if data is None:
         return {}
@@ -103,6 +128,9 @@ def validate(data: Any) -> dict[str, Any]:
             details={"path": POLICY_REL},
         )
     _check_keys("", data, _TOP_KEYS)
+    for key in ("docs_path", "signers_file"):
+        if data.get(key) is not None:
+            _check_own_file(key, data[key])
     if "@" in str(data.get("mlflow_tracking_uri") or "").partition("//")[2].partition("/")[0]:
         raise ConfigError(
             "registry.yaml: mlflow_tracking_uri must not carry credentials (the file is committed)",

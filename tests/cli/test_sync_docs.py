@@ -63,3 +63,19 @@ def test_review_and_check(project: Path, make_artifact) -> None:
     assert run_cli(project, "sync-docs", "review", "--check", "--json").returncode == 0
     ModelRegistry(root=project).deprecate_model("fraud-model", "3.0.0", reason="old")
     assert run_cli(project, "sync-docs", "review", "--check").returncode == 1
+
+
+def test_the_rollback_plan_after_a_rollback_names_what_registry_rollback_would_return_to(
+    project: Path, make_artifact
+) -> None:
+    """The plan names the previous *stable* production version; when the only earlier one is a version production
+    was rolled back from, it says so and gives the command, rather than that there is none (registry-rollback
+    without --to would return to it)."""
+    lifecycle(project, make_artifact)  # 3.0.0, then 3.1.0 in production
+    ModelRegistry(root=project).rollback("fraud-model", reason="3.1.0 misfires")  # back to 3.0.0
+    r = run_cli(project, "sync-docs", "update", "--json")
+    assert r.returncode == 0, r.stdout
+    plan = (project / DOC).read_text().split("### Rollback Plan", 1)[1]
+    assert "No earlier stable production version: v3.1.0 was in production before v3.0.0" in plan
+    assert "sw-registry registry-rollback fraud-model --to v3.1.0" in plan
+    assert "No earlier production version to roll back to" not in plan

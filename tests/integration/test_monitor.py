@@ -232,6 +232,27 @@ def test_bad_observations_are_refused_and_write_nothing(project: Path, make_arti
     assert head(project) == before and not (project / JSONL).exists()
 
 
+def test_observations_nested_past_any_limit_are_refused_not_a_crash(project: Path, make_artifact, tmp_path: Path
+                                                                     ) -> None:
+    """SPEC §9: nesting deep enough to exhaust recursion is an error from the table, in the observations given and
+    in the monitoring file as committed."""
+    deploy(project, make_artifact, triggers=ERROR_RATE)
+    before = head(project)
+    deep = '{"at": "2024-01-15T10:00:00Z", "metrics": ' + '{"a": ' * 3000 + "1" + "}" * 3000 + "}\n"
+    shallow_but_deep = '{"at": "2024-01-15T10:00:00Z", "x": ' + "[" * 500 + "]" * 500 + ', "metrics": {}}\n'
+    for text in (deep, shallow_but_deep):
+        bad = tmp_path / "deep.jsonl"
+        bad.write_text(text)
+        error(monitor_in_process(project, "--observations", str(bad)), "invalid_input", 2)
+    assert head(project) == before
+    assert monitor_in_process(project, "--metric", "error_rate=0.01").returncode == 0
+    with open(project / JSONL, "a") as fh:
+        fh.write(deep)
+    git(project, "commit", "-qam", "a hand-made line")
+    error(monitor_in_process(project, "--metric", "error_rate=0.01"), "integrity", 4)
+    error(monitor_in_process(project, "--metric", "error_rate=0.01", "--no-record"), "integrity", 4)
+
+
 def test_model_monitor_and_the_seed_trigger_names(project: Path, make_artifact) -> None:
     reg = deploy(project, make_artifact)
     monitor_ = ModelMonitor(registry=reg)

@@ -91,6 +91,27 @@ def test_wrong_type_is_config_error_naming_the_key(data: dict[str, Any], key: st
     assert key in err.message
 
 
+@pytest.mark.parametrize("key", ["docs_path", "signers_file"])
+@pytest.mark.parametrize("path", [
+    "../outside.md", "/tmp/abs.md", "~/doc.md", "docs/../../x.md", "", ".", "a\0b",
+    ".git/config", "sub/.git/config", ".specweave/cache/x.md", ".specweave/registry.yaml",
+    ".specweave/increments/0001-a/models/m-v1.0.0/metadata.json",
+    ".specweave/increments/_archive/0001-a/registry/model_catalog.yaml",
+    ".specweave/increments/0001-a/experiments/e/experiment.json",
+])
+def test_a_file_a_write_rewrites_must_be_the_users_own_inside_the_project(key: str, path: str) -> None:
+    """SPEC §8: a write never touches anything outside the work tree; docs_path and signers_file name files a
+    write rewrites and commits, so neither may leave the project or name git's or the registry's own files."""
+    err = config_error({key: path})
+    assert key in err.message
+
+
+@pytest.mark.parametrize("path", ["./docs/model-registry.md", ".specweave/docs/internal/architecture/x.md",
+                                  ".specweave/increments/0001-a/reports/model-registry.md", "MODELS.md"])
+def test_a_docs_path_of_the_users_own_inside_the_project_is_kept(path: str) -> None:
+    assert validate({"docs_path": path}) == {"docs_path": path}
+
+
 def test_a_non_mapping_file_is_config_error() -> None:
     config_error(["a", "list"])
 
