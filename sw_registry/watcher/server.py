@@ -4,8 +4,8 @@
 Every request first takes in all the events the kernel has queued: an inotify event is queued by the call that
 made the change, before that call returns, so the answer to a read that began after a change counts that change.
 Only the user who runs the watcher is answered (``SO_PEERCRED``). It stops on ``stop``, after ``idle`` seconds with
-no request (0: never), when the increments folder is removed or moved, or when its marker file is removed or names
-another process. The marker (``watch_client.MARKER``) holds its pid while it runs.
+no request (0: never), when the increments folder or ``.specweave`` is removed, moved or replaced (tree.py), or when its
+marker file is removed or names another process. The marker (``watch_client.MARKER``) holds its pid while it runs.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def serve(root: str, sock: socket.socket, tree: Tree, idle: float) -> str:
             ready, _, _ = select.select([sock, tree.events.fd], [], [], min(CHECK_EVERY, idle or CHECK_EVERY))
             tree.take_in()
             if tree.gone:
-                return "the increments folder was removed or moved"
+                return "the increments folder or .specweave was removed, moved or replaced"
             if sock in ready:
                 last = time.monotonic()
                 if _answer(sock, tree, root, started, idle) == "stop":
