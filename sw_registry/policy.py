@@ -96,9 +96,9 @@ def _check_own_file(key: str, value: str) -> None:
     root that stays inside it (SPEC §8: a write never touches anything outside the work tree), outside git's folder
     and the registry's own files (a metadata.json rewritten as a living doc would be lost)."""
     parts = [p for p in value.replace("\\", "/").split("/") if p not in ("", ".")]
-    if not parts or "\0" in value or value.startswith(("/", "~")) or ".." in parts:
+    if not parts or "\0" in value or value.startswith(("/", "\\", "~")) or ".." in parts:
         raise ConfigError(
-            f"registry.yaml: {key} must be a path relative to the project root that stays inside it, not {value!r}",
+            f"registry.yaml: {key} must be a path relative to the project root, inside the project, not {value!r}",
             hint=f"e.g. {key}: .specweave/docs/internal/architecture/model-registry.md" if key == "docs_path"
             else f"e.g. {key}: .specweave/allowed_signers",
         )
@@ -129,7 +129,7 @@ def validate(data: Any) -> dict[str, Any]:
         )
     _check_keys("", data, _TOP_KEYS)
     for key in ("docs_path", "signers_file"):
-        if data.get(key) is not None:
+        if data.get(key) is not None:  # signers_file: null is "none"; "" is refused here
             _check_own_file(key, data[key])
     if "@" in str(data.get("mlflow_tracking_uri") or "").partition("//")[2].partition("/")[0]:
         raise ConfigError(
@@ -164,14 +164,8 @@ def validate(data: Any) -> dict[str, Any]:
 
 
 def _check_signing(data: dict[str, Any]) -> None:
-    """signers_file is a path inside the project; signed rules and require_signed need one (SPEC §6)."""
-    rel = data.get("signers_file")
-    if rel is not None and (not rel or rel.startswith(("/", "\\")) or ".." in rel.replace("\\", "/").split("/")):
-        raise ConfigError(
-            f"registry.yaml: signers_file must be a path inside the project, not {rel!r}",
-            hint="e.g. signers_file: .specweave/allowed_signers",
-        )
-    if rel:
+    """Signed rules and require_signed need a signers_file (SPEC §6; where it may be: ``_check_own_file``)."""
+    if data.get("signers_file"):
         return
     rules = [("defaults", (data.get("defaults") or {}).get("approval") or {})]
     rules += [(f"models.{n}", (m or {}).get("approval") or {}) for n, m in (data.get("models") or {}).items()]

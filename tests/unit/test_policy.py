@@ -93,7 +93,8 @@ def test_wrong_type_is_config_error_naming_the_key(data: dict[str, Any], key: st
 
 @pytest.mark.parametrize("key", ["docs_path", "signers_file"])
 @pytest.mark.parametrize("path", [
-    "../outside.md", "/tmp/abs.md", "~/doc.md", "docs/../../x.md", "", ".", "a\0b",
+    "../outside.md", "/tmp/abs.md", "\\share\\doc.md", "~/doc.md", "docs/../../x.md", "docs\\..\\..\\x.md", "",
+    ".", "a\0b",
     ".git/config", "sub/.git/config", ".specweave/cache/x.md", ".specweave/registry.yaml",
     ".specweave/increments/0001-a/models/m-v1.0.0/metadata.json",
     ".specweave/increments/_archive/0001-a/registry/model_catalog.yaml",
