@@ -7,7 +7,7 @@ Reading the file is store/index.py's ``read_policy_file``; writing it is ops/pol
 from __future__ import annotations
 
 from .errors import ConfigError
-from .layout import POLICY_REL
+from .layout import POLICY_REL, REGISTRY_PARTS
 from .plain import Plain
 
 TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
@@ -88,9 +88,6 @@ def _check_triggers(where: str, triggers: dict[str, Any]) -> None:
         check_trigger(path, str(metric), rule)
 
 
-_REGISTRY_DIRS = ("models", "registry", "experiments")  # an increment's registry folders (SPEC §8)
-
-
 def _check_own_file(key: str, value: str) -> None:
     """``docs_path`` and ``signers_file`` name a file a write rewrites and commits: a path relative to the project
     root that stays inside it (SPEC §8: a write never touches anything outside the work tree), outside git's folder
@@ -106,7 +103,7 @@ def _check_own_file(key: str, value: str) -> None:
         ".git" in parts
         or parts[:2] == [".specweave", "cache"]
         or parts == [".specweave", "registry.yaml"]
-        or (parts[:2] == [".specweave", "increments"] and any(p in _REGISTRY_DIRS for p in parts[2:-1]))
+        or (parts[:2] == [".specweave", "increments"] and any(p in REGISTRY_PARTS for p in parts[2:-1]))
     )
     if owned:
         raise ConfigError(f"registry.yaml: {key} {value!r} is a file git or sw-registry keeps",

@@ -43,7 +43,9 @@ def history(ctx: Context, name: str, since: str | None = None, until: str | None
     ]
     raw.sort(key=lambda e: (e.get("seq") is None, e.get("seq") or 0, e.get("at") or ""))
     if low is not None or high is not None:
-        raw = [e for e in raw if _within(e.get("at"), low, high)]
+        from ..lifecycle import to_instant
+
+        raw = [e for e in raw if _within(e.get("at"), low, high, to_instant)]
     commits = seq_commits(ctx, repo, name, pending)
     events = [
         HistoryEvent(
@@ -110,11 +112,10 @@ def production_at(index: Index, name: str, date: str) -> Record:
     return index.get(name, version).copy()
 
 
-def _within(at: Any, low: str | None, high: str | None) -> bool:
-    """Whether an event's time lies within ``low`` and ``high`` (instants as to_instant writes them); an event
+def _within(at: Any, low: str | None, high: str | None, to_instant: Any) -> bool:
+    """Whether an event's time lies within ``low`` and ``high`` (instants as ``to_instant`` writes them); an event
     without a readable time is outside any bound."""
     from ..errors import RegistryError
-    from ..lifecycle import to_instant
 
     try:
         instant = to_instant(at) if isinstance(at, str) else None

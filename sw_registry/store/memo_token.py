@@ -82,7 +82,7 @@ def git_dirs(root: str) -> tuple[str, str] | None:
     return git_dir, os.path.normpath(os.path.join(git_dir, common.strip())) if common else git_dir
 
 
-def _is_increment(name: str) -> bool:
+def is_increment(name: str) -> bool:
     """layout.INCREMENT_RE without importing re: ``####-kebab-name``."""
     if len(name) < 6 or not (name[:4].isascii() and name[:4].isdigit()) or name[4] != "-":
         return False
@@ -117,7 +117,7 @@ def token(root: str, fmt: int, racy_ns: int) -> tuple[tuple[Any, ...], bool, lis
         except OSError:
             return None
         for name in names:
-            if _is_increment(name):
+            if is_increment(name):
                 st = _stat(f"{folder}/{name}/models")
                 stats.append((name, st))
                 if st is not None:

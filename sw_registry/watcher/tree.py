@@ -23,7 +23,7 @@ import os
 import secrets
 import stat
 
-from ..store.memo_token import GROUPS, _is_increment
+from ..store.memo_token import GROUPS, is_increment
 from . import inotify
 
 PROJECT, SPECWEAVE = "project", "specweave"
@@ -36,9 +36,9 @@ ABOVE = {PROJECT: ".specweave", SPECWEAVE: "increments"}  # the one entry each f
 def child_role(role: str, name: str) -> str | None:
     """The role of the folder ``name`` inside a folder of ``role`` (None: not watched)."""
     if role == INCREMENTS:
-        return GROUP if name in GROUPS else INCREMENT if _is_increment(name) else None
+        return GROUP if name in GROUPS else INCREMENT if is_increment(name) else None
     if role == GROUP:
-        return INCREMENT if _is_increment(name) else None
+        return INCREMENT if is_increment(name) else None
     if role == INCREMENT:
         return MODELS if name == "models" else None
     if role == MODELS:

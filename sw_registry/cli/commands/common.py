@@ -145,3 +145,17 @@ def check_format(fmt: str, *choices: str) -> str:
             said = f"{choices[0]} or --format {choices[1]}"
         raise UsageError(f"unknown format {fmt!r}", hint=f"use --format {said}")
     return fmt
+
+
+def project_folder(path: Path | str | None, root: Path | None) -> Path | str | None:
+    """The folder named by PATH or by ``--root``; both naming different folders is a usage error."""
+    if root is None:
+        return path
+    from pathlib import Path
+
+    if path is not None and Path(path) != Path(".") and Path(path).resolve() != root.resolve():
+        from ...errors import RegistryError
+
+        raise RegistryError(f"PATH {path} and --root {root} name different folders", code="usage",
+                            hint="give the folder once, as PATH or as --root")
+    return root

@@ -31,7 +31,7 @@ def demo(
 ) -> None:
     """Build a throwaway SpecWeave project and run the registry lifecycle in it, offline."""
     from ...demo import run_demo
-    from .init import project_folder
+    from .common import project_folder
 
     quiet = json_mode(json)
     folder = project_folder(path, root)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..output import emit
 from ..render import esc
+from .common import project_folder
 
 TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 # Typer and the option aliases are only annotations here, imported for readers and mypy: the fast path
@@ -43,14 +44,3 @@ def init(
 
     emit(json, result, render)
 
-
-def project_folder(path: Path | str | None, root: Path | None) -> Path | str | None:
-    """The folder named by PATH or by ``--root``; both naming different folders is a usage error."""
-    if root is None:
-        return path
-    if path is not None and Path(path) != Path(".") and Path(path).resolve() != root.resolve():
-        from ...errors import RegistryError
-
-        raise RegistryError(f"PATH {path} and --root {root} name different folders", code="usage",
-                            hint="give the folder once, as PATH or as --root")
-    return root
