@@ -19,6 +19,38 @@ CHANGES = MODIFY | ATTRIB | CLOSE_WRITE | MOVED_FROM | MOVED_TO | CREATE | DELET
 _EVENT = struct.Struct("iIII")
 
 
+# statfs f_type of the file systems whose every change is made on this machine, so inotify sees it; a network or
+# FUSE file system (nfs, cifs, 9p, sshfs...) can change under a watch without an event
+LOCAL_FILE_SYSTEMS = {
+    0xEF53: "ext2/3/4", 0x58465342: "xfs", 0x9123683E: "btrfs", 0x01021994: "tmpfs", 0x794C7630: "overlayfs",
+    0x2FC12FC1: "zfs", 0xF2F52010: "f2fs", 0x52654973: "reiserfs", 0x3153464A: "jfs", 0xCA451A4E: "bcachefs",
+    0x858458F6: "ramfs", 0x3434: "nilfs", 0x4D44: "vfat", 0x2011BAB0: "exfat", 0x5346544E: "ntfs3",
+    0xF15F: "ecryptfs",
+}
+
+
+_libc: ctypes.CDLL | None = None
+
+
+def libc() -> ctypes.CDLL:
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+    return _libc
+
+
+def fs_type(path: str) -> int | None:
+    """statfs's f_type of the file system ``path`` is on (None when it cannot be asked)."""
+    try:
+        statfs = libc().statfs
+    except (OSError, AttributeError):
+        return None
+    buf = ctypes.create_string_buffer(512)  # struct statfs: 120 bytes on 64-bit Linux, f_type (a long) first
+    if statfs(os.fsencode(path), buf) != 0:
+        return None
+    return ctypes.c_long.from_buffer(buf).value & 0xFFFFFFFF
+
+
 class Unavailable(OSError):
     """inotify cannot be used here (not Linux, no libc symbol, or the kernel refused an instance)."""
 
@@ -26,9 +58,8 @@ class Unavailable(OSError):
 class Inotify:
     def __init__(self) -> None:
         try:
-            libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-            self._add = libc.inotify_add_watch
-            init = libc.inotify_init1
+            self._add = libc().inotify_add_watch
+            init = libc().inotify_init1
         except (OSError, AttributeError) as exc:
             raise Unavailable(errno.ENOSYS, f"inotify is not available: {exc}") from None
         self._add.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32)

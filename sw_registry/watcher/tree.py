@@ -12,8 +12,10 @@ watched for their ``.specweave`` and ``increments`` entries only: if either is r
 watcher is ``gone`` (it stops; a new one watches what is there now).
 
 It cannot vouch (``reason`` says why, and the memo checks every file as before) for a metadata.json that is a
-symbolic link or has other hard links (its other name is not watched), or once the kernel refused a watch
-(``fs.inotify.max_user_watches``). A queue overflow gives a new ``epoch``: what it said before no longer counts.
+symbolic link or has other hard links (its other name is not watched), for a folder on a file system not known to
+be local (inotify.LOCAL_FILE_SYSTEMS: on nfs, cifs, 9p or FUSE a change made elsewhere raises no event), or once
+the kernel refused a watch (``fs.inotify.max_user_watches``). A queue overflow gives a new ``epoch``: what it
+said before no longer counts.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ class Tree:
         self.epoch, self.count = secrets.token_hex(8), 0
         self.reason: str | None = None  # why it cannot vouch, or None
         self.gone = False  # the increments folder is no longer the one watched: the watcher stops
+        self.devices: set[int] = set()  # the file systems (st_dev) found local
         self.scan()
 
     @property
@@ -64,6 +67,7 @@ class Tree:
     def scan(self) -> None:
         """Watch every folder of the tree anew (at the start, after an overflow, after a folder moved)."""
         self.folders.clear()
+        self.devices.clear()
         self.reason = None
         if os.path.islink(self.top) or not os.path.isdir(self.top):
             self.reason = f"{self.top} is not a folder"
@@ -81,7 +85,23 @@ class Tree:
             self.reason = f"cannot watch {path}: {exc.strerror} (see fs.inotify.max_user_watches)"
             return False
         self.folders[wd] = (path, role)
+        self._check_file_system(path)
         return True
+
+    def _check_file_system(self, path: str) -> None:
+        """Cannot vouch for a folder on a file system other machines may change (nfs, cifs, 9p, FUSE...)."""
+        try:
+            dev = os.stat(path).st_dev
+        except OSError:
+            return
+        if dev in self.devices:
+            return
+        self.devices.add(dev)
+        kind = inotify.fs_type(path)
+        if kind not in inotify.LOCAL_FILE_SYSTEMS:
+            name = "an unknown" if kind is None else f"a {kind:#x}"
+            self.reason = (f"{path} is on {name} file system, not one known to be local: "
+                           "a change made from another machine raises no event")
 
     def _add(self, path: str, role: str) -> None:
         """Watch ``path`` (before listing it, so nothing made meanwhile is missed), then the folders in it."""
