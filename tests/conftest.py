@@ -43,6 +43,8 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempP
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("SW_REGISTRY_LOCK_TIMEOUT", "30")
+    # no watcher started by a big read (store/watch_start.py) outlives a test: the tests of it set their own value
+    monkeypatch.setenv("SW_REGISTRY_WATCHER", "off")
     for key, value in IDENTITY.items():
         monkeypatch.setenv(key, value)
     return home

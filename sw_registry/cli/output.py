@@ -129,6 +129,7 @@ def run(argv: Sequence[str], invoke: Callable[[list[str]], Any]) -> int:
     args = list(argv)
     as_json = json_mode("--json" in args)
     try:
+        _check_environment()
         rv = invoke(args)
         return rv if isinstance(rv, int) else 0
     except RegistryError as err:
@@ -150,6 +151,19 @@ def run(argv: Sequence[str], invoke: Callable[[list[str]], Any]) -> int:
         if typer is not None and isinstance(exc, typer.Abort):
             return 130
         return _bug(exc, as_json)
+
+
+def _check_environment() -> None:
+    """SW_REGISTRY_WATCHER is read only by a read that may start a watcher (store/watch_start.py); a bad value is
+    refused by every command, not only by the ones that reach it, so it is never silently ignored."""
+    if os.environ.get("SW_REGISTRY_WATCHER", "").strip():
+        from ..store.watch_start import mode
+
+        try:
+            mode()
+        except ValueError as exc:
+            raise RegistryError(str(exc), hint="set SW_REGISTRY_WATCHER to auto, on or off, or unset it",
+                                code="usage") from None
 
 
 def _bug(exc: BaseException, as_json: bool) -> int:

@@ -17,7 +17,8 @@ hand edit of a metadata.json, staged or not, in place or saved by rename, is see
 is the source of truth (SPEC §2). What the memo saves is the parsing, aggregating and rendering; the stat of each
 version file (2-7 µs each, by the machine) is what it costs, unless a watcher runs (sw_registry/watcher): then a
 read whose watcher answer (store/watch_client.py) is the one kept with the entry skips those stats, since no event
-came in between. ``SW_REGISTRY_READ_CACHE=off`` turns the memo off.
+came in between. A read that stats ``AUTO_MIN_FILES`` files or more for want of one starts one for the reads
+after it (store/watch_start.py, ``SW_REGISTRY_WATCHER``). ``SW_REGISTRY_READ_CACHE=off`` turns the memo off.
 
 Not trusted: a token or file stat taken within ``RACY_NS`` of a change it records (a second change in the same
 filesystem timestamp tick would go unseen), a project without ``.specweave/``, no git repository, or git
@@ -33,6 +34,7 @@ import os
 import sys
 
 from .memo_token import find_root, token
+from .watch_client import AUTO_MIN_FILES
 from .watch_client import state as watch_state
 
 TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
@@ -86,6 +88,13 @@ def serve(command: str, kwargs: dict[str, Any]) -> bool:
     """Print the memo of this read when it is current (True); else note where the command's output goes."""
     global _pending
     _pending = None
+    if os.environ.get("SW_REGISTRY_WATCHER", "").strip():
+        from .watch_start import mode
+
+        try:
+            mode()
+        except ValueError:
+            return False  # the command runs, and the CLI's funnel refuses the setting (cli/output.py)
     try:
         out = _lookup(command, kwargs)
     except (OSError, ValueError):  # a NUL byte or an unusable path: the command itself says what is wrong
@@ -111,17 +120,19 @@ def _lookup(command: str, kwargs: dict[str, Any]) -> bytes | None:
     tok, racy, models = now
     watch = watch_state(root)  # before the command reads: a change after it is counted by the next answer
     entry = _load(path)
-    if entry is not None and entry[:2] == (key, tok) and _unchanged(entry, watch) and _still_verified(entry[3]):
+    if entry is not None and entry[:2] == (key, tok) and _unchanged(entry, watch, root) and _still_verified(entry[3]):
         if watch is not None and entry[5] != watch and not racy:
             _keep_answer(path, entry, watch)
         return entry[2]
     files = version_files(models, kwargs.get("name"))
+    if files is not None and watch is None:
+        _start_watcher(root, files)
     if files is not None and not racy and not _racy(files):
         _pending = (path, key, tok, root, files, watch)
     return None
 
 
-def _unchanged(entry: tuple[Any, ...], watch: str | None) -> bool:
+def _unchanged(entry: tuple[Any, ...], watch: str | None, root: str) -> bool:
     """No version file changed since the entry was kept: the watcher's answer is the same (no event came), or each
     file keeps its stat (kept marshalled: decoded only here)."""
     if watch is not None and entry[5] == watch:
@@ -130,7 +141,23 @@ def _unchanged(entry: tuple[Any, ...], watch: str | None) -> bool:
         files = marshal.loads(entry[4])
     except (EOFError, ValueError, TypeError):
         return False
+    if watch is None:
+        _start_watcher(root, files)
     return _files_unchanged(files)
+
+
+def _start_watcher(root: str, files: Any) -> None:
+    """No watcher answered, so every file is stat'ed: start one when the registry is big enough
+    (store/watch_start.py), for the reads after this one."""
+    try:
+        count = sum(len(folder[1]) for folder in files)
+    except (TypeError, IndexError):  # a memo file of another shape: its stat check fails and the command runs
+        return
+    if count >= AUTO_MIN_FILES or os.environ.get("SW_REGISTRY_WATCHER"):
+        from . import watch_start
+
+        if watch_start.wanted(count):
+            watch_start.start(root)
 
 
 def _keep_answer(path: str, entry: tuple[Any, ...], watch: str) -> None:

@@ -17,6 +17,7 @@ import sys
 
 MARKER = ".specweave/cache/sw-registry/watcher.pid"
 TIMEOUT = 1.0
+AUTO_MIN_FILES = 1000  # a read that stats this many version files starts a watcher (store/watch_start.py): ~3 ms here
 
 
 def socket_name(root: str) -> bytes | None:

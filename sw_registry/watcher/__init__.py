@@ -1,4 +1,4 @@
-"""An opt-in file watcher that lets the read memo skip its stat of every metadata.json (issue 10).
+"""A file watcher that lets the read memo skip its stat of every metadata.json (issue 10).
 
 By default a memoised read (store/readcache.py) checks the stat of every version file its answer rests on: exact
 for any hand edit, and a cost that grows with the registry (~10,000 stats at 10,000 versions). A running watcher
@@ -12,7 +12,8 @@ lstat of every file:
 
 ``start`` leaves a watcher running in the background (its log: ``.specweave/cache/sw-registry/watcher.log``) and
 returns once it answers; it stops after ``--idle-timeout`` seconds without a read (default 8 hours; 0: never).
-Linux only (inotify). Not for folders another machine changes (a network file system): its changes raise no event.
+A read of a big registry starts one by itself (``run --auto``; store/watch_start.py and ``SW_REGISTRY_WATCHER``).
+Linux only (inotify). It cannot vouch for folders on a file system other machines may change (tree.py).
 """
 
 from __future__ import annotations
@@ -53,12 +54,15 @@ def current(root: str) -> dict[str, object] | None:
         return None
 
 
-def run(root: str, idle: float) -> str:
-    """The watcher in this process, until it stops: why it stopped."""
+def run(root: str, idle: float, auto: bool = False) -> str:
+    """The watcher in this process, until it stops: why it stopped. One started by a read (``auto``,
+    store/watch_start.py) that cannot vouch for the registry's files from the start stops at once, and holds off the
+    next automatic start for a day: a read would gain nothing from it."""
     from .inotify import Unavailable
     from .server import listen, serve
     from .tree import Tree
 
+    os.chdir(root)  # not the folder it was started from, which it would keep busy (an unmount, a removal)
     try:
         sock = listen(root)
     except OSError as exc:
@@ -70,7 +74,17 @@ def run(root: str, idle: float) -> str:
         sock.close()
         raise RegistryError(str(exc), hint="the watcher needs Linux inotify; reads check every file without it",
                             code="config_error") from None
-    return serve(root, sock, tree, idle)
+    if auto and tree.reason is not None:
+        from ..store.watch_start import DECLINED, hold_off
+
+        sock.close()
+        tree.close()
+        try:
+            hold_off(root, DECLINED)
+        except OSError:
+            pass
+        return f"started by a read, it cannot vouch for the registry's files: {tree.reason}"
+    return serve(root, sock, tree, idle, auto)
 
 
 def start(root: str, idle: float | None) -> dict[str, object]:
@@ -143,11 +157,12 @@ def _app() -> Any:
         show("start", json, start(project(root), _finite(idle_timeout)))
 
     @app.command("run", help="Run the watcher in this process until it stops.")
-    def run_cmd(root: str | None = root_opt, idle_timeout: float | None = idle_opt,
-                json: bool = json_opt) -> None:
+    def run_cmd(root: str | None = root_opt, idle_timeout: float | None = idle_opt, json: bool = json_opt,
+                auto: bool = typer.Option(False, "--auto", help="as a read starts it (SW_REGISTRY_WATCHER): stop "
+                                          "at once when it cannot vouch for the registry's files")) -> None:
         found = project(root)
         idle = _finite(idle_timeout)
-        why = run(found, IDLE_DEFAULT if idle is None else idle)
+        why = run(found, IDLE_DEFAULT if idle is None else idle, auto)
         show("run", json, {"root": found, "running": False, "stopped": why})
 
     @app.command("status", help="Say whether a watcher runs, and what it watches.")
@@ -183,6 +198,8 @@ def _human(command: str, data: dict[str, object]) -> str:
         return f"no watcher of {data['root']} runs"
     usable = "vouches for the registry's files" if data.get("usable") else f"cannot vouch: {data.get('reason')}"
     verb = "started" if data.get("started") else "running"
+    if data.get("started_by") == "a read":
+        verb += ", started by a read"
     return f"watcher of {data['root']} {verb} (pid {data['pid']}, {data['folders']} folders): {usable}"
 
 

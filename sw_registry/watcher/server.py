@@ -56,7 +56,7 @@ def _marker_is_ours(marker: Path) -> bool:
         return False
 
 
-def serve(root: str, sock: socket.socket, tree: Tree, idle: float) -> str:
+def serve(root: str, sock: socket.socket, tree: Tree, idle: float, auto: bool = False) -> str:
     """Answer until a reason to stop; that reason."""
     marker = write_marker(root)
     started, last = time.time(), time.monotonic()
@@ -68,7 +68,7 @@ def serve(root: str, sock: socket.socket, tree: Tree, idle: float) -> str:
                 return "the increments folder or .specweave was removed, moved or replaced"
             if sock in ready:
                 last = time.monotonic()
-                if _answer(sock, tree, root, started, idle) == "stop":
+                if _answer(sock, tree, root, (started, idle, auto)) == "stop":
                     return "asked to stop"
             elif not _marker_is_ours(marker):
                 return "its marker file was removed or taken"
@@ -81,7 +81,7 @@ def serve(root: str, sock: socket.socket, tree: Tree, idle: float) -> str:
         tree.close()
 
 
-def _answer(sock: socket.socket, tree: Tree, root: str, started: float, idle: float) -> str | None:
+def _answer(sock: socket.socket, tree: Tree, root: str, how: tuple[float, float, bool]) -> str | None:
     try:
         conn, _ = sock.accept()
     except OSError:
@@ -97,7 +97,7 @@ def _answer(sock: socket.socket, tree: Tree, root: str, started: float, idle: fl
             if request == b"state":
                 reply = f"{root}\0{tree.state}\n"
             elif request in (b"status", b"stop"):
-                reply = json.dumps(status(tree, root, started, idle)) + "\n"
+                reply = json.dumps(status(tree, root, *how)) + "\n"
             else:
                 return None
             conn.sendall(reply.encode("utf-8", "surrogateescape"))
@@ -106,9 +106,10 @@ def _answer(sock: socket.socket, tree: Tree, root: str, started: float, idle: fl
         return request.decode()
 
 
-def status(tree: Tree, root: str, started: float, idle: float) -> dict[str, object]:
+def status(tree: Tree, root: str, started: float, idle: float, auto: bool) -> dict[str, object]:
     return {
         "root": root, "pid": os.getpid(), "usable": tree.reason is None, "reason": tree.reason,
         "epoch": tree.epoch, "count": tree.count, "folders": len(tree.folders),
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)), "idle_timeout": idle,
+        "started_by": "a read" if auto else "hand",
     }
