@@ -10,8 +10,12 @@ and in each, after 1 warm-up run, --runs timed runs of
 
     python -c pass                                  the floor of every command
     git add && git commit                           in the same repository: the floor of a write, added to the above
-    registry-list / -info / -get / -history         reads
+    registry-list / -info / -get / -history         reads, in the default configuration: the first read of a
+                                                    registry of 1,000 versions or more starts a watcher
+                                                    (store/watch_start.py), which the bench lets finish its
+                                                    first scan before timing
     registry-register (new 4 KB file, --bump patch) / -promote / -approve / -rollback: writes, one commit each
+    the four reads again with no watcher and SW_REGISTRY_WATCHER=off (every version file stat'ed)
 
 then `sw-registry --help` against `python -c pass`, the first read on fresh clones of the big registry (no cache),
 a read after deleting the cache (its rebuild), and `.git` after the 1,500-version build against a `git gc`'d copy.
@@ -55,6 +59,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from build_registry import build
 
+from sw_registry.store.watch_start import CI_VARIABLES, NOT_BEFORE
+
 GIB = 1024**3
 BIG_SIZE = 3334  # 3 x 3334 = 10,002 versions
 MODEL = "fraud-detection-model"
@@ -66,6 +72,7 @@ GIB_RATIO_BUDGET = 2.0
 
 
 PYCACHE: Path | None = None  # set by main(): bytecode cache of the timed processes
+EXTRA_ENV: dict[str, str] = {}  # set around the rows timed with another setting (SW_REGISTRY_WATCHER=off)
 
 
 def bench_env() -> dict[str, str]:
@@ -76,11 +83,11 @@ def bench_env() -> dict[str, str]:
     an editable install recompiles the product's modules in every process.
     """
     drop = ("SW_REGISTRY_ROOT", "SW_REGISTRY_JSON", "SW_REGISTRY_ACTOR", "SW_REGISTRY_LOCK_TIMEOUT",
-            "PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")
+            "SW_REGISTRY_WATCHER", *CI_VARIABLES, "PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")
     env = {k: v for k, v in os.environ.items() if k not in drop}
     if PYCACHE is not None:
         env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
-    return env
+    return env | EXTRA_ENV
 
 
 def wrapper_note(script: str) -> str:
@@ -255,15 +262,41 @@ def read_rows(root: Path, runs: int, script: str, suffix: str = "") -> dict[str,
             for key in READS}
 
 
-def watched_rows(root: Path, runs: int, script: str) -> dict[str, Op]:
-    """The four reads with a watcher of ``root`` running (sw_registry/watcher: the memo skips its stat of every
-    version file), started after the writes and stopped afterwards."""
-    watcher = [sys.executable, "-m", "sw_registry.watcher"]
-    subprocess.run([*watcher, "start", "--root", str(root)], check=True, env=bench_env(), capture_output=True)
+def watcher_status(root: Path) -> dict[str, object]:
+    proc = subprocess.run([sys.executable, "-m", "sw_registry.watcher", "status", "--json", "--root", str(root)],
+                          capture_output=True, text=True, env=bench_env(), check=True)
+    return dict(json.loads(proc.stdout)["data"])
+
+
+def settle(root: Path, stop: bool = False, within: float = 60.0) -> dict[str, object]:
+    """Wait until the watcher a read of ``root`` started answers (its first scan is not timed with what follows);
+    with ``stop``, stop it and wait until it is gone. Its status (running False: none was started)."""
+    deadline = time.monotonic() + within
+    found = watcher_status(root)
+    while not found["running"] and time.monotonic() < deadline and (root / NOT_BEFORE).exists():
+        time.sleep(0.1)
+        found = watcher_status(root)
+    if stop and found["running"]:
+        subprocess.run([sys.executable, "-m", "sw_registry.watcher", "stop", "--root", str(root)], env=bench_env(),
+                       capture_output=True, check=True)
+        while time.monotonic() < deadline:
+            try:
+                os.kill(int(str(found["pid"])), 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+    return found
+
+
+def stat_rows(root: Path, runs: int, script: str) -> dict[str, Op]:
+    """The four reads as they were before a read started a watcher: none running, SW_REGISTRY_WATCHER=off, so the
+    memo stats every version file its answer rests on."""
+    settle(root, stop=True)
+    EXTRA_ENV["SW_REGISTRY_WATCHER"] = "off"
     try:
-        return read_rows(root, runs, script, " (watcher)")
+        return read_rows(root, runs, script, " (no watcher)")
     finally:
-        subprocess.run([*watcher, "stop", "--root", str(root)], env=bench_env(), capture_output=True)
+        EXTRA_ENV.clear()
 
 
 def size_rows(root: Path, versions: int, runs: int, script: str, scratch: Path,
@@ -288,6 +321,10 @@ def size_rows(root: Path, versions: int, runs: int, script: str, scratch: Path,
         artifact = new_artifact(scratch, str(i))
         return [script, "registry-register", MODEL, "--artifact", str(artifact), "--bump", "patch", "--json", *at]
 
+    # the default configuration: the first read of a registry of AUTO_MIN_FILES versions or more starts a watcher
+    subprocess.run([script, "registry-list", "--json", *at], capture_output=True, env=bench_env(), check=True)
+    watching = settle(root)
+    print(f"  watcher started by a read: {bool(watching['running'])}", file=sys.stderr)
     ops = {"pass": measure_op("python -c pass", "floor", fixed([sys.executable, "-c", "pass"]), runs),
            **read_rows(root, runs, script)}
     if reads_only:
@@ -319,6 +356,7 @@ def cold_reads(root: Path, runs: int, script: str, workdir: Path) -> tuple[Op, O
         clone = workdir / f"clone-{i}"
         subprocess.run(["git", "clone", "-q", str(root), str(clone)], check=True)
         firsts.append(timed([script, "registry-list", "--json", "--root", str(clone)], clone, rss))
+        settle(clone, stop=True)  # the watcher that read started: its first scan is not timed with the next read
         if i:
             shutil.rmtree(clone)
     first = Op("first registry-list on a fresh clone (no cache)", "read", firsts, rss)
@@ -328,6 +366,7 @@ def cold_reads(root: Path, runs: int, script: str, workdir: Path) -> tuple[Op, O
         shutil.rmtree(clone / ".specweave" / "cache", ignore_errors=True)
         rebuild_ms.append(timed([script, "registry-history", MODEL, "--json", "--root", str(clone)], clone,
                                 rebuild_rss))
+        settle(clone, stop=True)
     shutil.rmtree(clone)
     return first, Op("registry-history after deleting the cache (rebuild)", "read", rebuild_ms, rebuild_rss)
 
@@ -379,7 +418,7 @@ def budget_report(small: int, big: int, big_increments: int, runs: int, workdir:
         lines.append(f"- {built['versions']:,} versions over {len(built['increments'])} increments, built by {how} "
                      f"in {built['seconds']:.0f} s")
         results[built["versions"]] = size_rows(root, built["versions"], runs, script, scratch, reads_only)
-        results[built["versions"]] |= watched_rows(root, runs, script)
+        results[built["versions"]] |= stat_rows(root, runs, script)
         roots[built["versions"]] = root
     help_op = measure_op("sw-registry --help", "read", fixed([script, "--help"]), runs, paired_floor=True)
     pass_help = Op("python -c pass", "floor", help_op.floor_ms or [], [])
@@ -396,8 +435,8 @@ def budget_report(small: int, big: int, big_increments: int, runs: int, workdir:
         a, b = small_ops[key], big_ops[key]
         table_lines.append(f"| {a.label} (floor) | {a.median:.0f} | - | {b.median:.0f} | - | - | "
                            f"{max(a.rss_kb + b.rss_kb, default=0) / 1024:.0f} | - | - |")
-    watched = tuple(f"{key}(watcher)" for key in READS)
-    for key in (*READS, *watched, *(() if reads_only else ("register", "promote", "rollback", "approve"))):
+    stats = tuple(f"{key}(no watcher)" for key in READS)
+    for key in (*READS, *(() if reads_only else ("register", "promote", "rollback", "approve")), *stats):
         a, b = small_ops[key], big_ops[key]
         own_a, own_b = own(small_ops, key), own(big_ops, key)
         budget = WRITE_BUDGET_MS if a.kind == "write" else READ_BUDGET_MS
