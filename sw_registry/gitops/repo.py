@@ -356,16 +356,32 @@ def check_repo(repo: Repo, *, allow_detached: bool, branch_policy: str | None, c
         )
 
 
+def lock_timeout() -> float:
+    """``SW_REGISTRY_LOCK_TIMEOUT`` in seconds (default 30; ``inf``: wait as long as it takes). A value that is not
+    a number, or is negative or NaN, is ``usage``: it used to fall back to 30 s unsaid, and NaN waited forever."""
+    raw = os.environ.get("SW_REGISTRY_LOCK_TIMEOUT", "").strip()
+    if not raw:
+        return 30.0
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not value >= 0:  # NaN compares false too
+        from ..errors import RegistryError
+
+        raise RegistryError(f"SW_REGISTRY_LOCK_TIMEOUT={raw!r} is not a number of seconds",
+                            hint="set it to how many seconds a write waits for the lock (default 30), or unset it",
+                            code="usage")
+    return value
+
+
 @contextmanager
 def write_lock(repo: Repo, timeout: float | None = None) -> Iterator[None]:
     """Exclusive registry write lock: a flock'd file in the git dir (released by the kernel on kill -9)."""
     import fcntl
 
     if timeout is None:
-        try:
-            timeout = float(os.environ.get("SW_REGISTRY_LOCK_TIMEOUT", "30"))
-        except ValueError:
-            timeout = 30.0
+        timeout = lock_timeout()
     path = repo.common_dir / LOCK_NAME
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:

@@ -117,6 +117,20 @@ def test_a_write_that_cannot_get_the_lock_is_locked_naming_the_holder(cli, proje
     assert not (project / ".specweave" / "increments" / INCREMENT / "models").exists()
 
 
+@pytest.mark.parametrize("value", ["soon", "-1", "nan"])
+def test_a_lock_timeout_that_is_not_a_number_of_seconds_is_refused(cli, project: Path, make_artifact,
+                                                                   value: str) -> None:
+    """It fell back to 30 s unsaid (and NaN waited forever); now the write is refused before it touches anything."""
+    head = git(project, "rev-parse", "HEAD")
+    r = cli("registry-register", "m", "--artifact", str(make_artifact()), "--json",
+            env={"SW_REGISTRY_LOCK_TIMEOUT": value})
+    assert r.returncode == 2 and r.stderr == "", r.stdout + r.stderr
+    err = json.loads(r.stdout)["error"]
+    assert err["code"] == "usage" and "SW_REGISTRY_LOCK_TIMEOUT" in err["message"] and err["hint"]
+    assert git(project, "rev-parse", "HEAD") == head
+    assert not (project / ".specweave" / "increments" / INCREMENT / "models").exists()
+
+
 def test_the_lock_is_released_when_its_holder_dies(cli, project: Path, make_artifact,
                                                    lock_holder: subprocess.Popen[str]) -> None:
     lock_holder.kill()
