@@ -184,6 +184,28 @@ def test_a_linked_metadata_file_makes_it_stand_aside(project: Path, reg: ModelRe
         assert after["usable"] is False and "symbolic link" in after["reason"]
 
 
+def test_a_folder_on_a_file_system_not_known_to_be_local_makes_it_stand_aside(
+        project: Path, reg: ModelRegistry, monkeypatch: pytest.MonkeyPatch) -> None:
+    """statfs of the test's own folder is asked for real; an nfs (0x6969) or FUSE (0x65735546) answer is fed (and
+    no answer), since neither can be mounted here: on them a change made elsewhere raises no event."""
+    assert inotify.fs_type(str(project)) in inotify.LOCAL_FILE_SYSTEMS
+    real = inotify.fs_type
+    for foreign, said in ((0x6969, "0x6969"), (0x65735546, "0x65735546"), (None, "an unknown")):
+        monkeypatch.setattr(inotify, "fs_type", lambda path, kind=foreign: kind)
+        tree = Tree(str(project.resolve()))
+        try:
+            assert tree.reason is not None and "not one known to be local" in tree.reason and said in tree.reason
+            assert tree.state == "-"
+        finally:
+            tree.close()
+    monkeypatch.setattr(inotify, "fs_type", real)
+    tree = Tree(str(project.resolve()))
+    try:
+        assert tree.reason is None
+    finally:
+        tree.close()
+
+
 def test_it_stops_when_the_registry_goes_or_its_marker_is_removed_or_it_idles(project: Path, reg: ModelRegistry
                                                                                 ) -> None:
     with running(project) as found:
