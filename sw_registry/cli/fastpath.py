@@ -151,8 +151,13 @@ def run(args: list[str]) -> int | None:
     if args[0] in MEMO:  # a read the memo may answer; a write does not import store/readcache.py
         from ..store import readcache
 
-        if readcache.serve(args[0], kwargs):
-            return 0
+        try:
+            if readcache.serve(args[0], kwargs):
+                return 0
+        except BrokenPipeError:  # the memo's answer met a closed stdout: as the funnel reports it
+            from .output import closed_pipe
+
+            return closed_pipe()
     kwargs = _paths(params, kwargs)
     # __import__, not importlib.import_module: importing the importlib package loads warnings.py too
     func = getattr(__import__(f"{__package__}.commands.{params['module']}", fromlist=["_"]), params["func"])

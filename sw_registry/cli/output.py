@@ -137,7 +137,7 @@ def run(argv: Sequence[str], invoke: Callable[[list[str]], Any]) -> int:
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
-        return 1
+        return closed_pipe()
     except ValueError as exc:
         if "null byte" not in str(exc) or not any("\0" in a for a in args):
             return _bug(exc, as_json)
@@ -151,6 +151,20 @@ def run(argv: Sequence[str], invoke: Callable[[list[str]], Any]) -> int:
         if typer is not None and isinstance(exc, typer.Abort):
             return 130
         return _bug(exc, as_json)
+
+
+def closed_pipe() -> int:
+    """Whoever read stdout stopped (``| head``): exit 1, and point stdout at /dev/null so that the flush at exit
+    does not fail again and print Python's "Exception ignored" on stderr."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, sys.stdout.fileno())
+        finally:
+            os.close(null)
+    except (OSError, ValueError, AttributeError):
+        pass  # an in-process caller's stream: nothing to redirect
+    return 1
 
 
 def _check_environment() -> None:

@@ -24,15 +24,16 @@ Not trusted: a token or file stat taken within ``RACY_NS`` of a change it record
 filesystem timestamp tick would go unseen), a project without ``.specweave/``, no git repository, or git
 environment variables that move the repository (``GIT_DIR``, ``GIT_INDEX_FILE``...). Then nothing is memoised.
 
-This module is on the hot path of a read: it imports only os, sys, marshal, time, memo_token.py and watch_client.py.
+This module is on the hot path of a read: it imports only os, marshal, time, memo_file.py, memo_token.py and
+watch_client.py.
 """
 
 from __future__ import annotations
 
 import marshal
 import os
-import sys
 
+from .memo_file import Entry, dump, load, send_text
 from .memo_token import find_root, token
 from .watch_client import AUTO_MIN_FILES
 from .watch_client import state as watch_state
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Any
 
-MEMO_FORMAT = 5
+MEMO_FORMAT = 6
 RACY_NS = 50_000_000
 FORK_MIN_FILES = 4000  # metadata files to stat (a hit's check, a miss's record) from which a second process pays
 COMMANDS = ("registry-list", "registry-info", "registry-get", "registry-history")
@@ -96,18 +97,22 @@ def serve(command: str, kwargs: dict[str, Any]) -> bool:
         except ValueError:
             return False  # the command runs, and the CLI's funnel refuses the setting (cli/output.py)
     try:
-        out = _lookup(command, kwargs)
+        entry = _lookup(command, kwargs)
     except (OSError, ValueError):  # a NUL byte or an unusable path: the command itself says what is wrong
         _pending = None
         return False
-    if out is None:
+    if entry is None:
         return False
-    _write(out)  # outside the try: a broken pipe is the funnel's to report, and nothing is printed twice
+    try:
+        send_text(entry)  # outside the try above: a broken pipe is the CLI's to report, nothing is printed twice
+    finally:
+        entry.close()
     return True
 
 
-def _lookup(command: str, kwargs: dict[str, Any]) -> bytes | None:
-    """The kept output when it is current; else None, with the command's output to be kept noted."""
+def _lookup(command: str, kwargs: dict[str, Any]) -> Entry | None:
+    """The kept entry when it is current (open: the caller prints and closes it); else None, with the command's
+    output to be kept noted."""
     global _pending
     key = memo_key(command, kwargs) if enabled() else None
     root = find_root(kwargs.get("root")) if key else None
@@ -119,11 +124,19 @@ def _lookup(command: str, kwargs: dict[str, Any]) -> bytes | None:
         return None
     tok, racy, models = now
     watch = watch_state(root)  # before the command reads: a change after it is counted by the next answer
-    entry = _load(path)
-    if entry is not None and entry[:2] == (key, tok) and _unchanged(entry, watch, root) and _still_verified(entry[3]):
-        if watch is not None and entry[5] != watch and not racy:
-            _keep_answer(path, entry, watch)
-        return entry[2]
+    entry = load(path)
+    if entry is not None:
+        try:
+            current = (entry.key == key and entry.token == tok and _unchanged(entry, watch, root)
+                       and _still_verified(entry.check))
+        except BaseException:
+            entry.close()
+            raise
+        if current:
+            if watch is not None and entry.watch != watch and not racy:
+                _keep_answer(path, entry, watch)
+            return entry
+        entry.close()
     files = version_files(models, kwargs.get("name"))
     if files is not None and watch is None:
         _start_watcher(root, files)
@@ -132,14 +145,14 @@ def _lookup(command: str, kwargs: dict[str, Any]) -> bytes | None:
     return None
 
 
-def _unchanged(entry: tuple[Any, ...], watch: str | None, root: str) -> bool:
+def _unchanged(entry: Entry, watch: str | None, root: str) -> bool:
     """No version file changed since the entry was kept: the watcher's answer is the same (no event came), or each
-    file keeps its stat (kept marshalled: decoded only here)."""
-    if watch is not None and entry[5] == watch:
+    file keeps its stat (kept marshalled: read and decoded only here)."""
+    if watch is not None and entry.watch == watch:
         return True
     try:
-        files = marshal.loads(entry[4])
-    except (EOFError, ValueError, TypeError):
+        files = marshal.loads(entry.files_blob())
+    except (OSError, EOFError, ValueError, TypeError):
         return False
     if watch is None:
         _start_watcher(root, files)
@@ -160,7 +173,7 @@ def _start_watcher(root: str, files: Any) -> None:
             watch_start.start(root)
 
 
-def _keep_answer(path: str, entry: tuple[Any, ...], watch: str) -> None:
+def _keep_answer(path: str, entry: Entry, watch: str) -> None:
     """An entry the stats found current, kept again with the watcher's answer taken before those stats: a change
     after that answer is counted by a later one, and none came before it (the stats say so), so the next read may
     skip the stats (a watcher started after the entry was kept; a change to another model's files)."""
@@ -169,9 +182,11 @@ def _keep_answer(path: str, entry: tuple[Any, ...], watch: str) -> None:
     from .files import atomic_write
 
     try:
-        atomic_write(Path(path), marshal.dumps((*entry[:5], watch)), durable=False)
-    except OSError:
-        pass  # a read-only checkout: the stats are checked again next time
+        text = entry.text()
+        atomic_write(Path(path), dump(entry.key, entry.token, entry.check, watch, text, entry.files_blob()),
+                     durable=False)
+    except (OSError, ValueError):
+        pass  # a read-only checkout (or a file cut short meanwhile): the stats are checked again next time
 
 
 def version_files(models: list[str], name: Any) -> tuple[Any, ...] | None:
@@ -279,32 +294,6 @@ def _racy(files: tuple[Any, ...]) -> bool:
     return any(st is not None and now - max(st[0], st[1]) < RACY_NS for _, _, stats in files for st in stats)
 
 
-def _write(out: bytes) -> None:
-    """The kept output, as the JSON writer printed it: UTF-8 bytes straight to stdout when that is its encoding."""
-    stream = sys.stdout
-    buffer = getattr(stream, "buffer", None)
-    if buffer is not None and str(getattr(stream, "encoding", "")).lower().replace("-", "") == "utf8":
-        stream.flush()
-        buffer.write(out)
-        buffer.flush()
-    else:
-        stream.write(out.decode("utf-8"))
-        stream.flush()
-
-
-def _load(path: str) -> tuple[str, tuple[Any, ...], bytes, Any, bytes, str | None] | None:
-    """(key, token, output, registry-get's artifact check, the version files' stats marshalled, the watcher's
-    answer) of a memo file."""
-    try:
-        with open(path, "rb") as fh:
-            data = marshal.loads(fh.read())
-    except (OSError, EOFError, ValueError, TypeError):
-        return None
-    if not isinstance(data, tuple) or len(data) != 6 or not all(isinstance(data[i], bytes) for i in (2, 4)):
-        return None
-    return data  # type: ignore[return-value]
-
-
 def _still_verified(check: Any) -> bool:
     """registry-get: the artifact still hashes to what its metadata recorded (``memo_artifact.py``)."""
     if check is None:
@@ -351,7 +340,7 @@ def record(envelope: dict[str, Any], text: str) -> None:
         if not folder.is_dir():
             folder.mkdir(parents=True, exist_ok=True)
             ensure_ignored(folder)
-        entry = (key, tok, text.encode("utf-8"), check, marshal.dumps(files), watch)
-        atomic_write(Path(path), marshal.dumps(entry), durable=False)
+        atomic_write(Path(path), dump(key, tok, check, watch, text.encode("utf-8"), marshal.dumps(files)),
+                     durable=False)
     except (OSError, UnicodeError):
         pass  # a read-only checkout reads without the memo; text that is not UTF-8 (a lone surrogate) is not kept

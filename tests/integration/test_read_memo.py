@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from sw_registry.registry import ModelRegistry
-from sw_registry.store import readcache
+from sw_registry.store import memo_file, readcache
 from tests.cli.inprocess import run_main
 from tests.conftest import INCREMENT, Result, git, run_cli
 from tests.watching import running
@@ -48,8 +48,10 @@ def plant(project: Path) -> int:
     """Replace the output kept in every memo entry by MARKER (key, token, artifact check and file stats kept)."""
     files = list(memo_dir(project).glob("*.marshal"))
     for path in files:
-        key, tok, _text, check, stats, watch = marshal.loads(path.read_bytes())
-        path.write_bytes(marshal.dumps((key, tok, MARKER.encode(), check, stats, watch)))
+        entry = memo_file.read_entry(str(path))
+        assert entry is not None, path
+        key, tok, _text, check, stats, watch = entry
+        path.write_bytes(memo_file.dump(key, tok, check, watch, MARKER.encode(), stats))
     return len(files)
 
 
@@ -231,7 +233,7 @@ def test_an_entry_kept_before_a_watcher_started_takes_its_answer_after_one_stat_
     monkeypatch.setattr(readcache, "_files_unchanged", lambda files: checks.append(1) or real(files))
     with running(project):
         assert read_all(project) == expected and len(checks) == len(READS)
-        assert all(marshal.loads(p.read_bytes())[5] for p in memo_dir(project).glob("*.marshal"))
+        assert all(memo_file.read_entry(str(p))[5] for p in memo_dir(project).glob("*.marshal"))  # type: ignore[index]
         assert read_all(project) == expected and len(checks) == len(READS)  # on the watcher's word alone
         meta = project / MODELS / "m-v1.1.0" / "metadata.json"
         meta.write_bytes(meta.read_bytes().replace(b'"dev"', b'"DEV"', 1))
@@ -455,11 +457,21 @@ def test_a_memo_file_of_another_shape_is_a_miss_not_a_crash(project: Path, make_
     expected = read_all(project)
     bad: list[tuple[Any, Any]] = [
         (marshal.dumps((("folder", 7, ()),)), None), (marshal.dumps((1, 2)), None), (b"\xff not marshal", None),
-        (("not", "bytes"), None), (None, ("only", "two")),
+        (None, ("only", "two")),
     ]
+    kept = {path: memo_file.read_entry(str(path)) for path in memo_dir(project).glob("*.marshal")}
     for bad_files, bad_check in bad:
-        for path in memo_dir(project).glob("*.marshal"):
-            key, tok, _text, check, files, watch = marshal.loads(path.read_bytes())
-            replaced = (check if bad_check is None else bad_check, files if bad_files is None else bad_files)
-            path.write_bytes(marshal.dumps((key, tok, MARKER.encode(), *replaced, watch)))
+        for path, entry in kept.items():
+            assert entry is not None
+            key, tok, _text, check, files, watch = entry
+            path.write_bytes(memo_file.dump(key, tok, check if bad_check is None else bad_check, watch,
+                                            MARKER.encode(), files if bad_files is None else bad_files))
+        assert read_all(project) == expected
+    # files that are not laid out as the memo writes them: cut short, another format's, a header that lies
+    whole = {path: memo_file.dump(e[0], e[1], e[3], e[5], MARKER.encode(), e[4]) for path, e in kept.items() if e}
+    for damage in (lambda b: b[: len(b) - 1], lambda b: b[:6], lambda b: b"swm5" + b[4:], lambda b: b + b"x",
+                   lambda b: b[:4] + (10**6).to_bytes(4, "little") + b[8:], lambda b: b"",
+                   lambda b: marshal.dumps(("k", (), b"text", None, b"", None))):
+        for path, data in whole.items():
+            path.write_bytes(damage(data))
         assert read_all(project) == expected

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from sw_registry.registry import ModelRegistry
-from sw_registry.store import readcache, watch_client, watch_start
+from sw_registry.store import memo_file, watch_client, watch_start
 from tests.conftest import INCREMENT, git, run_cli
 from tests.watching import gone, watcher
 
@@ -136,7 +136,7 @@ def test_on_starts_a_watcher_that_the_next_reads_use(project: Path, reg: ModelRe
     # the next read keeps the watcher's answer with the memo; the one after is answered without a stat
     assert read(project, "on").stdout == first.stdout
     memo = next((project / ".specweave/cache/sw-registry/reads").iterdir())
-    kept = readcache._load(str(memo))
+    kept = memo_file.read_entry(str(memo))
     assert kept is not None and kept[5] == watch_client.state(str(project.resolve()))
     # and it still sees a hand edit at once
     meta = project / ".specweave" / "increments" / INCREMENT / "models" / f"{NAME}-v1.0.0" / "metadata.json"
@@ -177,7 +177,7 @@ def test_a_hand_started_watcher_is_used_whatever_the_setting(project: Path, reg:
     for _ in range(3):
         assert read(project, "off").returncode == 0
     memo = next((project / ".specweave/cache/sw-registry/reads").iterdir())
-    kept = readcache._load(str(memo))
+    kept = memo_file.read_entry(str(memo))
     assert kept is not None and kept[5] == watch_client.state(str(project.resolve()))
 
 
