@@ -57,7 +57,7 @@ class Tree:
         self.epoch, self.count = secrets.token_hex(8), 0
         self.reason: str | None = None  # why it cannot vouch, or None
         self.gone = False  # the increments folder is no longer the one watched: the watcher stops
-        self.devices: set[int] = set()  # the file systems (st_dev) found local
+        self.devices: set[int] = set()  # the file systems (st_dev) already checked (tree.reason says a foreign one)
         self.scan()
 
     @property
