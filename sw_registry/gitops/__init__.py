@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from .commits import COMMIT_HOOKS
 from .housekeeping import start_housekeeping
+from .lock import write_lock
 from .messages import body_line, commit_message, one_line
-from .repo import LOCK_NAME, Repo, open_repo, write_lock
-from .run import BIG_FILE_THRESHOLD, FAST_OBJECTS, git_env, run_git, settle
+from .repo import Repo, open_repo
+from .run import BIG_FILE_THRESHOLD, FAST_OBJECTS, LOCK_NAME, git_env, run_git, settle
 
 TYPE_CHECKING = False  # typing's own flag costs an import of typing; mypy reads this name the same way
 if TYPE_CHECKING:
