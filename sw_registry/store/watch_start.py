@@ -16,7 +16,8 @@ starts one sets it ``RETRY`` seconds ahead (so concurrent reads do not start sev
 not started again at every read), and a watcher started this way that cannot vouch for the registry's files (a
 network file system, a linked metadata.json: watcher/tree.py) sets it ``DECLINED`` seconds ahead as it stops.
 
-Imported only when a read is about to stat AUTO_MIN_FILES files, or with ``on``: os, sys and time only.
+Imported only when a read is about to stat AUTO_MIN_FILES files or SW_REGISTRY_WATCHER is set (to check it):
+os, sys and time only.
 """
 
 from __future__ import annotations

@@ -42,12 +42,12 @@ def stopped(project: Path) -> Iterator[None]:
         os.kill(int(pid), 9)
 
 
-def read(project: Path, setting: str, *args: str) -> subprocess.CompletedProcess[str]:
+def read(project: Path, setting: str) -> subprocess.CompletedProcess[str]:
     """``registry-list --json`` as a CI script runs it: its output captured through pipes, with a timeout, so a
     watcher that kept the pipe open would fail the test rather than go unseen."""
     env = {k: v for k, v in os.environ.items() if k not in watch_start.CI_VARIABLES}
     env["SW_REGISTRY_WATCHER"] = setting
-    return subprocess.run([sys.executable, "-m", "sw_registry", "registry-list", "--json", *args], cwd=project,
+    return subprocess.run([sys.executable, "-m", "sw_registry", "registry-list", "--json"], cwd=project,
                           capture_output=True, text=True, env=env, timeout=60)
 
 
@@ -119,8 +119,9 @@ def test_a_bad_setting_is_refused_by_every_command(project: Path, reg: ModelRegi
         error = json.loads(r.stdout)["error"]
         assert error["code"] == "usage" and "SW_REGISTRY_WATCHER" in error["message"] and error["hint"]
     assert len(ModelRegistry(root=project).list_versions(model=NAME)) == 1  # the register was refused before any write
-    r = watcher(project, "status", "--json")  # the watcher's own commands share the funnel
-    assert r.returncode == 0  # (tests/watching.py runs them with the test's environment: off)
+    own = subprocess.run([sys.executable, "-m", "sw_registry.watcher", "status", "--json"], cwd=project,
+                         capture_output=True, text=True, env={**os.environ, **env}, timeout=60)
+    assert own.returncode == 2 and json.loads(own.stdout)["error"]["code"] == "usage"  # the watcher's own funnel
     human = run_cli(project, "registry-list", env=env)
     assert human.returncode == 2 and "SW_REGISTRY_WATCHER" in human.stderr and "Traceback" not in human.stderr
 
@@ -161,7 +162,10 @@ def test_auto_starts_one_for_a_big_registry_only(project: Path, reg: ModelRegist
 
 
 @pytest.mark.parametrize("setting", ["off", ""])
-def test_off_and_the_ci_default_start_none(project: Path, reg: ModelRegistry, setting: str) -> None:
+def test_off_and_the_ci_default_start_none(project: Path, reg: ModelRegistry, setting: str, stopped: None) -> None:
+    """With as many version files as make ``auto`` start one (test_auto_starts_one_for_a_big_registry_only)."""
+    copy_versions(project, watch_client.AUTO_MIN_FILES - 1)
+    time.sleep(0.06)
     env = {**os.environ, "SW_REGISTRY_WATCHER": setting, "CI": "true"}
     for _ in range(3):
         r = subprocess.run([sys.executable, "-m", "sw_registry", "registry-list", "--json"], cwd=project,
